@@ -1,0 +1,109 @@
+"""The storage Protocol every backend (local, sftp) implements, and its value types.
+
+Remote paths are :class:`RemotePath` (absolute POSIX paths on the file server), never
+:class:`pathlib.Path`, so a local path can never be passed where a remote one is meant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Protocol
+
+RemotePath = PurePosixPath
+"""An absolute POSIX path on the file server (SciCat's ``sourceFolder`` + file path)."""
+
+ProgressCallback = Callable[[int], None]
+"""Called with the number of bytes just transferred (from any worker thread)."""
+
+
+@dataclass(frozen=True)
+class Checksum:
+    """A checksum with its algorithm, e.g. ``Checksum("blake3", "af13...")``.
+
+    ``algorithm`` is always normalised (see ``scisync.hashing.normalise_algorithm``):
+    lower case, no dashes, so ``SHA-256`` and ``sha256`` compare equal.
+    """
+
+    algorithm: str
+    value: str
+
+    def __str__(self) -> str:
+        return f"{self.algorithm}:{self.value}"
+
+
+@dataclass(frozen=True)
+class RemoteStat:
+    """What the storage knows about one file without reading it."""
+
+    path: RemotePath
+    size: int
+    mtime: float
+    is_symlink: bool = False
+
+
+@dataclass(frozen=True)
+class UploadJob:
+    """Put ``local`` at ``remote``; ``blake3`` is the local content's digest."""
+
+    local: Path
+    remote: RemotePath
+    size: int
+    blake3: str
+
+
+@dataclass(frozen=True)
+class DownloadJob:
+    """Fetch ``remote`` to ``local``, verifying ``expected`` checksums when given."""
+
+    remote: RemotePath
+    local: Path
+    size: int | None
+    expected: tuple[Checksum, ...] = ()
+
+
+class Storage(Protocol):
+    """A file server holding dataset files.
+
+    Implementations are thread-safe for the calls below and own their connections
+    (pooled, reused across calls); :meth:`close` releases them.
+    """
+
+    def describe(self) -> str:
+        """A short, secret-free description for plans and messages, e.g. ``sftp://host``."""
+        ...
+
+    def stat(self, path: RemotePath) -> RemoteStat | None:
+        """The file's size and mtime, or None if there is no file at *path*."""
+        ...
+
+    def list_tree(self, folder: RemotePath) -> Mapping[RemotePath, RemoteStat]:
+        """Every file below *folder* (recursively), in few round trips; {} if absent."""
+        ...
+
+    def remote_checksum(self, path: RemotePath, algorithm: str) -> str | None:
+        """The file's checksum computed on the server, or None where it cannot be."""
+        ...
+
+    def upload(self, jobs: Sequence[UploadJob], progress: ProgressCallback | None = None) -> None:
+        """Upload files in parallel: temporary name, then rename; size verified after.
+
+        An existing remote file with the same size and checksum is skipped; one that
+        differs raises :class:`scisync.errors.StorageError` (never overwritten).
+        """
+        ...
+
+    def download(
+        self, jobs: Sequence[DownloadJob], progress: ProgressCallback | None = None
+    ) -> None:
+        """Download files in parallel: temporary file, verify, then rename into place.
+
+        A checksum mismatch raises :class:`scisync.errors.ChecksumMismatch` and leaves
+        no file behind.
+        """
+        ...
+
+    def close(self) -> None:
+        """Release connections.  Safe to call twice."""
+        ...
