@@ -1,0 +1,84 @@
+"""Observed state: what SciCat and the storage hold now, as plain frozen data.
+
+Produced read-only by :mod:`scisync.observe`; consumed by the pure planner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from scisync.jsontypes import Json
+from scisync.storage.base import RemotePath, RemoteStat
+
+MARKER_FIELD = "scisync_marker"
+"""The scientificMetadata key holding ``<project>/<key>`` on every dataset scisync creates,
+so scisync finds its own datasets again without the lockfile (a plain string, queryable)."""
+
+
+def make_marker(project: str, key: str) -> str:
+    """The marker stored on the dataset ``key`` of manifest project ``project``."""
+    return f"{project}/{key}"
+
+
+@dataclass(frozen=True)
+class ObservedFile:
+    """One entry of a dataset's origdatablocks (``dataFileList``)."""
+
+    path: str  # relative to the dataset's sourceFolder, as SciCat holds it
+    size: int
+    chk: str | None = None
+    chk_alg: str | None = None  # normalised algorithm name (or None if the block had none)
+
+
+@dataclass(frozen=True)
+class ObservedAttachment:
+    """One attachment of a dataset; the thumbnail itself is reduced to a digest."""
+
+    id: str
+    caption: str
+    thumbnail_sha256: str
+
+
+@dataclass(frozen=True)
+class ObservedDataset:
+    """A dataset as SciCat returned it (server fields kept; the planner ignores them)."""
+
+    pid: str
+    fields: Mapping[str, Json]  # the whole document as returned, camelCase
+    files: tuple[ObservedFile, ...] = ()
+    block_ids: tuple[str, ...] = ()
+    attachments: tuple[ObservedAttachment, ...] = ()
+
+    @property
+    def marker(self) -> str | None:
+        metadata = self.fields.get("scientificMetadata")
+        if isinstance(metadata, dict):
+            value = metadata.get(MARKER_FIELD)
+            if isinstance(value, str):
+                return value
+        return None
+
+
+@dataclass(frozen=True)
+class ObservedSample:
+    sample_id: str
+    fields: Mapping[str, Json]
+
+
+@dataclass(frozen=True)
+class ObservedState:
+    """Everything observed for one plan.
+
+    ``by_marker`` maps a marker to every dataset carrying it (more than one means two
+    earlier runs raced; the planner reports it).  ``by_pid`` holds datasets looked up by
+    pid (from the lockfile, or named by downloads).  ``missing_pids`` were looked up and
+    not found (or not readable).  ``storage`` holds the remote files found under the
+    managed datasets' source folders.
+    """
+
+    by_marker: Mapping[str, tuple[ObservedDataset, ...]] = field(default_factory=dict)
+    by_pid: Mapping[str, ObservedDataset] = field(default_factory=dict)
+    missing_pids: frozenset[str] = frozenset()
+    samples: Mapping[str, ObservedSample] = field(default_factory=dict)
+    storage: Mapping[RemotePath, RemoteStat] = field(default_factory=dict)
