@@ -25,7 +25,6 @@ from scisync.jsontypes import Json, JsonObject
 from scisync.lock.model import LockedDownload, LockedFile, Lockfile
 from scisync.manifest.model import FilesPolicy, KeyRef, PidRef
 from scisync.observed import ObservedDataset, ObservedFile, ObservedState
-from scisync.storage.base import RemotePath
 from scisync.plan.compare import merge_patch, values_equal
 from scisync.plan.model import (
     Action,
@@ -39,6 +38,7 @@ from scisync.plan.model import (
     ResourceChange,
     ResourceKind,
 )
+from scisync.storage.base import RemotePath
 
 UNKNOWN = object()
 """Stands for a value that will be known after apply (the pid of an entry not created yet)."""
