@@ -48,6 +48,7 @@ UNKNOWN = object()
 class PlanOptions:
     targets: frozenset[str] = frozenset()  # keys to limit the plan to (with their dependencies)
     locked: bool = False  # downloads must match the lockfile exactly
+    resuming: frozenset[str] = frozenset()  # addresses whose file registration was interrupted
     scisync_version: str = ""
 
 
@@ -462,16 +463,10 @@ def _plan_dataset(ctx: _Context, dataset: DesiredDataset) -> ResourceChange:
 
     folder = str(current.fields.get("sourceFolder") or dataset.source_folder.as_posix())
     files_by_path = {f.relative: f for f in dataset.files}
-    if not current.files:
-        # A dataset scisync created but whose file list was never registered (an
-        # interrupted apply): registering files in an empty dataset changes nothing published.
-        added = [f.relative for f in dataset.files]
-        changed: list[str] = []
-        removed: list[str] = []
-        fill_empty = True
-    else:
-        added, changed, removed = _file_state(dataset, current)
-        fill_empty = False
+    added, changed, removed = _file_state(dataset, current)
+    # A dataset scisync created but whose file list was never (fully) registered is an
+    # interrupted apply: completing the registration changes nothing published.
+    fill_empty = not current.files or address in ctx.options.resuming
 
     if changed or removed:
         why = _files_reason(changed, removed)
