@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from scisync import __version__
@@ -31,6 +31,7 @@ from scisync.lock.model import Lockfile
 from scisync.manifest import load_manifest
 from scisync.manifest.model import LocalStorageConfig, Manifest, SftpStorageConfig
 from scisync.observe import observe, observed_digest
+from scisync.observed import ObservedState
 from scisync.plan.model import Fingerprint, Plan
 from scisync.plan.planner import PlanOptions, make_plan
 from scisync.resolve import build_desired
@@ -147,7 +148,13 @@ class PlanInputs:
     fingerprint: Fingerprint
 
 
-def _gather(project: Project, connection: Connection) -> tuple[PlanInputs, object]:
+def _gather(
+    project: Project, connection: Connection, *, downloads_only: bool = False
+) -> tuple[PlanInputs, ObservedState]:
+    manifest = project.manifest
+    if downloads_only:
+        # A collaborator pulling data has the manifest but not the producer's local files.
+        manifest = replace(manifest, datasets=(), samples=())
     recorded = read_lock(project.lock_path) or Lockfile(project=project.manifest.project)
     if recorded.project != project.manifest.project:
         raise PlanError(
@@ -156,7 +163,7 @@ def _gather(project: Project, connection: Connection) -> tuple[PlanInputs, objec
             where=str(project.lock_path),
             hint="use the lockfile of this manifest, or move the other one away",
         )
-    desired = build_desired(project.manifest, connection.hasher)
+    desired = build_desired(manifest, connection.hasher)
     observed = observe(desired, recorded, connection.catalog, connection.storage)
     desired_digest = canonical_digest(
         [
@@ -179,17 +186,23 @@ def plan(
     *,
     targets: Sequence[str] = (),
     locked: bool = False,
+    downloads_only: bool = False,
 ) -> Plan:
-    """What apply would do, computed from the manifest, SciCat, the storage and the lockfile."""
-    inputs, observed = _gather(project, connection)
+    """What apply would do, computed from the manifest, SciCat, the storage and the lockfile.
+
+    ``downloads_only`` plans just the manifest's downloads (``scisync pull``); ``locked``
+    makes any difference between the catalogue and the lockfile's pinned downloads an error.
+    """
+    inputs, observed = _gather(project, connection, downloads_only=downloads_only)
     journal = Journal(project.state_dir / "journal.jsonl")
     options = PlanOptions(
         targets=frozenset(targets),
         locked=locked,
+        downloads_only=downloads_only,
         scisync_version=__version__,
         resuming=frozenset(e.address for e in journal.entries() if e.step == "register-files"),
     )
-    return make_plan(inputs.desired, observed, inputs.recorded, inputs.fingerprint, options)  # type: ignore[arg-type]
+    return make_plan(inputs.desired, observed, inputs.recorded, inputs.fingerprint, options)
 
 
 @dataclass(frozen=True)

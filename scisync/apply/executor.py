@@ -20,6 +20,7 @@ from threading import Lock
 
 from scisync.apply.events import (
     ApplyFinished,
+    ApplyStarted,
     ApplySummary,
     BytesTransferred,
     EventSink,
@@ -106,6 +107,14 @@ class Applier:
     def run(self) -> ApplyResults:
         """Execute every change; on failure, raise after recording what completed."""
         started = time.monotonic()
+        transfers = [f for c in self.plan.changes for f in c.files if f.needs_transfer]
+        self.events(
+            ApplyStarted(
+                changes=sum(1 for c in self.plan.changes if c.has_changes),
+                files=len(transfers),
+                bytes=sum(f.size for f in transfers),
+            )
+        )
         for group in _levels(self.plan):
             errors: list[ScisyncError] = []
             with ThreadPoolExecutor(max_workers=self.workers) as pool:
@@ -230,7 +239,7 @@ class Applier:
             for f in files
         ]
         total = sum(f.size for f in files)
-        self.events(StepStarted(change.address, "upload", f"{len(files)} files, {total} bytes"))
+        self.events(StepStarted(change.address, "upload"))
         self.journal.record("intent", "upload", change.address, files=len(files))
         checkpoint(f"before-upload:{change.address}")
 
@@ -253,7 +262,7 @@ class Applier:
             return resumed
         body = self._resolve(change.body, change.address)
         assert isinstance(body, dict)
-        self.events(StepStarted(change.address, "create-dataset", change.action.value))
+        self.events(StepStarted(change.address, "create-dataset"))
         self.journal.record("intent", "create-dataset", change.address, marker=change.marker)
         checkpoint(f"before-create:{change.address}")
         existing = self._find_created(change)
@@ -397,7 +406,7 @@ class Applier:
     # ------------------------------------------------------------------ helpers
 
     def _step(self, change: ResourceChange, step: str, action: Callable[[], object]) -> None:
-        self.events(StepStarted(change.address, step, ""))
+        self.events(StepStarted(change.address, step))
         self.journal.record("intent", step, change.address)
         checkpoint(f"before-{step}:{change.address}")
         action()

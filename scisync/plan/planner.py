@@ -49,6 +49,7 @@ class PlanOptions:
     targets: frozenset[str] = frozenset()  # keys to limit the plan to (with their dependencies)
     locked: bool = False  # downloads must match the lockfile exactly
     resuming: frozenset[str] = frozenset()  # addresses whose file registration was interrupted
+    downloads_only: bool = False  # `scisync pull`: datasets are read, never written or forgotten
     scisync_version: str = ""
 
 
@@ -90,7 +91,7 @@ def make_plan(
     for download in desired.downloads:
         if _wanted(selected, download.key):
             changes.append(_plan_download(ctx, download))
-    if not ctx.options.targets:
+    if not ctx.options.targets and not ctx.options.downloads_only:
         changes.extend(_plan_forgets(ctx))
     if ctx.problems:
         raise PlanError(problems=ctx.problems)
@@ -618,6 +619,19 @@ def _plan_download(ctx: _Context, download: DesiredDownload) -> ResourceChange:
     if isinstance(spec.dataset, KeyRef):
         address = f"dataset.{spec.dataset.key}"
         pid = ctx.pids.get(address)
+        recorded_dataset = ctx.recorded.datasets.get(spec.dataset.key)
+        if address not in ctx.pids and recorded_dataset is not None:
+            pid = recorded_dataset.pid  # pull: the dataset is known from the lockfile
+        elif address not in ctx.pids:
+            ctx.problems.append(
+                Problem(
+                    what=f"download {spec.key!r}: dataset {spec.dataset.key!r} has no pid in "
+                    "scisync.lock yet",
+                    where=where,
+                    hint="run `scisync apply` first (or download by `pid:`)",
+                )
+            )
+            return ResourceChange(kind=ResourceKind.DOWNLOAD, key=spec.key, action=Action.NOOP)
         managed = next((d for d in ctx.desired.datasets if d.key == spec.dataset.key), None)
         observed = ctx.observed.by_pid.get(pid) if pid else None
         if observed is None and pid is not None:
