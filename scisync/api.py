@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from scisync import __version__
-from scisync.apply.events import EventSink
+from scisync.apply.events import ApplySummary, EventSink
 from scisync.apply.executor import Applier, ApplyResults
 from scisync.apply.journal import Journal
 from scisync.apply.lockbuild import updated_lock
@@ -211,6 +211,10 @@ class ApplyOutcome:
     results: ApplyResults
     lock: Lockfile
     lock_written: bool
+
+    @property
+    def summary(self) -> ApplySummary:
+        return self.results.summary
 
 
 def check_fresh(project: Project, connection: Connection, saved: Plan) -> None:

@@ -62,6 +62,7 @@ class ApplyResults:
     counts: dict[str, int] = field(default_factory=dict)
     bytes_up: int = 0
     bytes_down: int = 0
+    summary: ApplySummary = field(default_factory=ApplySummary)
     _lock: Lock = field(default_factory=Lock)
 
     def count(self, action: Action) -> None:
@@ -127,7 +128,8 @@ class Applier:
                         raise error
             if errors:
                 raise ScisyncError(problems=[p for e in errors for p in e.problems])
-        self.events(_summary_event(self.results, time.monotonic() - started))
+        self.results.summary = _summarize(self.results, time.monotonic() - started)
+        self.events(ApplyFinished(self.results.summary))
         return self.results
 
     def _execute(self, change: ResourceChange) -> None:
@@ -447,18 +449,16 @@ def _origdatablock_body(pid: str, files: Sequence[FileChange], algorithm: str | 
     return body
 
 
-def _summary_event(results: ApplyResults, elapsed: float) -> ApplyFinished:
+def _summarize(results: ApplyResults, elapsed: float) -> ApplySummary:
     counts: Mapping[str, int] = results.counts
-    return ApplyFinished(
-        ApplySummary(
-            created=counts.get("create", 0),
-            updated=counts.get("update", 0),
-            replaced=counts.get("replace", 0),
-            adopted=counts.get("adopt", 0),
-            forgotten=counts.get("forget", 0),
-            downloaded=counts.get("download", 0),
-            bytes_up=results.bytes_up,
-            bytes_down=results.bytes_down,
-            elapsed_s=elapsed,
-        )
+    return ApplySummary(
+        created=counts.get("create", 0),
+        updated=counts.get("update", 0),
+        replaced=counts.get("replace", 0),
+        adopted=counts.get("adopt", 0),
+        forgotten=counts.get("forget", 0),
+        downloaded=counts.get("download", 0),
+        bytes_up=results.bytes_up,
+        bytes_down=results.bytes_down,
+        elapsed_s=elapsed,
     )
