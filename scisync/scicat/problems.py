@@ -15,6 +15,7 @@ import re
 from urllib.parse import urlsplit
 
 import requests
+from urllib3.exceptions import MaxRetryError, ReadTimeoutError
 
 from scisync.errors import ApiError, AuthError
 from scisync.jsontypes import Json
@@ -169,6 +170,12 @@ def error_from_response(
     return ApiError(what, where=where, hint=hint, status=status, server_message=words)
 
 
+def _timed_out_after_retries(error: requests.RequestException) -> bool:
+    """requests reports read timeouts that exhausted urllib3's retries as ConnectionError."""
+    cause = error.args[0] if error.args else None
+    return isinstance(cause, MaxRetryError) and isinstance(cause.reason, ReadTimeoutError)
+
+
 _ERRNO = re.compile(r"\[Errno -?\d+\] [^\"')]+")
 
 
@@ -183,7 +190,7 @@ def error_from_exception(
 ) -> ApiError:
     """An ApiError for a request that got no HTTP answer (refused, timed out, TLS...)."""
     doing = describe_request(method, url)
-    if isinstance(error, requests.Timeout):
+    if isinstance(error, requests.Timeout) or _timed_out_after_retries(error):
         what = f"SciCat did not answer {doing} in time"
         hint = "check that SciCat is up, or raise the timeout (scicat.timeout in the manifest)"
     elif isinstance(error, requests.exceptions.SSLError):
