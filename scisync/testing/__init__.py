@@ -1,0 +1,1 @@
+"""Test helpers for scisync and for users' own test suites (pytest fixtures)."""
