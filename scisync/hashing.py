@@ -171,7 +171,9 @@ class HashCache:
             except (KeyError, TypeError, ValueError, AttributeError):
                 self._dirty = True
 
-    def lookup(self, path: Path, st: os.stat_result, algorithms: Sequence[str]) -> dict[str, str] | None:
+    def lookup(
+        self, path: Path, st: os.stat_result, algorithms: Sequence[str]
+    ) -> dict[str, str] | None:
         """The cached digests of every requested algorithm, or None if the file must be read."""
         key = str(path.absolute())
         with self._lock:

@@ -8,24 +8,14 @@ samples; the storage is listed only under folders where files are still to go.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Protocol
 
+from scisync.apply.services import CatalogReader
 from scisync.desired import DesiredState, canonical_digest
-from scisync.jsontypes import Json, JsonObject
+from scisync.jsontypes import Json
 from scisync.lock.model import Lockfile
 from scisync.manifest.model import PidRef
-from scisync.observed import ObservedDataset, ObservedSample, ObservedState
+from scisync.observed import ObservedDataset, ObservedState
 from scisync.storage.base import RemotePath, RemoteStat, Storage
-
-
-class CatalogReader(Protocol):
-    def find_datasets_by_markers(
-        self, markers: Sequence[str]
-    ) -> Mapping[str, Sequence[ObservedDataset]]: ...
-
-    def get_datasets(self, pids: Sequence[str]) -> Mapping[str, ObservedDataset]: ...
-
-    def get_samples(self, sample_ids: Sequence[str]) -> Mapping[str, JsonObject]: ...
 
 
 def observe(
@@ -50,10 +40,7 @@ def observe(
     missing = frozenset(pid for pid in to_fetch if pid not in by_pid)
 
     sample_ids = sorted({sample.sample_id for sample in desired.samples})
-    samples = {
-        sample_id: ObservedSample(sample_id=sample_id, fields=fields)
-        for sample_id, fields in (catalog.get_samples(sample_ids) if sample_ids else {}).items()
-    }
+    samples = dict(catalog.get_samples(sample_ids)) if sample_ids else {}
 
     storage_files: dict[RemotePath, RemoteStat] = {}
     if storage is not None:

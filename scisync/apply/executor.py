@@ -180,7 +180,12 @@ class Applier:
             self._step(
                 change,
                 "update-sample",
-                lambda: self.catalog.patch_sample(change.pid or "", patch, context=context),
+                lambda: self.catalog.patch_sample(
+                    change.pid or "",
+                    patch,
+                    is_published=bool(patch.get("isPublished", False)),
+                    context=context,
+                ),
             )
         self.results.pids[change.address] = change.pid
 
@@ -213,7 +218,9 @@ class Applier:
                 self._step(
                     change,
                     "update-dataset",
-                    lambda: self.catalog.patch_dataset(pid, patch, context=context),
+                    lambda: self.catalog.patch_dataset(
+                        pid, patch, merge_patch=True, context=context
+                    ),
                 )
         self.results.pids[change.address] = pid
         new_files = [f for f in change.files if f.action is FileAction.ADD]
@@ -311,8 +318,8 @@ class Applier:
         pending = [f for f in files if f.path not in registered]
         for start in range(0, len(pending), FILES_PER_BLOCK):
             chunk = pending[start : start + FILES_PER_BLOCK]
-            body = _origdatablock_body(pid, chunk, change.checksum_algorithm)
-            self.catalog.create_origdatablock(body, context=context)
+            body = _origdatablock_body(chunk, change.checksum_algorithm)
+            self.catalog.create_origdatablock(pid, body, context=context)
             checkpoint(f"after-block:{change.address}:{start}")
         self.journal.record("done", "register-files", change.address, pid=pid)
         self.events(StepFinished(change.address, "register-files", f"{len(pending)} files"))
@@ -337,14 +344,17 @@ class Applier:
                 aid, {"thumbnail": thumbnail, "caption": attachment.caption}, context=context
             )
         else:
-            body: JsonObject = {
-                "aid": aid,
-                "caption": attachment.caption,
-                "thumbnail": thumbnail,
-                "relationships": [{"targetId": pid, "targetType": "dataset"}],
-            }
+            owner_group, access_groups = self._groups(change, pid, context)
             try:
-                self.catalog.create_attachment(body, context=context)
+                self.catalog.create_attachment(
+                    pid,
+                    attachment.caption,
+                    thumbnail,
+                    aid,
+                    owner_group,
+                    access_groups,
+                    context=context,
+                )
             except ApiError:
                 # A duplicate aid gives a 500 in SciCat: an interrupted run created it.
                 current = self.catalog.get_dataset(pid, context=context)
@@ -352,6 +362,17 @@ class Applier:
                     raise
         self.journal.record("done", "attach", change.address, aid=aid)
         return aid
+
+    def _groups(self, change: ResourceChange, pid: str, context: str) -> tuple[str, list[str]]:
+        """The dataset's owner and access groups, which its attachments must carry."""
+        fields: Mapping[str, Json] | None = change.body
+        if fields is None or "ownerGroup" not in fields:
+            current = self.catalog.get_dataset(pid, context=context)
+            fields = current.fields if current is not None else {}
+        access = fields.get("accessGroups")
+        return str(fields.get("ownerGroup", "")), [
+            str(g) for g in (access if isinstance(access, list) else [])
+        ]
 
     # ------------------------------------------------------------------ downloads
 
@@ -426,7 +447,7 @@ def _target_dir(file: FileChange) -> Path:
     return local
 
 
-def _origdatablock_body(pid: str, files: Sequence[FileChange], algorithm: str | None) -> JsonObject:
+def _origdatablock_body(files: Sequence[FileChange], algorithm: str | None) -> JsonObject:
     entries: list[Json] = []
     for f in files:
         local = Path(f.local or "")
@@ -440,7 +461,6 @@ def _origdatablock_body(pid: str, files: Sequence[FileChange], algorithm: str | 
             entry["chk"] = f.checksum.partition(":")[2]
         entries.append(entry)
     body: JsonObject = {
-        "datasetId": pid,
         "size": sum(f.size for f in files),
         "dataFileList": entries,
     }

@@ -111,7 +111,9 @@ class _UnknownHostKey(paramiko.SSHException):
 class _RefuseUnknown(paramiko.MissingHostKeyPolicy):
     """Like paramiko's RejectPolicy, but keeps the key's fingerprint for the message."""
 
-    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
+    def missing_host_key(
+        self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
+    ) -> None:
         transport = client.get_transport()
         if transport is not None:
             transport.close()
@@ -121,7 +123,9 @@ class _RefuseUnknown(paramiko.MissingHostKeyPolicy):
 class _TrustUnknown(paramiko.MissingHostKeyPolicy):
     """Accept an unknown key for this process only; known_hosts is never written."""
 
-    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
+    def missing_host_key(
+        self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
+    ) -> None:
         client.get_host_keys().add(hostname, key.get_name(), key)
 
 
@@ -306,8 +310,10 @@ class SftpStorage:
         except _UnknownHostKey as exc:
             _close_quietly(connection)
             port = connection.port
-            keyscan = f"ssh-keyscan -p {port} {connection.host}" if port != 22 else (
-                f"ssh-keyscan {connection.host}"
+            keyscan = (
+                f"ssh-keyscan -p {port} {connection.host}"
+                if port != 22
+                else (f"ssh-keyscan {connection.host}")
             )
             raise StorageError(
                 f"the SSH host key of {exc.hostname} is not known "
