@@ -12,16 +12,18 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from scisync import __version__, api
-from scisync.api import Project, load_project
+from scisync import __version__
 from scisync.errors import ExitCode, ScisyncError
 from scisync.secrets import redact
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+if TYPE_CHECKING:  # the library is imported lazily so that --help stays fast
+    from scisync.api import Project
 
 
 @dataclass
@@ -144,6 +146,8 @@ def _load(
     variables: Sequence[str],
     var_files: Sequence[Path],
 ) -> Project:
+    from scisync.api import load_project
+
     return load_project(
         resolve_manifest_paths(options, manifest_files),
         variables=parse_variables(variables),
@@ -202,6 +206,7 @@ def plan(
     locked: bool,
 ) -> None:
     """Show what apply would change in SciCat, the storage and scisync.lock."""
+    from scisync import api
     from scisync.plan.codec import save_plan
     from scisync.render.json import render_plan_json
     from scisync.render.text import render_plan_text
@@ -262,6 +267,7 @@ def apply(
     With PLAN_FILE (from `scisync plan --out`), apply exactly that plan, refusing it if
     anything moved on since; without, plan now, show it and ask for confirmation.
     """
+    from scisync import api
     from scisync.plan.codec import load_plan
     from scisync.render.progress import format_apply_summary, progress_sink
     from scisync.render.text import render_plan_text
@@ -318,6 +324,7 @@ def pull(
     json_events: bool,
 ) -> None:
     """Download the manifest's `downloads:` (only those; datasets are not touched)."""
+    from scisync import api
     from scisync.render.progress import format_apply_summary, progress_sink
     from scisync.render.text import render_plan_text
 
@@ -341,3 +348,15 @@ def pull(
 def run() -> None:
     """Entry point used by ``python -m scisync``."""
     sys.exit(main())
+
+
+def _register_subcommands() -> None:
+    """Commands that live beside the library they drive (imported lazily by click)."""
+    from scisync.sandbox.command import sandbox_command
+    from scisync.scicat.command import login_command
+
+    main.add_command(sandbox_command)
+    main.add_command(login_command)
+
+
+_register_subcommands()
