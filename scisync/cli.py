@@ -126,9 +126,7 @@ def validate(
     from scisync.manifest import load_manifest
 
     paths = resolve_manifest_paths(options, manifest_files)
-    manifest = load_manifest(
-        paths, variables=parse_variables(variables), var_files=list(var_files)
-    )
+    manifest = load_manifest(paths, variables=parse_variables(variables), var_files=list(var_files))
     click.echo(
         f"{', '.join(str(p) for p in manifest.sources)}: valid "
         f"({len(manifest.datasets)} datasets, {len(manifest.samples)} samples, "
