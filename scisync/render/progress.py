@@ -173,7 +173,7 @@ class TtyProgress:
         parts.append(f"{human_bytes(self.bytes_done)}/{human_bytes(self.total_bytes)}")
         if self.total_bytes > 0:
             fraction = min(self.bytes_done / self.total_bytes, 1.0)
-            filled = round(fraction * self._bar_width)
+            filled = int(fraction * self._bar_width)  # full only when done
             bar = "#" * filled + "-" * (self._bar_width - filled)
             parts.append(f"[{bar}] {fraction * 100:3.0f}%")
         parts.append(human_rate(rate) if rate > 0 else "-- B/s")

@@ -160,7 +160,5 @@ def empty_plan() -> Plan:
 
 def many_files_plan(n: int) -> Plan:
     files = tuple(upload(f"f{i:03d}.dat", 100) for i in range(n))
-    change = ResourceChange(
-        kind=ResourceKind.DATASET, key="big", action=Action.CREATE, files=files
-    )
+    change = ResourceChange(kind=ResourceKind.DATASET, key="big", action=Action.CREATE, files=files)
     return Plan(project="demo", changes=(change,), fingerprint=FINGERPRINT)
