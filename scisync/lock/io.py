@@ -26,7 +26,7 @@ from scisync.lock.model import (
     LockedSample,
     Lockfile,
 )
-from scisync.schemas import schema_violations
+from scisync.schemas import schema_violations, violation_where
 
 LOCK_FILE_NAME = "scisync.lock"
 ABSENT_DIGEST = "absent"
@@ -156,8 +156,11 @@ def _file_to_json(file: LockedFile) -> JsonObject:
     return data
 
 
-def lock_from_json(data: Json, where: str) -> Lockfile:
-    """Check *data* (parsed lockfile JSON) and build the model; ``where`` names the file."""
+def lock_from_json(data: Json, where: str, text: str | None = None) -> Lockfile:
+    """Check *data* (parsed lockfile JSON) and build the model; ``where`` names the file.
+
+    With the *text* it was parsed from, errors point at ``file:line:column``.
+    """
     _refuse_newer(data, where)
     violations = schema_violations("lock", data)
     if violations:
@@ -165,7 +168,7 @@ def lock_from_json(data: Json, where: str) -> Lockfile:
         more = f" (and {len(violations) - 1} more problems)" if len(violations) > 1 else ""
         raise LockfileError(
             f"scisync.lock is invalid: {first.message}{more}",
-            where=f"{where}: {first.path}",
+            where=violation_where(where, first, text),
             hint="restore it from git (git checkout -- scisync.lock), or delete it and run "
             "'scisync plan': scisync finds its datasets again by their markers",
         )
@@ -295,7 +298,7 @@ def loads_lock(text: str, where: str) -> Lockfile:
             where=f"{where}:{error.lineno}:{error.colno}",
             hint="resolve merge conflicts or restore it from git (git checkout -- scisync.lock)",
         ) from None
-    return lock_from_json(cast(Json, data), where)
+    return lock_from_json(cast(Json, data), where, text)
 
 
 # --- files ----------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from scisync.plan.model import (
     ResourceChange,
     ResourceKind,
 )
-from scisync.schemas import schema_violations
+from scisync.schemas import schema_violations, violation_where
 
 # --- model -> JSON --------------------------------------------------------------------
 
@@ -128,8 +128,11 @@ def _change_to_json(change: ResourceChange) -> JsonObject:
 # --- JSON -> model --------------------------------------------------------------------
 
 
-def plan_from_json(data: Json, where: str) -> Plan:
-    """Check *data* against the plan schema and build the Plan; ``where`` names the source."""
+def plan_from_json(data: Json, where: str, text: str | None = None) -> Plan:
+    """Check *data* against the plan schema and build the Plan; ``where`` names the source.
+
+    With the *text* it was parsed from, errors point at ``file:line:column``.
+    """
     version = data.get("format_version") if isinstance(data, dict) else None
     if isinstance(version, int) and not isinstance(version, bool) and version > PLAN_FORMAT_VERSION:
         raise PlanError(
@@ -145,7 +148,7 @@ def plan_from_json(data: Json, where: str) -> Plan:
         more = f" (and {len(violations) - 1} more problems)" if len(violations) > 1 else ""
         raise PlanError(
             f"not a valid scisync plan: {first.message}{more}",
-            where=f"{where}: {first.path}",
+            where=violation_where(where, first, text),
             hint="make a new plan with 'scisync plan -out FILE'",
         )
     root = cast(JsonObject, data)
@@ -260,4 +263,4 @@ def load_plan(path: Path) -> Plan:
             where=f"{path}:{error.lineno}:{error.colno}",
             hint="make a new plan with 'scisync plan -out FILE'",
         ) from None
-    return plan_from_json(cast(Json, data), str(path))
+    return plan_from_json(cast(Json, data), str(path), text)

@@ -15,6 +15,7 @@ from typing import cast
 
 import jsonschema
 
+from scisync.jsonpos import locate
 from scisync.jsontypes import Json, JsonObject
 
 
@@ -42,6 +43,7 @@ class SchemaViolation:
 
     path: str
     message: str
+    parts: tuple[str | int, ...] = ()  # the path as keys and indexes, for jsonpos.locate
 
 
 @cache
@@ -53,7 +55,8 @@ def schema_violations(name: str, instance: Json) -> list[SchemaViolation]:
     """Every way *instance* fails schema ``name``, sorted by path (empty when valid)."""
     found = []
     for error in _validator(_file_name(name)).iter_errors(instance):
-        found.append(SchemaViolation(path=json_path(error.absolute_path), message=error.message))
+        parts = tuple(error.absolute_path)
+        found.append(SchemaViolation(path=json_path(parts), message=error.message, parts=parts))
     return sorted(found, key=lambda violation: violation.path)
 
 
@@ -63,3 +66,13 @@ def json_path(parts: Iterable[str | int]) -> str:
     for part in parts:
         text += f"[{part}]" if isinstance(part, int) else f".{part}"
     return text
+
+
+def violation_where(source: str, violation: SchemaViolation, text: str | None) -> str:
+    """``source:line:col: $.json.path`` when *text* is given and the path is found in it,
+    else ``source: $.json.path``."""
+    if text is not None:
+        position = locate(text, violation.parts)
+        if position is not None:
+            return f"{source}:{position[0]}:{position[1]}: {violation.path}"
+    return f"{source}: {violation.path}"

@@ -14,6 +14,7 @@ from scisync.lock.io import (
     dumps_lock,
     loads_lock,
     lock_digest,
+    lock_from_json,
     read_lock,
     write_lock,
 )
@@ -171,11 +172,21 @@ def test_invalid_json_reports_line_and_column() -> None:
     assert "not valid JSON" in str(raised.value)
 
 
-def test_schema_violation_reports_json_path() -> None:
+def test_schema_violation_reports_line_column_and_json_path() -> None:
+    text = dumps_lock(small_lock()).replace('"size": 3', '"size": -3')
+    line = next(n for n, content in enumerate(text.splitlines(), 1) if '"size": -3' in content)
+    column = text.splitlines()[line - 1].index("-3") + 1
+    with pytest.raises(LockfileError) as raised:
+        loads_lock(text, "scisync.lock")
+    assert f"scisync.lock:{line}:{column}: $.datasets.run1.files[1].size" in str(raised.value)
+    assert "-3 is less than the minimum of 0" in str(raised.value)
+
+
+def test_schema_violation_without_text_reports_json_path() -> None:
     data = json.loads(dumps_lock(small_lock()))
     data["datasets"]["run1"]["files"][1]["size"] = -1
     with pytest.raises(LockfileError) as raised:
-        loads_lock(json.dumps(data), "scisync.lock")
+        lock_from_json(data, "scisync.lock")
     assert "scisync.lock: $.datasets.run1.files[1].size" in str(raised.value)
 
 

@@ -131,3 +131,17 @@ def test_load_missing_and_broken(tmp_path: Path) -> None:
 def test_save_into_missing_directory(tmp_path: Path) -> None:
     with pytest.raises(PlanError, match="cannot save the plan"):
         save_plan(tmp_path / "missing" / "plan.json", sample_plan())
+
+
+def test_invalid_saved_plan_points_at_line(tmp_path: Path) -> None:
+    path = tmp_path / "plan.json"
+    save_plan(path, sample_plan())
+    text = path.read_text()
+    assert text.count('"action": "forget"') == 1
+    path.write_text(text.replace('"action": "forget"', '"action": "delete"'))
+    lines = path.read_text().splitlines()
+    line = next(n for n, content in enumerate(lines, 1) if '"delete"' in content)
+    column = lines[line - 1].index('"delete"') + 1
+    with pytest.raises(PlanError) as raised:
+        load_plan(path)
+    assert f"{path}:{line}:{column}: $.changes[4].action" in str(raised.value)
