@@ -107,7 +107,7 @@ class Builder:
         node = self.root.get(name)
         return node.sequence() if node is not None else []
 
-    def register_key(self, kind: str, node: Node, path: NodePath) -> str:
+    def register_key(self, kind: str, node: Node, path: NodePath, origin: str | None = None) -> str:
         key = str(node.value)
         if not _KEY.match(key):
             self.add(
@@ -122,7 +122,9 @@ class Builder:
                 node,
                 path,
                 f"duplicate key {key!r}: the {first_kind} at {first} has it too",
-                "every dataset, sample and download needs its own key",
+                f'{origin}: template the key with each, e.g. key: "run-{{{{ each }}}}"'
+                if origin
+                else "every dataset, sample and download needs its own key",
             )
         else:
             self.keys[key] = (kind, node.position)
@@ -289,7 +291,7 @@ class Builder:
 
     def dataset(self, entry: Node, path: NodePath) -> DatasetSpec:
         values = entry.mapping()
-        key = self.register_key("dataset", values["key"], (*path, "key"))
+        key = self.register_key("dataset", values["key"], (*path, "key"), entry.origin)
         kind = str(values["type"].value)
         fields = self.fields(entry, path, DATASET_FIELDS_BY_NAME, kind)
         fields.setdefault("datasetName", key)

@@ -59,6 +59,9 @@ def load_text(text: str, name: str, problems: Problems) -> Node | None:
         mark = error.problem_mark or error.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
         what = " ".join(part for part in (error.context, error.problem) if part)
+        context = error.context_mark
+        if context is not None and mark is not None and context.line != mark.line:
+            what += f" (it started at line {context.line + 1}, column {context.column + 1})"
         problems.add(
             Position(name, line, column),
             (),

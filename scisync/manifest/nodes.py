@@ -8,12 +8,15 @@ create new nodes but copy the position of the node they came from.
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from scisync.jsontypes import Json
 
 PathPart = str | int
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 NodePath = tuple[PathPart, ...]
 
 
@@ -103,6 +106,8 @@ def format_path(path: NodePath) -> str:
     for part in path:
         if isinstance(part, int):
             text += f"[{part}]"
+        elif not _PLAIN_KEY.match(part):
+            text += f"[{json.dumps(part)}]"
         else:
             text += f".{part}" if text else part
     return text or "(top level)"

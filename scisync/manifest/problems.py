@@ -21,6 +21,8 @@ class Problems:
     def __init__(self) -> None:
         self._found: list[Problem] = []
         self._seen: set[tuple[str | None, str]] = set()
+        # Values whose template failed: already reported, so later stages skip them.
+        self.failed_values: set[Position] = set()
 
     def add(self, position: Position, path: NodePath, what: str, hint: str | None = None) -> None:
         self.add_problem(Problem(what=what, where=where(position, path), hint=hint))

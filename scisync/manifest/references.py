@@ -60,13 +60,13 @@ def _check_target(
         return False
     same_kind = [k for k, (found, _) in keys.items() if found == kind]
     external = "{id: ...}" if kind == "sample" else "{pid: ...}"
-    hint = did_you_mean(key, same_kind)
-    hint = f"{hint} " if hint else ""
+    suggestion = did_you_mean(key, same_kind)
+    elsewhere = f"for a {kind} not managed here write {external}"
     problems.add(
         node.position,
         path,
         f"no {kind} with key {key!r} in this manifest",
-        f"{hint}(for a {kind} not managed here write {external})",
+        f"{suggestion} Or, {elsewhere}" if suggestion else elsewhere,
     )
     return False
 

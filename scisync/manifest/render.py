@@ -14,7 +14,7 @@ import glob as globlib
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, Undefined, UndefinedError
@@ -61,6 +61,8 @@ class Renderer:
         self.jinja = ImmutableSandboxedEnvironment(
             undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
         )
+        # Run folders come from glob(); their last component is the usual key part.
+        self.jinja.filters["basename"] = _basename
 
     # -- helpers visible to templates ---------------------------------------------------
 
@@ -223,6 +225,10 @@ def render_vars(
     return done
 
 
+def _basename(path: object) -> str:
+    return PurePosixPath(str(path)).name
+
+
 def _plain(value: object) -> Json:
     if value is None or isinstance(value, bool | int | float | str):
         return value
@@ -262,6 +268,7 @@ def _report(error: Exception, node: Node, path: NodePath, problems: Problems) ->
     else:
         what = f"template error: {type(error).__name__}: {error}"
     problems.add(node.position, path, what, hint)
+    problems.failed_values.add(node.position)
 
 
 def _undefined_hint(message: str) -> str | None:

@@ -64,6 +64,8 @@ def validate_document(root: Node, problems: Problems) -> None:
 def _map_error(error: ValidationError, root: Node, problems: Problems) -> None:
     path: NodePath = tuple(error.absolute_path)
     node, walked = root.find(path)
+    if node.position in problems.failed_values:
+        return  # its template failed and was reported; the raw text is no real value
     kind = error.validator
     value: Any = error.validator_value
     instance: Any = error.instance
@@ -81,14 +83,16 @@ def _map_error(error: ValidationError, root: Node, problems: Problems) -> None:
             problems.add(position, (*walked, key), f"unknown key {key!r}", _join(hint, origin))
         return
     if kind == "required" and isinstance(instance, dict):
-        for name in value:
-            if name not in instance:
-                problems.add(
-                    node.position,
-                    walked,
-                    f"missing required field {name!r}{_context(instance)}",
-                    _join(_required_hint(name, instance), origin),
-                )
+        missing = [name for name in value if name not in instance]
+        if missing:
+            names = ", ".join(repr(name) for name in missing)
+            plural = "s" if len(missing) > 1 else ""
+            problems.add(
+                node.position,
+                walked,
+                f"missing required field{plural} {names}{_context(walked, instance)}",
+                _join(_required_hint(walked, missing, instance), origin),
+            )
         return
     if kind == "type":
         what = f"expected {_types(value)}, got {_json_type(instance)}"
@@ -141,25 +145,29 @@ def _join(*parts: str | None) -> str | None:
     return text or None
 
 
-def _context(instance: dict[str, Any]) -> str:
+_ENTRY_KINDS = {"datasets": "dataset", "samples": "sample", "downloads": "download"}
+
+
+def _context(walked: NodePath, instance: dict[str, Any]) -> str:
+    """`` (raw dataset 'scan-1')`` for an entry of a section, else nothing."""
     key = instance.get("key")
+    if len(walked) != 2 or walked[0] not in _ENTRY_KINDS or not isinstance(key, str):
+        return ""
     kind = instance.get("type")
-    if isinstance(key, str) and isinstance(kind, str):
-        return f" ({kind} dataset {key!r})"
-    if isinstance(key, str):
-        return f" (entry {key!r})"
-    return ""
+    prefix = f"{kind} " if walked[0] == "datasets" and isinstance(kind, str) else ""
+    return f" ({prefix}{_ENTRY_KINDS[str(walked[0])]} {key!r})"
 
 
-def _required_hint(name: str, instance: dict[str, Any]) -> str | None:
+def _required_hint(walked: NodePath, missing: list[str], instance: dict[str, Any]) -> str | None:
+    if len(walked) != 2 or walked[0] not in ("datasets", "samples"):
+        return None
     kind = instance.get("type")
-    if kind == "raw" and name == "creation_location":
+    if kind == "raw" and "creation_location" in missing:
         return "SciCat requires creation_location for raw datasets"
-    if kind == "derived" and name in ("investigator", "used_software", "input_datasets"):
+    if kind == "derived" and {"investigator", "used_software", "input_datasets"} & set(missing):
         return "SciCat requires investigator, used_software and input_datasets for derived datasets"
-    if name in ("owner", "owner_group", "contact_email", "creation_time"):
-        return "SciCat requires it; set it here or once under defaults.datasets"
-    return None
+    section = str(walked[0])
+    return f"SciCat requires {'them' if len(missing) > 1 else 'it'}; set it here or once under defaults.{section}"
 
 
 def _allowed(allowed: set[str]) -> str | None:
