@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -39,11 +40,11 @@ class Recorded:
     at: float
 
     @property
-    def json(self) -> object:
+    def json(self) -> Any:
         return json.loads(self.body)
 
     @property
-    def filter(self) -> dict[str, object]:
+    def filter(self) -> dict[str, Any]:
         values = parse_qs(self.query).get("filter")
         assert values, f"no filter in {self.query!r}"
         parsed = json.loads(values[0])

@@ -35,7 +35,7 @@ def test_markers_are_chunked_below_the_url_limit(fault_server: FaultServer) -> N
         assert record.filter["include"] == ["origdatablocks", "attachments"]
     sent = [
         m for r in requests for m in r.filter["where"]["scientificMetadata.scisync_marker"]["$in"]
-    ]  # type: ignore[index]
+    ]
     assert sorted(sent) == sorted(markers)
     assert found["a-rather-long-project-name/dataset-key-number-00007"][0].pid == (
         "pid-a-rather-long-project-name/dataset-key-number-00007"
@@ -56,9 +56,9 @@ def test_full_pages_are_followed_with_skip(fault_server: FaultServer) -> None:
     with ScicatClient(fault_server.url, "tok-abcdef", page_size=3) as client:
         found = client.get_datasets(pids)
     assert sorted(found) == pids
-    skips = [r.filter["limits"]["skip"] for r in fault_server.requests]  # type: ignore[index]
+    skips = [r.filter["limits"]["skip"] for r in fault_server.requests]
     assert skips == [0, 3, 6]
-    assert fault_server.requests[0].filter["limits"]["sort"] == {"pid": "asc"}  # type: ignore[index]
+    assert fault_server.requests[0].filter["limits"]["sort"] == {"pid": "asc"}
 
 
 def test_empty_lookups_send_nothing(fault_server: FaultServer) -> None:

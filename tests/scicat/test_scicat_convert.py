@@ -6,6 +6,7 @@ import hashlib
 
 import pytest
 
+from scisync.jsontypes import JsonObject
 from scisync.observed import ObservedAttachment, ObservedFile
 from scisync.scicat.convert import (
     dataset_from_document,
@@ -24,7 +25,7 @@ def test_chk_alg_names_are_normalised(given: str | None, expected: str | None) -
 
 def test_dataset_with_included_blocks_and_attachments() -> None:
     thumbnail = "data:image/png;base64,AAAA"
-    document = {
+    document: JsonObject = {
         "pid": "20.500/x",
         "datasetName": "run",
         "scientificMetadata": {"scisync_marker": "proj/run"},

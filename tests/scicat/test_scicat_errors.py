@@ -162,7 +162,7 @@ def test_token_never_appears_in_errors_or_reprs(
     fault_server.responder = _leaky
     client = ScicatClient(fault_server.url, TOKEN, retries=1, backoff_factor=0)
     texts: list[str] = [repr(client), str(client), repr(client._session.auth)]
-    texts.append(repr(client._session)), texts.append(str(dict(client._session.headers)))
+    texts += [repr(client._session), str(dict(client._session.headers))]
     with pytest.raises(ApiError) as echoed:
         client.create_dataset({"x": 1})
     texts += [str(echoed.value), repr(echoed.value), str(echoed.value.server_message)]
