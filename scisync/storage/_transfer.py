@@ -32,7 +32,9 @@ def is_temp_name(name: str) -> bool:
 
 def download_algorithms(job: DownloadJob) -> tuple[str, ...]:
     """blake3 (for the lockfile) plus every algorithm the job's expected checksums use."""
-    return tuple(dict.fromkeys(["blake3", *(normalise_algorithm(c.algorithm) for c in job.expected)]))
+    return tuple(
+        dict.fromkeys(["blake3", *(normalise_algorithm(c.algorithm) for c in job.expected)])
+    )
 
 
 def verify_download(job: DownloadJob, digests: dict[str, str], size: int) -> None:
@@ -113,7 +115,13 @@ def place_without_overwrite(tmp: Path, target: Path, blake3: str) -> bool:
             ) from None
         return False
     except OSError as exc:
-        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+        if exc.errno not in (
+            errno.EPERM,
+            errno.ENOTSUP,
+            errno.EOPNOTSUPP,
+            errno.EXDEV,
+            errno.EMLINK,
+        ):
             raise
         if target.exists() or target.is_symlink():
             tmp.unlink(missing_ok=True)
@@ -158,7 +166,9 @@ def run_parallel(
             except StorageError as exc:
                 errors.append(exc)
     else:
-        pool = ThreadPoolExecutor(max_workers=min(workers, len(jobs)), thread_name_prefix="scisync-io")
+        pool = ThreadPoolExecutor(
+            max_workers=min(workers, len(jobs)), thread_name_prefix="scisync-io"
+        )
         futures: list[Future[None]] = []
         try:
             futures = [pool.submit(work, job, abort) for job in jobs]
@@ -171,14 +181,18 @@ def run_parallel(
             raise
         pool.shutdown(wait=True)
         for future in futures:
-            exc = future.exception()
-            if isinstance(exc, StorageError):
-                errors.append(exc)
-            elif exc is not None:
-                raise exc
+            failure = future.exception()
+            if isinstance(failure, StorageError):
+                errors.append(failure)
+            elif failure is not None:
+                raise failure
     if len(errors) == 1:
         raise errors[0]
     if errors:
         problems: list[Problem] = [p for e in errors for p in e.problems]
-        cls = ChecksumMismatch if all(isinstance(e, ChecksumMismatch) for e in errors) else StorageError
+        cls = (
+            ChecksumMismatch
+            if all(isinstance(e, ChecksumMismatch) for e in errors)
+            else StorageError
+        )
         raise cls(problems=problems)

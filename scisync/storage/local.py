@@ -192,7 +192,13 @@ class LocalStorage:
             place_without_overwrite_existing(target, job.blake3)
             return True
         except OSError as exc:
-            if exc.errno in (errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+            if exc.errno in (
+                errno.EXDEV,
+                errno.EPERM,
+                errno.ENOTSUP,
+                errno.EOPNOTSUPP,
+                errno.EMLINK,
+            ):
                 return False
             raise _os_error(exc, "hard-link file", target) from exc
         fsync_dir(target.parent)
