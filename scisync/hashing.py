@@ -64,8 +64,8 @@ def new_hasher(algorithm: str, *, size_hint: int | None = None) -> Hasher:
     name = normalise_algorithm(algorithm)
     if name == "blake3":
         if size_hint is not None and size_hint >= _MULTITHREAD_THRESHOLD:
-            return _blake3.blake3(max_threads=_blake3.blake3.AUTO)  # type: ignore[no-any-return]
-        return _blake3.blake3()  # type: ignore[no-any-return]
+            return _blake3.blake3(max_threads=_blake3.blake3.AUTO)
+        return _blake3.blake3()
     return hashlib.new(name)
 
 
@@ -92,6 +92,14 @@ class StreamingHasher:
             hasher.update(data)
         self.bytes_seen += len(data)
 
+    def update_mmap(self, path: Path) -> None:
+        """Hash a whole file through mmap (blake3 only: its threads then share the work)."""
+        if self.algorithms != ("blake3",):
+            raise ValueError("update_mmap is only for a blake3-only hasher")
+        hasher: Any = self._hashers["blake3"]
+        hasher.update_mmap(str(path))
+        self.bytes_seen += path.stat().st_size
+
     def hexdigests(self) -> dict[str, str]:
         return {name: hasher.hexdigest() for name, hasher in self._hashers.items()}
 
@@ -103,8 +111,7 @@ def hash_file(path: Path, algorithms: Sequence[str]) -> dict[str, str]:
         hasher = StreamingHasher(algorithms, size_hint=size)
         if hasher.algorithms == ("blake3",) and size >= _MULTITHREAD_THRESHOLD:
             # mmap lets blake3 hash the whole file with all cores and no copies.
-            b3 = hasher._hashers["blake3"]
-            b3.update_mmap(str(path))  # type: ignore[attr-defined]
+            hasher.update_mmap(path)
             return hasher.hexdigests()
         buffer = bytearray(min(CHUNK_SIZE, max(size, 1)))
         view = memoryview(buffer)

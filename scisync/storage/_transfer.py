@@ -181,11 +181,11 @@ def run_parallel(
             raise
         pool.shutdown(wait=True)
         for future in futures:
-            exc = future.exception()
-            if isinstance(exc, StorageError):
-                errors.append(exc)
-            elif exc is not None:
-                raise exc
+            failure = future.exception()
+            if isinstance(failure, StorageError):
+                errors.append(failure)
+            elif failure is not None:
+                raise failure
     if len(errors) == 1:
         raise errors[0]
     if errors:

@@ -19,6 +19,7 @@ import shlex
 import socket
 import stat as stat_mod
 import threading
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from typing import Any
 
 import paramiko
 from fabric import Config, Connection
+from paramiko.sftp import CMD_DATA, CMD_READ, int64
 
 from scisync.errors import ChecksumMismatch, StorageError
 from scisync.hashing import StreamingHasher, normalise_algorithm
@@ -100,6 +102,81 @@ def _fast_transport(sock: Any, **kwargs: Any) -> paramiko.Transport:
     return transport
 
 
+class _FastSFTPClient(paramiko.SFTPClient):
+    """SFTPClient with buffered reads from the channel and a pipelined whole-file reader.
+
+    paramiko reads each SFTP message with two ``channel.recv`` calls (4-byte length, then
+    body), and every small recv from a well-filled channel buffer shifts the whole buffer
+    (``del buf[:n]``), which made downloads CPU-bound.  Taking everything the channel holds
+    in one recv and slicing it here keeps the cost linear.  Both overrides use paramiko
+    internals (``_read_all``, ``_async_request``, ``_read_response``), pinned by the tests.
+    """
+
+    _RECV_SIZE = 1 << 20
+
+    def __init__(self, sock: paramiko.Channel) -> None:
+        # Set before super().__init__, which already reads the server's version packet.
+        self._rbuf = bytearray()
+        self._rpos = 0
+        super().__init__(sock)
+
+    def _read_all(self, n: int) -> bytes:
+        buf = self._rbuf
+        while len(buf) - self._rpos < n:
+            if self._rpos:
+                del buf[: self._rpos]
+                self._rpos = 0
+            data = self.sock.recv(max(n - len(buf), self._RECV_SIZE))
+            if not data:
+                raise EOFError()
+            buf += data
+        with memoryview(buf) as view:
+            out = bytes(view[self._rpos : self._rpos + n])
+        self._rpos += n
+        return out
+
+    def read_pipelined(
+        self, handle: Any, size: int, consume: Callable[[bytes], None], abort: threading.Event
+    ) -> int:
+        """Read bytes [0, size) of an open file with up to PREFETCH_REQUESTS reads in flight.
+
+        Replies arrive in request order (the server handles requests sequentially), so
+        each one is consumed as it comes and memory is bounded by the requests in flight.
+        A short read (never seen with OpenSSH below EOF) drains the pipeline and restarts
+        it at the first missing byte.
+        """
+        internals: Any = self  # paramiko's stubs omit the private request API
+        offset = 0  # next byte to request
+        done = 0  # bytes consumed, in order
+        in_flight: deque[tuple[int, int, int]] = deque()
+        while done < size:
+            if abort.is_set():
+                raise StorageError("transfer cancelled", hint="re-run to resume")
+            while offset < size and len(in_flight) < PREFETCH_REQUESTS:
+                length = min(READ_REQUEST_SIZE, size - offset)
+                num = internals._async_request(
+                    type(None), CMD_READ, handle, int64(offset), int(length)
+                )
+                in_flight.append((num, offset, length))
+                offset += length
+            num, start, length = in_flight.popleft()
+            kind, msg = internals._read_response(num)
+            if kind != CMD_DATA or msg is None:
+                raise paramiko.SFTPError("the server answered a read with something else")
+            data = msg.get_string()
+            if start != done:
+                continue  # a reply to a request issued before a restart
+            consume(data)
+            done += len(data)
+            if len(data) < length:
+                if not data:
+                    raise EOFError("the file ended early (it changed on the server)")
+                offset = done  # drain: later replies no longer line up with `done`
+        for num, _start, _length in in_flight:
+            internals._read_response(num)
+        return done
+
+
 class _UnknownHostKey(paramiko.SSHException):
     def __init__(self, hostname: str, key: paramiko.PKey) -> None:
         self.hostname = hostname
@@ -134,7 +211,7 @@ class _Session:
     """One SSH connection and its SFTP channel; used by one thread at a time."""
 
     connection: Any  # fabric.Connection (untyped)
-    sftp: paramiko.SFTPClient
+    sftp: _FastSFTPClient
 
     @property
     def transport(self) -> paramiko.Transport:
@@ -302,7 +379,7 @@ class SftpStorage:
             connection.open()
             transport = connection.client.get_transport()
             transport.set_keepalive(30)
-            sftp = paramiko.SFTPClient.from_transport(
+            sftp = _FastSFTPClient.from_transport(
                 transport, window_size=WINDOW_SIZE, max_packet_size=MAX_PACKET_SIZE
             )
             if sftp is None:
@@ -488,8 +565,7 @@ class SftpStorage:
             return digest
         hasher = StreamingHasher(["blake3"], size_hint=size)
         with session.sftp.open(str(path), "rb") as remote:
-            _tune_reader(remote, size)
-            copy_stream(remote, _discard, hasher, None, threading.Event(), READ_REQUEST_SIZE)
+            session.sftp.read_pipelined(remote.handle, size, hasher.update, threading.Event())
         return hasher.hexdigests()["blake3"]
 
     # -- uploads ---------------------------------------------------------------------
@@ -713,11 +789,15 @@ class SftpStorage:
             hasher = StreamingHasher(download_algorithms(job), size_hint=size)
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             with os.fdopen(fd, "wb") as sink:
+
+                def consume(data: bytes) -> None:
+                    hasher.update(data)
+                    sink.write(data)
+                    if progress is not None:
+                        progress(len(data))
+
                 with session.sftp.open(str(job.remote), "rb") as remote:
-                    _tune_reader(remote, size)
-                    received = copy_stream(
-                        remote, sink.write, hasher, progress, abort, 4 * READ_REQUEST_SIZE
-                    )
+                    received = session.sftp.read_pipelined(remote.handle, size, consume, abort)
                 sink.flush()
                 os.fsync(sink.fileno())
             digests = hasher.hexdigests()
@@ -751,17 +831,6 @@ class SftpStorage:
             where=self._where(path),
             hint="re-run to retry; finished files are kept and no partial file is left",
         )
-
-
-def _tune_reader(remote: paramiko.SFTPFile, size: int) -> None:
-    """Bounded prefetch with large requests: fast, and memory independent of file size."""
-    remote.MAX_REQUEST_SIZE = READ_REQUEST_SIZE
-    if size > 0:
-        remote.prefetch(size, max_concurrent_requests=PREFETCH_REQUESTS)
-
-
-def _discard(_data: bytes) -> None:
-    """Sink for a stream that is only hashed."""
 
 
 def _close_quietly(connection: Any) -> None:
