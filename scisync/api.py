@@ -36,8 +36,8 @@ from scisync.plan.model import Fingerprint, Plan
 from scisync.plan.planner import PlanOptions, make_plan
 from scisync.resolve import build_desired
 from scisync.scicat.auth import resolve_token
-from scisync.scicat.credentials import CredentialStore
 from scisync.scicat.client import ScicatClient
+from scisync.scicat.credentials import CredentialStore
 from scisync.storage.base import Storage
 
 LOCK_NAME = "scisync.lock"

@@ -269,7 +269,7 @@ def apply(
     """
     from scisync import api
     from scisync.plan.codec import load_plan
-    from scisync.render.progress import format_apply_summary, progress_sink
+    from scisync.render.progress import progress_sink
     from scisync.render.text import render_plan_text
 
     project = _load(options, manifest_files, variables, var_files)
@@ -289,10 +289,8 @@ def apply(
             tty=sys.stderr.isatty() and not json_events,
         )
         outcome = api.apply(project, connection, the_plan, events=sink, workers=workers)
-    if not json_events:
-        click.echo(format_apply_summary(outcome.summary))
-        if outcome.lock_written:
-            click.echo(f"Wrote {project.lock_path.name}.")
+    if not json_events and outcome.lock_written:
+        click.echo(f"Wrote {project.lock_path.name}.")
 
 
 @main.command()
@@ -325,7 +323,7 @@ def pull(
 ) -> None:
     """Download the manifest's `downloads:` (only those; datasets are not touched)."""
     from scisync import api
-    from scisync.render.progress import format_apply_summary, progress_sink
+    from scisync.render.progress import progress_sink
     from scisync.render.text import render_plan_text
 
     project = _load(options, manifest_files, variables, var_files)
@@ -341,8 +339,8 @@ def pull(
             tty=sys.stderr.isatty() and not json_events,
         )
         outcome = api.apply(project, connection, the_plan, events=sink)
-    if not json_events:
-        click.echo(format_apply_summary(outcome.summary))
+    if not json_events and outcome.lock_written:
+        click.echo(f"Wrote {project.lock_path.name}.")
 
 
 def run() -> None:
