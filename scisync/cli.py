@@ -228,7 +228,7 @@ def plan(
 
 @main.command()
 @click.argument(
-    "plan_file", required=False, type=click.Path(path_type=Path, dir_okay=False, exists=True)
+    "plan_file", required=False, type=click.Path(path_type=Path, dir_okay=False)
 )
 @manifest_options
 @target_option
@@ -275,7 +275,9 @@ def apply(
     project = _load(options, manifest_files, variables, var_files)
     with api.apply_lock(project, lock_timeout), api.connect(project) as connection:
         if plan_file is not None:
-            the_plan = load_plan(plan_file)
+            the_plan = load_plan(
+                plan_file if plan_file.is_absolute() else options.directory / plan_file
+            )
             api.check_fresh(project, connection, the_plan)
         else:
             the_plan = api.plan(project, connection, targets=targets)
