@@ -169,6 +169,11 @@ class TtyProgress:
                 self._clear_status()
                 self._write(format_apply_summary(summary) + "\n")
 
+    def close(self) -> None:
+        """Clear the status line (call when an apply stops early, before printing an error)."""
+        with self._lock:
+            self._clear_status()
+
     def status_text(self) -> str:
         """The status line as it would be drawn now (without the line control codes)."""
         elapsed = max(self._clock() - self._started, 0.0)

@@ -197,3 +197,14 @@ def test_tty_status_cut_to_terminal_width() -> None:
     drawn = stream.getvalue().split("\r\x1b[K")[-1]
     assert len(drawn) == 29
     assert drawn.endswith("…")
+
+
+def test_tty_close_clears_an_unfinished_status_line() -> None:
+    stream = io.StringIO()
+    progress = TtyProgress(stream, clock=FakeClock())
+    progress(ApplyStarted(changes=1, files=1, bytes=10))
+    progress.close()
+    assert stream.getvalue().endswith("\r\x1b[K")
+    before = stream.getvalue()
+    progress.close()  # nothing shown any more: nothing written
+    assert stream.getvalue() == before
