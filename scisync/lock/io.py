@@ -113,6 +113,12 @@ def _check_keys(
 
 def lock_to_json(lock: Lockfile) -> JsonObject:
     """The lockfile as plain JSON data (canonical order, checked); what dumps_lock writes."""
+    if lock.version > LOCK_VERSION:
+        raise LockfileError(
+            f"refusing to write lock version {lock.version}; this scisync writes "
+            f"version {LOCK_VERSION}",
+            hint=_BUG_HINT,
+        )
     _check_keys("datasets", lock.datasets)
     _check_keys("samples", lock.samples)
     _check_keys("downloads", lock.downloads)

@@ -9,6 +9,7 @@ writes with a lock.  All text passes through :func:`scisync.secrets.redact`.
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -112,8 +113,9 @@ class TtyProgress:
     """A live status line (files, bytes, bar, rate, ETA) with finished steps printed above it.
 
     Totals come from :class:`ApplyStarted` (or the constructor).  Redraws are throttled
-    to one per ``min_interval`` seconds, except for lines that must appear.  ``clock``
-    is injectable so tests control time.
+    to one per ``min_interval`` seconds, except for lines that must appear.  The status
+    is cut to ``width`` columns (default: the terminal's).  ``clock`` is injectable so
+    tests control time.
     """
 
     def __init__(
@@ -125,12 +127,14 @@ class TtyProgress:
         bar_width: int = 20,
         min_interval: float = 0.1,
         clock: Callable[[], float] = time.monotonic,
+        width: int | None = None,
     ) -> None:
         self._stream = stream
         self._lock = threading.Lock()
         self._clock = clock
         self._min_interval = min_interval
         self._bar_width = bar_width
+        self._width = width
         self.total_files = total_files
         self.total_bytes = total_bytes
         self.files_done = 0
@@ -165,6 +169,11 @@ class TtyProgress:
                 self._clear_status()
                 self._write(format_apply_summary(summary) + "\n")
 
+    def close(self) -> None:
+        """Clear the status line (call when an apply stops early, before printing an error)."""
+        with self._lock:
+            self._clear_status()
+
     def status_text(self) -> str:
         """The status line as it would be drawn now (without the line control codes)."""
         elapsed = max(self._clock() - self._started, 0.0)
@@ -189,7 +198,13 @@ class TtyProgress:
         if not force and self._last_draw is not None and now - self._last_draw < self._min_interval:
             return
         self._last_draw = now
-        self._write(_CLEAR_LINE + self.status_text())
+        # A status line wider than the terminal wraps, and "\r" then clears only its last
+        # row, leaving a trail of half lines; so cut it to fit.
+        columns = self._width or shutil.get_terminal_size(fallback=(80, 24)).columns
+        status = self.status_text()
+        if len(status) > columns - 1:
+            status = status[: max(columns - 2, 0)] + "…"
+        self._write(_CLEAR_LINE + status)
         self._status_shown = True
 
     def _print_above(self, line: str) -> None:

@@ -162,7 +162,8 @@ def _change_lines(
         f"{paint(change.address, bold=True)} {look.headline}"
     ]
     detail = "      "
-    lines.append(f"{detail}pid: {change.pid if change.pid else KNOWN_AFTER_APPLY}")
+    label = "sample id" if change.kind is ResourceKind.SAMPLE else "pid"
+    lines.append(f"{detail}{label}: {change.pid if change.pid else KNOWN_AFTER_APPLY}")
     if change.action is Action.REPLACE:
         lines.append(f"{detail}new pid: {KNOWN_AFTER_APPLY}")
     if change.reason:

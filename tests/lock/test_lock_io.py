@@ -255,3 +255,8 @@ def test_written_lock_is_world_readable_per_umask(tmp_path: Path) -> None:
 def test_write_lock_unwritable_directory(tmp_path: Path) -> None:
     with pytest.raises(LockfileError, match=r"cannot write scisync\.lock"):
         write_lock(tmp_path / "missing-dir" / "scisync.lock", small_lock())
+
+
+def test_writing_an_unknown_version_is_refused() -> None:
+    with pytest.raises(LockfileError, match="refusing to write lock version"):
+        dumps_lock(Lockfile(project="p", version=LOCK_VERSION + 1))

@@ -187,3 +187,24 @@ def test_progress_sink_choice() -> None:
     assert isinstance(progress_sink(stream, json_lines=False, tty=True), TtyProgress)
     assert isinstance(progress_sink(stream, json_lines=False, tty=False), PlainProgress)
     discard_events(EVENTS[0])  # an EventSink that does nothing
+
+
+def test_tty_status_cut_to_terminal_width() -> None:
+    stream = io.StringIO()
+    progress = TtyProgress(stream, clock=FakeClock(), width=30)
+    progress(ApplyStarted(changes=1, files=4, bytes=8 * MiB))
+    progress(StepStarted("dataset.a-very-long-key-indeed", "upload files"))
+    drawn = stream.getvalue().split("\r\x1b[K")[-1]
+    assert len(drawn) == 29
+    assert drawn.endswith("…")
+
+
+def test_tty_close_clears_an_unfinished_status_line() -> None:
+    stream = io.StringIO()
+    progress = TtyProgress(stream, clock=FakeClock())
+    progress(ApplyStarted(changes=1, files=1, bytes=10))
+    progress.close()
+    assert stream.getvalue().endswith("\r\x1b[K")
+    before = stream.getvalue()
+    progress.close()  # nothing shown any more: nothing written
+    assert stream.getvalue() == before

@@ -107,7 +107,9 @@ def test_forget_says_plainly_that_the_dataset_stays(text: str) -> None:
 
 def test_download_and_adopt_blocks(text: str) -> None:
     assert "files: 1 to download (1.0 MiB)" in block(text, "download.ref")
-    assert "found in SciCat by its scisync marker" in block(text, "sample.s1")
+    adopt = block(text, "sample.s1")
+    assert "found in SciCat by its scisync marker" in adopt
+    assert "      sample id: sample-1" in adopt
 
 
 def test_summary_and_warnings(text: str) -> None:
