@@ -117,3 +117,88 @@ def write_manifest(root: Path, url: str, datasets: int = 2, extra: str = "") -> 
         """
     )
     (root / "scisync.yaml").write_text(manifest + extra)
+
+
+SERVER_FIELDS = frozenset(
+    {
+        "pid",
+        "_id",
+        "id",
+        "createdAt",
+        "updatedAt",
+        "createdBy",
+        "updatedBy",
+        "history",
+        "version",
+        "origdatablocks",
+        "attachments",
+        "datasetlifecycle",
+    }
+)
+
+
+def catalogue_snapshot(sandbox: SandboxServer, token: str, root: Path) -> dict[str, object]:
+    """SciCat's contents with run-specific values (pids, ids, times, temp paths) neutralised,
+    so two catalogues built by different runs of the same manifest compare equal."""
+    import json
+
+    import requests
+
+    headers = {"Authorization": f"Bearer {token}"}
+    answer = requests.get(
+        sandbox.root_url + "/v4/datasets",
+        params={
+            "filter": json.dumps(
+                {"include": ["origdatablocks", "attachments"], "limits": {"limit": 1000}}
+            )
+        },
+        headers=headers,
+        timeout=30,
+    )
+    answer.raise_for_status()
+    documents = answer.json()
+    marker_of = {d["pid"]: d["scientificMetadata"].get("scisync_marker") for d in documents}
+    datasets: dict[str, object] = {}
+    for document in documents:
+        marker = marker_of[document["pid"]]
+        fields = {k: v for k, v in document.items() if k not in SERVER_FIELDS}
+        fields["inputDatasets"] = sorted(
+            marker_of.get(p, p) for p in fields.get("inputDatasets", [])
+        )
+        fields["sourceFolder"] = str(fields.get("sourceFolder", "")).replace(str(root), "<root>")
+        files = sorted(
+            (f["path"], f["size"], f.get("chk"))
+            for block in document.get("origdatablocks", [])
+            for f in block["dataFileList"]
+        )
+        attachments = sorted(
+            (a["caption"], len(a.get("thumbnail") or "")) for a in document.get("attachments", [])
+        )
+        key = f"{marker}#{len([k for k in datasets if k.startswith(str(marker))])}"
+        datasets[key] = {"fields": fields, "files": files, "attachments": attachments}
+    samples = requests.get(sandbox.url + "/samples", headers=headers, timeout=30).json()
+    return {
+        "datasets": datasets,
+        "samples": sorted((s["sampleId"], s["sampleName"], s["ownerGroup"]) for s in samples),
+    }
+
+
+def normalised_lock(lock: Path, sandbox: SandboxServer, token: str) -> str:
+    """The lockfile with pids replaced by markers and attachment ids blanked."""
+    import json
+    import re
+
+    import requests
+
+    text = lock.read_text()
+    answer = requests.get(
+        sandbox.root_url + "/v4/datasets",
+        params={"filter": json.dumps({"limits": {"limit": 1000}})},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    for document in answer.json():
+        text = text.replace(
+            document["pid"], f"<{document['scientificMetadata']['scisync_marker']}>"
+        )
+    return re.sub(r'"id": "[0-9a-f-]{36}"', '"id": "<aid>"', text)
