@@ -14,7 +14,7 @@ from scisync.jsontypes import JsonObject
 from scisync.manifest.model import ScicatConfig
 from scisync.observed import ObservedFile, make_marker
 from scisync.sandbox import SandboxServer
-from scisync.scicat.auth import login, resolve_token
+from scisync.scicat.auth import login, open_client, resolve_token
 from scisync.scicat.client import ScicatClient
 from scisync.scicat.credentials import CredentialStore, StoredCredential
 
@@ -239,3 +239,16 @@ def test_login_and_resolve_through_the_store(scicat_sandbox: SandboxServer, tmp_
 
     with pytest.raises(AuthError, match="refused the username or password"):
         login(scicat_sandbox.url, "ingestor", "wrong-password")
+
+
+def test_open_client_uses_the_configured_env_var(
+    scicat_sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    config = ScicatConfig(url=None, sandbox=tmp_path, token_env="MY_SCICAT_TOKEN", timeout=7.0)
+    environ = {"MY_SCICAT_TOKEN": scicat_sandbox.login("user1")}
+    store = CredentialStore(tmp_path / "credentials.json")
+    with open_client(config, environ, store, base_url=scicat_sandbox.url) as client:
+        me = client.whoami()
+        assert me is not None and me["username"] == "user1"
+        assert client.timeout == 7.0
+        assert "$MY_SCICAT_TOKEN" in client.token_hint
