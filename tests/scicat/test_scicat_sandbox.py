@@ -13,7 +13,7 @@ from scisync.errors import ApiError, AuthError
 from scisync.jsontypes import JsonObject
 from scisync.manifest.model import ScicatConfig
 from scisync.observed import ObservedFile, make_marker
-from scisync.sandbox import SandboxServer
+from scisync.sandbox import FaultInjection, SandboxServer, SandboxSettings
 from scisync.scicat.auth import login, open_client, resolve_token
 from scisync.scicat.client import ScicatClient
 from scisync.scicat.credentials import CredentialStore, StoredCredential
@@ -252,3 +252,25 @@ def test_open_client_uses_the_configured_env_var(
         assert me is not None and me["username"] == "user1"
         assert client.timeout == 7.0
         assert "$MY_SCICAT_TOKEN" in client.token_hint
+
+
+def test_reads_and_patches_survive_a_flaky_sandbox(tmp_path: Path) -> None:
+    keys = [f"flaky-{i:02d}" for i in range(40)]
+    with SandboxServer(tmp_path / "data") as steady:
+        writer = ScicatClient(steady.url, steady.login("ingestor"))
+        for key in keys:
+            writer.create_dataset(dataset_body(key, pid=f"{PREFIX}/{key}"))
+    faults = FaultInjection(rate=0.4, kinds=("502", "503", "drop"), seed=7)
+    with SandboxServer(tmp_path / "data", settings=SandboxSettings(faults=faults)) as flaky:
+        client = ScicatClient(flaky.url, flaky.login("ingestor"), backoff_factor=0.01, retries=8)
+        client.page_size = 10  # several pages, each one can fail
+        found = client.find_datasets_by_markers([make_marker("proj", key) for key in keys])
+        for key in keys[:5]:
+            client.patch_dataset(f"{PREFIX}/{key}", {"description": "patched"}, merge_patch=True)
+        served = sum(flaky.stats().values())
+        assert served > client.request_count  # some requests really were retried
+    assert all(len(found[make_marker("proj", key)]) == 1 for key in keys)
+    with SandboxServer(tmp_path / "data") as again:
+        check = ScicatClient(again.url, again.login("ingestor"))
+        patched = check.get_datasets([f"{PREFIX}/{key}" for key in keys[:5]])
+        assert {d.fields["description"] for d in patched.values()} == {"patched"}
