@@ -384,6 +384,9 @@ def _sort_key(value: Any) -> tuple[int, Any]:
 def apply_page(docs: list[dict[str, Any]], page: Page) -> list[dict[str, Any]]:
     """Sort (stable, last key first), then skip and limit.  ``limit`` 0 means no limit."""
     ordered = list(docs)
+    if page.sort and page.sort[0][1] < 0:
+        # Documents arrive in insertion order; for "newest first" let ties keep that too.
+        ordered.reverse()
     for name, direction in reversed(page.sort):
         parts = name.split(".")
 

@@ -449,13 +449,16 @@ class SandboxServer:
         app, _ = self._running()
         app.reset_stats()
 
-    def login(self, username: str) -> str:
-        """A valid token for a configured account (tests use this to skip the login call)."""
+    def login(self, username: str, expires_in: int | None = None) -> str:
+        """A token for a configured account (tests use this to skip the login call).
+
+        ``expires_in`` overrides JWT_EXPIRES_IN (seconds; negative gives an expired token).
+        """
         app, _ = self._running()
         account = app.auth.accounts.get(username)
         if account is None:
             raise KeyError(f"no sandbox account named {username!r}")
-        return app.auth.issue(account)
+        return app.auth.issue(account, expires_in=expires_in)
 
     def info(self) -> SandboxInfo:
         app, _ = self._running()
