@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 import requests
 
-from scisync.errors import ApiError, ConfigError
+from scisync.errors import ApiError, AuthError, ConfigError
 from scisync.jsontypes import Json, JsonObject
 from scisync.observed import MARKER_FIELD, ObservedDataset, ObservedSample
 from scisync.scicat.convert import (
@@ -284,6 +284,22 @@ class ScicatClient:
         if isinstance(result, dict) and result:
             return result
         return None
+
+    def verify_token(self) -> JsonObject:
+        """whoami, insisting that SciCat recognises the token.
+
+        SciCat treats an invalid token as *anonymous* rather than refusing it, so without
+        this check a wrong token only shows up later as 403s or as an empty catalogue.
+        """
+        me = self.whoami()
+        if me is None:
+            state = "does not recognise the token" if self._authenticated else "got no token"
+            raise AuthError(
+                f"SciCat {state} (whoami at {self.url('v3/auth/whoami')} answered anonymous)",
+                where="SciCat login",
+                hint=self.token_hint + " (a token from another SciCat instance is invalid here)",
+            )
+        return me
 
     # -- datasets ----------------------------------------------------------------------
 

@@ -44,7 +44,20 @@ _ANONYMOUS_403_HINT = (
 )
 
 
-def forbidden_hint(method: str, path: str) -> str:
+def _sent_pid(request: requests.PreparedRequest) -> bool:
+    body = request.body
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    if not isinstance(body, bytes):
+        return False
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(document, dict) and bool(document.get("pid"))
+
+
+def forbidden_hint(method: str, path: str, sent_pid: bool = False) -> str:
     """Which SciCat permission a refused request most likely lacks (docs §7)."""
     lowered = path.lower()
     ask = "; ask the SciCat administrators"
@@ -63,10 +76,15 @@ def forbidden_hint(method: str, path: str) -> str:
             "the account cannot read this object: it must be in its ownerGroup or accessGroups "
             "(GET /api/v3/auth/whoami lists the account's groups)" + ask
         )
-    if lowered.rstrip("/").endswith("/datasets") and method == "POST":
+    if lowered.rstrip("/").endswith("/datasets") and method == "POST" and sent_pid:
         return (
             "creating a dataset with a given pid needs CREATE_DATASET_WITH_PID_GROUPS (or "
             "CREATE_DATASET_PRIVILEGED_GROUPS / ADMIN_GROUPS), and the ownerGroup must be one "
+            "of the account's groups" + ask
+        )
+    if lowered.rstrip("/").endswith("/datasets") and method == "POST":
+        return (
+            "creating a dataset needs CREATE_DATASET_GROUPS, and the ownerGroup must be one "
             "of the account's groups" + ask
         )
     return (
@@ -193,8 +211,17 @@ def error_from_response(
         hint = (
             _ANONYMOUS_403_HINT
             if not authenticated
-            else forbidden_hint(request.method or "", urlsplit(request.url or "").path)
+            else forbidden_hint(
+                request.method or "", urlsplit(request.url or "").path, _sent_pid(request)
+            )
         )
+        if authenticated and words.strip().lower() == "forbidden resource":
+            # SciCat runs requests with an unrecognised token as anonymous, and the
+            # endpoint guard then refuses them with this very message.
+            hint = (
+                "either SciCat did not recognise the token (it then acts as anonymous; "
+                f"{token_hint}), or {hint}"
+            )
     else:
         hint = _HINTS.get(status, _HINTS[500] if status >= 500 else "see the server's message")
     return ApiError(what, where=where, hint=hint, status=status, server_message=words)

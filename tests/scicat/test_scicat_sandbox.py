@@ -274,3 +274,21 @@ def test_reads_and_patches_survive_a_flaky_sandbox(tmp_path: Path) -> None:
         check = ScicatClient(again.url, again.login("ingestor"))
         patched = check.get_datasets([f"{PREFIX}/{key}" for key in keys[:5]])
         assert {d.fields["description"] for d in patched.values()} == {"patched"}
+
+
+def test_verify_token_catches_tokens_scicat_treats_as_anonymous(
+    scicat_sandbox: SandboxServer,
+) -> None:
+    good = ScicatClient(scicat_sandbox.url, scicat_sandbox.login("ingestor"))
+    assert good.verify_token()["username"] == "ingestor"
+    forged = ScicatClient(scicat_sandbox.url, "eyJhbGciOiJIUzI1NiJ9.e30.forged-signature")
+    with pytest.raises(AuthError) as raised:
+        forged.verify_token()
+    assert "does not recognise the token" in str(raised.value)
+    assert "forged-signature" not in str(raised.value)
+    # The same token on a write: 403 whose hint mentions the unrecognised token.
+    with pytest.raises(ApiError) as refused:
+        forged.create_dataset(dataset_body("forged"))
+    assert refused.value.status == 403
+    assert "did not recognise the token" in str(refused.value)
+    assert "CREATE_DATASET_GROUPS" in str(refused.value)
