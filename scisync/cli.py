@@ -227,9 +227,7 @@ def plan(
 
 
 @main.command()
-@click.argument(
-    "plan_file", required=False, type=click.Path(path_type=Path, dir_okay=False)
-)
+@click.argument("plan_file", required=False, type=click.Path(path_type=Path, dir_okay=False))
 @manifest_options
 @target_option
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (for CI).")
