@@ -94,7 +94,8 @@ class Builder:
 
     def location(self, node: Node, path: NodePath) -> SourceLocation:
         pos = node.position
-        return SourceLocation(pos.file, pos.line, pos.column, format_path(path))
+        # A for_each copy has no index of its own in the file: name the template and item.
+        return SourceLocation(pos.file, pos.line, pos.column, node.origin or format_path(path))
 
     def local_path(self, node: Node) -> Path:
         folder = self.folders.get(node.position.file, Path.cwd())
@@ -295,18 +296,6 @@ class Builder:
         kind = str(values["type"].value)
         fields = self.fields(entry, path, DATASET_FIELDS_BY_NAME, kind)
         fields.setdefault("datasetName", key)
-        if (
-            kind == "raw"
-            and "principalInvestigators" not in fields
-            and not ({"principal_investigator", "principal_investigators"} & set(values))
-        ):
-            self.add(
-                entry,
-                path,
-                f"missing required field 'principal_investigator' (raw dataset {key!r})",
-                "SciCat requires a principal investigator for raw datasets "
-                "(principal_investigator or principal_investigators)",
-            )
         metadata = values.get("scientific_metadata")
         if metadata is not None:
             self.check_metadata_keys(metadata, (*path, "scientific_metadata"))
