@@ -24,6 +24,7 @@ from scisync.manifest.schema import (
     manifest_schema,
     required_fields,
 )
+from scisync.secrets import register_secret
 
 SECRET_KEYS = frozenset(
     {
@@ -34,6 +35,10 @@ SECRET_KEYS = frozenset(
 SECRET_HINT = (
     "secrets never live in manifests: put the token in an environment variable and name "
     "it with scicat.token_env (or username_env/password_env)"
+)
+SSH_HINT = (
+    "secrets never live in manifests: SSH keys, agents and passwords come from "
+    "~/.ssh/config and your SSH agent"
 )
 
 _PATTERN_MESSAGES: dict[str, tuple[str, str | None]] = {
@@ -129,7 +134,11 @@ def _map_error(error: ValidationError, root: Node, problems: Problems) -> None:
         for key in sorted(set(instance) - allowed):
             position = node.key_positions.get(key, node.position)
             if key.lower() in SECRET_KEYS:
-                problems.add(position, (*walked, key), f"{key!r} cannot be set here", SECRET_HINT)
+                secret = instance[key]
+                if isinstance(secret, str):
+                    register_secret(secret)  # masked in every message from now on
+                hint = SSH_HINT if walked[:1] == ("storage",) else SECRET_HINT
+                problems.add(position, (*walked, key), f"{key!r} cannot be set here", hint)
                 continue
             hint = did_you_mean(key, allowed) or _allowed(allowed)
             problems.add(position, (*walked, key), f"unknown key {key!r}", _join(hint, origin))

@@ -62,3 +62,12 @@ def problems_of(*paths: Path, **kwargs: object) -> list[str]:
     with pytest.raises(ManifestError) as caught:
         load(*paths, **kwargs)  # type: ignore[arg-type]
     return [problem.format() for problem in caught.value.problems]
+
+
+@pytest.fixture(autouse=True)
+def _forget_registered_secrets() -> object:
+    """Secrets found in one test's manifest must not mask text in the next test."""
+    from scisync.secrets import forget_secrets
+
+    yield
+    forget_secrets()

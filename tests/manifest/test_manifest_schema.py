@@ -99,3 +99,14 @@ def test_table_names_are_unique_and_well_formed() -> None:
         assert field.types, field.name
         if field.singular:
             assert field.scicat.endswith("s"), "a singular name maps to a v4 array"
+
+
+def test_committed_field_reference_is_up_to_date() -> None:
+    from scisync.manifest.reference import DOC_PATH, field_reference
+
+    assert DOC_PATH == ROOT / "docs" / "manifest-fields.md"
+    assert DOC_PATH.read_text(encoding="utf-8") == field_reference(), (
+        "regenerate with: python -m scisync.manifest.reference"
+    )
+    for field in DATASET_FIELDS:
+        assert f"| `{field.name}` | `{field.scicat}` |" in field_reference()
