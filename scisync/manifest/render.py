@@ -171,6 +171,16 @@ class Renderer:
         items = self._loop_items(loop, (*path, "for_each"), problems)
         if items is None:
             return []
+        if not items:
+            # An empty loop would silently drop every dataset it used to stamp out.
+            problems.add(
+                loop.position,
+                (*path, "for_each"),
+                "for_each gave no items, so this entry makes no dataset",
+                "check the glob pattern (it is relative to the manifest's folder) or list "
+                "the items; remove the entry if it is meant to be empty",
+            )
+            return []
         body = node.with_value({k: v for k, v in node.mapping().items() if k != "for_each"})
         stamped = []
         for number, item in enumerate(items):

@@ -110,3 +110,10 @@ def test_committed_field_reference_is_up_to_date() -> None:
     )
     for field in DATASET_FIELDS:
         assert f"| `{field.name}` | `{field.scicat}` |" in field_reference()
+
+
+def test_schema_is_package_data() -> None:
+    from importlib.resources import files
+
+    shipped = files("scisync.schemas").joinpath("manifest.schema.json").read_text("utf-8")
+    assert json.loads(shipped) == committed()
