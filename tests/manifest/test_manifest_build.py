@@ -97,6 +97,9 @@ def test_paths_resolve_against_the_manifest_folder(
     (attachment,) = manifest.datasets[0].attachments
     assert attachment.image == folder / "plots" / "a.png"
     assert attachment.caption == "A"
+    assert attachment.location is not None
+    assert str(attachment.location).endswith("scisync.yaml:20:19: datasets[0].attachments[0]")
+    assert full.location is not None and full.location.line == 19
 
 
 def test_samples_downloads_and_sftp(write: Callable[..., Path], tmp_path: Path) -> None:

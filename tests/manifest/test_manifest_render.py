@@ -61,6 +61,9 @@ def test_for_each_over_glob_stamps_one_dataset_per_run(
     assert first is not None and second is not None
     assert (first.file, first.line, first.column) == (second.file, second.line, second.column)
     assert second.path == "for_each item 1 ('runs/run-2') of datasets[0]"
+    selection = manifest.datasets[1].files[0].location
+    assert selection is not None
+    assert selection.path == "datasets[1].files[0] (for_each item 1 ('runs/run-2') of datasets[0])"
 
 
 def test_for_each_over_a_list_of_mappings(write: Callable[..., Path]) -> None:
