@@ -2,7 +2,7 @@
 
 The committed file ``scisync/schemas/manifest.schema.json`` (symlinked as
 ``schemas/manifest.schema.json``) is the output of :func:`build_schema`; a test keeps
-it up to date.  Regenerate with ``python -m scisync.manifest.schema``.
+it up to date.  Regenerate with ``python -m scisync.manifest``.
 
 Checks that need more than JSON Schema can say well (either-or fields, fields valid
 only for one dataset type, reference targets, secrets) live in
@@ -440,12 +440,3 @@ def schema_text() -> str:
 def manifest_schema() -> dict[str, Any]:
     """The schema used for validation (built once per process)."""
     return build_schema()
-
-
-def main() -> None:
-    """Regenerate the committed schema file."""
-    SCHEMA_PATH.write_text(schema_text(), encoding="utf-8")
-
-
-if __name__ == "__main__":
-    main()

@@ -29,7 +29,7 @@ def test_schema_is_valid_draft_2020_12() -> None:
 
 def test_committed_schema_is_up_to_date() -> None:
     assert SCHEMA_PATH.read_text(encoding="utf-8") == schema_text(), (
-        "regenerate with: python -m scisync.manifest.schema"
+        "regenerate with: python -m scisync.manifest"
     )
 
 
@@ -106,7 +106,7 @@ def test_committed_field_reference_is_up_to_date() -> None:
 
     assert DOC_PATH == ROOT / "docs" / "manifest-fields.md"
     assert DOC_PATH.read_text(encoding="utf-8") == field_reference(), (
-        "regenerate with: python -m scisync.manifest.reference"
+        "regenerate with: python -m scisync.manifest"
     )
     for field in DATASET_FIELDS:
         assert f"| `{field.name}` | `{field.scicat}` |" in field_reference()
