@@ -17,7 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, Undefined, UndefinedError
+from jinja2 import (
+    StrictUndefined,
+    Template,
+    TemplateError,
+    TemplateSyntaxError,
+    Undefined,
+    UndefinedError,
+)
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -56,6 +63,7 @@ class Renderer:
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     secret_env: frozenset[str] = frozenset()
     jinja: ImmutableSandboxedEnvironment = field(init=False)
+    _templates: dict[str, Template] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.jinja = ImmutableSandboxedEnvironment(
@@ -116,7 +124,10 @@ class Renderer:
         """Render one template string; None (and a problem) when it fails."""
         assert isinstance(node.value, str)
         try:
-            template = self.jinja.from_string(node.value)
+            template = self._templates.get(node.value)
+            if template is None:
+                # for_each renders the same strings once per item: compile them once
+                template = self._templates[node.value] = self.jinja.from_string(node.value)
             return template.render(self.context(node, each))
         except Exception as error:
             _report(error, node, path, problems)

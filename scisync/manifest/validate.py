@@ -159,10 +159,12 @@ def _map_error(error: ValidationError, root: Node, problems: Problems) -> None:
         what = f"expected {_types(value)}, got {_json_type(instance)}"
         if (
             isinstance(instance, str)
-            and "{{" not in instance
+            and _looks_scalar(instance)
             and any(t in ("integer", "number", "boolean") for t in _as_list(value))
         ):
-            hint = "templates always give strings; write this value literally"
+            hint = "write it without quotes (templates always give strings)"
+        elif "string" in _as_list(value) and isinstance(instance, int | float):
+            hint = f"quote it: '{instance}'"
     elif kind == "enum":
         what = f"must be one of {', '.join(map(str, value))}; got {_short(instance)}"
         hint = did_you_mean(str(instance), map(str, value))
@@ -188,6 +190,17 @@ def _map_error(error: ValidationError, root: Node, problems: Problems) -> None:
     else:
         what = error.message
     problems.add(node.position, walked, what, _join(hint, origin))
+
+
+def _looks_scalar(text: str) -> bool:
+    """A quoted number or boolean, e.g. ``"22"`` or ``"true"`` (or a rendered template)."""
+    if text.strip().lower() in ("true", "false"):
+        return True
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _origin(root: Node, path: NodePath) -> str | None:

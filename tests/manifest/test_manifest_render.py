@@ -111,3 +111,22 @@ def test_every_template_error_is_reported_at_once(write: Callable[..., Path]) ->
     problems = problems_of(path)
     assert len(problems) == 3, problems
     assert [p.split(": ")[0].rsplit(":", 2)[-2] for p in problems] == ["17", "18", "19"]
+
+
+def test_a_failed_template_is_not_reported_again_by_the_schema(
+    write: Callable[..., Path],
+) -> None:
+    path = write(BASE + "datasets:\n" + RAW.replace("2026-03-01T12:00:00Z", "'{{ vars.when }}'"))
+    (problem,) = problems_of(path)
+    assert "has no attribute 'when'" in problem
+    assert ":14:20: datasets[0].creation_time:" in problem
+
+
+def test_templated_numbers_are_told_to_be_literal(write: Callable[..., Path]) -> None:
+    path = write(
+        BASE.replace("  local:\n    root: ./store", "  sftp:\n    host: h\n    root: /d\n")
+        + '    port: "{{ 20 + 2 }}"\n'
+    )
+    (problem,) = problems_of(path)
+    assert "storage.sftp.port: expected an integer, got a string ('22')" in problem
+    assert "write it without quotes" in problem
