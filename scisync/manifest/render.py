@@ -13,7 +13,7 @@ from __future__ import annotations
 import glob as globlib
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -266,8 +266,6 @@ def _short(value: Json) -> str:
 
 
 def _with_origin(node: Node, origin: str) -> Node:
-    from dataclasses import replace
-
     return replace(node, origin=origin)
 
 
