@@ -64,6 +64,7 @@ class Renderer:
     secret_env: frozenset[str] = frozenset()
     jinja: ImmutableSandboxedEnvironment = field(init=False)
     _templates: dict[str, Template] = field(init=False, default_factory=dict)
+    _contexts: dict[str, dict[str, Any]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.jinja = ImmutableSandboxedEnvironment(
@@ -106,14 +107,18 @@ class Renderer:
         return glob
 
     def context(self, node: Node, each: object = _MISSING) -> dict[str, Any]:
-        folder = self.folders.get(node.position.file, Path.cwd())
-        names: dict[str, Any] = {
-            "vars": dict(self.variables),
-            "env": self._env,
-            "glob": self._glob_in(folder),
-        }
+        """The names a template sees; built once per manifest file (rendering is hot)."""
+        names = self._contexts.get(node.position.file)
+        if names is None:
+            folder = self.folders.get(node.position.file) or Path.cwd()
+            names = {
+                "vars": dict(self.variables),
+                "env": self._env,
+                "glob": self._glob_in(folder),
+            }
+            self._contexts[node.position.file] = names
         if each is not _MISSING:
-            names["each"] = each
+            return {**names, "each": each}
         return names
 
     # -- rendering ------------------------------------------------------------------------
