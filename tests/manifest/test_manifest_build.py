@@ -12,7 +12,7 @@ from scisync.manifest import (
     PidRef,
     SftpStorageConfig,
 )
-from tests.manifest.conftest import BASE, RAW, load, problems_of
+from tests.manifest.manifest_helpers import BASE, RAW, load, problems_of
 
 DERIVED = """\
   - key: reduced-1

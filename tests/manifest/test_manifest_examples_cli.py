@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from scisync.cli import main
 from scisync.manifest import KeyRef, PidRef, load_manifest
-from tests.manifest.conftest import BASE, RAW
+from tests.manifest.manifest_helpers import BASE, RAW
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted(p.parent for p in (ROOT / "manifests.example").glob("*/scisync.yaml"))

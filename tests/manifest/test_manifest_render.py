@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.manifest.conftest import BASE, RAW, load, problems_of
+from tests.manifest.manifest_helpers import BASE, RAW, load, problems_of
 
 
 def test_vars_env_and_glob_helpers(write: Callable[..., Path], tmp_path: Path) -> None:
