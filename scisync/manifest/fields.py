@@ -226,11 +226,12 @@ DATASET_FIELDS: tuple[FieldDef, ...] = (
     # derived only
     FieldDef(
         "investigator",
-        "investigator",
+        "principalInvestigators",
         _NONEMPTY,
-        "Who made the derived data.",
+        "Who made the derived data (SciCat v4 keeps it in principalInvestigators).",
         types=DERIVED,
         required=DERIVED,
+        singular=True,
     ),
     FieldDef(
         "used_software",

@@ -1,0 +1,50 @@
+"""Settings of the sandbox server, mirroring the SciCat backend's environment variables.
+
+Group lists use the backend's conventions: ``"#all"`` means every authenticated user.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ALL_USERS = "#all"
+
+
+@dataclass(frozen=True)
+class FaultInjection:
+    """Make a fraction of requests fail, so clients' retry paths can be tested.
+
+    ``rate`` is the probability that a request is answered by a fault instead of normally;
+    faults are drawn from ``kinds`` (``"502"``, ``"503"`` or ``"drop"`` = close the
+    connection without answering) with a RNG seeded by ``seed`` so runs are reproducible.
+    Login requests are never faulted unless ``include_login`` is set.
+    """
+
+    rate: float = 0.0
+    kinds: tuple[str, ...] = ("502", "503", "drop")
+    seed: int = 0
+    include_login: bool = False
+
+
+@dataclass(frozen=True)
+class SandboxSettings:
+    """What the real backend reads from its environment (names in the field comments)."""
+
+    admin_groups: tuple[str, ...] = ("admin",)  # ADMIN_GROUPS
+    create_dataset_groups: tuple[str, ...] = (ALL_USERS,)  # CREATE_DATASET_GROUPS
+    create_dataset_with_pid_groups: tuple[str, ...] = ("ingestor",)  # ..._WITH_PID_GROUPS
+    create_dataset_privileged_groups: tuple[str, ...] = ()  # ..._PRIVILEGED_GROUPS
+    delete_groups: tuple[str, ...] = ("admin",)  # DELETE_GROUPS
+    sample_groups: tuple[str, ...] = (ALL_USERS,)  # SAMPLE_GROUPS
+    sample_privileged_groups: tuple[str, ...] = ()  # SAMPLE_PRIVILEGED_GROUPS
+    attachment_groups: tuple[str, ...] = (ALL_USERS,)  # ATTACHMENT_GROUPS
+    attachment_privileged_groups: tuple[str, ...] = ()  # ATTACHMENT_PRIVILEGED_GROUPS
+    access_groups_static_values: tuple[str, ...] = ()  # ACCESS_GROUPS_STATIC_VALUES
+    pid_prefix: str = "20.500.12269"  # PID_PREFIX
+    jwt_expires_in: int = 3600  # JWT_EXPIRES_IN, seconds
+    max_body_bytes: int = 16 * 1024 * 1024  # MAX_FILE_UPLOAD_SIZE ("16mb")
+    functional_accounts_file: str = "functionalAccounts.json"  # relative to the data folder
+    # Before backend commit 897cc727 a PATCH through the partial v4 DTO reset size,
+    # packedSize and numberOfFiles to 0; off = current master behaviour.
+    patch_resets_counters: bool = False
+    faults: FaultInjection = FaultInjection()

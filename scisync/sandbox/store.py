@@ -1,0 +1,182 @@
+"""Persistence: one JSON document per row in SQLite (WAL), per collection.
+
+Reads run concurrently (one connection per thread); writes are serialised by a lock so
+that read-modify-write sequences (a block updating its dataset's counters) are atomic.
+``refs`` indexes the links clients filter on most (a block's ``datasetId``, an
+attachment's ``relationships.targetId``) so batched lookups avoid full scans.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+DB_FILE = "sandbox.sqlite3"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS docs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    collection TEXT NOT NULL,
+    id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    UNIQUE (collection, id)
+);
+CREATE TABLE IF NOT EXISTS refs (
+    collection TEXT NOT NULL,
+    ref TEXT NOT NULL,
+    doc_id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS refs_by_ref ON refs (collection, ref);
+CREATE INDEX IF NOT EXISTS refs_by_doc ON refs (collection, doc_id);
+"""
+
+_CHUNK = 500  # stay well below SQLite's bound-parameter limit
+
+
+class DuplicateId(Exception):
+    """A document with this id already exists in the collection."""
+
+
+class Store:
+    """JSON documents keyed by (collection, id)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self._path = data_dir / DB_FILE
+        self._local = threading.local()
+        self._write_lock = threading.RLock()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        with self._connection() as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(_SCHEMA)
+
+    def _connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self._path, timeout=30, check_same_thread=False)
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+            with self._all_lock:
+                self._all.append(conn)
+        return conn
+
+    def close(self) -> None:
+        with self._all_lock:
+            for conn in self._all:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Writer]:
+        """A write transaction; everything inside commits together or not at all."""
+        with self._write_lock:
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield Writer(conn)
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+
+    # --- reads ------------------------------------------------------------------------
+    def get(self, collection: str, doc_id: str) -> dict[str, Any] | None:
+        row = (
+            self._connection()
+            .execute("SELECT body FROM docs WHERE collection=? AND id=?", (collection, doc_id))
+            .fetchone()
+        )
+        return None if row is None else _load(row[0])
+
+    def all(self, collection: str) -> list[dict[str, Any]]:
+        rows = self._connection().execute(
+            "SELECT body FROM docs WHERE collection=? ORDER BY seq", (collection,)
+        )
+        return [_load(body) for (body,) in rows]
+
+    def by_ids(self, collection: str, ids: Iterable[str]) -> list[dict[str, Any]]:
+        found: list[tuple[int, dict[str, Any]]] = []
+        wanted = list(dict.fromkeys(ids))
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = self._connection().execute(
+                f"SELECT seq, body FROM docs WHERE collection=? AND id IN ({marks})",
+                (collection, *chunk),
+            )
+            found.extend((seq, _load(body)) for seq, body in rows)
+        return [doc for _, doc in sorted(found, key=lambda pair: pair[0])]
+
+    def by_refs(self, collection: str, refs: Iterable[str]) -> list[dict[str, Any]]:
+        """Documents linked (see :meth:`Writer.put`) to any of *refs*, in insertion order."""
+        found: dict[int, dict[str, Any]] = {}
+        wanted = list(dict.fromkeys(refs))
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = self._connection().execute(
+                "SELECT DISTINCT d.seq, d.body FROM refs r JOIN docs d"
+                " ON d.collection=r.collection AND d.id=r.doc_id"
+                f" WHERE r.collection=? AND r.ref IN ({marks})",
+                (collection, *chunk),
+            )
+            for seq, body in rows:
+                if seq not in found:
+                    found[seq] = _load(body)
+        return [found[seq] for seq in sorted(found)]
+
+
+class Writer:
+    """Write operations inside one transaction (see :meth:`Store.write`)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def insert(
+        self, collection: str, doc_id: str, doc: dict[str, Any], refs: Iterable[str] = ()
+    ) -> None:
+        try:
+            self._conn.execute(
+                "INSERT INTO docs (collection, id, body) VALUES (?, ?, ?)",
+                (collection, doc_id, _dump(doc)),
+            )
+        except sqlite3.IntegrityError:
+            raise DuplicateId(doc_id) from None
+        self._set_refs(collection, doc_id, refs)
+
+    def replace(
+        self, collection: str, doc_id: str, doc: dict[str, Any], refs: Iterable[str] | None = None
+    ) -> None:
+        self._conn.execute(
+            "UPDATE docs SET body=? WHERE collection=? AND id=?", (_dump(doc), collection, doc_id)
+        )
+        if refs is not None:
+            self._set_refs(collection, doc_id, refs)
+
+    def delete(self, collection: str, doc_id: str) -> None:
+        self._conn.execute("DELETE FROM docs WHERE collection=? AND id=?", (collection, doc_id))
+        self._conn.execute("DELETE FROM refs WHERE collection=? AND doc_id=?", (collection, doc_id))
+
+    def _set_refs(self, collection: str, doc_id: str, refs: Iterable[str]) -> None:
+        self._conn.execute("DELETE FROM refs WHERE collection=? AND doc_id=?", (collection, doc_id))
+        self._conn.executemany(
+            "INSERT INTO refs (collection, ref, doc_id) VALUES (?, ?, ?)",
+            [(collection, ref, doc_id) for ref in dict.fromkeys(refs)],
+        )
+
+
+def _dump(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+
+
+def _load(body: str) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(body)
+    return doc

@@ -1,0 +1,142 @@
+"""Persistence across restarts, concurrency, fault injection, accounts and secrets."""
+
+from __future__ import annotations
+
+import json
+import stat
+import threading
+from pathlib import Path
+
+import pytest
+import requests
+
+from scisync.sandbox import DEFAULT_ACCOUNTS, FaultInjection, SandboxServer, SandboxSettings
+from tests.sandbox.helpers import block, quoted, session, v4_dataset
+
+
+def test_data_survives_a_restart_and_tokens_stay_valid(tmp_path: Path) -> None:
+    with SandboxServer(tmp_path) as first:
+        token = first.login("ingestor")
+        headers = {"Authorization": f"Bearer {token}"}
+        pid = requests.post(
+            f"{first.root_url}/v4/datasets", json=v4_dataset(), headers=headers
+        ).json()["pid"]
+        assert requests.post(
+            f"{first.root_url}/v4/origdatablocks", json=block(pid), headers=headers
+        ).ok
+    with SandboxServer(tmp_path) as second:
+        # The signing secret is persisted, so the old token still works.
+        reply = requests.get(
+            f"{second.root_url}/v4/datasets/{quoted(pid)}",
+            params={"include": "origdatablocks"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert reply.status_code == 200, reply.text
+        assert len(reply.json()["origdatablocks"]) == 1
+        assert reply.json()["numberOfFiles"] == 2
+
+
+def test_secret_and_accounts_files_are_private_and_documented(tmp_path: Path) -> None:
+    with SandboxServer(tmp_path) as server:
+        info = server.info()
+    secret = tmp_path / "jwt_secret"
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    assert len(secret.read_text().strip()) == 64
+    accounts = json.loads(info.accounts_file.read_text())
+    assert accounts == list(DEFAULT_ACCOUNTS)
+    assert {a[0] for a in info.accounts} == {"admin", "ingestor", "user1"}
+
+
+def test_custom_accounts_file_in_backend_format(tmp_path: Path) -> None:
+    (tmp_path / "functionalAccounts.json").write_text(
+        json.dumps(
+            [
+                {
+                    "username": "bot",
+                    "email": "b@x.org",
+                    "password": "pw",
+                    "role": ["a", "b"],
+                    "global": True,
+                }
+            ]
+        )
+    )
+    with SandboxServer(tmp_path) as server:
+        login = requests.post(
+            f"{server.url}/auth/login", json={"username": "bot", "password": "pw"}
+        )
+        assert login.status_code == 201
+        who = requests.get(
+            f"{server.url}/auth/whoami",
+            headers={"Authorization": f"Bearer {login.json()['id']}"},
+        ).json()
+        assert who["currentGroups"] == ["a", "b", "globalaccess"]
+
+
+def test_concurrent_block_uploads_keep_counters_consistent(scicat_sandbox: SandboxServer) -> None:
+    s = session(scicat_sandbox, "ingestor")
+    root = scicat_sandbox.root_url
+    pid = s.post(f"{root}/v4/datasets", json=v4_dataset()).json()["pid"]
+    token = scicat_sandbox.login("ingestor")
+    failures: list[str] = []
+
+    def upload(worker: int) -> None:
+        with requests.Session() as own:
+            own.headers["Authorization"] = f"Bearer {token}"
+            for _ in range(10):
+                reply = own.post(f"{root}/v4/origdatablocks", json=block(pid, 3, 7))
+                if reply.status_code != 201:
+                    failures.append(f"{worker}: {reply.status_code} {reply.text}")
+                own.post(f"{root}/v4/datasets", json=v4_dataset(datasetName=f"w{worker}"))
+
+    threads = [threading.Thread(target=upload, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    doc = s.get(f"{root}/v4/datasets/{quoted(pid)}").json()
+    assert doc["numberOfFiles"] == 8 * 10 * 3
+    assert doc["size"] == 8 * 10 * 21
+    count = s.get(f"{root}/v4/datasets/count").json()
+    assert count == {"count": 1 + 8 * 10}
+
+
+def test_faults_are_injected_reproducibly(tmp_path: Path) -> None:
+    def statuses(folder: Path) -> list[object]:
+        settings = SandboxSettings(faults=FaultInjection(rate=0.5, seed=7))
+        seen: list[object] = []
+        with SandboxServer(folder, settings=settings) as server:
+            headers = {"Authorization": f"Bearer {server.login('ingestor')}"}
+            for _ in range(30):
+                try:
+                    seen.append(requests.get(f"{server.url}/datasets", headers=headers).status_code)
+                except requests.ConnectionError:
+                    seen.append("dropped")
+        return seen
+
+    first = statuses(tmp_path / "a")
+    assert first == statuses(tmp_path / "b")
+    assert {200, 502, 503, "dropped"} <= set(first)
+
+
+def test_login_is_not_faulted_by_default(tmp_path: Path) -> None:
+    settings = SandboxSettings(faults=FaultInjection(rate=1.0, kinds=("503",)))
+    with SandboxServer(tmp_path, settings=settings) as server:
+        login = requests.post(
+            f"{server.url}/auth/login", json={"username": "user1", "password": "sandbox-user1"}
+        )
+        assert login.status_code == 201
+        assert requests.get(f"{server.url}/datasets").status_code == 503
+
+
+def test_binds_to_loopback_by_default(tmp_path: Path) -> None:
+    with SandboxServer(tmp_path) as server:
+        assert server.url.startswith("http://127.0.0.1:")
+        assert server.url == server.root_url + "/v3"
+
+
+def test_stopped_server_refuses_information(tmp_path: Path) -> None:
+    server = SandboxServer(tmp_path)
+    with pytest.raises(RuntimeError, match="not running"):
+        _ = server.url
