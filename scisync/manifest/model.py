@@ -97,6 +97,8 @@ class FileSelection:
     base: Path
     include: tuple[str, ...]
     exclude: tuple[str, ...] = ()
+    # where it was written (e.g. to report a glob that matches nothing); not part of its value
+    location: SourceLocation | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,7 @@ class AttachmentSpec:
 
     caption: str
     image: Path
+    location: SourceLocation | None = field(default=None, compare=False)  # not part of its value
 
 
 @dataclass(frozen=True)
