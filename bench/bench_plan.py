@@ -26,8 +26,8 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scisync import api  # noqa: E402
-from scisync.sandbox import SandboxServer  # noqa: E402
+from scisync import api
+from scisync.sandbox import SandboxServer
 
 MANIFEST = """\
 version: 1
@@ -116,10 +116,7 @@ def main() -> None:
                 plan = api.plan(project, connection)
                 api.apply(project, connection, plan, workers=4)
             setup = time.perf_counter() - started
-            print(
-                f"setup: applied {args.datasets} datasets x {args.files} files "
-                f"in {setup:.1f} s"
-            )
+            print(f"setup: applied {args.datasets} datasets x {args.files} files in {setup:.1f} s")
 
             timings = []
             for _ in range(args.repeat):
@@ -152,7 +149,10 @@ def main() -> None:
         f"  SciCat requests {requests_made:6d}     (target <= 20)    "
         f"{'OK' if requests_made <= 20 else 'MISSED'}"
     )
-    print(f"  files read      {files_read:6d}     (target 0)        {'OK' if files_read == 0 else 'MISSED'}")
+    print(
+        f"  files read      {files_read:6d}     (target 0)        "
+        f"{'OK' if files_read == 0 else 'MISSED'}"
+    )
     print(f"  baseline fetch  {baseline:6.2f} s   (plain requests, same datasets with includes)")
     print(f"  ratio plan / baseline fetch: {best / baseline:.2f}")
 

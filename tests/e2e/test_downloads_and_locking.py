@@ -120,7 +120,8 @@ def test_second_apply_waits_for_the_lock_or_fails_naming_the_holder(workspace: W
         [
             sys.executable,
             "-c",
-            "import sys, time; from pathlib import Path; from scisync.lock.filelock import ApplyLock\n"
+            "import sys, time\nfrom pathlib import Path\n"
+            "from scisync.lock.filelock import ApplyLock\n"
             "with ApplyLock(Path(sys.argv[1]), timeout=5, command='scisync apply (other)'):\n"
             "    print('held', flush=True); time.sleep(30)\n",
             str(state / "apply.lock"),
