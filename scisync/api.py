@@ -112,7 +112,14 @@ def _open_storage(manifest: Manifest) -> Storage | None:
     if isinstance(config, SftpStorageConfig):
         from scisync.storage.sftp import SftpStorage
 
-        return SftpStorage(config.host, config.port, config.user, connections=config.connections)
+        return SftpStorage(
+            config.host,
+            config.port,
+            config.user,
+            connections=config.connections,
+            ssh_config_path=config.ssh_config,
+            known_hosts=config.known_hosts,
+        )
     return None
 
 

@@ -200,6 +200,8 @@ class Builder:
             port=int(port.value) if port is not None else None,
             user=str(user.value) if user is not None else None,
             connections=int(connections.value) if connections is not None else 4,
+            ssh_config=self.local_path(sftp["ssh_config"]) if "ssh_config" in sftp else None,
+            known_hosts=self.local_path(sftp["known_hosts"]) if "known_hosts" in sftp else None,
         )
 
     def fields(

@@ -78,6 +78,8 @@ class SftpStorageConfig:
     port: int | None = None
     user: str | None = None
     connections: int = 4
+    ssh_config: Path | None = None  # instead of ~/.ssh/config
+    known_hosts: Path | None = None  # in addition to the ssh config's known hosts
 
 
 StorageConfig = LocalStorageConfig | SftpStorageConfig

@@ -383,6 +383,18 @@ def build_schema() -> dict[str, Any]:
                                 "minimum": 1,
                                 "maximum": 64,
                             },
+                            "ssh_config": {
+                                "description": "OpenSSH client config to read instead of "
+                                "~/.ssh/config (relative to the manifest).",
+                                "type": "string",
+                                "minLength": 1,
+                            },
+                            "known_hosts": {
+                                "description": "known_hosts file to check the host key against "
+                                "(default: ~/.ssh/known_hosts and UserKnownHostsFile).",
+                                "type": "string",
+                                "minLength": 1,
+                            },
                         },
                     },
                 },
