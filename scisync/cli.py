@@ -357,11 +357,15 @@ def run() -> None:
 
 def _register_subcommands() -> None:
     """Commands that live beside the library they drive (imported lazily by click)."""
+    from scisync.importer_command import import_command
+    from scisync.init_command import init_command
     from scisync.sandbox.command import sandbox_command
     from scisync.scicat.command import login_command
 
     main.add_command(sandbox_command)
     main.add_command(login_command)
+    main.add_command(import_command)
+    main.add_command(init_command)
 
 
 _register_subcommands()
