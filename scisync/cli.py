@@ -121,14 +121,24 @@ def main(ctx: click.Context, debug: bool, directory: Path | None) -> None:
 
 @main.command()
 @manifest_options
+@click.option("--json", "as_json", is_flag=True, help="Report the result (or problems) as JSON.")
 @click.pass_obj
 def validate(
     options: GlobalOptions,
     manifest_files: tuple[Path, ...],
     variables: tuple[str, ...],
     var_files: tuple[Path, ...],
+    as_json: bool,
 ) -> None:
     """Check the manifest (YAML, schema, templates, references) without contacting SciCat."""
+    if as_json:
+        from scisync.render.validation import validation_json
+
+        text, valid = validation_json(lambda: _load(options, manifest_files, variables, var_files))
+        click.echo(text)
+        if not valid:
+            sys.exit(ExitCode.ERROR)
+        return
     manifest = _load(options, manifest_files, variables, var_files).manifest
     click.echo(
         f"{', '.join(str(p) for p in manifest.sources)}: valid "
