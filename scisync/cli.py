@@ -97,6 +97,22 @@ class ScisyncGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             ctx.exit(130)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as error:
+            # Python would print the traceback itself, unredacted: an exception text from a
+            # library can quote request headers, and so the token.
+            options = ctx.find_object(GlobalOptions)
+            if options is not None and options.debug:
+                import traceback
+
+                click.echo(redact("".join(traceback.format_exc())), err=True)
+            click.echo(
+                redact(f"Error: internal error: {type(error).__name__}: {error}")
+                + " (a bug in scisync: please report it, with the output of --debug)",
+                err=True,
+            )
+            ctx.exit(ExitCode.ERROR)
 
 
 @click.group(cls=ScisyncGroup, context_settings={"help_option_names": ["-h", "--help"]})
