@@ -76,19 +76,18 @@ def updated_lock(
             )
         else:
             digests = download_digests.get(change.address, {})
-            downloads[change.key] = LockedDownload(
-                key=change.key,
-                pid=pid,
-                files=tuple(
-                    LockedFile(
-                        path=f.path,
-                        size=f.size,
-                        blake3=digests.get(f.path) or f.blake3 or "",
-                        checksum=f.checksum,
-                    )
-                    for f in sorted(change.files, key=lambda f: f.path)
-                ),
+            files = tuple(
+                LockedFile(
+                    path=f.path,
+                    size=f.size,
+                    blake3=digests.get(f.path) or f.blake3 or "",
+                    checksum=f.checksum,
+                )
+                for f in sorted(change.files, key=lambda f: f.path)
             )
+            if any(not f.blake3 for f in files):
+                continue  # the download failed before these files landed: keep the old record
+            downloads[change.key] = LockedDownload(key=change.key, pid=pid, files=files)
     return Lockfile(
         project=plan.project,
         datasets=dict(sorted(datasets.items())),
