@@ -149,7 +149,7 @@ def plan_from_json(data: Json, where: str, text: str | None = None) -> Plan:
         raise PlanError(
             f"not a valid scisync plan: {first.message}{more}",
             where=violation_where(where, first, text),
-            hint="make a new plan with 'scisync plan -out FILE'",
+            hint="make a new plan with 'scisync plan --out FILE'",
         )
     root = cast(JsonObject, data)
     fingerprint = cast(dict[str, str], root["fingerprint"])
@@ -247,13 +247,13 @@ def load_plan(path: Path) -> Plan:
         raise PlanError(
             "the saved plan does not exist",
             where=str(path),
-            hint="make one with 'scisync plan -out FILE'",
+            hint="make one with 'scisync plan --out FILE'",
         ) from None
     except (OSError, UnicodeDecodeError) as error:
         raise PlanError(
             f"cannot read the saved plan: {error}",
             where=str(path),
-            hint="make a new plan with 'scisync plan -out FILE'",
+            hint="make a new plan with 'scisync plan --out FILE'",
         ) from None
     try:
         data = json.loads(text)
@@ -261,6 +261,6 @@ def load_plan(path: Path) -> Plan:
         raise PlanError(
             f"the saved plan is not valid JSON: {error.msg}",
             where=f"{path}:{error.lineno}:{error.colno}",
-            hint="make a new plan with 'scisync plan -out FILE'",
+            hint="make a new plan with 'scisync plan --out FILE'",
         ) from None
     return plan_from_json(cast(Json, data), str(path), text)
