@@ -6,8 +6,10 @@ Regenerate with ``python -m scisync.manifest``; a test keeps it up to date.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from scisync.manifest.fields import DATASET_FIELDS, SAMPLE_FIELDS, FieldDef
+from scisync.manifest.schema import build_schema
 
 DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "manifest-fields.md"
 
@@ -28,6 +30,73 @@ def _row(field: FieldDef, *, dataset: bool) -> str:
         cells += [types, required]
     cells.append(field.description.replace("|", "\\|"))
     return "| " + " | ".join(cells) + " |"
+
+
+def _schema_type(schema: dict[str, Any]) -> str:
+    if "$ref" in schema:
+        return str(schema["$ref"]).rsplit("/", 1)[-1].replace("_", " ")
+    if "enum" in schema:
+        return " \\| ".join(f"`{value}`" for value in schema["enum"])
+    if "const" in schema:
+        return f"`{schema['const']}`"
+    kind = schema.get("type", "")
+    if kind == "array":
+        item = schema.get("items", {})
+        return f"list of {_schema_type(item)}" if item else "list"
+    if isinstance(kind, list):
+        return " or ".join(str(k) for k in kind)
+    return str(kind)
+
+
+def _structure_table(
+    title: str, schema: dict[str, Any], skip: frozenset[str] = frozenset()
+) -> list[str]:
+    """A table of one schema object's keys: name, type, required, description."""
+    required = set(schema.get("required", ()))
+    lines = [
+        f"### {title}",
+        "",
+        "| key | type | required | description |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name, sub in schema.get("properties", {}).items():
+        if name in skip:
+            continue
+        description = str(sub.get("description", "")).replace("|", "\\|")
+        lines.append(
+            f"| `{name}` | {_schema_type(sub)} | {'yes' if name in required else ''} "
+            f"| {description} |"
+        )
+    return [*lines, ""]
+
+
+def structure_reference() -> list[str]:
+    """The structural keys (everything but the SciCat field tables), from the JSON Schema."""
+    schema = build_schema()
+    top = schema["properties"]
+    defs = schema["$defs"]
+    dataset_fields = frozenset(f.name for f in DATASET_FIELDS)
+    sample_fields = frozenset(f.name for f in SAMPLE_FIELDS)
+    return [
+        "## Structure",
+        "",
+        "Generated from `schemas/manifest.schema.json` (itself generated from the same",
+        "tables). A reference names a managed entry by its key (a string) or something",
+        "outside the manifest by `{pid: ...}` (datasets) or `{id: ...}` (samples).",
+        "`version` and `project` are required; `scicat` too, and `storage` once there are",
+        "datasets. Fields SciCat requires (\"required for\" above) may come from `defaults`.",
+        "",
+        *_structure_table("Top level", schema),
+        *_structure_table("scicat", top["scicat"]),
+        *_structure_table("storage.local", top["storage"]["properties"]["local"]),
+        *_structure_table("storage.sftp", top["storage"]["properties"]["sftp"]),
+        *_structure_table("defaults", top["defaults"]),
+        *_structure_table("datasets[] (besides the fields above)", defs["dataset"], dataset_fields),
+        *_structure_table("files[] (a glob string, or this mapping)", defs["file_selection"]),
+        *_structure_table("attachments[]", defs["attachment"]),
+        *_structure_table("samples[] (besides the fields above)", defs["sample"], sample_fields),
+        *_structure_table("downloads[]", defs["download"]),
+    ]
 
 
 def field_reference() -> str:
@@ -60,5 +129,6 @@ def field_reference() -> str:
         "",
         "Besides these, a sample has `key` and an optional `sample_id`.",
         "",
+        *structure_reference(),
     ]
     return "\n".join(lines)
