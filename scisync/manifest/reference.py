@@ -84,7 +84,7 @@ def structure_reference() -> list[str]:
         "tables). A reference names a managed entry by its key (a string) or something",
         "outside the manifest by `{pid: ...}` (datasets) or `{id: ...}` (samples).",
         "`version` and `project` are required; `scicat` too, and `storage` once there are",
-        "datasets. Fields SciCat requires (\"required for\" above) may come from `defaults`.",
+        'datasets. Fields SciCat requires ("required for" above) may come from `defaults`.',
         "",
         *_structure_table("Top level", schema),
         *_structure_table("scicat", top["scicat"]),
