@@ -100,6 +100,11 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=3, help="no-op plans to time (best is shown)")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of one no-op plan")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        help="keep the project and catalogue here and reuse them on the next run (skips setup)",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="scisync-bench-") as tmp:
