@@ -157,16 +157,18 @@ def build_desired(manifest: Manifest, hasher: Hasher) -> DesiredState:
     """Resolve, hash and shape everything the manifest declares."""
     root = storage_root(manifest)
     expanded = {spec.key: _expand_files(spec) for spec in manifest.datasets}
-    to_hash: dict[str, set[Path]] = {}
+    # Insertion-ordered dicts as ordered sets: deterministic order without sorting Paths
+    # (comparing Path objects dominates the run time with 100,000 files).
+    to_hash: dict[str, dict[Path, None]] = {}
     for spec in manifest.datasets:
-        algorithms = to_hash.setdefault(spec.checksum_algorithm, set())
-        algorithms.update(local for _, local, _ in expanded[spec.key])
-    images = {attachment.image for spec in manifest.datasets for attachment in spec.attachments}
+        algorithms = to_hash.setdefault(spec.checksum_algorithm, {})
+        algorithms.update((local, None) for _, local, _ in expanded[spec.key])
+    images = {a.image: None for spec in manifest.datasets for a in spec.attachments}
     digests: dict[Path, dict[str, str]] = {}
     for algorithm, paths in sorted(to_hash.items()):
-        for path, found in hasher.digests(sorted(paths), ["blake3", algorithm]).items():
+        for path, found in hasher.digests(list(paths), ["blake3", algorithm]).items():
             digests.setdefault(path, {}).update(found)
-    for path, found in hasher.digests(sorted(images), ["blake3"]).items():
+    for path, found in hasher.digests(list(images), ["blake3"]).items():
         digests.setdefault(path, {}).update(found)
 
     datasets = [
