@@ -292,6 +292,11 @@ def apply(
     return ApplyOutcome(plan=the_plan, results=results, lock=lock, lock_written=written)
 
 
+def interrupted_apply(project: Project) -> int:
+    """How many journal entries an interrupted apply left (0 when the last one finished)."""
+    return len(Journal(project.state_dir / "journal.jsonl").entries())
+
+
 def apply_lock(project: Project, timeout: float) -> ApplyLock:
     """The lock that keeps two applies on the same lockfile from running at once."""
     project.state_dir.mkdir(parents=True, exist_ok=True)
