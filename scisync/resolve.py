@@ -160,13 +160,16 @@ def build_desired(manifest: Manifest, hasher: Hasher) -> DesiredState:
     # Insertion-ordered dicts as ordered sets: deterministic order without sorting Paths
     # (comparing Path objects dominates the run time with 100,000 files).
     to_hash: dict[str, dict[Path, None]] = {}
+    stats: dict[Path, os.stat_result] = {}
     for spec in manifest.datasets:
         algorithms = to_hash.setdefault(spec.checksum_algorithm, {})
-        algorithms.update((local, None) for _, local, _ in expanded[spec.key])
+        for _, local, status in expanded[spec.key]:
+            algorithms[local] = None
+            stats[local] = status
     images = {a.image: None for spec in manifest.datasets for a in spec.attachments}
     digests: dict[Path, dict[str, str]] = {}
     for algorithm, paths in sorted(to_hash.items()):
-        for path, found in hasher.digests(list(paths), ["blake3", algorithm]).items():
+        for path, found in hasher.digests(list(paths), ["blake3", algorithm], stats).items():
             digests.setdefault(path, {}).update(found)
     for path, found in hasher.digests(list(images), ["blake3"]).items():
         digests.setdefault(path, {}).update(found)
