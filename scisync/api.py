@@ -11,6 +11,7 @@ The CLI is a thin layer over these; notebooks and scripts call them directly::
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
@@ -77,20 +78,45 @@ class FileHasher:
     """blake3 + SciCat checksums through a persistent size/mtime/inode cache."""
 
     def __init__(self, cache_file: Path, workers: int = 4) -> None:
-        self.cache = HashCache(cache_file)
+        self.cache_file = cache_file
         self.workers = workers
         self.files_read = 0
+        self._cache: HashCache | None = None
+
+    @property
+    def cache(self) -> HashCache:
+        # Loaded on first use, inside planning (where the collector is paused), not at connect.
+        if self._cache is None:
+            self._cache = HashCache(self.cache_file)
+        return self._cache
 
     def digests(
-        self, paths: Sequence[Path], algorithms: Sequence[str]
+        self,
+        paths: Sequence[Path],
+        algorithms: Sequence[str],
+        stats: Mapping[Path, os.stat_result] | None = None,
     ) -> Mapping[Path, Mapping[str, str]]:
         if not paths:
             return {}
-        hashed = hash_files(paths, algorithms, self.cache, self.workers)
-        self.files_read += hashed.files_read
-        if hashed.files_read:
-            self.cache.save()
-        return hashed.digests
+        found: dict[Path, Mapping[str, str]] = {}
+        misses: list[Path] = []
+        if stats:
+            for path in paths:
+                status = stats.get(path)
+                cached = self.cache.lookup(path, status, algorithms) if status else None
+                if cached is None:
+                    misses.append(path)
+                else:
+                    found[path] = cached
+        else:
+            misses = list(paths)
+        if misses:
+            hashed = hash_files(misses, algorithms, self.cache, self.workers)
+            self.files_read += hashed.files_read
+            if hashed.files_read:
+                self.cache.save()
+            found.update(hashed.digests)
+        return {path: found[path] for path in paths}
 
 
 @dataclass
@@ -153,6 +179,24 @@ def connect(project: Project, *, environ: Mapping[str, str] | None = None) -> It
         yield Connection(catalog=catalog, storage=storage, hasher=hasher, url=catalog.base_url)
 
 
+@contextmanager
+def _without_cyclic_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while the three states are built.
+
+    Planning 100,000 files allocates about a million small, acyclic objects; each
+    allocation burst triggers full collections that walk every live object, which cost
+    half the planning time (bench/bench_plan.py).  Reference counting still frees
+    everything; the collector is restored (if it was on) when planning ends.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 @dataclass(frozen=True)
 class PlanInputs:
     desired: DesiredState
@@ -205,7 +249,8 @@ def plan(
     ``downloads_only`` plans just the manifest's downloads (``scisync pull``); ``locked``
     makes any difference between the catalogue and the lockfile's pinned downloads an error.
     """
-    inputs, observed = _gather(project, connection, downloads_only=downloads_only)
+    with _without_cyclic_gc():
+        inputs, observed = _gather(project, connection, downloads_only=downloads_only)
     journal = Journal(project.state_dir / "journal.jsonl")
     options = PlanOptions(
         targets=frozenset(targets),
@@ -214,7 +259,8 @@ def plan(
         scisync_version=__version__,
         resuming=frozenset(e.address for e in journal.entries() if e.step == "register-files"),
     )
-    return make_plan(inputs.desired, observed, inputs.recorded, inputs.fingerprint, options)
+    with _without_cyclic_gc():
+        return make_plan(inputs.desired, observed, inputs.recorded, inputs.fingerprint, options)
 
 
 @dataclass(frozen=True)
@@ -290,6 +336,11 @@ def apply(
         written = write_lock(project.lock_path, lock)
     journal.finish()
     return ApplyOutcome(plan=the_plan, results=results, lock=lock, lock_written=written)
+
+
+def interrupted_apply(project: Project) -> int:
+    """How many journal entries an interrupted apply left (0 when the last one finished)."""
+    return len(Journal(project.state_dir / "journal.jsonl").entries())
 
 
 def apply_lock(project: Project, timeout: float) -> ApplyLock:

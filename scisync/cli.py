@@ -314,6 +314,13 @@ def apply(
 
     project = _load(options, manifest_files, variables, var_files)
     with api.apply_lock(project, lock_timeout), api.connect(project) as connection:
+        left = api.interrupted_apply(project)
+        if left:
+            click.echo(
+                f"Resuming an interrupted apply ({left} journal entries); what it completed "
+                "is found again, nothing is created twice.",
+                err=True,
+            )
         if plan_file is not None:
             the_plan = load_plan(
                 plan_file if plan_file.is_absolute() else options.directory / plan_file

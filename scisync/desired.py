@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -37,8 +38,13 @@ class Hasher(Protocol):
     """Hashes local files, reading each at most once and skipping unchanged ones."""
 
     def digests(
-        self, paths: Sequence[Path], algorithms: Sequence[str]
-    ) -> Mapping[Path, Mapping[str, str]]: ...
+        self,
+        paths: Sequence[Path],
+        algorithms: Sequence[str],
+        stats: Mapping[Path, os.stat_result] | None = None,
+    ) -> Mapping[Path, Mapping[str, str]]:
+        """Digests per path; ``stats`` (already taken by the caller) saves a second stat."""
+        ...
 
 
 @dataclass(frozen=True)
