@@ -119,6 +119,19 @@ def test_import_round_trip_plans_no_changes(project: Path, scicat_sandbox: Sandb
         },
     )
 
+    block = {
+        "datasetId": pid,
+        "size": 10,
+        "dataFileList": [{"path": "frame.h5", "size": 10, "time": "2026-02-03T04:05:06Z"}],
+    }
+    made = requests.post(
+        scicat_sandbox.root_url + "/v4/origdatablocks",
+        json=block,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    assert made.status_code == 201, made.text  # files the import must leave alone
+
     applied = _run(project, token, "apply", "--auto-approve")  # records `existing`
     assert applied.exit_code == 0, applied.output
 
@@ -238,3 +251,27 @@ def test_append_creates_datasets_and_keeps_flow_lists_readable() -> None:
     assert "version: 1  # first" in out
     assert "datasets:\n- key: a\n" in out or "datasets:\n  - key: a\n" in out
     assert "keywords: [x, y]" in out
+
+
+def test_defaults_that_would_change_the_dataset_leave_it_unrecorded(
+    project: Path, scicat_sandbox: SandboxServer
+) -> None:
+    token = scicat_sandbox.login("ingestor")
+    manifest = project / "scisync.yaml"
+    manifest.write_text(
+        manifest.read_text().replace(
+            "datasets:\n", "defaults:\n  datasets:\n    license: CC-BY-4.0\n\ndatasets:\n", 1
+        )
+    )
+    pid = _create(scicat_sandbox, token, RAW)  # has no license
+    imported = _run(project, token, "import", pid, "--key", "run-7", "--json")
+    assert imported.exit_code == 0, imported.output
+    report = json.loads(imported.output)
+    assert report["adopted"] is False
+    assert report["pending_changes"] == [{"field": "license", "before": None, "after": "CC-BY-4.0"}]
+    assert "- key: run-7" in manifest.read_text()  # written, and marked, but not recorded
+    lock = read_lock(project / "scisync.lock")
+    assert lock is None or "run-7" not in lock.datasets
+
+    text = _run(project, token, "plan", "--target", "run-7")
+    assert "license" in text.output and "CC-BY-4.0" in text.output
