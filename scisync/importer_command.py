@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from scisync.cli import GlobalOptions, _load, manifest_options, parse_variables
-from scisync.importer import ImportResult
+
+if TYPE_CHECKING:  # the library is imported when the command runs, so --help stays fast
+    from scisync.importer import ImportResult
 
 
 def result_json(result: ImportResult) -> str:
