@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from scisync.cli import main
@@ -55,3 +56,20 @@ def test_bash_completion_script_and_command_names() -> None:
     )
     assert words.exit_code == 0
     assert "plain,import" in words.output.splitlines()
+
+
+class _Terminal:
+    def isatty(self) -> bool:
+        return True
+
+
+def test_colour_only_on_a_terminal_and_never_with_no_color(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from scisync import cli
+
+    monkeypatch.setattr(cli.sys, "stdout", _Terminal())
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert cli.use_color() is True
+    monkeypatch.setenv("NO_COLOR", "")  # no-color.org: present, whatever its value
+    assert cli.use_color() is False
