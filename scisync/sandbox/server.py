@@ -196,6 +196,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
     server_version = "scisync-sandbox"
     server: _HttpServer
 
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in separate writes; without TCP_NODELAY, Nagle's
+        # algorithm and delayed ACKs add ~40 ms to every keep-alive request.
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def log_message(self, format: str, *args: Any) -> None:
         pass  # library code never prints; use stats() to observe traffic
 
@@ -303,7 +310,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _send(self, response: Response) -> None:
         payload = b""
-        if response.body is not None:
+        if response.payload is not None:
+            payload = response.payload
+        elif response.body is not None:
             payload = json.dumps(response.body, ensure_ascii=False).encode("utf-8")
         self.send_response(response.status)
         self.send_header("Content-Type", "application/json; charset=utf-8")

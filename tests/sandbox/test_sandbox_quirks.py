@@ -204,3 +204,30 @@ def test_privileged_group_may_supply_pid_verbatim(scicat_sandbox: SandboxServer)
     assert reply.status_code == 201, reply.text
     assert reply.json()["pid"] == "my/own-pid"
     assert s.get(f"{scicat_sandbox.url}/Datasets/my%2Fown-pid").status_code == 200
+
+
+def test_included_blocks_are_access_filtered(scicat_sandbox: SandboxServer) -> None:
+    root = scicat_sandbox.root_url
+    ingestor = session(scicat_sandbox, "ingestor")
+    pid = _create(scicat_sandbox, isPublished=True, scientificMetadata={"k": "pub"})
+    assert ingestor.post(f"{root}/v4/origdatablocks", json=block(pid)).status_code == 201
+    published_block = {**block(pid), "isPublished": True}
+    assert ingestor.post(f"{root}/v4/origdatablocks", json=published_block).status_code == 201
+    query = {"where": {"scientificMetadata.k": "pub"}, "include": ["origdatablocks"]}
+    params = {"filter": json.dumps(query)}
+    mine = ingestor.get(f"{root}/v4/datasets", params=params).json()
+    assert len(mine[0]["origdatablocks"]) == 2
+    theirs = session(scicat_sandbox, "user1").get(f"{root}/v4/datasets", params=params).json()
+    assert [b["isPublished"] for b in theirs[0]["origdatablocks"]] == [True]
+    single = session(scicat_sandbox, "user1").get(
+        f"{root}/v4/datasets/{quoted(pid)}", params={"include": "origdatablocks"}
+    )
+    assert len(single.json()["origdatablocks"]) == 1
+
+
+def test_unknown_include_is_rejected(scicat_sandbox: SandboxServer) -> None:
+    reply = session(scicat_sandbox, "ingestor").get(
+        f"{scicat_sandbox.root_url}/v4/datasets",
+        params={"filter": json.dumps({"include": ["origdatablocks", "friends"]})},
+    )
+    assert reply.status_code == 400
