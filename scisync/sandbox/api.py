@@ -8,6 +8,7 @@ endpoint guards (403/401) before body validation (400) before per-object checks.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -418,6 +419,20 @@ class Api:
             parts.append(text[:-1] + ("," if len(dataset) else "") + blocks + "}")
         return ("[" + ",".join(parts) + "]").encode("utf-8")
 
+    def dataset_fullquery(self, req: Request) -> Response:
+        """``GET /datasets/fullquery?fields={...}&limits={...}`` (the search-form query)."""
+        try:
+            fields = parse_json_param(req.query_one("fields"), "fields")
+            limits = parse_json_param(req.query_one("limits"), "limits")
+            clauses = [_fullquery_clause(key, value) for key, value in fields.items()]
+            read = self.access.read_clause(req.caller)
+            where = {"$and": [c for c in [*clauses, read] if c]}
+            found = self.dataset_matcher.select(self.store.all(DATASETS), where)
+            page = page_v3(limits, default_limit=100)
+        except FilterError as exc:
+            raise _filter_error(exc) from None
+        return Response(200, [self.dataset_output(d, "v3") for d in apply_page(found, page)])
+
     def dataset_public_list(self, req: Request, *, one: bool = False) -> Response:
         anonymous = Request(**{**req.__dict__, "caller": Caller(account=None, groups=())})
         found, filter_ = self._dataset_query(anonymous, "v3")
@@ -444,9 +459,20 @@ class Api:
         if caller.account is None or not self.access.dataset_creator(caller):
             raise forbidden()
         pid = req.params["pid"]
-        current = self.store.get(DATASETS, pid)
-        if current is None:
-            raise _not_found("dataset", pid)
+        # Read and write under the write lock so a concurrent block upload's counter
+        # update is not lost (MongoDB's $set touches only the sent fields).
+        with self.store.write() as tx:
+            current = self.store.get(DATASETS, pid)
+            if current is None:
+                raise _not_found("dataset", pid)
+            updated = self._patched_dataset(req, version, current)
+            tx.replace(DATASETS, pid, updated)
+        return Response(200, self.dataset_output(updated, version))
+
+    def _patched_dataset(
+        self, req: Request, version: str, current: dict[str, Any]
+    ) -> dict[str, Any]:
+        caller = req.caller
         body = req.body
         table = dto.dataset_update_table(version, current.get("type"))
         errors = dto.validate(table, body)
@@ -464,10 +490,11 @@ class Api:
         if "investigator" in changes:
             changes["principalInvestigators"] = [changes.pop("investigator")]
         _normalize_dates(changes, dto.DATE_FIELDS)
-        if req.merge_patch:
-            updated = _merge_patch(current, changes)
+        updated: dict[str, Any]
+        if req.merge_patch and version == "v4":
+            updated = dict(_merge_patch(current, changes))
         else:
-            updated = {**current, **{k: v for k, v in changes.items()}}
+            updated = {**current, **changes}
         if "scientificMetadata" in changes and isinstance(updated.get("scientificMetadata"), dict):
             updated["scientificMetadata"] = quirks.add_si_units(
                 _strip_si(updated["scientificMetadata"])
@@ -475,14 +502,11 @@ class Api:
         partial_dto = version == "v4" or current.get("type") not in ("raw", "derived")
         if self.settings.patch_resets_counters and partial_dto:
             for counter in ("size", "packedSize", "numberOfFiles"):
-                updated.setdefault(counter, 0)
                 if counter not in changes:
                     updated[counter] = 0
         updated["classification"] = quirks.CLASSIFICATION
         self._stamp(updated, caller, created=False)
-        with self.store.write() as tx:
-            tx.replace(DATASETS, pid, updated)
-        return Response(200, self.dataset_output(updated, version))
+        return updated
 
     def _check_quantities(self, stored: Any, patch: Any) -> None:
         """A stored ``{value, unit}`` must be patched with both (the backend's 400)."""
@@ -885,6 +909,51 @@ class Api:
                 raise error(404, "Not Found", with_error_name=False)
             tx.delete(SAMPLES, sample_id)
         return Response(200, doc)
+
+
+_SCIENTIFIC_OPS = {"GREATER_THAN": "$gt", "LESS_THAN": "$lt"}
+
+
+def _fullquery_clause(key: str, value: Any) -> dict[str, Any]:
+    """One search-form field as a ``where`` clause (``createFullqueryFilter``, simplified)."""
+    if key == "mode":
+        return value if isinstance(value, dict) else {}
+    if key == "text":
+        if not isinstance(value, str) or not value:
+            return {}
+        pattern = re.escape(value)
+        names = ("datasetName", "description", "keywords", "sourceFolder", "pid")
+        return {"$or": [{n: {"$regex": pattern, "$options": "i"}} for n in names]}
+    if key == "scientific":
+        return {"$and": [_scientific(c) for c in value]} if isinstance(value, list) else {}
+    if isinstance(value, list):
+        return {key: {"$in": value}} if value else {}
+    if isinstance(value, dict) and ("begin" in value or "end" in value):
+        span: dict[str, Any] = {}
+        if value.get("begin"):
+            span["$gte"] = value["begin"]
+        if value.get("end"):
+            span["$lte"] = value["end"]
+        return {key: span} if span else {}
+    return {key: value}
+
+
+def _scientific(condition: Any) -> dict[str, Any]:
+    if not isinstance(condition, dict) or not isinstance(condition.get("lhs"), str):
+        raise FilterError("Invalid scientific condition in fields")
+    lhs, rhs, relation = condition["lhs"], condition.get("rhs"), condition.get("relation")
+    unit = condition.get("unit")
+    base = f"scientificMetadata.{lhs}"
+    if relation == "EQUAL_TO_STRING":
+        return {"$or": [{f"{base}.value": rhs}, {base: rhs}]}
+    if isinstance(unit, str) and unit:
+        rhs, _ = quirks.si_value(rhs, unit)
+        path = f"{base}.valueSI"
+    else:
+        path = f"{base}.value"
+    if relation in _SCIENTIFIC_OPS:
+        return {path: {_SCIENTIFIC_OPS[relation]: rhs}}
+    return {path: rhs}
 
 
 def _targets(attachment: dict[str, Any]) -> list[str]:

@@ -63,6 +63,7 @@ def build_routes(api: Api) -> list[Route]:
         ("POST", "/v3/auth/logout", api.logout),
         # v3 datasets (specific routes before /{pid})
         ("GET", "/v3/datasets/count", lambda r: api.dataset_count(r, "v3")),
+        ("GET", "/v3/datasets/fullquery", api.dataset_fullquery),
         ("GET", "/v3/datasets/findOne", lambda r: api.dataset_list(r, "v3", one=True)),
         ("POST", "/v3/datasets/isValid", lambda r: api.dataset_is_valid(r, "v3")),
         ("GET", "/v3/datasets", lambda r: api.dataset_list(r, "v3")),

@@ -5,7 +5,9 @@ Group lists use the backend's conventions: ``"#all"`` means every authenticated 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
 
 ALL_USERS = "#all"
 
@@ -48,3 +50,44 @@ class SandboxSettings:
     # packedSize and numberOfFiles to 0; off = current master behaviour.
     patch_resets_counters: bool = False
     faults: FaultInjection = FaultInjection()
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> SandboxSettings:
+        """Settings from the backend's environment variable names (unset ones keep defaults).
+
+        Group lists are comma-separated; ``MAX_FILE_UPLOAD_SIZE`` takes ``"16mb"``-style sizes.
+        """
+        settings = cls()
+        changes: dict[str, object] = {}
+        for item in fields(cls):
+            name = item.name.upper()
+            if name == "MAX_BODY_BYTES":
+                name = "MAX_FILE_UPLOAD_SIZE"
+            raw = environ.get(name)
+            if raw is None:
+                continue
+            current = getattr(settings, item.name)
+            if isinstance(current, tuple):
+                changes[item.name] = tuple(g.strip() for g in raw.split(",") if g.strip())
+            elif isinstance(current, bool):
+                changes[item.name] = raw.strip().lower() in ("1", "true", "yes")
+            elif item.name == "max_body_bytes":
+                changes[item.name] = parse_size(raw)
+            elif isinstance(current, int):
+                changes[item.name] = int(raw)
+            elif isinstance(current, str):
+                changes[item.name] = raw
+        return replace(settings, **changes)  # type: ignore[arg-type]
+
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]?b)?\s*$", re.IGNORECASE)
+_UNITS = {None: 1, "b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}
+
+
+def parse_size(text: str) -> int:
+    """Parse an express-style size such as ``"16mb"`` into bytes."""
+    match = _SIZE.match(text)
+    if match is None:
+        raise ValueError(f"not a size: {text!r} (use e.g. 16mb)")
+    unit = match.group(2).lower() if match.group(2) else None
+    return int(float(match.group(1)) * _UNITS[unit])

@@ -140,3 +140,57 @@ def test_stopped_server_refuses_information(tmp_path: Path) -> None:
     server = SandboxServer(tmp_path)
     with pytest.raises(RuntimeError, match="not running"):
         _ = server.url
+
+
+def test_patch_racing_block_uploads_loses_no_counts(scicat_sandbox: SandboxServer) -> None:
+    s = session(scicat_sandbox, "ingestor")
+    root = scicat_sandbox.root_url
+    pid = s.post(f"{root}/v4/datasets", json=v4_dataset()).json()["pid"]
+    token = scicat_sandbox.login("ingestor")
+
+    def uploads() -> None:
+        with requests.Session() as own:
+            own.headers["Authorization"] = f"Bearer {token}"
+            for _ in range(20):
+                own.post(f"{root}/v4/origdatablocks", json=block(pid, 1, 1))
+
+    def patches() -> None:
+        with requests.Session() as own:
+            own.headers["Authorization"] = f"Bearer {token}"
+            for i in range(20):
+                own.patch(f"{root}/v4/datasets/{quoted(pid)}", json={"description": f"v{i}"})
+
+    threads = [threading.Thread(target=fn) for fn in (uploads, patches, uploads)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    doc = s.get(f"{root}/v4/datasets/{quoted(pid)}").json()
+    assert doc["numberOfFiles"] == 40
+    assert doc["description"] == "v19"
+
+
+def test_settings_from_backend_environment_names() -> None:
+    settings = SandboxSettings.from_environ(
+        {
+            "ADMIN_GROUPS": "ops, admin",
+            "CREATE_DATASET_WITH_PID_GROUPS": "bots",
+            "PID_PREFIX": "10.5072",
+            "JWT_EXPIRES_IN": "60",
+            "MAX_FILE_UPLOAD_SIZE": "2mb",
+        }
+    )
+    assert settings.admin_groups == ("ops", "admin")
+    assert settings.create_dataset_with_pid_groups == ("bots",)
+    assert settings.pid_prefix == "10.5072"
+    assert settings.jwt_expires_in == 60
+    assert settings.max_body_bytes == 2 * 1024 * 1024
+    assert settings.create_dataset_groups == ("#all",)
+
+
+def test_start_banner_lists_url_and_accounts(scicat_sandbox: SandboxServer) -> None:
+    from scisync.sandbox.command import describe
+
+    lines = describe(scicat_sandbox.info())
+    assert lines[0] == f"SciCat sandbox listening on {scicat_sandbox.url}"
+    assert any(line.strip().startswith("ingestor / sandbox-ingestor") for line in lines)

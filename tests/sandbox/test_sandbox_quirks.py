@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from scisync.sandbox import SandboxServer
+from scisync.sandbox import SandboxServer, SandboxSettings
 from tests.sandbox.helpers import block, quoted, session, v3_raw_dataset, v4_dataset
 
 
@@ -231,3 +232,34 @@ def test_unknown_include_is_rejected(scicat_sandbox: SandboxServer) -> None:
         params={"filter": json.dumps({"include": ["origdatablocks", "friends"]})},
     )
     assert reply.status_code == 400
+
+
+def test_if_unmodified_since_guards_patches(scicat_sandbox: SandboxServer) -> None:
+    pid = _create(scicat_sandbox)
+    s = session(scicat_sandbox, "ingestor")
+    url = f"{scicat_sandbox.root_url}/v4/datasets/{quoted(pid)}"
+    stale = s.patch(
+        url,
+        json={"description": "x"},
+        headers={"If-Unmodified-Since": "Thu, 01 Jan 2026 00:00:00 GMT"},
+    )
+    assert stale.status_code == 412
+    fresh = s.patch(
+        url,
+        json={"description": "y"},
+        headers={"If-Unmodified-Since": "Fri, 01 Jan 2100 00:00:00 GMT"},
+    )
+    assert fresh.status_code == 200
+    assert s.get(url).json()["description"] == "y"
+
+
+def test_patch_resets_counters_when_configured(tmp_path: Path) -> None:
+    settings = SandboxSettings(patch_resets_counters=True)
+    with SandboxServer(tmp_path, settings=settings) as server:
+        s = session(server, "ingestor")
+        pid = s.post(f"{server.root_url}/v4/datasets", json=v4_dataset()).json()["pid"]
+        s.post(f"{server.root_url}/v4/origdatablocks", json=block(pid))
+        url = f"{server.root_url}/v4/datasets/{quoted(pid)}"
+        assert s.get(url).json()["numberOfFiles"] == 2
+        patched = s.patch(url, json={"description": "x"}).json()
+        assert (patched["size"], patched["numberOfFiles"]) == (0, 0)
