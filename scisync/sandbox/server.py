@@ -229,6 +229,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         route, params = app.match(self.command, split.path)
         app.count(f"{self.command} {route.template if route else 'unmatched'}")
         fault = app.faults.draw(route)
+        if fault is not None:
+            app.count(f"fault {fault}")
         if fault == "drop":
             self._drop()
             return

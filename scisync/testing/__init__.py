@@ -1,1 +1,1 @@
-"""Test helpers for scisync and for users' own test suites (pytest fixtures)."""
+"""Test helpers shipped with scisync: pytest fixtures users' own test suites can use too."""

@@ -1,0 +1,3 @@
+from scisync.cli import main
+
+main()

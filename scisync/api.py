@@ -1,0 +1,287 @@
+"""The Python API: load, plan, apply and pull as plain functions returning data.
+
+The CLI is a thin layer over these; notebooks and scripts call them directly::
+
+    import scisync
+    project = scisync.load_project(["scisync.yaml"])
+    with scisync.connect(project) as connection:
+        plan = scisync.plan(project, connection)
+        outcome = scisync.apply(project, connection, plan)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from scisync import __version__
+from scisync.apply.events import ApplySummary, EventSink
+from scisync.apply.executor import Applier, ApplyResults
+from scisync.apply.journal import Journal
+from scisync.apply.lockbuild import updated_lock
+from scisync.desired import DesiredState, canonical_digest
+from scisync.errors import ConfigError, PlanError
+from scisync.hashing import HashCache, hash_files
+from scisync.lock.filelock import ApplyLock
+from scisync.lock.io import lock_digest, read_lock, write_lock
+from scisync.lock.model import Lockfile
+from scisync.manifest import load_manifest
+from scisync.manifest.model import LocalStorageConfig, Manifest, SftpStorageConfig
+from scisync.observe import observe, observed_digest
+from scisync.observed import ObservedState
+from scisync.plan.model import Fingerprint, Plan
+from scisync.plan.planner import PlanOptions, make_plan
+from scisync.resolve import build_desired
+from scisync.scicat.auth import resolve_token
+from scisync.scicat.client import ScicatClient
+from scisync.scicat.credentials import CredentialStore
+from scisync.storage.base import Storage
+
+LOCK_NAME = "scisync.lock"
+STATE_DIR = ".scisync"  # journal, hash cache, apply lock: machine-local, not committed
+SANDBOX_USER = "ingestor"  # the embedded sandbox's account scisync signs in as
+
+
+@dataclass(frozen=True)
+class Project:
+    """A loaded manifest and where its state lives."""
+
+    manifest: Manifest
+    lock_path: Path
+    state_dir: Path
+
+
+def load_project(
+    paths: Sequence[Path | str],
+    *,
+    variables: Mapping[str, str] | None = None,
+    var_files: Sequence[Path] = (),
+    lock_path: Path | None = None,
+) -> Project:
+    """Load, render and validate the manifest; the lockfile sits beside the first file."""
+    manifest = load_manifest(
+        [Path(p) for p in paths], variables=dict(variables or {}), var_files=list(var_files)
+    )
+    base = manifest.base_dir
+    return Project(
+        manifest=manifest,
+        lock_path=lock_path or base / LOCK_NAME,
+        state_dir=base / STATE_DIR,
+    )
+
+
+class FileHasher:
+    """blake3 + SciCat checksums through a persistent size/mtime/inode cache."""
+
+    def __init__(self, cache_file: Path, workers: int = 4) -> None:
+        self.cache = HashCache(cache_file)
+        self.workers = workers
+        self.files_read = 0
+
+    def digests(
+        self, paths: Sequence[Path], algorithms: Sequence[str]
+    ) -> Mapping[Path, Mapping[str, str]]:
+        if not paths:
+            return {}
+        hashed = hash_files(paths, algorithms, self.cache, self.workers)
+        self.files_read += hashed.files_read
+        if hashed.files_read:
+            self.cache.save()
+        return hashed.digests
+
+
+@dataclass
+class Connection:
+    """Open handles to SciCat and the storage for one plan/apply."""
+
+    catalog: ScicatClient
+    storage: Storage | None
+    hasher: FileHasher
+    url: str
+
+
+def _open_storage(manifest: Manifest) -> Storage | None:
+    config = manifest.storage
+    if isinstance(config, LocalStorageConfig):
+        from scisync.storage.local import LocalStorage
+
+        return LocalStorage(hardlink=config.hardlink)
+    if isinstance(config, SftpStorageConfig):
+        from scisync.storage.sftp import SftpStorage
+
+        return SftpStorage(config.host, config.port, config.user, connections=config.connections)
+    return None
+
+
+@contextmanager
+def connect(project: Project, *, environ: Mapping[str, str] | None = None) -> Iterator[Connection]:
+    """Sign in to SciCat (starting the embedded sandbox if the manifest asks) and open storage."""
+    env = os.environ if environ is None else environ
+    config = project.manifest.scicat
+    with ExitStack() as stack:
+        if config.sandbox is not None:
+            from scisync.sandbox import SandboxServer
+
+            server = stack.enter_context(SandboxServer(config.sandbox).start())
+            url = server.url
+            token: str | None = env.get(config.token_env) or server.login(SANDBOX_USER)
+        else:
+            if config.url is None:
+                raise ConfigError("the manifest's scicat section has neither url nor sandbox")
+            url = config.url
+            token = resolve_token(config, env, CredentialStore.default(env))
+        catalog = ScicatClient(url, token, timeout=config.timeout)
+        stack.callback(catalog.close)
+        storage = _open_storage(project.manifest)
+        if storage is not None:
+            stack.callback(storage.close)
+        hasher = FileHasher(project.state_dir / "hashcache.json")
+        yield Connection(catalog=catalog, storage=storage, hasher=hasher, url=url)
+
+
+@dataclass(frozen=True)
+class PlanInputs:
+    desired: DesiredState
+    recorded: Lockfile
+    fingerprint: Fingerprint
+
+
+def _gather(
+    project: Project, connection: Connection, *, downloads_only: bool = False
+) -> tuple[PlanInputs, ObservedState]:
+    manifest = project.manifest
+    if downloads_only:
+        # A collaborator pulling data has the manifest but not the producer's local files.
+        manifest = replace(manifest, datasets=(), samples=())
+    recorded = read_lock(project.lock_path) or Lockfile(project=project.manifest.project)
+    if recorded.project != project.manifest.project:
+        raise PlanError(
+            f"{project.lock_path.name} belongs to project {recorded.project!r}, "
+            f"the manifest is {project.manifest.project!r}",
+            where=str(project.lock_path),
+            hint="use the lockfile of this manifest, or move the other one away",
+        )
+    desired = build_desired(manifest, connection.hasher)
+    observed = observe(desired, recorded, connection.catalog, connection.storage)
+    desired_digest = canonical_digest(
+        [
+            project.manifest.digest,
+            [[d.key, [[f.relative, f.blake3] for f in d.files]] for d in desired.datasets],
+            [[d.key, [[a.caption, a.blake3] for a in d.attachments]] for d in desired.datasets],
+        ]
+    )
+    fingerprint = Fingerprint(
+        manifest=desired_digest,
+        lockfile=lock_digest(project.lock_path),
+        observed=observed_digest(observed),
+    )
+    return PlanInputs(desired, recorded, fingerprint), observed
+
+
+def plan(
+    project: Project,
+    connection: Connection,
+    *,
+    targets: Sequence[str] = (),
+    locked: bool = False,
+    downloads_only: bool = False,
+) -> Plan:
+    """What apply would do, computed from the manifest, SciCat, the storage and the lockfile.
+
+    ``downloads_only`` plans just the manifest's downloads (``scisync pull``); ``locked``
+    makes any difference between the catalogue and the lockfile's pinned downloads an error.
+    """
+    inputs, observed = _gather(project, connection, downloads_only=downloads_only)
+    journal = Journal(project.state_dir / "journal.jsonl")
+    options = PlanOptions(
+        targets=frozenset(targets),
+        locked=locked,
+        downloads_only=downloads_only,
+        scisync_version=__version__,
+        resuming=frozenset(e.address for e in journal.entries() if e.step == "register-files"),
+    )
+    return make_plan(inputs.desired, observed, inputs.recorded, inputs.fingerprint, options)
+
+
+@dataclass(frozen=True)
+class ApplyOutcome:
+    plan: Plan
+    results: ApplyResults
+    lock: Lockfile
+    lock_written: bool
+
+    @property
+    def summary(self) -> ApplySummary:
+        return self.results.summary
+
+
+def check_fresh(project: Project, connection: Connection, saved: Plan) -> None:
+    """Refuse a saved plan whose inputs moved on since it was made."""
+    inputs, _ = _gather(project, connection)
+    moved = [
+        name
+        for name, then, now in (
+            (
+                "the manifest or its local files",
+                saved.fingerprint.manifest,
+                inputs.fingerprint.manifest,
+            ),
+            ("scisync.lock", saved.fingerprint.lockfile, inputs.fingerprint.lockfile),
+            ("SciCat or the storage", saved.fingerprint.observed, inputs.fingerprint.observed),
+        )
+        if then != now
+    ]
+    if moved:
+        raise PlanError(
+            f"the saved plan is stale: {', '.join(moved)} changed since it was made",
+            hint="run `scisync plan --out FILE` again and apply the new plan",
+        )
+
+
+def apply(
+    project: Project,
+    connection: Connection,
+    the_plan: Plan,
+    *,
+    events: EventSink | None = None,
+    workers: int = 4,
+) -> ApplyOutcome:
+    """Execute *the_plan* and record the outcome in the lockfile.
+
+    The caller holds the apply lock (see :func:`apply_lock`) from planning to here so
+    that nothing else changes the lockfile in between.
+    """
+    journal = Journal(project.state_dir / "journal.jsonl")
+    recorded = read_lock(project.lock_path) or Lockfile(project=project.manifest.project)
+    applier = Applier(
+        the_plan,
+        connection.catalog,
+        connection.storage,
+        journal,
+        events or (lambda event: None),
+        connection.hasher,
+        workers=workers,
+    )
+    try:
+        results = applier.run()
+    finally:
+        # Record whatever completed, even on failure: the next run starts from there.
+        lock = updated_lock(
+            recorded,
+            the_plan,
+            applier.results.pids,
+            applier.results.attachment_ids,
+            applier.results.download_digests,
+        )
+        written = write_lock(project.lock_path, lock)
+    journal.finish()
+    return ApplyOutcome(plan=the_plan, results=results, lock=lock, lock_written=written)
+
+
+def apply_lock(project: Project, timeout: float) -> ApplyLock:
+    """The lock that keeps two applies on the same lockfile from running at once."""
+    project.state_dir.mkdir(parents=True, exist_ok=True)
+    return ApplyLock(project.state_dir / "apply.lock", timeout=timeout)

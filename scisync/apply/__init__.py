@@ -1,0 +1,1 @@
+"""Executing a plan: ordering, parallel transfers, journal, resume, progress events."""

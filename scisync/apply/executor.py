@@ -1,0 +1,484 @@
+"""Executing a plan: dependency order, parallel where independent, journaled, resumable.
+
+Order within a dataset: files onto the storage, then the dataset record, then its file
+list (origdatablocks), then attachments, so SciCat never points at missing files.
+Every step is safe to repeat: a create whose answer was lost is found again by the
+dataset's marker, sample and attachment ids are deterministic, uploads skip files
+already in place.  The applier never prints; it reports through events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from threading import Lock
+
+from scisync.apply.events import (
+    ApplyFinished,
+    ApplyStarted,
+    ApplySummary,
+    BytesTransferred,
+    EventSink,
+    FileDone,
+    StepFinished,
+    StepStarted,
+)
+from scisync.apply.faults import checkpoint
+from scisync.apply.journal import Journal
+from scisync.apply.services import Catalog
+from scisync.desired import Hasher, attachment_id
+from scisync.errors import ApiError, PlanError, ScisyncError, StorageError
+from scisync.jsontypes import Json, JsonObject
+from scisync.plan.model import (
+    Action,
+    AttachmentAction,
+    AttachmentChange,
+    FileAction,
+    FileChange,
+    Plan,
+    ResourceChange,
+    ResourceKind,
+)
+from scisync.resolve import thumbnail_data_uri
+from scisync.storage.base import Checksum, DownloadJob, RemotePath, Storage, UploadJob
+from scisync.storage.paths import safe_join
+
+FILES_PER_BLOCK = 5_000
+"""Files per origdatablock: keeps each request well under SciCat's 16 MB body limit."""
+
+
+@dataclass
+class ApplyResults:
+    """What an apply produced, for the lockfile and the summary (filled from threads)."""
+
+    pids: dict[str, str] = field(default_factory=dict)
+    attachment_ids: dict[str, dict[str, str]] = field(default_factory=dict)
+    download_digests: dict[str, dict[str, str]] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    bytes_up: int = 0
+    bytes_down: int = 0
+    summary: ApplySummary = field(default_factory=ApplySummary)
+    _lock: Lock = field(default_factory=Lock)
+
+    def count(self, action: Action) -> None:
+        with self._lock:
+            self.counts[action.value] = self.counts.get(action.value, 0) + 1
+
+
+def _levels(plan: Plan) -> list[list[ResourceChange]]:
+    """Changes grouped so that everything a change depends on is in an earlier group."""
+    level: dict[str, int] = {}
+    for change in plan.changes:  # the planner lists dependencies first
+        level[change.address] = 1 + max((level.get(dep, 0) for dep in change.depends_on), default=0)
+    grouped: dict[int, list[ResourceChange]] = {}
+    for change in plan.changes:
+        grouped.setdefault(level[change.address], []).append(change)
+    return [grouped[number] for number in sorted(grouped)]
+
+
+class Applier:
+    def __init__(
+        self,
+        plan: Plan,
+        catalog: Catalog,
+        storage: Storage | None,
+        journal: Journal,
+        events: EventSink,
+        hasher: Hasher,
+        *,
+        workers: int = 4,
+    ) -> None:
+        self.plan = plan
+        self.catalog = catalog
+        self.storage = storage
+        self.journal = journal
+        self.events = events
+        self.hasher = hasher
+        self.workers = max(1, workers)
+        self.results = ApplyResults()
+        self._resumed_pids = journal.created_pids()
+
+    # ------------------------------------------------------------------ driver
+
+    def run(self) -> ApplyResults:
+        """Execute every change; on failure, raise after recording what completed."""
+        started = time.monotonic()
+        transfers = [f for c in self.plan.changes for f in c.files if f.needs_transfer]
+        self.events(
+            ApplyStarted(
+                changes=sum(1 for c in self.plan.changes if c.has_changes),
+                files=len(transfers),
+                bytes=sum(f.size for f in transfers),
+            )
+        )
+        for group in _levels(self.plan):
+            errors: list[ScisyncError] = []
+            with ThreadPoolExecutor(max_workers=self.workers) as pool:
+                futures = [pool.submit(self._execute, change) for change in group]
+                for future in futures:
+                    error = future.exception()
+                    if isinstance(error, ScisyncError):
+                        errors.append(error)
+                    elif error is not None:
+                        raise error
+            if errors:
+                raise ScisyncError(problems=[p for e in errors for p in e.problems])
+        self.results.summary = _summarize(self.results, time.monotonic() - started)
+        self.events(ApplyFinished(self.results.summary))
+        return self.results
+
+    def _execute(self, change: ResourceChange) -> None:
+        if change.action is Action.FORGET:
+            self.results.count(Action.FORGET)
+            return
+        if change.kind is ResourceKind.SAMPLE:
+            self._sample(change)
+        elif change.kind is ResourceKind.DATASET:
+            self._dataset(change)
+        else:
+            self._download(change)
+        if change.action is not Action.NOOP:
+            self.results.count(change.action)
+
+    # ------------------------------------------------------------------ references
+
+    def _resolve(self, value: Json, address: str) -> Json:
+        if isinstance(value, dict):
+            if set(value) == {"$ref"} and isinstance(value["$ref"], str):
+                target = value["$ref"]
+                pid = self.results.pids.get(target)
+                if pid is None:
+                    raise PlanError(
+                        f"{address}: {target} has no pid (it was not created)",
+                        hint="fix the error reported for it and run apply again",
+                    )
+                return pid
+            return {name: self._resolve(item, address) for name, item in value.items()}
+        if isinstance(value, list):
+            return [self._resolve(item, address) for item in value]
+        return value
+
+    # ------------------------------------------------------------------ samples
+
+    def _sample(self, change: ResourceChange) -> None:
+        assert change.pid is not None
+        context = f"sample {change.key}"
+        if change.action is Action.CREATE and change.body is not None:
+            body = self._resolve(change.body, change.address)
+            assert isinstance(body, dict)
+            self._step(
+                change, "create-sample", lambda: self._create_sample(change.pid, body, context)
+            )
+        elif change.patch:
+            patch = self._resolve(change.patch, change.address)
+            assert isinstance(patch, dict)
+            self._step(
+                change,
+                "update-sample",
+                lambda: self.catalog.patch_sample(
+                    change.pid or "",
+                    patch,
+                    is_published=bool(patch.get("isPublished", False)),
+                    context=context,
+                ),
+            )
+        self.results.pids[change.address] = change.pid
+
+    def _create_sample(self, sample_id: str | None, body: JsonObject, context: str) -> None:
+        assert sample_id is not None
+        if self.catalog.get_sample(sample_id, context=context) is not None:
+            return  # created by an interrupted run (sample ids are deterministic)
+        try:
+            self.catalog.create_sample(body, context=context)
+        except ApiError:
+            # SciCat answers a duplicate sampleId with a 500; a lost answer looks the same.
+            if self.catalog.get_sample(sample_id, context=context) is None:
+                raise
+
+    # ------------------------------------------------------------------ datasets
+
+    def _dataset(self, change: ResourceChange) -> None:
+        context = f"dataset {change.key}"
+        uploads = [f for f in change.files if f.action is FileAction.ADD and f.needs_transfer]
+        if uploads:
+            self._upload(change, uploads)
+        if change.action in (Action.CREATE, Action.REPLACE):
+            pid = self._create_dataset(change, context)
+        else:
+            assert change.pid is not None
+            pid = change.pid
+            if change.patch:
+                patch = self._resolve(change.patch, change.address)
+                assert isinstance(patch, dict)
+                self._step(
+                    change,
+                    "update-dataset",
+                    lambda: self.catalog.patch_dataset(
+                        pid, patch, merge_patch=True, context=context
+                    ),
+                )
+        self.results.pids[change.address] = pid
+        new_files = [f for f in change.files if f.action is FileAction.ADD]
+        if new_files:
+            self._register_files(change, pid, new_files, context)
+        aids: dict[str, str] = {}
+        for attachment in change.attachments:
+            aids[attachment.caption] = self._attach(change, pid, attachment, context)
+        with self.results._lock:
+            self.results.attachment_ids[change.address] = aids
+
+    def _upload(self, change: ResourceChange, files: Sequence[FileChange]) -> None:
+        if self.storage is None:
+            raise StorageError(
+                f"dataset {change.key} has files to upload but the manifest has no storage",
+                hint="add a `storage:` section",
+            )
+        jobs = [
+            UploadJob(
+                local=Path(f.local or ""),
+                remote=RemotePath(f.remote or ""),
+                size=f.size,
+                blake3=f.blake3 or "",
+            )
+            for f in files
+        ]
+        total = sum(f.size for f in files)
+        self.events(StepStarted(change.address, "upload"))
+        self.journal.record("intent", "upload", change.address, files=len(files))
+        checkpoint(f"before-upload:{change.address}")
+
+        def progress(n: int) -> None:
+            self.events(BytesTransferred(change.address, n))
+
+        self.storage.upload(jobs, progress)
+        with self.results._lock:
+            self.results.bytes_up += total
+        for f in files:
+            self.events(FileDone(change.address, f.path, f.size))
+        self.journal.record("done", "upload", change.address)
+        self.events(StepFinished(change.address, "upload", f"{len(files)} files"))
+        checkpoint(f"after-upload:{change.address}")
+
+    def _create_dataset(self, change: ResourceChange, context: str) -> str:
+        assert change.body is not None and change.marker is not None
+        resumed = self._resumed_pids.get(change.address)
+        if resumed is not None:
+            return resumed
+        body = self._resolve(change.body, change.address)
+        assert isinstance(body, dict)
+        self.events(StepStarted(change.address, "create-dataset"))
+        self.journal.record("intent", "create-dataset", change.address, marker=change.marker)
+        checkpoint(f"before-create:{change.address}")
+        existing = self._find_created(change)
+        if existing is not None:
+            pid = existing
+        else:
+            try:
+                created = self.catalog.create_dataset(body, context=context)
+                pid = str(created["pid"])
+            except ApiError as error:
+                # The POST is never repeated blindly: maybe it went through and only the
+                # answer was lost.  Look for the marker before giving up.
+                found = self._find_created(change)
+                if found is None or error.status not in (None, 500, 502, 503, 504):
+                    raise
+                pid = found
+        self.journal.record("done", "create-dataset", change.address, pid=pid)
+        self.events(StepFinished(change.address, "create-dataset", pid))
+        checkpoint(f"after-create:{change.address}")
+        return pid
+
+    def _find_created(self, change: ResourceChange) -> str | None:
+        """A dataset carrying this change's marker that this change would have created."""
+        assert change.marker is not None
+        found = self.catalog.find_datasets_by_markers([change.marker]).get(change.marker, ())
+        superseded = set(change.supersedes)
+        for dataset in found:
+            metadata = dataset.fields.get("scientificMetadata")
+            supersedes = metadata.get("scisync_supersedes") if isinstance(metadata, dict) else None
+            if dataset.pid in superseded:
+                continue
+            if change.action is Action.REPLACE and supersedes != (change.supersedes or [None])[-1]:
+                continue
+            return dataset.pid
+        return None
+
+    def _register_files(
+        self, change: ResourceChange, pid: str, files: Sequence[FileChange], context: str
+    ) -> None:
+        self.journal.record("intent", "register-files", change.address, pid=pid, files=len(files))
+        checkpoint(f"before-register:{change.address}")
+        current = self.catalog.get_dataset(pid, context=context)
+        registered = {f.path for f in current.files} if current is not None else set()
+        pending = [f for f in files if f.path not in registered]
+        for start in range(0, len(pending), FILES_PER_BLOCK):
+            chunk = pending[start : start + FILES_PER_BLOCK]
+            body = _origdatablock_body(chunk, change.checksum_algorithm)
+            self.catalog.create_origdatablock(pid, body, context=context)
+            checkpoint(f"after-block:{change.address}:{start}")
+        self.journal.record("done", "register-files", change.address, pid=pid)
+        self.events(StepFinished(change.address, "register-files", f"{len(pending)} files"))
+
+    def _attach(
+        self, change: ResourceChange, pid: str, attachment: AttachmentChange, context: str
+    ) -> str:
+        aid = attachment.aid or attachment_id(pid, attachment.caption)
+        if attachment.action is AttachmentAction.KEEP:
+            return aid
+        image = Path(attachment.image)
+        thumbnail = thumbnail_data_uri(image)
+        if hashlib.sha256(thumbnail.encode()).hexdigest() != attachment.thumbnail_sha256:
+            raise PlanError(
+                f"dataset {change.key}: attachment image {image} changed after the plan was made",
+                hint="run `scisync plan` again",
+            )
+        self.journal.record("intent", "attach", change.address, aid=aid)
+        checkpoint(f"before-attach:{change.address}:{attachment.caption}")
+        if attachment.action is AttachmentAction.UPDATE:
+            self.catalog.patch_attachment(
+                aid, {"thumbnail": thumbnail, "caption": attachment.caption}, context=context
+            )
+        else:
+            owner_group, access_groups = self._groups(change, pid, context)
+            try:
+                self.catalog.create_attachment(
+                    pid,
+                    attachment.caption,
+                    thumbnail,
+                    aid,
+                    owner_group,
+                    access_groups,
+                    context=context,
+                )
+            except ApiError:
+                # A duplicate aid gives a 500 in SciCat: an interrupted run created it.
+                current = self.catalog.get_dataset(pid, context=context)
+                if current is None or aid not in {a.id for a in current.attachments}:
+                    raise
+        self.journal.record("done", "attach", change.address, aid=aid)
+        return aid
+
+    def _groups(self, change: ResourceChange, pid: str, context: str) -> tuple[str, list[str]]:
+        """The dataset's owner and access groups, which its attachments must carry."""
+        fields: Mapping[str, Json] | None = change.body
+        if fields is None or "ownerGroup" not in fields:
+            current = self.catalog.get_dataset(pid, context=context)
+            fields = current.fields if current is not None else {}
+        access = fields.get("accessGroups")
+        return str(fields.get("ownerGroup", "")), [
+            str(g) for g in (access if isinstance(access, list) else [])
+        ]
+
+    # ------------------------------------------------------------------ downloads
+
+    def _download(self, change: ResourceChange) -> None:
+        if change.pid is None:
+            raise PlanError(f"download {change.key}: the dataset has no pid")
+        self.results.pids[change.address] = change.pid
+        wanted = [f for f in change.files if f.needs_transfer]
+        digests: dict[str, str] = {}
+        if wanted:
+            if self.storage is None:
+                raise StorageError(
+                    f"download {change.key}: the manifest has no storage to download from",
+                    hint="add a `storage:` section",
+                )
+            jobs = []
+            for f in wanted:
+                # safe_join refuses paths that would leave the target folder (.., symlinks).
+                local = safe_join(_target_dir(f), f.path)
+                expected = []
+                if f.checksum:
+                    algorithm, _, value = f.checksum.partition(":")
+                    expected.append(Checksum(algorithm, value))
+                if f.blake3:
+                    expected.append(Checksum("blake3", f.blake3))
+                jobs.append(
+                    DownloadJob(
+                        remote=RemotePath(f.remote or ""),
+                        local=local,
+                        size=f.size,
+                        expected=tuple(expected),
+                    )
+                )
+            self.journal.record("intent", "download", change.address, files=len(jobs))
+            checkpoint(f"before-download:{change.address}")
+
+            def progress(n: int) -> None:
+                self.events(BytesTransferred(change.address, n))
+
+            self.storage.download(jobs, progress)
+            with self.results._lock:
+                self.results.bytes_down += sum(f.size for f in wanted)
+            found = self.hasher.digests([job.local for job in jobs], ["blake3"])
+            for f, job in zip(wanted, jobs, strict=True):
+                digests[f.path] = found[job.local]["blake3"]
+                self.events(FileDone(change.address, f.path, f.size))
+            self.journal.record("done", "download", change.address)
+        for f in change.files:
+            if not f.needs_transfer and f.blake3:
+                digests.setdefault(f.path, f.blake3)
+        with self.results._lock:
+            self.results.download_digests[change.address] = digests
+
+    # ------------------------------------------------------------------ helpers
+
+    def _step(self, change: ResourceChange, step: str, action: Callable[[], object]) -> None:
+        self.events(StepStarted(change.address, step))
+        self.journal.record("intent", step, change.address)
+        checkpoint(f"before-{step}:{change.address}")
+        action()
+        self.journal.record("done", step, change.address)
+        self.events(StepFinished(change.address, step, ""))
+        checkpoint(f"after-{step}:{change.address}")
+
+
+def _target_dir(file: FileChange) -> Path:
+    """The download's target folder, recovered from the planned local path."""
+    local = Path(file.local or "")
+    depth = len(file.path.split("/"))
+    for _ in range(depth):
+        local = local.parent
+    return local
+
+
+def _origdatablock_body(files: Sequence[FileChange], algorithm: str | None) -> JsonObject:
+    entries: list[Json] = []
+    for f in files:
+        local = Path(f.local or "")
+        mtime = local.stat().st_mtime if local.exists() else time.time()
+        entry: JsonObject = {
+            "path": f.path,
+            "size": f.size,
+            "time": datetime.fromtimestamp(mtime, UTC).isoformat().replace("+00:00", "Z"),
+        }
+        if f.checksum:
+            entry["chk"] = f.checksum.partition(":")[2]
+        entries.append(entry)
+    body: JsonObject = {
+        "size": sum(f.size for f in files),
+        "dataFileList": entries,
+    }
+    if algorithm:
+        body["chkAlg"] = algorithm
+    return body
+
+
+def _summarize(results: ApplyResults, elapsed: float) -> ApplySummary:
+    counts: Mapping[str, int] = results.counts
+    return ApplySummary(
+        created=counts.get("create", 0),
+        updated=counts.get("update", 0),
+        replaced=counts.get("replace", 0),
+        adopted=counts.get("adopt", 0),
+        forgotten=counts.get("forget", 0),
+        downloaded=counts.get("download", 0),
+        bytes_up=results.bytes_up,
+        bytes_down=results.bytes_down,
+        elapsed_s=elapsed,
+    )

@@ -1,0 +1,74 @@
+"""The apply journal: intent before every side effect, result after it, fsync'd.
+
+One JSON object per line in ``.scisync/journal.jsonl``.  An apply that finds a journal
+left by an interrupted run reports it and resumes; every step is written so that
+re-running it is safe (markers find created datasets, ids are deterministic, uploads
+skip files already in place), so the journal's job is to say what was in flight and
+to hand a created pid to the resumed run when the marker lookup cannot.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from scisync.jsontypes import Json
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    phase: str  # "intent" | "done"
+    step: str  # e.g. "create-dataset", "register-files", "attach", "upload"
+    address: str
+    data: Mapping[str, Json]
+
+
+class Journal:
+    """Append-only, fsync'd, thread-safe."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def entries(self) -> list[JournalEntry]:
+        """What an earlier run left behind ([] if it finished or never ran)."""
+        if not self.path.exists():
+            return []
+        found = []
+        for line in self.path.read_text().splitlines():
+            try:
+                raw = json.loads(line)
+            except json.JSONDecodeError:
+                break  # a torn last line from a crash mid-write: everything before it stands
+            found.append(
+                JournalEntry(raw["phase"], raw["step"], raw["address"], raw.get("data", {}))
+            )
+        return found
+
+    def record(self, phase: str, step: str, address: str, **data: Json) -> None:
+        line = json.dumps(
+            {"phase": phase, "step": step, "address": address, "data": data}, sort_keys=True
+        )
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as stream:
+                stream.write(line + "\n")
+                stream.flush()
+                os.fsync(stream.fileno())
+
+    def created_pids(self) -> dict[str, str]:
+        """address -> pid for every create an earlier run completed."""
+        return {
+            entry.address: str(entry.data["pid"])
+            for entry in self.entries()
+            if entry.phase == "done" and entry.step == "create-dataset" and "pid" in entry.data
+        }
+
+    def finish(self) -> None:
+        """The apply completed: the journal has nothing left to tell."""
+        with self._lock:
+            self.path.unlink(missing_ok=True)

@@ -1,0 +1,97 @@
+"""The lockfile an apply leaves: the previous one with the plan's outcome folded in.
+
+Pure: takes the plan and the pids the apply produced, returns a Lockfile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from scisync.lock.model import (
+    LockedAttachment,
+    LockedDataset,
+    LockedDownload,
+    LockedFile,
+    LockedSample,
+    Lockfile,
+)
+from scisync.plan.model import Action, FileAction, Plan, ResourceChange, ResourceKind
+
+
+def _dataset_entry(change: ResourceChange, pid: str, aids: Mapping[str, str]) -> LockedDataset:
+    return LockedDataset(
+        key=change.key,
+        pid=pid,
+        fields_digest=change.fields_digest or "",
+        files=tuple(
+            LockedFile(path=f.path, size=f.size, blake3=f.blake3 or "", checksum=f.checksum)
+            for f in sorted(change.files, key=lambda f: f.path)
+            if f.action in (FileAction.ADD, FileAction.KEEP)
+        ),
+        attachments=tuple(
+            LockedAttachment(caption=a.caption, id=aids.get(a.caption, a.aid), blake3=a.blake3)
+            for a in sorted(change.attachments, key=lambda a: a.caption)
+        ),
+        supersedes=change.supersedes,
+    )
+
+
+def updated_lock(
+    previous: Lockfile,
+    plan: Plan,
+    pids: Mapping[str, str],
+    attachment_ids: Mapping[str, Mapping[str, str]],
+    download_digests: Mapping[str, Mapping[str, str]],
+) -> Lockfile:
+    """Fold the applied *plan* into *previous*.
+
+    ``pids`` maps addresses to the pid each change ended with; ``attachment_ids`` maps
+    addresses to caption -> aid; ``download_digests`` maps download addresses to
+    path -> blake3 of the files now in the target folder.
+    """
+    datasets = dict(previous.datasets)
+    samples = dict(previous.samples)
+    downloads = dict(previous.downloads)
+    for change in plan.changes:
+        if change.action is Action.FORGET:
+            if change.kind is ResourceKind.DATASET:
+                datasets.pop(change.key, None)
+            elif change.kind is ResourceKind.SAMPLE:
+                samples.pop(change.key, None)
+            else:
+                downloads.pop(change.key, None)
+            continue
+        pid = pids.get(change.address) or change.pid
+        if pid is None:
+            continue  # not reached (a failed apply): the next plan will try again
+        if change.kind is ResourceKind.DATASET:
+            if change.fields_digest is None:
+                continue  # a refused change carries no desired state; keep what was recorded
+            datasets[change.key] = _dataset_entry(
+                change, pid, attachment_ids.get(change.address, {})
+            )
+        elif change.kind is ResourceKind.SAMPLE:
+            samples[change.key] = LockedSample(
+                key=change.key, sample_id=pid, fields_digest=change.fields_digest or ""
+            )
+        else:
+            digests = download_digests.get(change.address, {})
+            downloads[change.key] = LockedDownload(
+                key=change.key,
+                pid=pid,
+                files=tuple(
+                    LockedFile(
+                        path=f.path,
+                        size=f.size,
+                        blake3=digests.get(f.path) or f.blake3 or "",
+                        checksum=f.checksum,
+                    )
+                    for f in sorted(change.files, key=lambda f: f.path)
+                ),
+            )
+    return Lockfile(
+        project=plan.project,
+        datasets=dict(sorted(datasets.items())),
+        samples=dict(sorted(samples.items())),
+        downloads=dict(sorted(downloads.items())),
+    )

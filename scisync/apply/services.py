@@ -1,0 +1,87 @@
+"""What the applier and the observer need from SciCat, as Protocols.
+
+:class:`scisync.scicat.client.ScicatClient` satisfies both; tests may pass anything
+that speaks the same methods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from scisync.jsontypes import Json, JsonObject
+from scisync.observed import ObservedDataset, ObservedSample
+
+
+class CatalogReader(Protocol):
+    """Batched, read-only lookups (the observe step)."""
+
+    def find_datasets_by_markers(
+        self, markers: Sequence[str], *, context: str | None = None
+    ) -> Mapping[str, Sequence[ObservedDataset]]: ...
+
+    def get_datasets(
+        self, pids: Sequence[str], *, context: str | None = None
+    ) -> Mapping[str, ObservedDataset]: ...
+
+    def get_samples(
+        self, sample_ids: Sequence[str], *, context: str | None = None
+    ) -> Mapping[str, ObservedSample]: ...
+
+
+class Catalog(CatalogReader, Protocol):
+    """Writes and targeted reads (the apply step).  ``context`` names the manifest entry
+    (e.g. ``dataset raw-run-1``) so an error says which one failed."""
+
+    def get_dataset(self, pid: str, *, context: str | None = None) -> ObservedDataset | None: ...
+
+    def create_dataset(
+        self, body: Mapping[str, Json], *, context: str | None = None
+    ) -> JsonObject: ...
+
+    def patch_dataset(
+        self,
+        pid: str,
+        changes: Mapping[str, Json],
+        *,
+        merge_patch: bool,
+        context: str | None = None,
+    ) -> JsonObject: ...
+
+    def create_origdatablock(
+        self, pid: str, body: Mapping[str, Json], *, context: str | None = None
+    ) -> JsonObject: ...
+
+    def create_attachment(
+        self,
+        pid: str,
+        caption: str,
+        thumbnail: str | None,
+        aid: str | None,
+        owner_group: str,
+        access_groups: Sequence[str] = (),
+        *,
+        is_published: bool = False,
+        context: str | None = None,
+    ) -> JsonObject: ...
+
+    def patch_attachment(
+        self, aid: str, changes: Mapping[str, Json], *, context: str | None = None
+    ) -> JsonObject: ...
+
+    def get_sample(
+        self, sample_id: str, *, context: str | None = None
+    ) -> ObservedSample | None: ...
+
+    def create_sample(
+        self, body: Mapping[str, Json], *, context: str | None = None
+    ) -> JsonObject: ...
+
+    def patch_sample(
+        self,
+        sample_id: str,
+        changes: Mapping[str, Json],
+        *,
+        is_published: bool,
+        context: str | None = None,
+    ) -> JsonObject: ...

@@ -1,0 +1,155 @@
+"""Desired state: the manifest made concrete.
+
+Globs are resolved to files, files are hashed (blake3 for the lockfile plus the
+dataset's SciCat checksum algorithm, in one read, cached by size+mtime+inode), images
+become thumbnails, and every dataset and sample gets the SciCat document scisync wants
+it to have.  This stage reads local files; it never talks to SciCat or the storage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from scisync.jsontypes import Json, JsonObject
+from scisync.manifest.model import (
+    DatasetSpec,
+    DownloadSpec,
+    KeyRef,
+    Reference,
+    SampleSpec,
+)
+from scisync.storage.base import Checksum, RemotePath
+
+SCISYNC_NAMESPACE = uuid.UUID("6f0b3a52-7c1e-5b8e-9d64-3c2a1f0e9b71")
+"""uuid5 namespace for the ids scisync derives (sample ids, attachment ids)."""
+
+SUPERSEDES_FIELD = "scisync_supersedes"
+"""scientificMetadata key on a replacement dataset naming the pid it supersedes."""
+
+
+class Hasher(Protocol):
+    """Hashes local files, reading each at most once and skipping unchanged ones."""
+
+    def digests(
+        self, paths: Sequence[Path], algorithms: Sequence[str]
+    ) -> Mapping[Path, Mapping[str, str]]: ...
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    relative: str  # POSIX path relative to the dataset's source folder
+    local: Path
+    size: int
+    mtime: float
+    blake3: str
+    checksum: Checksum  # in the dataset's SciCat algorithm
+
+
+@dataclass(frozen=True)
+class DesiredAttachment:
+    caption: str
+    image: Path
+    blake3: str
+    thumbnail_sha256: str
+
+
+@dataclass(frozen=True)
+class DesiredDataset:
+    spec: DatasetSpec
+    marker: str
+    files: tuple[LocalFile, ...]
+    attachments: tuple[DesiredAttachment, ...]
+    body: JsonObject  # SciCat v4 create body; references as {"$ref": "<address>"}
+    fields_digest: str
+    source_folder: RemotePath
+
+    @property
+    def key(self) -> str:
+        return self.spec.key
+
+
+@dataclass(frozen=True)
+class DesiredSample:
+    spec: SampleSpec
+    sample_id: str
+    body: JsonObject
+    fields_digest: str
+
+    @property
+    def key(self) -> str:
+        return self.spec.key
+
+
+@dataclass(frozen=True)
+class PresentFile:
+    """A file already in a download's target folder."""
+
+    relative: str
+    size: int
+    blake3: str
+    checksums: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class DesiredDownload:
+    spec: DownloadSpec
+    present: Mapping[str, PresentFile]
+
+    @property
+    def key(self) -> str:
+        return self.spec.key
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    project: str
+    manifest_digest: str
+    datasets: tuple[DesiredDataset, ...]
+    samples: tuple[DesiredSample, ...]
+    downloads: tuple[DesiredDownload, ...]
+
+
+def canonical_digest(value: Json) -> str:
+    """sha256 of a canonical JSON encoding: equal values, equal digests, on any machine."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def derived_sample_id(project: str, key: str) -> str:
+    """A stable sample id, so a re-run finds the sample instead of creating it twice."""
+    return str(uuid.uuid5(SCISYNC_NAMESPACE, f"sample:{project}/{key}"))
+
+
+def attachment_id(pid: str, caption: str) -> str:
+    """A stable attachment id per dataset and caption (attachments have no natural key)."""
+    return str(uuid.uuid5(SCISYNC_NAMESPACE, f"attachment:{pid}/{caption}"))
+
+
+def reference_value(ref: Reference, kind: str) -> Json:
+    """A body value for a reference: a pid, or a placeholder resolved at apply time."""
+    if isinstance(ref, KeyRef):
+        return {"$ref": f"{kind}.{ref.key}"}
+    return ref.pid
+
+
+__all__ = [
+    "SCISYNC_NAMESPACE",
+    "SUPERSEDES_FIELD",
+    "DesiredAttachment",
+    "DesiredDataset",
+    "DesiredDownload",
+    "DesiredSample",
+    "DesiredState",
+    "Hasher",
+    "LocalFile",
+    "PresentFile",
+    "attachment_id",
+    "canonical_digest",
+    "derived_sample_id",
+]

@@ -1,0 +1,312 @@
+"""File checksums: one read feeds every algorithm, and a cache skips unchanged files.
+
+Local files are hashed with blake3 (fast, multithreaded) plus, when SciCat or a lockfile
+records another algorithm, that one too, from the same read.  :class:`HashCache` remembers
+digests by (size, mtime_ns, inode) so an unchanged file is never read twice, which is what
+makes a no-op ``scisync plan`` cheap on a large dataset.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import threading
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import blake3 as _blake3
+
+from scisync.errors import StorageError
+
+SUPPORTED_ALGORITHMS = ("blake3", "sha256", "sha1", "md5", "blake2b")
+"""Normalised names of the algorithms scisync can compute."""
+
+CHUNK_SIZE = 8 * 2**20
+"""Bytes per read: large enough that blake3's threads have work and syscalls are rare."""
+
+# Below this size a file is hashed with one thread: spawning helpers costs more than it saves.
+_MULTITHREAD_THRESHOLD = 4 * 2**20
+
+_ALIASES = {"blake2b512": "blake2b", "sha2256": "sha256"}
+
+
+def normalise_algorithm(name: str) -> str:
+    """``"SHA-256"`` -> ``"sha256"``; raise :class:`StorageError` for unknown algorithms."""
+    key = name.strip().lower().replace("-", "").replace("_", "")
+    key = _ALIASES.get(key, key)
+    if key not in SUPPORTED_ALGORITHMS:
+        raise StorageError(
+            f"unsupported checksum algorithm {name!r}",
+            where="checksum",
+            hint=f"use one of: {', '.join(SUPPORTED_ALGORITHMS)}",
+        )
+    return key
+
+
+class Hasher(Protocol):
+    """The part of hashlib's and blake3's interface that scisync uses."""
+
+    def update(self, data: bytes | bytearray | memoryview, /) -> object: ...
+
+    def hexdigest(self) -> str: ...
+
+
+def new_hasher(algorithm: str, *, size_hint: int | None = None) -> Hasher:
+    """A fresh hasher for a (normalised or not) algorithm name.
+
+    blake3 uses its own worker threads when *size_hint* says the input is large.
+    """
+    name = normalise_algorithm(algorithm)
+    if name == "blake3":
+        if size_hint is not None and size_hint >= _MULTITHREAD_THRESHOLD:
+            return _blake3.blake3(max_threads=_blake3.blake3.AUTO)
+        return _blake3.blake3()
+    return hashlib.new(name)
+
+
+class StreamingHasher:
+    """Feeds every chunk of a stream to several hashers, e.g. during a transfer.
+
+    Used by uploads and downloads so that the bytes are verified as they pass through,
+    without reading the file a second time.
+    """
+
+    def __init__(self, algorithms: Iterable[str], *, size_hint: int | None = None) -> None:
+        names = dict.fromkeys(normalise_algorithm(a) for a in algorithms)
+        if not names:
+            raise ValueError("StreamingHasher needs at least one algorithm")
+        self._hashers = {name: new_hasher(name, size_hint=size_hint) for name in names}
+        self.bytes_seen = 0
+
+    @property
+    def algorithms(self) -> tuple[str, ...]:
+        return tuple(self._hashers)
+
+    def update(self, data: bytes | bytearray | memoryview) -> None:
+        for hasher in self._hashers.values():
+            hasher.update(data)
+        self.bytes_seen += len(data)
+
+    def update_mmap(self, path: Path) -> None:
+        """Hash a whole file through mmap (blake3 only: its threads then share the work)."""
+        if self.algorithms != ("blake3",):
+            raise ValueError("update_mmap is only for a blake3-only hasher")
+        hasher: Any = self._hashers["blake3"]
+        hasher.update_mmap(str(path))
+        self.bytes_seen += path.stat().st_size
+
+    def hexdigests(self) -> dict[str, str]:
+        return {name: hasher.hexdigest() for name, hasher in self._hashers.items()}
+
+
+def hash_file(path: Path, algorithms: Sequence[str]) -> dict[str, str]:
+    """Digests of *path* for every algorithm, reading the file once."""
+    try:
+        size = path.stat().st_size
+        hasher = StreamingHasher(algorithms, size_hint=size)
+        if hasher.algorithms == ("blake3",) and size >= _MULTITHREAD_THRESHOLD:
+            # mmap lets blake3 hash the whole file with all cores and no copies.
+            hasher.update_mmap(path)
+            return hasher.hexdigests()
+        buffer = bytearray(min(CHUNK_SIZE, max(size, 1)))
+        view = memoryview(buffer)
+        with path.open("rb", buffering=0) as stream:
+            while count := stream.readinto(buffer):
+                hasher.update(view[:count])
+        return hasher.hexdigests()
+    except OSError as exc:
+        raise StorageError(
+            f"cannot read file to hash it: {exc.strerror or exc}",
+            where=str(path),
+            hint="check that the file exists and is readable",
+        ) from exc
+
+
+@dataclass(frozen=True)
+class _Entry:
+    size: int
+    mtime_ns: int
+    inode: int
+    digests: dict[str, str]
+
+
+class HashCache:
+    """Digests of local files, persisted as JSON, valid while a file looks unchanged.
+
+    An entry is keyed by absolute path and trusted while the file's size, mtime (ns) and
+    inode are the same as when it was hashed.  Thread-safe; :meth:`save` writes the file
+    atomically (temporary file, then ``os.replace``) and only when something changed.
+    """
+
+    VERSION = 1
+
+    def __init__(self, file: Path) -> None:
+        self.file = file
+        self._lock = threading.Lock()
+        self._entries: dict[str, _Entry] = {}
+        self._dirty = False
+        self._load()
+
+    def _load(self) -> None:
+        try:
+            raw = json.loads(self.file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError):
+            # A corrupt cache only costs re-hashing; it must never stop a run.
+            self._dirty = True
+            return
+        if not isinstance(raw, dict) or raw.get("version") != self.VERSION:
+            self._dirty = True
+            return
+        entries = raw.get("entries", {})
+        if not isinstance(entries, dict):
+            return
+        for path, value in entries.items():
+            try:
+                self._entries[path] = _Entry(
+                    size=int(value["size"]),
+                    mtime_ns=int(value["mtime_ns"]),
+                    inode=int(value["inode"]),
+                    digests={str(k): str(v) for k, v in value["digests"].items()},
+                )
+            except (KeyError, TypeError, ValueError, AttributeError):
+                self._dirty = True
+
+    def lookup(
+        self, path: Path, st: os.stat_result, algorithms: Sequence[str]
+    ) -> dict[str, str] | None:
+        """The cached digests of every requested algorithm, or None if the file must be read."""
+        key = str(path.absolute())
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry is None or (entry.size, entry.mtime_ns, entry.inode) != (
+            st.st_size,
+            st.st_mtime_ns,
+            st.st_ino,
+        ):
+            return None
+        wanted = [normalise_algorithm(a) for a in algorithms]
+        if any(name not in entry.digests for name in wanted):
+            return None
+        return {name: entry.digests[name] for name in wanted}
+
+    def store(self, path: Path, st: os.stat_result, digests: dict[str, str]) -> None:
+        key = str(path.absolute())
+        with self._lock:
+            old = self._entries.get(key)
+            merged = dict(digests)
+            if old is not None and (old.size, old.mtime_ns, old.inode) == (
+                st.st_size,
+                st.st_mtime_ns,
+                st.st_ino,
+            ):
+                merged = {**old.digests, **digests}
+            self._entries[key] = _Entry(st.st_size, st.st_mtime_ns, st.st_ino, merged)
+            self._dirty = True
+
+    def save(self) -> None:
+        """Write the cache if it changed: temporary file in the same folder, then replace."""
+        with self._lock:
+            if not self._dirty:
+                return
+            data: dict[str, Any] = {
+                "version": self.VERSION,
+                "entries": {
+                    path: {
+                        "size": e.size,
+                        "mtime_ns": e.mtime_ns,
+                        "inode": e.inode,
+                        "digests": dict(sorted(e.digests.items())),
+                    }
+                    for path, e in sorted(self._entries.items())
+                },
+            }
+            self._dirty = False
+        text = json.dumps(data, indent=1, sort_keys=True)
+        try:
+            self.file.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(
+                prefix=f".{self.file.name}.", suffix=".tmp", dir=self.file.parent
+            )
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as out:
+                    out.write(text)
+                    out.flush()
+                    os.fsync(out.fileno())
+                os.replace(tmp, self.file)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            raise StorageError(
+                f"cannot write the hash cache: {exc.strerror or exc}",
+                where=str(self.file),
+                hint="check that the folder is writable, or delete the cache file",
+            ) from exc
+
+
+@dataclass(frozen=True)
+class HashedFiles:
+    """Result of :func:`hash_files`: digests per path, and how much had to be read."""
+
+    digests: dict[Path, dict[str, str]]
+    files_read: int
+    bytes_read: int
+
+
+def hash_files(
+    paths: Iterable[Path],
+    algorithms: Sequence[str],
+    cache: HashCache | None = None,
+    workers: int = 4,
+) -> HashedFiles:
+    """Hash many files in parallel, reading only those the cache cannot vouch for.
+
+    The cache (if given) is updated in memory; call ``cache.save()`` to persist it.
+    """
+    wanted = [normalise_algorithm(a) for a in algorithms]
+    unique = list(dict.fromkeys(paths))
+    results: dict[Path, dict[str, str]] = {}
+    to_read: list[tuple[Path, os.stat_result]] = []
+    for path in unique:
+        try:
+            st = path.stat()
+        except OSError as exc:
+            raise StorageError(
+                f"cannot read file to hash it: {exc.strerror or exc}",
+                where=str(path),
+                hint="check that the file exists and is readable",
+            ) from exc
+        cached = cache.lookup(path, st, wanted) if cache is not None else None
+        if cached is not None:
+            results[path] = cached
+        else:
+            to_read.append((path, st))
+
+    def work(item: tuple[Path, os.stat_result]) -> tuple[Path, dict[str, str]]:
+        path, st = item
+        digests = hash_file(path, wanted)
+        if cache is not None:
+            cache.store(path, st, digests)
+        return path, digests
+
+    # Largest first, so a big file does not start last and leave the other workers idle.
+    to_read.sort(key=lambda item: item[1].st_size, reverse=True)
+    if len(to_read) <= 1 or workers <= 1:
+        computed = [work(item) for item in to_read]
+    else:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scisync-hash") as pool:
+            computed = list(pool.map(work, to_read))
+    for path, digests in computed:
+        results[path] = digests
+    return HashedFiles(
+        digests={path: results[path] for path in unique},
+        files_read=len(to_read),
+        bytes_read=sum(st.st_size for _, st in to_read),
+    )

@@ -1,0 +1,64 @@
+"""The lockfile model: what scisync recorded after its last successful apply.
+
+The lockfile is committed to git, so it holds only what is the same on every machine:
+keys, pids, relative file paths, sizes and checksums.  No timestamps, absolute paths
+or host names.  Collections are keyed and sorted when serialised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+LOCK_VERSION = 1
+"""Bumped on breaking changes; a lockfile with a higher version is refused."""
+
+
+@dataclass(frozen=True)
+class LockedFile:
+    """One file: path relative to the dataset's source folder (or download target)."""
+
+    path: str
+    size: int
+    blake3: str
+    checksum: str | None = None  # "<alg>:<hex>" as written to SciCat (chkAlg:chk), if any
+
+
+@dataclass(frozen=True)
+class LockedAttachment:
+    caption: str
+    id: str  # the attachment id (aid) in SciCat
+    blake3: str  # of the local image it was made from
+
+
+@dataclass(frozen=True)
+class LockedDataset:
+    key: str
+    pid: str
+    fields_digest: str  # sha256 of the managed fields as last applied: tells drift from edits
+    files: tuple[LockedFile, ...] = ()
+    attachments: tuple[LockedAttachment, ...] = ()
+    supersedes: tuple[str, ...] = ()  # pids of datasets this one replaced
+
+
+@dataclass(frozen=True)
+class LockedSample:
+    key: str
+    sample_id: str
+    fields_digest: str
+
+
+@dataclass(frozen=True)
+class LockedDownload:
+    key: str
+    pid: str
+    files: tuple[LockedFile, ...] = ()
+
+
+@dataclass(frozen=True)
+class Lockfile:
+    project: str
+    version: int = LOCK_VERSION
+    datasets: Mapping[str, LockedDataset] = field(default_factory=dict)
+    samples: Mapping[str, LockedSample] = field(default_factory=dict)
+    downloads: Mapping[str, LockedDownload] = field(default_factory=dict)

@@ -1,0 +1,183 @@
+"""Read one manifest file into a :class:`Node` tree, keeping every position.
+
+We use ruamel.yaml's round-trip composer rather than the constructor: composed nodes
+carry a start mark for every key *and* scalar, duplicate keys are still visible (so
+all of them can be reported, not just the first), and timestamps stay the text the
+user wrote (SciCat wants ISO-8601 strings, not datetime objects).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+from ruamel.yaml.nodes import Node as YamlNode
+
+from scisync.manifest.nodes import Node, NodePath, Position
+from scisync.manifest.problems import Problems
+
+_TAG = "tag:yaml.org,2002:"
+_MERGE_TAG = _TAG + "merge"
+
+
+def display_name(path: Path) -> str:
+    """How a manifest file is named in messages: relative to the cwd when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def load_file(path: Path, problems: Problems) -> Node | None:
+    """Parse *path*; on failure add problems and return None."""
+    name = display_name(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        problems.add(
+            Position(name, 1, 1),
+            (),
+            "manifest file not found",
+            "create scisync.yaml, or name the manifest with -f FILE (and -C DIR)",
+        )
+        return None
+    except (OSError, UnicodeDecodeError) as error:
+        problems.add(Position(name, 1, 1), (), f"cannot read manifest: {error}")
+        return None
+    return load_text(text, name, problems)
+
+
+def load_text(text: str, name: str, problems: Problems) -> Node | None:
+    """Parse YAML *text* (named *name* in messages)."""
+    yaml = YAML(typ="rt")
+    try:
+        composed = yaml.compose(text)
+    except MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        what = " ".join(part for part in (error.context, error.problem) if part)
+        context = error.context_mark
+        if context is not None and mark is not None and context.line != mark.line:
+            what += f" (it started at line {context.line + 1}, column {context.column + 1})"
+        problems.add(
+            Position(name, line, column),
+            (),
+            f"YAML syntax error: {what}",
+            "check indentation, colons and closing brackets near this position",
+        )
+        return None
+    except YAMLError as error:
+        problems.add(Position(name, 1, 1), (), f"YAML error: {error}")
+        return None
+    if composed is None:
+        problems.add(Position(name, 1, 1), (), "the manifest is empty", "start with 'version: 1'")
+        return None
+    return _convert(composed, name, (), problems)
+
+
+def _position(node: YamlNode, name: str) -> Position:
+    return Position(name, node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def _tag(node: YamlNode) -> str:
+    tag = node.tag
+    return str(getattr(tag, "value", tag))
+
+
+def _convert(node: YamlNode, name: str, path: NodePath, problems: Problems) -> Node:
+    position = _position(node, name)
+    if isinstance(node, MappingNode):
+        return _convert_mapping(node, name, path, problems)
+    if isinstance(node, SequenceNode):
+        return Node(
+            [
+                _convert(item, name, (*path, index), problems)
+                for index, item in enumerate(node.value)
+            ],
+            position,
+        )
+    assert isinstance(node, ScalarNode)
+    return Node(_scalar(node, name, path, problems), position)
+
+
+def _convert_mapping(node: MappingNode, name: str, path: NodePath, problems: Problems) -> Node:
+    values: dict[str, Node] = {}
+    key_positions: dict[str, Position] = {}
+    merged: list[Node] = []
+    for key_node, value_node in node.value:
+        key_position = _position(key_node, name)
+        if _tag(key_node) == _MERGE_TAG:
+            merged.append(_convert(value_node, name, path, problems))
+            continue
+        if not isinstance(key_node, ScalarNode):
+            problems.add(key_position, path, "mapping keys must be plain strings")
+            continue
+        key = str(key_node.value)
+        if key in values:
+            problems.add(
+                key_position,
+                (*path, key),
+                f"duplicate key {key!r} (first written at {key_positions[key]})",
+                "YAML keeps only one of them; remove or rename the other",
+            )
+            continue
+        key_positions[key] = key_position
+        values[key] = _convert(value_node, name, (*path, key), problems)
+    # YAML merge keys ("<<: *defaults"): keys written here win over merged ones.
+    for source in merged:
+        sources = source.value if isinstance(source.value, list) else [source]
+        for one in sources:
+            if not isinstance(one.value, dict):
+                problems.add(one.position, path, "'<<' must merge a mapping or a list of them")
+                continue
+            for key, child in one.value.items():
+                if key not in values:
+                    values[key] = child
+                    key_positions[key] = one.key_positions.get(key, one.position)
+    return Node(values, _position(node, name), key_positions)
+
+
+def _scalar(
+    node: ScalarNode, name: str, path: NodePath, problems: Problems
+) -> str | int | float | bool | None:
+    text = str(node.value)
+    tag = _tag(node)
+    if tag in (_TAG + "str", _TAG + "timestamp"):
+        return text
+    if tag == _TAG + "null":
+        return None
+    if tag == _TAG + "bool":
+        return text.lower() == "true"
+    if tag == _TAG + "int":
+        return _yaml_int(text)
+    if tag == _TAG + "float":
+        return _yaml_float(text)
+    problems.add(
+        _position(node, name),
+        path,
+        f"unsupported YAML tag {tag!r}",
+        "manifests use plain YAML values; remove the tag or quote the value",
+    )
+    return text
+
+
+def _yaml_int(text: str) -> int:
+    digits = text.replace("_", "")
+    sign = -1 if digits.startswith("-") else 1
+    digits = digits.lstrip("+-")
+    for prefix, base in (("0o", 8), ("0x", 16), ("0b", 2)):
+        if digits.lower().startswith(prefix):
+            return sign * int(digits[2:], base)
+    return sign * int(digits, 10)
+
+
+def _yaml_float(text: str) -> float:
+    lowered = text.lower().replace("_", "")
+    if lowered in (".nan",):
+        return math.nan
+    if lowered.lstrip("+-") == ".inf":
+        return -math.inf if lowered.startswith("-") else math.inf
+    return float(lowered)

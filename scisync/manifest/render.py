@@ -1,0 +1,279 @@
+"""Render Jinja2 templates in string values, inside a sandbox.
+
+Only string *values* are templates (never keys).  The environment is Jinja's
+immutable sandbox with strict undefined: a template can read ``vars``, call
+``env(name, default=...)`` and ``glob(pattern)``, and see ``each`` inside a
+``for_each`` dataset; reaching for Python internals is refused.  A failing template
+is reported at the position of the scalar that holds it, and rendering goes on so
+that every problem is reported at once.
+"""
+
+from __future__ import annotations
+
+import glob as globlib
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, Undefined, UndefinedError
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from scisync.jsontypes import Json
+from scisync.manifest.globs import glob_problem
+from scisync.manifest.nodes import Node, NodePath, format_path
+from scisync.manifest.problems import Problems
+
+_MARKERS = ("{{", "{%", "{#")
+_MISSING = object()
+
+
+class TemplateFunctionError(Exception):
+    """A helper (env, glob) refused its arguments; the message is for the user."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+def is_template(text: str) -> bool:
+    return any(marker in text for marker in _MARKERS)
+
+
+@dataclass
+class Renderer:
+    """Renders nodes with one set of variables.
+
+    ``folders`` maps a manifest file's display name to its folder (``glob()`` is relative
+    to the file the template is written in).  ``secret_env`` holds the names of the
+    environment variables with credentials: ``env()`` refuses to read them.
+    """
+
+    variables: Mapping[str, Json]
+    folders: Mapping[str, Path]
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    secret_env: frozenset[str] = frozenset()
+    jinja: ImmutableSandboxedEnvironment = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.jinja = ImmutableSandboxedEnvironment(
+            undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
+        )
+        # Run folders come from glob(); their last component is the usual key part.
+        self.jinja.filters["basename"] = _basename
+
+    # -- helpers visible to templates ---------------------------------------------------
+
+    def _env(self, name: object, default: object = _MISSING) -> object:
+        if not isinstance(name, str):
+            raise TemplateFunctionError(f"env() needs a variable name, got {name!r}")
+        if name in self.secret_env:
+            raise TemplateFunctionError(
+                f"env({name!r}) would copy a credential into the manifest",
+                "secrets never live in manifests; scisync reads that variable itself "
+                "(scicat.token_env / password_env)",
+            )
+        value = self.environ.get(name)
+        if value is not None:
+            return value
+        if default is _MISSING:
+            raise TemplateFunctionError(
+                f"environment variable {name!r} is not set",
+                f"set {name}, or give a default: env({name!r}, default='...')",
+            )
+        return default
+
+    def _glob_in(self, folder: Path) -> Callable[[object], list[str]]:
+        def glob(pattern: object) -> list[str]:
+            if not isinstance(pattern, str):
+                raise TemplateFunctionError(f"glob() needs a pattern string, got {pattern!r}")
+            problem = glob_problem(pattern, allow_absolute=True)
+            if problem:
+                raise TemplateFunctionError(problem)
+            found = globlib.glob(pattern, root_dir=folder, recursive=True)
+            return sorted(Path(path).as_posix() for path in found)
+
+        return glob
+
+    def context(self, node: Node, each: object = _MISSING) -> dict[str, Any]:
+        folder = self.folders.get(node.position.file, Path.cwd())
+        names: dict[str, Any] = {
+            "vars": dict(self.variables),
+            "env": self._env,
+            "glob": self._glob_in(folder),
+        }
+        if each is not _MISSING:
+            names["each"] = each
+        return names
+
+    # -- rendering ------------------------------------------------------------------------
+
+    def render_text(
+        self, node: Node, path: NodePath, problems: Problems, each: object = _MISSING
+    ) -> str | None:
+        """Render one template string; None (and a problem) when it fails."""
+        assert isinstance(node.value, str)
+        try:
+            template = self.jinja.from_string(node.value)
+            return template.render(self.context(node, each))
+        except Exception as error:
+            _report(error, node, path, problems)
+            return None
+
+    def evaluate(
+        self, node: Node, path: NodePath, problems: Problems, each: object = _MISSING
+    ) -> object:
+        """Evaluate a Jinja *expression* (``for_each: "glob('runs/*')"``); _MISSING on error."""
+        assert isinstance(node.value, str)
+        expression = node.value.strip()
+        if expression.startswith("{{") and expression.endswith("}}"):
+            expression = expression[2:-2].strip()
+        try:
+            compiled = self.jinja.compile_expression(expression, undefined_to_none=False)
+            value = compiled(**self.context(node, each))
+            if isinstance(value, Undefined):
+                str(value)  # raises the UndefinedError with Jinja's message
+            return value
+        except Exception as error:
+            _report(error, node, path, problems)
+            return _MISSING
+
+    def render(
+        self, node: Node, path: NodePath, problems: Problems, each: object = _MISSING
+    ) -> Node:
+        """A copy of *node* with every template string rendered (keys untouched)."""
+        if isinstance(node.value, dict):
+            return node.with_value(
+                {
+                    key: self.render(child, (*path, key), problems, each)
+                    for key, child in node.value.items()
+                }
+            )
+        if isinstance(node.value, list):
+            return node.with_value(
+                [
+                    self.render(child, (*path, index), problems, each)
+                    for index, child in enumerate(node.value)
+                ]
+            )
+        if isinstance(node.value, str) and is_template(node.value):
+            rendered = self.render_text(node, path, problems, each)
+            return node if rendered is None else node.with_value(rendered)
+        return node
+
+    def expand_for_each(self, node: Node, path: NodePath, problems: Problems) -> list[Node]:
+        """One rendered dataset per ``for_each`` item (or the dataset itself, rendered)."""
+        loop = node.get("for_each")
+        if loop is None:
+            return [self.render(node, path, problems)]
+        items = self._loop_items(loop, (*path, "for_each"), problems)
+        if items is None:
+            return []
+        body = node.with_value({k: v for k, v in node.mapping().items() if k != "for_each"})
+        stamped = []
+        for number, item in enumerate(items):
+            copy = self.render(body, path, problems, each=item)
+            origin = f"for_each item {number} ({_short(item)}) of {format_path(path)}"
+            stamped.append(_with_origin(copy, origin))
+        return stamped
+
+    def _loop_items(self, loop: Node, path: NodePath, problems: Problems) -> list[Json] | None:
+        if isinstance(loop.value, list):
+            return [self.render(item, path, problems).to_plain() for item in loop.value]
+        if isinstance(loop.value, str):
+            value = self.evaluate(loop, path, problems)
+            if value is _MISSING:
+                return None
+            if isinstance(value, list | tuple):
+                return [_plain(item) for item in value]
+            problems.add(
+                loop.position,
+                path,
+                f"for_each must give a list, but the expression gave {type(value).__name__}",
+                "e.g. for_each: \"{{ glob('runs/*') }}\" or a YAML list",
+            )
+            return None
+        problems.add(
+            loop.position,
+            path,
+            "for_each must be a list or a Jinja expression giving a list",
+        )
+        return None
+
+
+def render_vars(
+    raw: Mapping[str, Node],
+    overrides: Mapping[str, Json],
+    renderer_for: Callable[[Mapping[str, Json]], Renderer],
+    problems: Problems,
+) -> dict[str, Json]:
+    """Render the manifest's ``vars`` in order: each may use the ones before it.
+
+    Overrides (--var-file, --var) are literal values and win over the manifest's.
+    """
+    done: dict[str, Json] = {}
+    for name, node in raw.items():
+        if name in overrides:
+            done[name] = overrides[name]
+            continue
+        renderer = renderer_for({**done, **overrides})
+        done[name] = renderer.render(node, ("vars", name), problems).to_plain()
+    for name, value in overrides.items():
+        done.setdefault(name, value)
+    return done
+
+
+def _basename(path: object) -> str:
+    return PurePosixPath(str(path)).name
+
+
+def _plain(value: object) -> Json:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return str(value)
+
+
+def _short(value: Json) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _with_origin(node: Node, origin: str) -> Node:
+    from dataclasses import replace
+
+    return replace(node, origin=origin)
+
+
+def _report(error: Exception, node: Node, path: NodePath, problems: Problems) -> None:
+    hint: str | None = None
+    if isinstance(error, TemplateFunctionError):
+        what, hint = f"template error: {error}", error.hint
+    elif isinstance(error, SecurityError):
+        what = f"template refused by the sandbox: {error}"
+        hint = "templates may use vars, env(), glob(), each and Jinja filters, not Python internals"
+    elif isinstance(error, TemplateSyntaxError):
+        where = f" (template line {error.lineno})" if "\n" in str(node.value) else ""
+        what = f"template syntax error: {error.message}{where}"
+    elif isinstance(error, UndefinedError):
+        what = f"template error: {error.message}"
+        hint = _undefined_hint(str(error.message))
+    elif isinstance(error, TemplateError):
+        what = f"template error: {error.message}"
+    else:
+        what = f"template error: {type(error).__name__}: {error}"
+    problems.add(node.position, path, what, hint)
+    problems.failed_values.add(node.position)
+
+
+def _undefined_hint(message: str) -> str | None:
+    if "'each'" in message:
+        return "'each' exists only inside a dataset with for_each"
+    if "no attribute" in message or "is undefined" in message:
+        return "define it under vars:, or pass --var NAME=VALUE / --var-file FILE"
+    return None

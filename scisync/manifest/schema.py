@@ -1,0 +1,446 @@
+"""The manifest's JSON Schema, generated from :mod:`scisync.manifest.fields`.
+
+The committed file ``scisync/schemas/manifest.schema.json`` (symlinked as
+``schemas/manifest.schema.json``) is the output of :func:`build_schema`; a test keeps
+it up to date.  Regenerate with ``python -m scisync.manifest.schema``.
+
+Checks that need more than JSON Schema can say well (either-or fields, fields valid
+only for one dataset type, reference targets, secrets) live in
+:mod:`scisync.manifest.build`; the schema still describes every field so editors
+(yaml-language-server) show help and complete names.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from scisync.manifest.fields import DATASET_FIELDS, SAMPLE_FIELDS, FieldDef
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "manifest.schema.json"
+
+KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+# A key may be a template before rendering (for_each); the rendered key is checked strictly.
+_KEY_OR_TEMPLATE = r"^(?:[A-Za-z0-9][A-Za-z0-9._-]*|.*\{[{%].*)$"
+PROJECT_PATTERN = r"^[a-z0-9._-]+$"
+ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+CHECKSUM_ALGORITHMS = ("sha256", "blake2b", "sha1", "md5")
+
+
+def _desc(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, **schema}
+
+
+def _key(what: str) -> dict[str, Any]:
+    return {
+        "type": "string",
+        "pattern": _KEY_OR_TEMPLATE,
+        "description": f"Stable, unique key of this {what} ([A-Za-z0-9][A-Za-z0-9._-]*). "
+        "scisync.lock maps it to the SciCat id; never reuse or rename it.",
+    }
+
+
+def _globs(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "type": ["string", "array"],
+        "minLength": 1,
+        "minItems": 1,
+        "items": {"type": "string", "minLength": 1},
+    }
+
+
+def _field_schema(field: FieldDef) -> dict[str, Any]:
+    return _desc(field.schema, field.description)
+
+
+def _dataset_properties(*, with_structure: bool) -> dict[str, Any]:
+    props: dict[str, Any] = {}
+    if with_structure:
+        props["key"] = _key("dataset")
+        props["for_each"] = {
+            "description": "Stamp out one dataset per item: a list, or a Jinja expression "
+            "giving a list (e.g. \"{{ glob('runs/*') }}\"). Each copy sees the item as "
+            "'each'; template the key so keys stay unique.",
+            "type": ["array", "string"],
+        }
+        props["type"] = {
+            "description": "SciCat dataset type.",
+            "enum": ["raw", "derived"],
+        }
+    props.update({field.name: _field_schema(field) for field in DATASET_FIELDS})
+    props["source_folder"] = {
+        "description": "Folder on the storage holding the files (absolute POSIX path). "
+        "Default: <storage root>/<key>.",
+        "type": "string",
+        "minLength": 1,
+    }
+    props["scientific_metadata"] = {
+        "description": "Free-form metadata. Keys [A-Za-z0-9_-] (SciCat encodes others); "
+        "values or {value, unit}. The key 'scisync_marker' is reserved.",
+        "type": "object",
+    }
+    props["checksum_algorithm"] = {
+        "description": "Checksum of the files recorded in SciCat (chkAlg). Default sha256.",
+        "enum": list(CHECKSUM_ALGORITHMS),
+    }
+    props["on_files_changed"] = {
+        "description": "When files of a published dataset changed: 'refuse' (default) "
+        "stops with an error, 'replace' creates a new dataset superseding it.",
+        "enum": ["refuse", "replace"],
+    }
+    props["append_files"] = {
+        "description": "Allow adding files to an existing dataset (default false).",
+        "type": "boolean",
+    }
+    if with_structure:
+        props["files"] = {
+            "description": "Local files to upload: globs, or {base, include, exclude}.",
+            "type": "array",
+            "items": {"$ref": "#/$defs/file_selection"},
+        }
+        props["attachments"] = {
+            "description": "Images (plots) attached to the dataset, with captions.",
+            "type": "array",
+            "items": {"$ref": "#/$defs/attachment"},
+        }
+        props["sample"] = {
+            "description": "The sample measured (raw datasets): the key of a sample in "
+            "this manifest, or {id: ...} for a sample not managed here.",
+            "$ref": "#/$defs/sample_ref",
+        }
+        props["input_datasets"] = {
+            "description": "Inputs of a derived dataset: keys of datasets in this "
+            "manifest, or {pid: ...} for datasets not managed here.",
+            "type": "array",
+            "items": {"$ref": "#/$defs/dataset_ref"},
+        }
+    return props
+
+
+def _sample_properties(*, with_structure: bool) -> dict[str, Any]:
+    props: dict[str, Any] = {}
+    if with_structure:
+        props["key"] = _key("sample")
+        props["sample_id"] = {
+            "description": "SciCat sampleId. Default: derived from project and key.",
+            "type": "string",
+            "minLength": 1,
+        }
+    props.update({field.name: _field_schema(field) for field in SAMPLE_FIELDS})
+    return props
+
+
+def _required(fields: tuple[FieldDef, ...], dataset_type: str) -> list[str]:
+    return [field.name for field in fields if dataset_type in field.required]
+
+
+def build_schema() -> dict[str, Any]:
+    """The manifest JSON Schema (draft 2020-12) as a dict."""
+    common_required = [f.name for f in DATASET_FIELDS if f.required >= {"raw", "derived"}]
+    raw_required = [f for f in _required(DATASET_FIELDS, "raw") if f not in common_required]
+    derived_required = [f for f in _required(DATASET_FIELDS, "derived") if f not in common_required]
+    dataset = {
+        "description": "A dataset scisync manages in SciCat.",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["key", "type", *common_required],
+        "properties": _dataset_properties(with_structure=True),
+        "allOf": [
+            {
+                "if": {"properties": {"type": {"const": "raw"}}, "required": ["type"]},
+                "then": {"required": raw_required},
+            },
+            {
+                "if": {"properties": {"type": {"const": "derived"}}, "required": ["type"]},
+                "then": {"required": [*derived_required, "input_datasets"]},
+            },
+        ],
+    }
+    sample = {
+        "description": "A sample scisync manages in SciCat.",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["key", *_required(SAMPLE_FIELDS, "raw")],
+        "properties": _sample_properties(with_structure=True),
+    }
+    download = {
+        "description": "Files of a dataset to download into a local folder. With no "
+        "include/regex/files, every file is downloaded.",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["key", "dataset", "target"],
+        "properties": {
+            "key": _key("download"),
+            "dataset": {
+                "description": "The dataset: the key of a dataset in this manifest, or "
+                "{pid: ...} for any SciCat dataset.",
+                "$ref": "#/$defs/dataset_ref",
+            },
+            "target": {
+                "description": "Local folder to download into (relative to the manifest).",
+                "type": "string",
+                "minLength": 1,
+            },
+            "include": _globs("Globs of dataset file paths to download ('**' allowed)."),
+            "regex": {
+                "description": "Python regular expression; files whose path matches (search) "
+                "are downloaded.",
+                "type": "string",
+                "minLength": 1,
+            },
+            "files": {
+                "description": "Exact file paths (as listed in the dataset) to download.",
+                "type": "array",
+                "items": {"type": "string", "minLength": 1},
+            },
+        },
+    }
+    defs = {
+        "dataset": dataset,
+        "sample": sample,
+        "download": download,
+        "dataset_ref": {
+            "description": "A dataset: a managed key (string) or {pid: ...}.",
+            "type": ["string", "object"],
+            "minLength": 1,
+            "additionalProperties": False,
+            "required": ["pid"],
+            "properties": {
+                "pid": {
+                    "description": "SciCat pid of a dataset not managed here.",
+                    "type": "string",
+                    "minLength": 1,
+                }
+            },
+        },
+        "sample_ref": {
+            "description": "A sample: a managed key (string) or {id: ...}.",
+            "type": ["string", "object"],
+            "minLength": 1,
+            "additionalProperties": False,
+            "required": ["id"],
+            "properties": {
+                "id": {
+                    "description": "SciCat sampleId of a sample not managed here.",
+                    "type": "string",
+                    "minLength": 1,
+                }
+            },
+        },
+        "file_selection": {
+            "description": "A glob relative to the manifest folder, or {base, include, exclude}.",
+            "type": ["string", "object"],
+            "minLength": 1,
+            "additionalProperties": False,
+            "required": ["include"],
+            "properties": {
+                "base": {
+                    "description": "Local folder the globs (and the uploaded paths) are "
+                    "relative to. Default: the manifest's folder.",
+                    "type": "string",
+                    "minLength": 1,
+                },
+                "include": _globs("Globs of files to upload, relative to base ('**' allowed)."),
+                "exclude": _globs("Globs of files to leave out."),
+            },
+        },
+        "attachment": {
+            "description": "An image attached to the dataset.",
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["image", "caption"],
+            "properties": {
+                "image": {
+                    "description": "Local image file (png, jpg, gif, svg, webp).",
+                    "type": "string",
+                    "minLength": 1,
+                },
+                "caption": {
+                    "description": "Caption shown with the image.",
+                    "type": "string",
+                    "minLength": 1,
+                },
+            },
+        },
+    }
+    env_name = {"type": "string", "pattern": ENV_NAME_PATTERN}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "scisync manifest",
+        "description": "Datasets, samples and downloads scisync keeps in sync with SciCat.",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "version": {"description": "Manifest language version; must be 1.", "const": 1},
+            "project": {
+                "description": "Project name ([a-z0-9._-]): namespace of the markers "
+                "scisync stores on what it creates. Never change it.",
+                "type": "string",
+                "pattern": PROJECT_PATTERN,
+            },
+            "scicat": {
+                "description": "How to reach SciCat: 'url' or 'sandbox' (exactly one), and "
+                "the NAMES of environment variables holding credentials. Secrets never "
+                "live in manifests.",
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "url": {
+                        "description": "SciCat API URL, e.g. https://scicat.example.org/api/v3.",
+                        "type": "string",
+                        "pattern": r"^https?://\S+$",
+                    },
+                    "sandbox": {
+                        "description": "Local folder of scisync's embedded sandbox SciCat "
+                        "(relative to the manifest).",
+                        "type": "string",
+                        "minLength": 1,
+                    },
+                    "token_env": _desc(
+                        env_name,
+                        "Name of the environment variable holding a token (default SCICAT_TOKEN).",
+                    ),
+                    "username_env": _desc(
+                        env_name,
+                        "Name of the environment variable holding a username (for password login).",
+                    ),
+                    "password_env": _desc(
+                        env_name,
+                        "Name of the environment variable holding the password.",
+                    ),
+                    "timeout": {
+                        "description": "HTTP timeout in seconds (default 30).",
+                        "type": "number",
+                        "exclusiveMinimum": 0,
+                    },
+                },
+            },
+            "storage": {
+                "description": "Where dataset files live: {local: {...}} or {sftp: {...}}.",
+                "type": "object",
+                "additionalProperties": False,
+                "minProperties": 1,
+                "maxProperties": 1,
+                "properties": {
+                    "local": {
+                        "description": "A locally mounted folder.",
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["root"],
+                        "properties": {
+                            "root": {
+                                "description": "Folder new datasets go to (relative to the "
+                                "manifest).",
+                                "type": "string",
+                                "minLength": 1,
+                            },
+                            "hardlink": {
+                                "description": "Hard-link files instead of copying (same "
+                                "filesystem only). Default false.",
+                                "type": "boolean",
+                            },
+                        },
+                    },
+                    "sftp": {
+                        "description": "An SFTP server; everything else (keys, jump hosts, "
+                        "host keys) comes from ~/.ssh/config.",
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["host", "root"],
+                        "properties": {
+                            "host": {
+                                "description": "Host name or ~/.ssh/config alias.",
+                                "type": "string",
+                                "minLength": 1,
+                            },
+                            "port": {
+                                "description": "SSH port (default from ~/.ssh/config or 22).",
+                                "type": "integer",
+                                "minimum": 1,
+                                "maximum": 65535,
+                            },
+                            "user": {
+                                "description": "User name (default from ~/.ssh/config).",
+                                "type": "string",
+                                "minLength": 1,
+                            },
+                            "root": {
+                                "description": "Absolute remote folder new datasets go to.",
+                                "type": "string",
+                                "pattern": "^/",
+                            },
+                            "connections": {
+                                "description": "Parallel SFTP connections (default 4).",
+                                "type": "integer",
+                                "minimum": 1,
+                                "maximum": 64,
+                            },
+                        },
+                    },
+                },
+            },
+            "vars": {
+                "description": "Values for templates ({{ vars.name }}); --var k=v and "
+                "--var-file override them.",
+                "type": "object",
+            },
+            "defaults": {
+                "description": "Field values every dataset/sample gets unless it sets them.",
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "datasets": {
+                        "description": "Defaults for every dataset.",
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": _dataset_properties(with_structure=False),
+                    },
+                    "samples": {
+                        "description": "Defaults for every sample.",
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": _sample_properties(with_structure=False),
+                    },
+                },
+            },
+            "samples": {
+                "description": "Samples scisync manages.",
+                "type": "array",
+                "items": {"$ref": "#/$defs/sample"},
+            },
+            "datasets": {
+                "description": "Datasets scisync manages (raw and derived).",
+                "type": "array",
+                "items": {"$ref": "#/$defs/dataset"},
+            },
+            "downloads": {
+                "description": "Dataset files to download.",
+                "type": "array",
+                "items": {"$ref": "#/$defs/download"},
+            },
+        },
+        "$defs": defs,
+    }
+
+
+def schema_text() -> str:
+    """The schema as the committed file holds it."""
+    return json.dumps(build_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+@cache
+def manifest_schema() -> dict[str, Any]:
+    """The schema used for validation (built once per process)."""
+    return build_schema()
+
+
+def main() -> None:
+    """Regenerate the committed schema file."""
+    SCHEMA_PATH.write_text(schema_text(), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

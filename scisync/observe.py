@@ -1,0 +1,107 @@
+"""Observing SciCat and the storage, read-only, in few batched requests.
+
+One marker query finds every dataset scisync manages (with file lists and
+attachments), one pid query the datasets known only by pid, one sample query the
+samples; the storage is listed only under folders where files are still to go.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from scisync.apply.services import CatalogReader
+from scisync.desired import DesiredState, canonical_digest
+from scisync.jsontypes import Json
+from scisync.lock.model import Lockfile
+from scisync.manifest.model import PidRef
+from scisync.observed import ObservedDataset, ObservedState
+from scisync.storage.base import RemotePath, RemoteStat, Storage
+
+
+def observe(
+    desired: DesiredState,
+    recorded: Lockfile,
+    catalog: CatalogReader,
+    storage: Storage | None,
+) -> ObservedState:
+    markers = sorted({dataset.marker for dataset in desired.datasets})
+    by_marker = {m: tuple(found) for m, found in catalog.find_datasets_by_markers(markers).items()}
+    by_pid: dict[str, ObservedDataset] = {
+        dataset.pid: dataset for found in by_marker.values() for dataset in found
+    }
+    wanted_pids = {entry.pid for entry in recorded.datasets.values()}
+    wanted_pids |= {entry.pid for entry in recorded.downloads.values()}
+    wanted_pids |= {
+        d.spec.dataset.pid for d in desired.downloads if isinstance(d.spec.dataset, PidRef)
+    }
+    to_fetch = sorted(wanted_pids - by_pid.keys())
+    if to_fetch:
+        by_pid.update(catalog.get_datasets(to_fetch))
+    missing = frozenset(pid for pid in to_fetch if pid not in by_pid)
+
+    sample_ids = sorted({sample.sample_id for sample in desired.samples})
+    samples = dict(catalog.get_samples(sample_ids)) if sample_ids else {}
+
+    storage_files: dict[RemotePath, RemoteStat] = {}
+    if storage is not None:
+        for folder in _folders_awaiting_files(desired, by_marker):
+            storage_files.update(storage.list_tree(folder))
+    return ObservedState(
+        by_marker=by_marker,
+        by_pid=by_pid,
+        missing_pids=missing,
+        samples=samples,
+        storage=storage_files,
+    )
+
+
+def _folders_awaiting_files(
+    desired: DesiredState, by_marker: Mapping[str, Sequence[ObservedDataset]]
+) -> list[RemotePath]:
+    """Source folders of datasets with files SciCat does not list yet (to skip re-uploads)."""
+    folders: set[RemotePath] = set()
+    for dataset in desired.datasets:
+        if not dataset.files:
+            continue
+        found = by_marker.get(dataset.marker, ())
+        listed = {f.path for d in found for f in d.files}
+        if all(f.relative in listed for f in dataset.files):
+            continue
+        folders.add(dataset.source_folder)
+        for current in found:
+            folder = current.fields.get("sourceFolder")
+            if isinstance(folder, str) and folder.startswith("/"):
+                folders.add(RemotePath(folder))
+    return sorted(folders)
+
+
+def observed_digest(observed: ObservedState) -> str:
+    """A digest of what matters for a saved plan: did SciCat or the storage move on?"""
+    datasets: list[Json] = []
+    for pid, dataset in sorted(observed.by_pid.items()):
+        datasets.append(
+            [
+                pid,
+                str(dataset.fields.get("updatedAt", "")),
+                [[f.path, f.size, f.chk] for f in dataset.files],
+                [
+                    a.id + a.thumbnail_sha256
+                    for a in sorted(dataset.attachments, key=lambda a: a.id)
+                ],
+            ]
+        )
+    samples: list[Json] = [
+        [sample_id, str(sample.fields.get("updatedAt", ""))]
+        for sample_id, sample in sorted(observed.samples.items())
+    ]
+    storage: list[Json] = [
+        [str(path), stat.size] for path, stat in sorted(observed.storage.items())
+    ]
+    return canonical_digest(
+        {
+            "datasets": datasets,
+            "samples": samples,
+            "storage": storage,
+            "missing": [str(pid) for pid in sorted(observed.missing_pids)],
+        }
+    )

@@ -1,0 +1,154 @@
+"""The plan: plain data computed by the pure planner, rendered as text or JSON.
+
+A plan is a list of :class:`ResourceChange` in dependency order.  Each change carries
+everything the applier needs to execute it (so a saved plan can be applied later) and
+everything a renderer shows (renderers never compute).  References to entries that
+do not exist yet appear as ``{"$ref": "<address>"}`` in bodies and as
+``after_unknown`` in field changes ("known after apply").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from scisync.jsontypes import Json, JsonObject
+
+PLAN_FORMAT_VERSION = 1
+
+
+class ResourceKind(StrEnum):
+    DATASET = "dataset"
+    SAMPLE = "sample"
+    DOWNLOAD = "download"
+
+
+class Action(StrEnum):
+    CREATE = "create"  # a new dataset or sample (files uploaded before the record)
+    UPDATE = "update"  # PATCH differing fields, append files, add/update attachments
+    REPLACE = "replace"  # a new dataset superseding one whose files changed
+    ADOPT = "adopt"  # found by its marker but missing from the lockfile: record it
+    FORGET = "forget"  # removed from the manifest: dropped from the lockfile, left in SciCat
+    DOWNLOAD = "download"  # fetch files into a local folder
+    NOOP = "no-op"
+
+
+class FileAction(StrEnum):
+    KEEP = "keep"  # already in SciCat (or downloaded) and unchanged
+    ADD = "add"  # to be uploaded and listed (new dataset, append, or download)
+    CHANGED = "changed"  # differs from what SciCat lists (reason for a replace)
+    REMOVED = "removed"  # listed in SciCat, gone from the manifest (reason for a replace)
+
+
+class AttachmentAction(StrEnum):
+    KEEP = "keep"
+    ADD = "add"
+    UPDATE = "update"  # same caption, new image: PATCH the thumbnail
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field: ``before`` (SciCat now, None if absent) -> ``after`` (the manifest)."""
+
+    name: str
+    before: Json
+    after: Json
+    after_unknown: bool = False  # "known after apply": refers to an entry not created yet
+    drift: bool = False  # SciCat was changed outside scisync since the last apply
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """One file of a dataset or download."""
+
+    path: str  # relative to the source folder (datasets) or target folder (downloads)
+    action: FileAction
+    size: int
+    blake3: str | None  # None for downloads not yet pinned by the lockfile
+    checksum: str | None  # "<alg>:<hex>" as SciCat holds it (or will)
+    local: str | None = None  # absolute local path (upload source / download target)
+    remote: str | None = None  # absolute path on the storage
+    needs_transfer: bool = False  # upload: not on storage yet; download: not present locally
+
+
+@dataclass(frozen=True)
+class AttachmentChange:
+    caption: str
+    action: AttachmentAction
+    aid: str
+    image: str  # absolute local path of the image
+    blake3: str
+    thumbnail_sha256: str  # sha256 of the data URI sent to SciCat
+
+
+@dataclass(frozen=True)
+class ResourceChange:
+    """What happens to one manifest entry (or one forgotten lockfile entry)."""
+
+    kind: ResourceKind
+    key: str
+    action: Action
+    reason: str | None = None
+    pid: str | None = None  # existing pid / sample id; None when known after apply
+    marker: str | None = None
+    source_folder: str | None = None
+    field_changes: tuple[FieldChange, ...] = ()
+    files: tuple[FileChange, ...] = ()
+    attachments: tuple[AttachmentChange, ...] = ()
+    depends_on: tuple[str, ...] = ()  # addresses of changes that must happen first
+    body: JsonObject | None = None  # full document for create/replace (refs as {"$ref": ...})
+    patch: JsonObject | None = None  # merge-patch body for update (refs as {"$ref": ...})
+    fields_digest: str | None = None  # recorded in the lockfile after apply
+    supersedes: tuple[str, ...] = ()
+    checksum_algorithm: str | None = None
+
+    @property
+    def address(self) -> str:
+        return f"{self.kind.value}.{self.key}"
+
+    @property
+    def has_changes(self) -> bool:
+        return self.action is not Action.NOOP
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """Digests of the inputs a plan was made from; a saved plan whose inputs moved on is refused."""
+
+    manifest: str
+    lockfile: str
+    observed: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    project: str
+    changes: tuple[ResourceChange, ...]
+    fingerprint: Fingerprint
+    format_version: int = PLAN_FORMAT_VERSION
+    scisync_version: str = ""
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def has_changes(self) -> bool:
+        return any(change.has_changes for change in self.changes)
+
+    def counts(self) -> Mapping[Action, int]:
+        counted: dict[Action, int] = {}
+        for change in self.changes:
+            counted[change.action] = counted.get(change.action, 0) + 1
+        return counted
+
+    def by_address(self) -> Mapping[str, ResourceChange]:
+        return {change.address: change for change in self.changes}
+
+    def transfer_bytes(self, kind: ResourceKind) -> int:
+        """Bytes to upload (kind=DATASET) or download (kind=DOWNLOAD)."""
+        return sum(
+            file.size
+            for change in self.changes
+            if change.kind is kind
+            for file in change.files
+            if file.needs_transfer
+        )

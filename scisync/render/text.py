@@ -1,0 +1,294 @@
+"""A plan as text for people: one block per change, field diffs, a summary line.
+
+Formatting only: every decision (what changes, why, which files move) was made by
+the planner and is read from the Plan.  Colour is the caller's choice (the CLI turns
+it off for NO_COLOR and for output that is not a terminal).  The result passes
+through :func:`scisync.secrets.redact`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import click
+
+from scisync.jsontypes import Json
+from scisync.plan.model import (
+    Action,
+    AttachmentAction,
+    AttachmentChange,
+    FieldChange,
+    FileAction,
+    FileChange,
+    Plan,
+    ResourceChange,
+    ResourceKind,
+)
+from scisync.render.units import human_bytes
+from scisync.secrets import redact
+
+KNOWN_AFTER_APPLY = "(known after apply)"
+NO_CHANGES = "No changes. SciCat and the storage match the manifest."
+FORGET_DATASET = (
+    "forget: dropped from scisync.lock; the dataset stays in SciCat "
+    "(SciCat datasets cannot be deleted)"
+)
+FORGET_SAMPLE = "forget: dropped from scisync.lock; the sample stays in SciCat"
+FORGET_DOWNLOAD = "forget: dropped from scisync.lock; the downloaded files stay where they are"
+ADOPT_NOTE = "adopt: found in SciCat by its scisync marker; recorded in scisync.lock, not created"
+
+MAX_LISTED_FILES = 10
+VALUE_WIDTH = 60
+
+
+@dataclass(frozen=True)
+class _Look:
+    symbol: str
+    headline: str
+    colour: str
+
+
+_LOOKS: dict[Action, _Look] = {
+    Action.CREATE: _Look("+", "will be created", "green"),
+    Action.UPDATE: _Look("~", "will be updated in place", "yellow"),
+    Action.REPLACE: _Look("-/+", "must be replaced", "magenta"),
+    Action.FORGET: _Look("-", "will be forgotten", "red"),
+    Action.DOWNLOAD: _Look("<=", "will be downloaded", "cyan"),
+    Action.ADOPT: _Look("<-", "will be adopted", "blue"),
+    Action.NOOP: _Look(" ", "is unchanged", "white"),
+}
+_LEGEND_ORDER = (
+    Action.CREATE,
+    Action.UPDATE,
+    Action.REPLACE,
+    Action.FORGET,
+    Action.DOWNLOAD,
+    Action.ADOPT,
+)
+
+
+def action_symbol(action: Action) -> str:
+    """The symbol a change's block starts with (``+``, ``~``, ``-/+``, ``-``, ``<=``, ``<-``)."""
+    return _LOOKS[action].symbol
+
+
+class _Painter:
+    def __init__(self, color: bool) -> None:
+        self.color = color
+
+    def __call__(self, text: str, fg: str | None = None, *, bold: bool = False) -> str:
+        if not self.color:
+            return text
+        return click.style(text, fg=fg, bold=bold)
+
+
+def render_plan_text(
+    plan: Plan,
+    *,
+    color: bool,
+    max_listed_files: int = MAX_LISTED_FILES,
+    value_width: int = VALUE_WIDTH,
+) -> str:
+    """The plan as terminal text.  ``color`` adds ANSI styles; the caller decides."""
+    paint = _Painter(color)
+    changes = [change for change in plan.changes if change.has_changes]
+    lines: list[str] = []
+    if changes:
+        used = {change.action for change in changes}
+        legend = "  ".join(
+            f"{paint(_LOOKS[action].symbol, _LOOKS[action].colour)} {action.value}"
+            for action in _LEGEND_ORDER
+            if action in used
+        )
+        lines.append(f"scisync will perform these actions ({legend}):")
+        for change in changes:
+            lines.append("")
+            lines.extend(_change_lines(change, paint, max_listed_files, value_width))
+        lines.append("")
+    if plan.warnings:
+        lines.append(paint("Warnings:", "yellow", bold=True))
+        lines.extend(f"  {paint('!', 'yellow')} {warning}" for warning in plan.warnings)
+        lines.append("")
+    lines.append(paint(summary_line(plan), bold=True) if changes else NO_CHANGES)
+    return redact("\n".join(lines) + "\n")
+
+
+def summary_line(plan: Plan) -> str:
+    """``Plan: 2 to create, 1 to update, ...`` (or the no-changes sentence)."""
+    if not plan.has_changes:
+        return NO_CHANGES
+    counts = plan.counts()
+    parts = [
+        f"{counts.get(Action.CREATE, 0)} to create",
+        f"{counts.get(Action.UPDATE, 0)} to update",
+        f"{counts.get(Action.REPLACE, 0)} to replace",
+    ]
+    if counts.get(Action.ADOPT, 0):
+        parts.append(f"{counts[Action.ADOPT]} to adopt")
+    parts.append(f"{counts.get(Action.FORGET, 0)} to forget")
+    parts.append(_transfer_phrase(plan, ResourceKind.DATASET, "upload"))
+    parts.append(_transfer_phrase(plan, ResourceKind.DOWNLOAD, "download"))
+    return "Plan: " + ", ".join(parts) + "."
+
+
+def _transfer_phrase(plan: Plan, kind: ResourceKind, verb: str) -> str:
+    files = sum(
+        1
+        for change in plan.changes
+        if change.kind is kind
+        for file in change.files
+        if file.needs_transfer
+    )
+    if not files:
+        return f"0 files to {verb}"
+    return f"{_count(files, 'file')} ({human_bytes(plan.transfer_bytes(kind))}) to {verb}"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+# --- one change -----------------------------------------------------------------------
+
+
+def _change_lines(
+    change: ResourceChange, paint: _Painter, max_listed_files: int, value_width: int
+) -> list[str]:
+    look = _LOOKS[change.action]
+    lines = [
+        f"  {paint(look.symbol, look.colour, bold=True)} "
+        f"{paint(change.address, bold=True)} {look.headline}"
+    ]
+    detail = "      "
+    label = "sample id" if change.kind is ResourceKind.SAMPLE else "pid"
+    lines.append(f"{detail}{label}: {change.pid if change.pid else KNOWN_AFTER_APPLY}")
+    if change.action is Action.REPLACE:
+        lines.append(f"{detail}new pid: {KNOWN_AFTER_APPLY}")
+    if change.reason:
+        lines.append(f"{detail}reason: {change.reason}")
+    if change.action is Action.FORGET:
+        lines.append(f"{detail}{paint(_forget_note(change.kind), 'red')}")
+    if change.action is Action.ADOPT:
+        lines.append(f"{detail}{ADOPT_NOTE}")
+    if change.supersedes:
+        lines.append(f"{detail}supersedes: {', '.join(change.supersedes)}")
+    if change.depends_on:
+        lines.append(f"{detail}after: {', '.join(change.depends_on)}")
+    if change.field_changes:
+        lines.append(f"{detail}fields:")
+        for field in change.field_changes:
+            lines.append(f"{detail}  {_field_text(field, change.action, paint, value_width)}")
+    if change.files:
+        lines.extend(_file_lines(change, paint, max_listed_files, detail))
+    if change.attachments:
+        lines.extend(_attachment_lines(change.attachments, paint, detail))
+    return lines
+
+
+def _forget_note(kind: ResourceKind) -> str:
+    if kind is ResourceKind.SAMPLE:
+        return FORGET_SAMPLE
+    if kind is ResourceKind.DOWNLOAD:
+        return FORGET_DOWNLOAD
+    return FORGET_DATASET
+
+
+def _field_text(field: FieldChange, action: Action, paint: _Painter, width: int) -> str:
+    after = KNOWN_AFTER_APPLY if field.after_unknown else format_value(field.after, width)
+    if action is Action.CREATE:
+        text = f"{field.name}: {after}"
+    else:
+        text = f"{field.name}: {format_value(field.before, width)} → {after}"
+    if field.drift:
+        text += "  " + paint("[drift: changed in SciCat since the last apply]", "magenta")
+    return text
+
+
+def format_value(value: Json, width: int = VALUE_WIDTH) -> str:
+    """Compact JSON of *value*, secrets masked, cut to about *width* characters."""
+    text = redact(json.dumps(value, ensure_ascii=False, separators=(", ", ": "), sort_keys=True))
+    if len(text) <= width:
+        return text
+    if isinstance(value, str):
+        # Keep it recognisably a string, and say how long it really is.
+        return f'{text[: max(1, width - 2)]}…" ({len(value)} chars)'
+    return f"{text[: max(1, width - 1)]}…"
+
+
+# --- files and attachments ------------------------------------------------------------
+
+_FILE_SYMBOLS = {
+    FileAction.ADD: ("+", "green"),
+    FileAction.CHANGED: ("~", "yellow"),
+    FileAction.REMOVED: ("-", "red"),
+    FileAction.KEEP: (" ", "white"),
+}
+
+
+def _file_label(action: FileAction, kind: ResourceKind) -> str:
+    if action is FileAction.ADD:
+        return "to download" if kind is ResourceKind.DOWNLOAD else "to add"
+    if action is FileAction.KEEP:
+        return "present" if kind is ResourceKind.DOWNLOAD else "unchanged"
+    return action.value  # "changed", "removed"
+
+
+def _file_lines(change: ResourceChange, paint: _Painter, max_listed: int, indent: str) -> list[str]:
+    parts = []
+    for action in (FileAction.ADD, FileAction.CHANGED, FileAction.REMOVED, FileAction.KEEP):
+        chosen = [file for file in change.files if file.action is action]
+        if chosen:
+            size = human_bytes(sum(file.size for file in chosen))
+            parts.append(f"{len(chosen)} {_file_label(action, change.kind)} ({size})")
+    in_place = sum(
+        1 for file in change.files if file.action is FileAction.ADD and not file.needs_transfer
+    )
+    if in_place:
+        parts.append(f"{in_place} {_already(change.kind)}")
+    lines = [f"{indent}files: {', '.join(parts)}"]
+    # Unchanged files are only counted; the others are listed while there are few.
+    listed = [file for file in change.files if file.action is not FileAction.KEEP]
+    if 0 < len(listed) <= max_listed:
+        lines.extend(f"{indent}  {_file_entry(file, change.kind, paint)}" for file in listed)
+    return lines
+
+
+def _file_entry(file: FileChange, kind: ResourceKind, paint: _Painter) -> str:
+    symbol, colour = _FILE_SYMBOLS[file.action]
+    text = f"{paint(symbol, colour)} {file.path}  {human_bytes(file.size)}"
+    if file.action is FileAction.ADD and not file.needs_transfer:
+        text += f"  ({_already(kind)})"
+    return text
+
+
+def _already(kind: ResourceKind) -> str:
+    return "already present" if kind is ResourceKind.DOWNLOAD else "already on storage"
+
+
+_ATTACHMENT_SYMBOLS = {
+    AttachmentAction.ADD: ("+", "green", "to add"),
+    AttachmentAction.UPDATE: ("~", "yellow", "to update"),
+    AttachmentAction.KEEP: (" ", "white", "unchanged"),
+}
+
+
+def _attachment_lines(
+    attachments: Iterable[AttachmentChange], paint: _Painter, indent: str
+) -> list[str]:
+    attachments = list(attachments)
+    parts = []
+    for action in (AttachmentAction.ADD, AttachmentAction.UPDATE, AttachmentAction.KEEP):
+        n = sum(1 for attachment in attachments if attachment.action is action)
+        if n:
+            parts.append(f"{n} {_ATTACHMENT_SYMBOLS[action][2]}")
+    lines = [f"{indent}attachments: {', '.join(parts)}"]
+    for attachment in attachments:
+        if attachment.action is AttachmentAction.KEEP:
+            continue
+        symbol, colour, _ = _ATTACHMENT_SYMBOLS[attachment.action]
+        note = "  (new image)" if attachment.action is AttachmentAction.UPDATE else ""
+        caption = json.dumps(attachment.caption, ensure_ascii=False)
+        lines.append(f"{indent}  {paint(symbol, colour)} {caption}{note}")
+    return lines

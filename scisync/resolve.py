@@ -1,0 +1,241 @@
+"""Building the desired state: resolve globs, hash files, read images.
+
+This is the only stage between the manifest and the planner that reads local files.
+It never talks to SciCat or the storage.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import mimetypes
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from scisync.desired import (
+    DesiredAttachment,
+    DesiredDataset,
+    DesiredDownload,
+    DesiredSample,
+    DesiredState,
+    Hasher,
+    LocalFile,
+    PresentFile,
+    canonical_digest,
+    derived_sample_id,
+    reference_value,
+)
+from scisync.errors import ManifestError, Problem
+from scisync.jsontypes import Json, JsonObject
+from scisync.manifest.model import (
+    DatasetSpec,
+    DownloadSpec,
+    LocalStorageConfig,
+    Manifest,
+    SampleSpec,
+    SftpStorageConfig,
+)
+from scisync.observed import MARKER_FIELD, make_marker
+from scisync.storage.base import Checksum, RemotePath
+
+
+def thumbnail_data_uri(image: Path) -> str:
+    """The attachment thumbnail SciCat stores: a base64 data URI of the image."""
+    mime = mimetypes.guess_type(image.name)[0] or "application/octet-stream"
+    return f"data:{mime};base64,{base64.b64encode(image.read_bytes()).decode()}"
+
+
+def storage_root(manifest: Manifest) -> RemotePath | None:
+    storage = manifest.storage
+    if isinstance(storage, LocalStorageConfig):
+        return RemotePath(storage.root.resolve().as_posix())
+    if isinstance(storage, SftpStorageConfig):
+        return storage.root
+    return None
+
+
+def _expand_files(spec: DatasetSpec) -> list[tuple[str, Path]]:
+    """(relative path, local path) for every selected file, sorted, duplicates refused."""
+    chosen: dict[str, Path] = {}
+    problems: list[Problem] = []
+    for selection in spec.files:
+        base = selection.base
+        if not base.is_dir():
+            problems.append(
+                Problem(
+                    what=f"files base folder {base} does not exist",
+                    where=str(spec.location) if spec.location else f"dataset {spec.key}",
+                    hint="fix `base` or create the folder",
+                )
+            )
+            continue
+        excluded: set[Path] = set()
+        for pattern in selection.exclude:
+            excluded.update(base.glob(pattern))
+        matched_any = False
+        for pattern in selection.include:
+            for path in sorted(base.glob(pattern)):
+                if not path.is_file() or path in excluded:
+                    continue
+                matched_any = True
+                relative = path.relative_to(base).as_posix()
+                if relative in chosen and chosen[relative] != path:
+                    problems.append(
+                        Problem(
+                            what=f"two files map to the same dataset path {relative!r}",
+                            where=str(spec.location) if spec.location else f"dataset {spec.key}",
+                            hint="make the file selections' bases or patterns disjoint",
+                        )
+                    )
+                chosen[relative] = path
+        if not matched_any:
+            problems.append(
+                Problem(
+                    what=f"no file matches {list(selection.include)} under {base}",
+                    where=str(spec.location) if spec.location else f"dataset {spec.key}",
+                    hint="check the patterns; `**/*` selects everything below the base",
+                )
+            )
+    if problems:
+        raise ManifestError(problems=problems)
+    return sorted(chosen.items())
+
+
+def _dataset_body(spec: DatasetSpec, marker: str, source_folder: RemotePath) -> JsonObject:
+    body: JsonObject = dict(spec.fields)
+    body["type"] = spec.type
+    body["sourceFolder"] = source_folder.as_posix()
+    metadata: dict[str, Json] = dict(spec.scientific_metadata)
+    metadata[MARKER_FIELD] = marker
+    body["scientificMetadata"] = metadata
+    if spec.sample is not None:
+        sample_ids = list(body.get("sampleIds") or [])  # type: ignore[arg-type]
+        sample_ids.append(reference_value(spec.sample, "sample"))
+        body["sampleIds"] = sample_ids
+    if spec.input_datasets:
+        body["inputDatasets"] = [reference_value(ref, "dataset") for ref in spec.input_datasets]
+    return body
+
+
+def _default_source_folder(
+    root: RemotePath | None, spec: DatasetSpec, files_digest: str
+) -> RemotePath:
+    if spec.source_folder is not None:
+        return spec.source_folder
+    if root is None:
+        raise ManifestError(
+            f"dataset {spec.key!r} has files but no source_folder and the manifest has no storage",
+            where=str(spec.location) if spec.location else None,
+            hint="add a `storage:` section or set source_folder",
+        )
+    # The content digest in the folder name means a replacement (new files) never lands
+    # on top of the files of the dataset it supersedes.
+    return root / spec.key / files_digest[:12]
+
+
+def build_desired(manifest: Manifest, hasher: Hasher) -> DesiredState:
+    """Resolve, hash and shape everything the manifest declares."""
+    root = storage_root(manifest)
+    expanded = {spec.key: _expand_files(spec) for spec in manifest.datasets}
+    to_hash: dict[str, set[Path]] = {}
+    for spec in manifest.datasets:
+        algorithms = to_hash.setdefault(spec.checksum_algorithm, set())
+        algorithms.update(local for _, local in expanded[spec.key])
+    images = {attachment.image for spec in manifest.datasets for attachment in spec.attachments}
+    digests: dict[Path, dict[str, str]] = {}
+    for algorithm, paths in sorted(to_hash.items()):
+        for path, found in hasher.digests(sorted(paths), ["blake3", algorithm]).items():
+            digests.setdefault(path, {}).update(found)
+    for path, found in hasher.digests(sorted(images), ["blake3"]).items():
+        digests.setdefault(path, {}).update(found)
+
+    datasets = [
+        _desired_dataset(manifest.project, spec, expanded[spec.key], digests, root)
+        for spec in manifest.datasets
+    ]
+    samples = [_desired_sample(manifest.project, spec) for spec in manifest.samples]
+    downloads = [_desired_download(spec, hasher) for spec in manifest.downloads]
+    return DesiredState(
+        project=manifest.project,
+        manifest_digest=manifest.digest,
+        datasets=tuple(datasets),
+        samples=tuple(samples),
+        downloads=tuple(downloads),
+    )
+
+
+def _desired_dataset(
+    project: str,
+    spec: DatasetSpec,
+    files: Iterable[tuple[str, Path]],
+    digests: Mapping[Path, Mapping[str, str]],
+    root: RemotePath | None,
+) -> DesiredDataset:
+    local_files = []
+    for relative, local in files:
+        stat = local.stat()
+        found = digests[local]
+        local_files.append(
+            LocalFile(
+                relative=relative,
+                local=local,
+                size=stat.st_size,
+                mtime=stat.st_mtime,
+                blake3=found["blake3"],
+                checksum=Checksum(spec.checksum_algorithm, found[spec.checksum_algorithm]),
+            )
+        )
+    files_digest = canonical_digest([[f.relative, f.size, f.blake3] for f in local_files])
+    marker = make_marker(project, spec.key)
+    source_folder = _default_source_folder(root, spec, files_digest)
+    body = _dataset_body(spec, marker, source_folder)
+    attachments = tuple(
+        DesiredAttachment(
+            caption=attachment.caption,
+            image=attachment.image,
+            blake3=digests[attachment.image]["blake3"],
+            thumbnail_sha256=hashlib.sha256(
+                thumbnail_data_uri(attachment.image).encode()
+            ).hexdigest(),
+        )
+        for attachment in spec.attachments
+    )
+    managed = {name: value for name, value in body.items() if name != "sourceFolder"}
+    return DesiredDataset(
+        spec=spec,
+        marker=marker,
+        files=tuple(local_files),
+        attachments=attachments,
+        body=body,
+        fields_digest=canonical_digest(managed),
+        source_folder=source_folder,
+    )
+
+
+def _desired_sample(project: str, spec: SampleSpec) -> DesiredSample:
+    sample_id = spec.sample_id or derived_sample_id(project, spec.key)
+    body: JsonObject = dict(spec.fields)
+    body["sampleId"] = sample_id
+    # The server resets isPublished on every PATCH that omits it, so it is always managed.
+    body.setdefault("isPublished", False)
+    return DesiredSample(
+        spec=spec, sample_id=sample_id, body=body, fields_digest=canonical_digest(body)
+    )
+
+
+def _desired_download(spec: DownloadSpec, hasher: Hasher) -> DesiredDownload:
+    present: dict[str, PresentFile] = {}
+    if spec.target.is_dir():
+        paths = sorted(
+            path
+            for path in spec.target.rglob("*")
+            if path.is_file() and not path.is_symlink() and ".scisync-tmp" not in path.name
+        )
+        for path, found in hasher.digests(paths, ["blake3"]).items():
+            present[path.relative_to(spec.target).as_posix()] = PresentFile(
+                relative=path.relative_to(spec.target).as_posix(),
+                size=path.stat().st_size,
+                blake3=found["blake3"],
+                checksums=dict(found),
+            )
+    return DesiredDownload(spec=spec, present=present)

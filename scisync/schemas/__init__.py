@@ -1,0 +1,78 @@
+"""The published JSON Schemas (package data), loaded once and shared.
+
+The same files are linked from the repository's top-level ``schemas/`` folder, where
+editors and other tools find them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import cast
+
+import jsonschema
+
+from scisync.jsonpos import locate
+from scisync.jsontypes import Json, JsonObject
+
+
+def _file_name(name: str) -> str:
+    return name if name.endswith(".schema.json") else f"{name}.schema.json"
+
+
+@cache
+def _load(file_name: str) -> JsonObject:
+    text = resources.files(__name__).joinpath(file_name).read_text(encoding="utf-8")
+    return cast(JsonObject, json.loads(text))
+
+
+def load_schema(name: str) -> JsonObject:
+    """The schema ``name`` ("lock", "plan", ... or "lock.schema.json"); parsed once, cached.
+
+    Callers must not mutate the returned dict: it is shared.
+    """
+    return _load(_file_name(name))
+
+
+@dataclass(frozen=True)
+class SchemaViolation:
+    """One way an instance fails its schema: where (a JSON path such as ``$.a[0].b``) and what."""
+
+    path: str
+    message: str
+    parts: tuple[str | int, ...] = ()  # the path as keys and indexes, for jsonpos.locate
+
+
+@cache
+def _validator(file_name: str) -> jsonschema.protocols.Validator:
+    return jsonschema.Draft202012Validator(_load(file_name))
+
+
+def schema_violations(name: str, instance: Json) -> list[SchemaViolation]:
+    """Every way *instance* fails schema ``name``, sorted by path (empty when valid)."""
+    found = []
+    for error in _validator(_file_name(name)).iter_errors(instance):
+        parts = tuple(error.absolute_path)
+        found.append(SchemaViolation(path=json_path(parts), message=error.message, parts=parts))
+    return sorted(found, key=lambda violation: violation.path)
+
+
+def json_path(parts: Iterable[str | int]) -> str:
+    """``["a", 0, "b"]`` -> ``$.a[0].b``."""
+    text = "$"
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return text
+
+
+def violation_where(source: str, violation: SchemaViolation, text: str | None) -> str:
+    """``source:line:col: $.json.path`` when *text* is given and the path is found in it,
+    else ``source: $.json.path``."""
+    if text is not None:
+        position = locate(text, violation.parts)
+        if position is not None:
+            return f"{source}:{position[0]}:{position[1]}: {violation.path}"
+    return f"{source}: {violation.path}"

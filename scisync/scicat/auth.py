@@ -1,0 +1,176 @@
+"""Where scisync's SciCat token comes from.
+
+:func:`resolve_token` tries, in order:
+
+1. the environment variable named by ``scicat.token_env`` (default ``SCICAT_TOKEN``);
+2. ``scicat.username_env`` / ``scicat.password_env``: log in at ``POST /api/v3/auth/login``
+   (local and functional accounts only, as SciCat allows);
+3. the credential store written by ``scisync login``.
+
+None of them -> None (anonymous; SciCat then shows only published datasets).  A token
+known to be expired is reported as such, with what to do, instead of being sent.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import requests
+
+from scisync.errors import AuthError, ConfigError
+from scisync.manifest.model import ScicatConfig
+from scisync.scicat.client import ScicatClient
+from scisync.scicat.credentials import CredentialStore, StoredCredential
+from scisync.secrets import register_secret
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    token: str
+    expires_at: datetime | None
+    username: str | None = None
+
+    def __repr__(self) -> str:
+        return f"LoginResult(token=***, expires_at={self.expires_at!r}, username={self.username!r})"
+
+
+def token_expiry(token: str) -> datetime | None:
+    """The ``exp`` claim of a JWT (not verified: only to warn early), or None."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    payload = parts[1] + "=" * (-len(parts[1]) % 4)
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload.encode("ascii")))
+    except (ValueError, binascii.Error, UnicodeError):
+        return None
+    exp = claims.get("exp") if isinstance(claims, dict) else None
+    if isinstance(exp, int | float) and not isinstance(exp, bool):
+        return datetime.fromtimestamp(exp, tz=UTC)
+    return None
+
+
+def is_expired(expires_at: datetime | None, now: datetime | None = None) -> bool:
+    if expires_at is None:
+        return False
+    moment = now or datetime.now(tz=UTC)
+    if expires_at.tzinfo is None:
+        expires_at = expires_at.replace(tzinfo=UTC)
+    return expires_at <= moment
+
+
+def login(
+    base_url: str,
+    username: str,
+    password: str,
+    *,
+    timeout: float = 30,
+    session: requests.Session | None = None,
+) -> LoginResult:
+    """Log in with a local/functional account; returns the JWT and when it expires."""
+    register_secret(password)
+    client = ScicatClient(base_url, None, timeout=timeout, session=session)
+    where = f"login to {client.api_root} as {username}"
+    try:
+        answer = client.request_json(
+            "POST",
+            "v3/auth/login",
+            body={"username": username, "password": password},
+            context=where,
+        )
+    except AuthError as error:
+        raise AuthError(
+            "SciCat refused the username or password",
+            where=where,
+            hint="check the credentials; only local and functional accounts can log in "
+            "with a password (others: copy a token from the SciCat web page into $SCICAT_TOKEN)",
+            status=error.status,
+            server_message=error.server_message,
+        ) from None
+    finally:
+        client.close()
+    fields = answer if isinstance(answer, dict) else {}
+    token = fields.get("access_token")
+    if not isinstance(token, str) or not token:
+        raise AuthError(
+            "SciCat's login answer holds no access_token",
+            where=where,
+            hint="check that the URL is a SciCat API (it usually ends in /api/v3)",
+        )
+    register_secret(token)
+    return LoginResult(token=token, expires_at=_expiry_of(fields, token), username=username)
+
+
+def _expiry_of(answer: Mapping[str, object], token: str) -> datetime | None:
+    from_token = token_expiry(token)
+    if from_token is not None:
+        return from_token
+    ttl = answer.get("expires_in", answer.get("ttl"))
+    if isinstance(ttl, int | float) and not isinstance(ttl, bool) and ttl > 0:
+        return datetime.now(tz=UTC) + timedelta(seconds=float(ttl))
+    return None
+
+
+def expired_error(source: str, expires_at: datetime, token_env: str) -> AuthError:
+    return AuthError(
+        f"your SciCat token expired at {expires_at.isoformat(timespec='seconds')}",
+        where=source,
+        hint=f"run `scisync login`, or set a fresh token in ${token_env}",
+    )
+
+
+def resolve_token(
+    config: ScicatConfig,
+    environ: Mapping[str, str],
+    credential_store: CredentialStore,
+    *,
+    base_url: str | None = None,
+) -> str | None:
+    """The token to use for ``config`` (see the module docstring for the order)."""
+    url = base_url or config.url
+    token = environ.get(config.token_env, "").strip()
+    if token:
+        register_secret(token)
+        expires = token_expiry(token)
+        if expires is not None and is_expired(expires):
+            raise expired_error(f"${config.token_env}", expires, config.token_env)
+        return token
+
+    if config.username_env and config.password_env:
+        username = environ.get(config.username_env, "").strip()
+        password = environ.get(config.password_env, "")
+        if username and password:
+            if url is None:
+                raise ConfigError(
+                    "cannot log in: no SciCat URL is configured",
+                    where="scicat",
+                    hint="set scicat.url in the manifest",
+                )
+            return login(url, username, password, timeout=config.timeout).token
+        if username or password:
+            missing = config.password_env if username else config.username_env
+            raise ConfigError(
+                f"${missing} is not set, so scisync cannot log in to SciCat",
+                where="scicat",
+                hint=f"set both ${config.username_env} and ${config.password_env}, or set "
+                f"${config.token_env}",
+            )
+
+    if url is None:
+        return None
+    stored: StoredCredential | None = credential_store.get(url)
+    if stored is None:
+        return None
+    expires = stored.expires_at or token_expiry(stored.token)
+    if expires is not None and is_expired(expires):
+        raise expired_error(
+            f"the token saved by `scisync login` for {url} ({credential_store.path})",
+            expires,
+            config.token_env,
+        )
+    return stored.token

@@ -1,0 +1,561 @@
+"""A typed SciCat REST client: the only module that talks HTTP to SciCat.
+
+Reads are batched: looking up N datasets costs ``ceil(N / chunk)`` list queries with
+``{"$in": [...]}`` (chunks keep each URL under :data:`MAX_URL_LENGTH`), paginated with
+``limits.skip``, instead of N single GETs.  Writes go to the v4 routes (v3 only where
+SciCat has nothing else: auth and samples).  Every failure becomes one
+:class:`~scisync.errors.ApiError` naming what scisync was doing (``context``), the
+request, and the server's own words.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from types import TracebackType
+from urllib.parse import quote
+
+import requests
+
+from scisync.errors import ApiError
+from scisync.jsontypes import Json, JsonObject
+from scisync.observed import MARKER_FIELD, ObservedDataset, ObservedSample
+from scisync.scicat.convert import (
+    INCLUDED_RELATIONS,
+    attachment_id,
+    block_id,
+    dataset_from_document,
+    sample_from_document,
+)
+from scisync.scicat.http import api_root, make_session
+from scisync.scicat.problems import describe_request, error_from_exception, error_from_response
+from scisync.secrets import register_secret
+
+MAX_URL_LENGTH = 6000
+"""Longest URL a batched list query may produce; proxies commonly allow 8 KB."""
+
+DEFAULT_PAGE_SIZE = 500
+MERGE_PATCH = "application/merge-patch+json"
+JSON_TYPE = "application/json"
+
+
+def quote_id(identifier: str) -> str:
+    """Percent-encode a pid/id for a URL path segment, slashes included."""
+    return quote(identifier, safe="")
+
+
+def _compact(value: Json) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def filter_query(filter_: JsonObject) -> str:
+    """``filter=<percent-encoded compact JSON>``: exactly what is sent, so lengths are exact."""
+    return "filter=" + quote(_compact(filter_), safe="")
+
+
+class ScicatClient:
+    """Talks to one SciCat instance with one token.
+
+    ``base_url`` is what scitacean and pyscicat take (``https://host/api/v3``); the client
+    derives the ``/api`` root and uses v3 or v4 routes per endpoint.  ``request_count``
+    counts the HTTP requests issued (retries of one request count once).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None,
+        *,
+        timeout: float = 30,
+        retries: int = 4,
+        session: requests.Session | None = None,
+        backoff_factor: float = 0.5,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        token_env: str = "SCICAT_TOKEN",
+    ) -> None:
+        register_secret(token)
+        self.base_url = base_url
+        self.api_root = api_root(base_url)
+        self.timeout = timeout
+        self.page_size = page_size
+        self.token_env = token_env
+        self._authenticated = bool(token)
+        self._session = make_session(
+            token, retries=retries, backoff_factor=backoff_factor, session=session
+        )
+        self._count_lock = threading.Lock()
+        self.request_count = 0
+
+    def __repr__(self) -> str:
+        state = "with a token" if self._authenticated else "anonymous"
+        return f"ScicatClient({self.base_url!r}, {state})"
+
+    @property
+    def authenticated(self) -> bool:
+        return self._authenticated
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> ScicatClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- plumbing ----------------------------------------------------------------------
+
+    def url(self, path: str) -> str:
+        """``"v4/datasets"`` -> ``"http://host/api/v4/datasets"``."""
+        return f"{self.api_root}/{path.lstrip('/')}"
+
+    @property
+    def token_hint(self) -> str:
+        return f"run `scisync login`, or set a fresh token in ${self.token_env}"
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Json | None = None,
+        query: str | None = None,
+        content_type: str = JSON_TYPE,
+        headers: Mapping[str, str] | None = None,
+        context: str | None = None,
+        missing_ok: bool = False,
+    ) -> requests.Response | None:
+        """One request; a non-2xx answer raises ApiError (or returns None on 404 if missing_ok)."""
+        url = self.url(path)
+        if query:
+            url = f"{url}?{query}"
+        sent_headers = dict(headers or {})
+        data: bytes | None = None
+        if body is not None:
+            sent_headers["Content-Type"] = content_type
+            data = json.dumps(body).encode("utf-8")
+        with self._count_lock:
+            self.request_count += 1
+        try:
+            response = self._session.request(
+                method, url, data=data, headers=sent_headers, timeout=self.timeout
+            )
+        except requests.RequestException as error:
+            raise error_from_exception(error, method=method, url=url, context=context) from None
+        if missing_ok and response.status_code == 404:
+            return None
+        if not response.ok:
+            raise error_from_response(
+                response,
+                context=context,
+                authenticated=self._authenticated,
+                token_hint=self.token_hint,
+            )
+        return response
+
+    def request_json(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Json | None = None,
+        query: str | None = None,
+        content_type: str = JSON_TYPE,
+        headers: Mapping[str, str] | None = None,
+        context: str | None = None,
+    ) -> Json:
+        """Send a request and return its parsed JSON body (None for an empty body)."""
+        response = self.send(
+            method,
+            path,
+            body=body,
+            query=query,
+            content_type=content_type,
+            headers=headers,
+            context=context,
+        )
+        assert response is not None  # missing_ok is False
+        return _parse(response, context)
+
+    def _object(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Json | None = None,
+        content_type: str = JSON_TYPE,
+        headers: Mapping[str, str] | None = None,
+        context: str | None = None,
+    ) -> JsonObject:
+        result = self.request_json(
+            method, path, body=body, content_type=content_type, headers=headers, context=context
+        )
+        if not isinstance(result, dict):
+            raise _unexpected(method, self.url(path), "a JSON object", context)
+        return result
+
+    def _get_optional(self, path: str, query: str | None, context: str | None) -> JsonObject | None:
+        response = self.send("GET", path, query=query, context=context, missing_ok=True)
+        if response is None:
+            return None
+        result = _parse(response, context)
+        if not isinstance(result, dict):
+            raise _unexpected("GET", self.url(path), "a JSON object", context)
+        return result
+
+    def find_in(
+        self,
+        path: str,
+        field: str,
+        values: Sequence[str],
+        *,
+        operator: str = "$in",
+        extra: JsonObject | None = None,
+        limits: JsonObject | None = None,
+        context: str | None = None,
+    ) -> list[JsonObject]:
+        """Every document whose ``field`` is one of ``values``: chunked and paginated.
+
+        ``extra`` adds top-level filter keys (``include``, ``fields``); ``limits`` adds to
+        ``limits`` (a stable ``sort``/``order`` so pages do not overlap).
+        """
+        unique = list(dict.fromkeys(values))
+        found: list[JsonObject] = []
+        for chunk in self._chunks(path, field, unique, operator, extra, limits):
+            skip = 0
+            while True:
+                filter_ = _filter(field, chunk, operator, extra, limits, self.page_size, skip)
+                page = self.request_json("GET", path, query=filter_query(filter_), context=context)
+                if not isinstance(page, list):
+                    raise _unexpected("GET", self.url(path), "a JSON list", context)
+                found.extend(item for item in page if isinstance(item, dict))
+                if len(page) < self.page_size:
+                    break
+                skip += self.page_size
+        return found
+
+    def _chunks(
+        self,
+        path: str,
+        field: str,
+        values: list[str],
+        operator: str,
+        extra: JsonObject | None,
+        limits: JsonObject | None,
+    ) -> Iterator[list[str]]:
+        # The URL of an empty chunk with the largest plausible skip, plus each value's
+        # encoded length and a comma, gives the exact URL length of a chunk.
+        empty = _filter(field, [], operator, extra, limits, self.page_size, 10**9)
+        base = len(self.url(path)) + 1 + len(filter_query(empty))
+        chunk: list[str] = []
+        length = base
+        for value in values:
+            cost = len(quote(_compact(value), safe="")) + len(quote(",", safe=""))
+            if chunk and length + cost > MAX_URL_LENGTH:
+                yield chunk
+                chunk, length = [], base
+            chunk.append(value)
+            length += cost
+        if chunk:
+            yield chunk
+
+    # -- auth --------------------------------------------------------------------------
+
+    def whoami(self) -> JsonObject | None:
+        """``{username, email, currentGroups, ...}``, or None when SciCat sees us as anonymous."""
+        result = self.request_json("GET", "v3/auth/whoami", context="checking the SciCat token")
+        if isinstance(result, dict) and result:
+            return result
+        return None
+
+    # -- datasets ----------------------------------------------------------------------
+
+    def get_dataset(self, pid: str, *, context: str | None = None) -> ObservedDataset | None:
+        """One dataset with its origdatablocks and attachments; None if SciCat has no such pid."""
+        query = "&".join(f"include={name}" for name in INCLUDED_RELATIONS)
+        document = self._get_optional(f"v4/datasets/{quote_id(pid)}", query, context)
+        return None if document is None else dataset_from_document(document)
+
+    def get_datasets(
+        self, pids: Sequence[str], *, context: str | None = None
+    ) -> dict[str, ObservedDataset]:
+        """The readable datasets among ``pids`` (absent ones are simply missing), batched."""
+        documents = self._find_datasets("pid", pids, context)
+        return {dataset.pid: dataset for dataset in documents}
+
+    def find_datasets_by_markers(
+        self, markers: Sequence[str], *, context: str | None = None
+    ) -> dict[str, list[ObservedDataset]]:
+        """Datasets carrying each marker in ``scientificMetadata.scisync_marker``, batched.
+
+        Every requested marker is a key; more than one dataset under a marker means two
+        earlier runs raced.
+        """
+        found: dict[str, list[ObservedDataset]] = {marker: [] for marker in markers}
+        field = f"scientificMetadata.{MARKER_FIELD}"
+        for dataset in self._find_datasets(field, markers, context):
+            marker = dataset.marker
+            if marker in found:
+                found[marker].append(dataset)
+        return found
+
+    def _find_datasets(
+        self, field: str, values: Sequence[str], context: str | None
+    ) -> list[ObservedDataset]:
+        if not values:
+            return []
+        documents = self.find_in(
+            "v4/datasets",
+            field,
+            values,
+            extra={"include": list(INCLUDED_RELATIONS)},
+            limits={"sort": {"pid": "asc"}},
+            context=context or "looking up datasets in SciCat",
+        )
+        seen: dict[str, ObservedDataset] = {}
+        for document in documents:
+            dataset = dataset_from_document(document)
+            seen.setdefault(dataset.pid, dataset)
+        return list(seen.values())
+
+    def create_dataset(self, body: Mapping[str, Json], *, context: str | None = None) -> JsonObject:
+        """``POST /api/v4/datasets`` (never retried); returns the stored document."""
+        return self._object("POST", "v4/datasets", body=dict(body), context=context)
+
+    def patch_dataset(
+        self,
+        pid: str,
+        changes: Mapping[str, Json],
+        *,
+        merge_patch: bool,
+        unmodified_since: datetime | None = None,
+        context: str | None = None,
+    ) -> JsonObject:
+        """``PATCH /api/v4/datasets/{pid}``.
+
+        ``merge_patch=True`` sends RFC 7386 merge-patch (nested objects merged, ``None``
+        deletes a key); otherwise SciCat ``$set``s each top-level field (scientificMetadata
+        replaced whole).  ``unmodified_since`` makes SciCat answer 412 if someone else
+        changed the dataset after that time.
+        """
+        headers = {}
+        if unmodified_since is not None:
+            headers["If-Unmodified-Since"] = http_date(unmodified_since)
+        return self._object(
+            "PATCH",
+            f"v4/datasets/{quote_id(pid)}",
+            body=dict(changes),
+            content_type=MERGE_PATCH if merge_patch else JSON_TYPE,
+            headers=headers,
+            context=context,
+        )
+
+    # -- origdatablocks ----------------------------------------------------------------
+
+    def create_origdatablock(
+        self, pid: str, body: Mapping[str, Json], *, context: str | None = None
+    ) -> JsonObject:
+        """``POST /api/v4/origdatablocks`` with ``datasetId`` set to ``pid``."""
+        document = {**body, "datasetId": pid}
+        return self._object("POST", "v4/origdatablocks", body=document, context=context)
+
+    def list_origdatablocks(
+        self, pids: Sequence[str], *, context: str | None = None
+    ) -> dict[str, list[JsonObject]]:
+        """Every origdatablock of each dataset, keyed by pid (every pid is a key), batched."""
+        found: dict[str, list[JsonObject]] = {pid: [] for pid in pids}
+        if not pids:
+            return found
+        blocks = self.find_in(
+            "v4/origdatablocks",
+            "datasetId",
+            pids,
+            limits={"sort": {"_id": "asc"}},
+            context=context or "listing origdatablocks in SciCat",
+        )
+        seen: set[str] = set()
+        for block in blocks:
+            identifier = block_id(block)
+            dataset = block.get("datasetId")
+            if identifier in seen or not isinstance(dataset, str) or dataset not in found:
+                continue
+            if identifier:
+                seen.add(identifier)
+            found[dataset].append(block)
+        return found
+
+    # -- attachments -------------------------------------------------------------------
+
+    def create_attachment(
+        self,
+        pid: str,
+        caption: str,
+        thumbnail: str | None,
+        aid: str | None,
+        owner_group: str,
+        access_groups: Sequence[str] = (),
+        *,
+        is_published: bool = False,
+        context: str | None = None,
+    ) -> JsonObject:
+        """``POST /api/v4/attachments`` attached to dataset ``pid``, with our own ``aid``.
+
+        A duplicate ``aid`` makes SciCat answer 500 (not 409); look before creating.
+        """
+        body: JsonObject = {
+            "caption": caption,
+            "ownerGroup": owner_group,
+            "accessGroups": list(access_groups),
+            "isPublished": is_published,
+            "relationships": [{"targetId": pid, "targetType": "dataset"}],
+        }
+        if thumbnail is not None:
+            body["thumbnail"] = thumbnail
+        if aid is not None:
+            body["aid"] = aid
+        return self._object("POST", "v4/attachments", body=body, context=context)
+
+    def patch_attachment(
+        self, aid: str, changes: Mapping[str, Json], *, context: str | None = None
+    ) -> JsonObject:
+        """``PATCH /api/v4/attachments/{aid}`` (a ``$set`` of the given fields)."""
+        return self._object(
+            "PATCH", f"v4/attachments/{quote_id(aid)}", body=dict(changes), context=context
+        )
+
+    def list_attachments(
+        self, pids: Sequence[str], *, context: str | None = None
+    ) -> dict[str, list[JsonObject]]:
+        """Every attachment related to each dataset, keyed by pid (every pid is a key), batched."""
+        found: dict[str, list[JsonObject]] = {pid: [] for pid in pids}
+        if not pids:
+            return found
+        attachments = self.find_in(
+            "v4/attachments",
+            "relationships.targetId",
+            pids,
+            limits={"sort": {"aid": "asc"}},
+            context=context or "listing attachments in SciCat",
+        )
+        seen: set[str] = set()
+        for attachment in attachments:
+            identifier = attachment_id(attachment)
+            if identifier is not None:
+                if identifier in seen:
+                    continue
+                seen.add(identifier)
+            for target in _dataset_targets(attachment):
+                if target in found:
+                    found[target].append(attachment)
+        return found
+
+    # -- samples (v3 only) -------------------------------------------------------------
+
+    def get_sample(self, sample_id: str, *, context: str | None = None) -> ObservedSample | None:
+        document = self._get_optional(f"v3/samples/{quote_id(sample_id)}", None, context)
+        return None if document is None else sample_from_document(document)
+
+    def get_samples(
+        self, sample_ids: Sequence[str], *, context: str | None = None
+    ) -> dict[str, ObservedSample]:
+        """The readable samples among ``sample_ids``, batched (v3 ``inq`` filter)."""
+        if not sample_ids:
+            return {}
+        documents = self.find_in(
+            "v3/samples",
+            "sampleId",
+            sample_ids,
+            operator="inq",
+            limits={"order": "sampleId:asc"},
+            context=context or "looking up samples in SciCat",
+        )
+        samples = (sample_from_document(document) for document in documents)
+        return {sample.sample_id: sample for sample in samples}
+
+    def create_sample(self, body: Mapping[str, Json], *, context: str | None = None) -> JsonObject:
+        """``POST /api/v3/samples``; a duplicate ``sampleId`` gives 500, so look first."""
+        return self._object("POST", "v3/samples", body=dict(body), context=context)
+
+    def patch_sample(
+        self,
+        sample_id: str,
+        changes: Mapping[str, Json],
+        *,
+        is_published: bool,
+        context: str | None = None,
+    ) -> JsonObject:
+        """``PATCH /api/v3/samples/{id}``, always sending ``isPublished``.
+
+        SciCat's update DTO defaults ``isPublished`` to false, so a PATCH without it would
+        unpublish the sample.
+        """
+        body = {**changes, "isPublished": is_published}
+        return self._object(
+            "PATCH", f"v3/samples/{quote_id(sample_id)}", body=body, context=context
+        )
+
+
+def http_date(moment: datetime) -> str:
+    """An RFC 7231 date (``Sat, 21 Nov 2026 09:30:00 GMT``); naive times are taken as UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return format_datetime(moment.astimezone(UTC), usegmt=True)
+
+
+def _filter(
+    field: str,
+    values: list[str],
+    operator: str,
+    extra: JsonObject | None,
+    limits: JsonObject | None,
+    limit: int,
+    skip: int,
+) -> JsonObject:
+    in_values: list[Json] = list(values)
+    filter_: JsonObject = {"where": {field: {operator: in_values}}}
+    filter_.update(extra or {})
+    filter_["limits"] = {"limit": limit, "skip": skip, **(limits or {})}
+    return filter_
+
+
+def _dataset_targets(attachment: Mapping[str, Json]) -> list[str]:
+    relationships = attachment.get("relationships")
+    targets: list[str] = []
+    if isinstance(relationships, list):
+        for relation in relationships:
+            if not isinstance(relation, dict):
+                continue
+            target = relation.get("targetId")
+            kind = relation.get("targetType", "dataset")
+            if isinstance(target, str) and kind == "dataset":
+                targets.append(target)
+    return targets
+
+
+def _parse(response: requests.Response, context: str | None) -> Json:
+    if not response.content.strip():
+        return None
+    try:
+        parsed: Json = response.json()
+    except ValueError:
+        request = response.request
+        raise _unexpected(
+            request.method or "?", request.url or response.url, "JSON", context
+        ) from None
+    return parsed
+
+
+def _unexpected(method: str, url: str, wanted: str, context: str | None) -> ApiError:
+    return ApiError(
+        f"SciCat answered {describe_request(method, url)} with something that is not {wanted}",
+        where=context or "SciCat",
+        hint="check that the SciCat URL points at the API (it usually ends in /api/v3)",
+    )

@@ -1,0 +1,205 @@
+"""Turn a failed SciCat exchange into one clear :class:`~scisync.errors.ApiError`.
+
+SciCat answers errors in several shapes (see docs/scicat-api.md §6): the standard NestJS
+``{"message": [...], "error", "statusCode"}``, the v3 dataset ``{"status": 400, "message":
+"<JSON string of class-validator errors>"}``, a bare string (``"Internal server error"``)
+and HTML from proxies.  Every shape is reduced to the server's own words, prefixed with
+what scisync was doing, and followed by a hint that says what to do.  Nothing here ever
+includes request headers, so the bearer token cannot leak; the text is redacted anyway.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import urlsplit
+
+import requests
+from urllib3.exceptions import MaxRetryError, ReadTimeoutError
+
+from scisync.errors import ApiError, AuthError
+from scisync.jsontypes import Json
+from scisync.secrets import redact
+
+_MAX_SERVER_TEXT = 600  # an HTML error page must not flood the terminal
+
+_HINTS: dict[int, str] = {
+    400: "SciCat rejected the request body or filter; fix the fields named above",
+    403: (
+        "the account is authenticated but lacks a permission; for creating datasets with a pid "
+        "it must be in CREATE_DATASET_WITH_PID_GROUPS (or privileged/admin groups), and for "
+        "writes it must be a member of the dataset's ownerGroup; ask the SciCat administrators"
+    ),
+    404: "the object does not exist on this SciCat (or the URL is not a SciCat API)",
+    409: "an object with this id already exists in SciCat; run `scisync plan` to re-read it",
+    412: "someone changed the object in SciCat since scisync read it; run `scisync plan` again",
+    413: "the request body is larger than SciCat's MAX_FILE_UPLOAD_SIZE; split the file list "
+    "or use a smaller thumbnail",
+    429: "SciCat is rate limiting; wait and try again",
+    500: "SciCat failed internally; a duplicate sampleId or attachment id also looks like "
+    "this; check the SciCat server logs",
+    502: "a proxy in front of SciCat could not reach it; try again later",
+    503: "SciCat is unavailable; try again later",
+    504: "a proxy in front of SciCat timed out; try again later",
+}
+
+_ANONYMOUS_403_HINT = (
+    "no token was sent, and SciCat treats anonymous writes as forbidden; set a token "
+    "(SCICAT_TOKEN) or run `scisync login`"
+)
+
+
+def describe_request(method: str, url: str) -> str:
+    """``"GET /api/v4/datasets"``: the method and path, never the query or credentials."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return f"{method} {parts.scheme}://{host}{parts.path}"
+
+
+def server_message(response: requests.Response) -> str:
+    """The server's own words from an error response, whatever its shape."""
+    try:
+        body: Json = response.json()
+    except ValueError:
+        text = response.text.strip()
+        if not text:
+            return response.reason or f"HTTP {response.status_code}"
+        return _shorten(text)
+    return _shorten(_message_from_json(body))
+
+
+def _message_from_json(body: Json) -> str:
+    if isinstance(body, str):
+        return body
+    if not isinstance(body, dict):
+        return json.dumps(body)
+    message = body.get("message")
+    if isinstance(message, list):
+        return "; ".join(str(item) for item in message)
+    if isinstance(message, str):
+        decoded = _class_validator_errors(message)
+        return decoded if decoded is not None else message
+    if message is not None:
+        return json.dumps(message)
+    error = body.get("error")
+    if isinstance(error, str):
+        return error
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        return str(error["message"])
+    return json.dumps(body)
+
+
+def _class_validator_errors(message: str) -> str | None:
+    """Decode the v3 ``"message": "[{\\"property\\": ..., \\"constraints\\": {...}}]"`` string."""
+    if not message.lstrip().startswith("["):
+        return None
+    try:
+        errors = json.loads(message)
+    except ValueError:
+        return None
+    if not isinstance(errors, list):
+        return None
+    lines: list[str] = []
+    for error in errors:
+        lines.extend(_flatten_validation_error(error, prefix=""))
+    return "; ".join(lines) if lines else None
+
+
+def _flatten_validation_error(error: Json, prefix: str) -> list[str]:
+    if not isinstance(error, dict):
+        return [str(error)]
+    name = f"{prefix}{error.get('property', '?')}"
+    found: list[str] = []
+    constraints = error.get("constraints")
+    if isinstance(constraints, dict) and constraints:
+        texts = ", ".join(str(text) for text in constraints.values())
+        found.append(f"{name}: {texts}")
+    children = error.get("children")
+    if isinstance(children, list):
+        for child in children:
+            found.extend(_flatten_validation_error(child, prefix=f"{name}."))
+    if not found:
+        found.append(f"{name}: invalid")
+    return found
+
+
+def _shorten(text: str) -> str:
+    text = " ".join(text.split())
+    if len(text) > _MAX_SERVER_TEXT:
+        text = text[: _MAX_SERVER_TEXT - 3] + "..."
+    return text
+
+
+def error_from_response(
+    response: requests.Response,
+    *,
+    context: str | None,
+    authenticated: bool,
+    token_hint: str,
+) -> ApiError:
+    """One ApiError (AuthError for 401) for a non-2xx answer."""
+    status = response.status_code
+    words = redact(server_message(response))
+    request = response.request
+    doing = describe_request(request.method or "?", request.url or response.url)
+    what = f"SciCat answered {status} to {doing}: {words}"
+    where = context or "SciCat"
+    if status == 401:
+        if "SESSION_EXPIRED" in words.upper():
+            return AuthError(
+                f"your SciCat token expired ({doing} answered 401 SESSION_EXPIRED)",
+                where=where,
+                hint=token_hint,
+                status=status,
+                server_message=words,
+            )
+        state = "was rejected" if authenticated else "is missing"
+        return AuthError(
+            f"the SciCat token {state} (missing, invalid or expired): {what}",
+            where=where,
+            hint=token_hint,
+            status=status,
+            server_message=words,
+        )
+    if status == 403 and not authenticated:
+        hint = _ANONYMOUS_403_HINT
+    else:
+        hint = _HINTS.get(status, _HINTS[500] if status >= 500 else "see the server's message")
+    return ApiError(what, where=where, hint=hint, status=status, server_message=words)
+
+
+def _timed_out_after_retries(error: requests.RequestException) -> bool:
+    """requests reports read timeouts that exhausted urllib3's retries as ConnectionError."""
+    cause = error.args[0] if error.args else None
+    return isinstance(cause, MaxRetryError) and isinstance(cause.reason, ReadTimeoutError)
+
+
+_ERRNO = re.compile(r"\[Errno -?\d+\] [^\"')]+")
+
+
+def _root_cause(error: Exception) -> str:
+    """``": [Errno 111] Connection refused"`` from urllib3's nested message, if present."""
+    found = _ERRNO.findall(str(error))
+    return f": {found[-1].strip()}" if found else ""
+
+
+def error_from_exception(
+    error: requests.RequestException, *, method: str, url: str, context: str | None
+) -> ApiError:
+    """An ApiError for a request that got no HTTP answer (refused, timed out, TLS...)."""
+    doing = describe_request(method, url)
+    if isinstance(error, requests.Timeout) or _timed_out_after_retries(error):
+        what = f"SciCat did not answer {doing} in time"
+        hint = "check that SciCat is up, or raise the timeout (scicat.timeout in the manifest)"
+    elif isinstance(error, requests.exceptions.SSLError):
+        what = f"TLS failed for {doing}"
+        hint = "check the SciCat URL and its certificate"
+    elif isinstance(error, requests.ConnectionError):
+        what = f"could not connect to SciCat for {doing}{_root_cause(error)}"
+        hint = "check the SciCat URL (scicat.url) and that the server is running"
+    else:
+        what = f"the request {doing} failed: {type(error).__name__}"
+        hint = "check the SciCat URL and the network"
+    return ApiError(redact(what), where=context or "SciCat", hint=hint)

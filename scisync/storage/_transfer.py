@@ -1,0 +1,198 @@
+"""Pieces shared by the storage backends: temp names, verification, placing, parallel runs."""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from pathlib import Path
+from typing import BinaryIO, TypeVar
+
+from scisync.errors import ChecksumMismatch, Problem, StorageError
+from scisync.hashing import StreamingHasher, hash_file, normalise_algorithm
+from scisync.storage.base import DownloadJob, ProgressCallback
+
+TEMP_MARKER = ".scisync-tmp-"
+COPY_CHUNK = 4 * 2**20
+
+Job = TypeVar("Job")
+
+
+def temp_name(final_name: str) -> str:
+    """``.<name>.scisync-tmp-<random>``: hidden, recognisable, unique per attempt."""
+    return f".{final_name}{TEMP_MARKER}{secrets.token_hex(6)}"
+
+
+def is_temp_name(name: str) -> bool:
+    return name.startswith(".") and TEMP_MARKER in name
+
+
+def download_algorithms(job: DownloadJob) -> tuple[str, ...]:
+    """blake3 (for the lockfile) plus every algorithm the job's expected checksums use."""
+    return tuple(
+        dict.fromkeys(["blake3", *(normalise_algorithm(c.algorithm) for c in job.expected)])
+    )
+
+
+def verify_download(job: DownloadJob, digests: dict[str, str], size: int) -> None:
+    """Raise :class:`ChecksumMismatch` if *size* or a digest differs from what the job expects."""
+    where = str(job.remote)
+    if job.size is not None and size != job.size:
+        raise ChecksumMismatch(
+            f"downloaded {size} bytes but {job.size} were expected",
+            where=where,
+            hint="the file changed on the server; check it and re-run",
+        )
+    for checksum in job.expected:
+        algorithm = normalise_algorithm(checksum.algorithm)
+        if digests[algorithm].lower() != checksum.value.strip().lower():
+            raise ChecksumMismatch(
+                f"{algorithm} checksum mismatch: expected {checksum.value}, "
+                f"got {digests[algorithm]}",
+                where=where,
+                hint="the file on the server is corrupt or was changed; no local file was written",
+            )
+
+
+def copy_stream(
+    source: BinaryIO,
+    sink: Callable[[bytes], object],
+    hasher: StreamingHasher,
+    progress: ProgressCallback | None,
+    abort: threading.Event,
+    chunk_size: int = COPY_CHUNK,
+) -> int:
+    """Copy until EOF, hashing every chunk; memory stays one chunk whatever the size."""
+    total = 0
+    while True:
+        if abort.is_set():
+            raise StorageError("transfer cancelled", hint="re-run to resume")
+        data = source.read(chunk_size)
+        if not data:
+            return total
+        hasher.update(data)
+        sink(data)
+        total += len(data)
+        if progress is not None:
+            progress(len(data))
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename in *folder* durable; ignored where directories cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def place_without_overwrite(tmp: Path, target: Path, blake3: str) -> bool:
+    """Move *tmp* to *target* unless *target* exists; True if placed.
+
+    ``os.link`` fails when the target exists, so a file that appeared meanwhile is never
+    replaced.  An identical existing file is fine (tmp is dropped); a different one is a
+    :class:`StorageError`.  Where hard links are unsupported the check-then-replace
+    fallback leaves a tiny race window, which is documented.
+    """
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        tmp.unlink(missing_ok=True)
+        existing = hash_file(target, ["blake3"])["blake3"]
+        if existing != blake3:
+            raise StorageError(
+                "a different file already exists here",
+                where=str(target),
+                hint="scisync never overwrites a file that differs; move it away and re-run",
+            ) from None
+        return False
+    except OSError as exc:
+        if exc.errno not in (
+            errno.EPERM,
+            errno.ENOTSUP,
+            errno.EOPNOTSUPP,
+            errno.EXDEV,
+            errno.EMLINK,
+        ):
+            raise
+        if target.exists() or target.is_symlink():
+            tmp.unlink(missing_ok=True)
+            return place_without_overwrite_existing(target, blake3)
+        os.replace(tmp, target)
+        fsync_dir(target.parent)
+        return True
+    tmp.unlink()
+    fsync_dir(target.parent)
+    return True
+
+
+def place_without_overwrite_existing(target: Path, blake3: str) -> bool:
+    if hash_file(target, ["blake3"])["blake3"] != blake3:
+        raise StorageError(
+            "a different file already exists here",
+            where=str(target),
+            hint="scisync never overwrites a file that differs; move it away and re-run",
+        )
+    return False
+
+
+def run_parallel(
+    work: Callable[[Job, threading.Event], None],
+    jobs: Sequence[Job],
+    workers: int,
+) -> None:
+    """Run *work* on every job with up to *workers* threads; report all storage failures.
+
+    Every job runs even when another fails (a half-done batch is re-run anyway); the
+    :class:`StorageError` raised at the end carries one problem per failed job.  On
+    KeyboardInterrupt the pending jobs are cancelled and running ones told to stop.
+    """
+    if not jobs:
+        return
+    abort = threading.Event()
+    errors: list[StorageError] = []
+    if workers <= 1 or len(jobs) == 1:
+        for job in jobs:
+            try:
+                work(job, abort)
+            except StorageError as exc:
+                errors.append(exc)
+    else:
+        pool = ThreadPoolExecutor(
+            max_workers=min(workers, len(jobs)), thread_name_prefix="scisync-io"
+        )
+        futures: list[Future[None]] = []
+        try:
+            futures = [pool.submit(work, job, abort) for job in jobs]
+            wait(futures)
+        except BaseException:
+            abort.set()
+            for future in futures:
+                future.cancel()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+        for future in futures:
+            failure = future.exception()
+            if isinstance(failure, StorageError):
+                errors.append(failure)
+            elif failure is not None:
+                raise failure
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        problems: list[Problem] = [p for e in errors for p in e.problems]
+        cls = (
+            ChecksumMismatch
+            if all(isinstance(e, ChecksumMismatch) for e in errors)
+            else StorageError
+        )
+        raise cls(problems=problems)

@@ -1,0 +1,273 @@
+"""A file server reached as a locally mounted folder: remote paths are local absolute paths."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat as stat_mod
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from scisync.errors import StorageError
+from scisync.hashing import StreamingHasher, hash_file, normalise_algorithm
+from scisync.storage._transfer import (
+    copy_stream,
+    download_algorithms,
+    fsync_dir,
+    is_temp_name,
+    place_without_overwrite,
+    place_without_overwrite_existing,
+    run_parallel,
+    temp_name,
+    verify_download,
+)
+from scisync.storage.base import DownloadJob, ProgressCallback, RemotePath, RemoteStat, UploadJob
+
+
+def _local(path: RemotePath) -> Path:
+    if not path.is_absolute():
+        raise StorageError(
+            f"storage path {str(path)!r} is not absolute",
+            where=str(path),
+            hint="the dataset's source folder must be an absolute path",
+        )
+    return Path(str(path))
+
+
+def _os_error(exc: OSError, action: str, where: Path | RemotePath) -> StorageError:
+    return StorageError(
+        f"cannot {action}: {exc.strerror or exc}",
+        where=str(where),
+        hint="check that the path exists, is on a mounted file system and is writable",
+    )
+
+
+class LocalStorage:
+    """The "file server" is this machine's file system (e.g. an NFS or GPFS mount).
+
+    Files are copied (or hard-linked, with ``hardlink=True``, when source and destination
+    share a file system) to a temporary name in the destination folder, flushed to disk and
+    then linked into place so that a reader never sees half a file and an existing file is
+    never replaced.
+    """
+
+    def __init__(self, hardlink: bool = False, *, workers: int = 4) -> None:
+        self.hardlink = hardlink
+        self.workers = workers
+
+    def describe(self) -> str:
+        return "local file system"
+
+    def close(self) -> None:
+        """Nothing to release; present for the Storage protocol."""
+
+    def stat(self, path: RemotePath) -> RemoteStat | None:
+        local = _local(path)
+        try:
+            st = local.lstat()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise _os_error(exc, "read file information", path) from exc
+        if stat_mod.S_ISDIR(st.st_mode):
+            raise StorageError(
+                "expected a file but found a folder",
+                where=str(path),
+                hint="a dataset file path must name a file",
+            )
+        return RemoteStat(
+            path=path,
+            size=st.st_size,
+            mtime=st.st_mtime,
+            is_symlink=stat_mod.S_ISLNK(st.st_mode),
+        )
+
+    def list_tree(self, folder: RemotePath) -> Mapping[RemotePath, RemoteStat]:
+        """Every file below *folder*; symlinks are reported, not followed; temp files skipped."""
+        root = _local(folder)
+        found: dict[RemotePath, RemoteStat] = {}
+
+        def fail(exc: OSError) -> None:
+            if exc.errno != errno.ENOENT:
+                raise _os_error(exc, "list folder", Path(exc.filename or root)) from exc
+
+        for dirpath, _dirs, files in os.walk(root, onerror=fail):
+            for name in files:
+                if is_temp_name(name):
+                    continue
+                full = Path(dirpath, name)
+                st = full.lstat()
+                remote = RemotePath(full.as_posix())
+                found[remote] = RemoteStat(
+                    path=remote,
+                    size=st.st_size,
+                    mtime=st.st_mtime,
+                    is_symlink=stat_mod.S_ISLNK(st.st_mode),
+                )
+        return dict(sorted(found.items()))
+
+    def remote_checksum(self, path: RemotePath, algorithm: str) -> str | None:
+        name = normalise_algorithm(algorithm)
+        return hash_file(_local(path), [name])[name]
+
+    # -- uploads ---------------------------------------------------------------------
+
+    def upload(self, jobs: Sequence[UploadJob], progress: ProgressCallback | None = None) -> None:
+        def work(job: UploadJob, abort: threading.Event) -> None:
+            self._upload_one(job, progress, abort)
+
+        run_parallel(work, jobs, self.workers)
+
+    def _upload_one(
+        self, job: UploadJob, progress: ProgressCallback | None, abort: threading.Event
+    ) -> None:
+        target = _local(job.remote)
+        if self._same_file_present(target, job):
+            if progress is not None:
+                progress(job.size)
+            return
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _os_error(exc, "create folder", target.parent) from exc
+        if self.hardlink and self._try_hardlink(job, target):
+            if progress is not None:
+                progress(job.size)
+            return
+        tmp = target.parent / temp_name(target.name)
+        try:
+            hasher = StreamingHasher(["blake3"], size_hint=job.size)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            with os.fdopen(fd, "wb") as sink, job.local.open("rb") as source:
+                size = copy_stream(source, sink.write, hasher, progress, abort)
+                sink.flush()
+                os.fsync(sink.fileno())
+            digest = hasher.hexdigests()["blake3"]
+            if size != job.size or digest != job.blake3:
+                raise StorageError(
+                    "the local file changed since it was hashed",
+                    where=str(job.local),
+                    hint="re-run plan so the new content is checksummed, then apply",
+                )
+            place_without_overwrite(tmp, target, digest)
+        except OSError as exc:
+            raise _os_error(exc, "write file", target) from exc
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def _same_file_present(self, target: Path, job: UploadJob) -> bool:
+        """True if *target* already holds the job's content; error if it holds another."""
+        try:
+            st = target.lstat()
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise _os_error(exc, "read file information", target) from exc
+        if not stat_mod.S_ISREG(st.st_mode):
+            raise StorageError(
+                "something other than a regular file is in the way",
+                where=str(target),
+                hint="move it away and re-run",
+            )
+        if st.st_size != job.size or hash_file(target, ["blake3"])["blake3"] != job.blake3:
+            raise StorageError(
+                "a different file already exists here",
+                where=str(target),
+                hint="scisync never overwrites a file that differs; move it away and re-run",
+            )
+        return True
+
+    def _try_hardlink(self, job: UploadJob, target: Path) -> bool:
+        """Link the local file into place if possible; False means "copy instead"."""
+        try:
+            if job.local.stat().st_size != job.size:
+                raise StorageError(
+                    "the local file changed since it was hashed",
+                    where=str(job.local),
+                    hint="re-run plan so the new content is checksummed, then apply",
+                )
+            os.link(job.local, target)
+        except FileExistsError:
+            place_without_overwrite_existing(target, job.blake3)
+            return True
+        except OSError as exc:
+            if exc.errno in (
+                errno.EXDEV,
+                errno.EPERM,
+                errno.ENOTSUP,
+                errno.EOPNOTSUPP,
+                errno.EMLINK,
+            ):
+                return False
+            raise _os_error(exc, "hard-link file", target) from exc
+        fsync_dir(target.parent)
+        return True
+
+    # -- downloads -------------------------------------------------------------------
+
+    def download(
+        self, jobs: Sequence[DownloadJob], progress: ProgressCallback | None = None
+    ) -> None:
+        def work(job: DownloadJob, abort: threading.Event) -> None:
+            self._download_one(job, progress, abort)
+
+        run_parallel(work, jobs, self.workers)
+
+    def _download_one(
+        self, job: DownloadJob, progress: ProgressCallback | None, abort: threading.Event
+    ) -> None:
+        source = _local(job.remote)
+        target = job.local
+        if local_copy_matches(job):
+            if progress is not None and job.size is not None:
+                progress(job.size)
+            return
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _os_error(exc, "create folder", target.parent) from exc
+        tmp = target.parent / temp_name(target.name)
+        try:
+            try:
+                stream = source.open("rb")
+            except FileNotFoundError:
+                raise StorageError(
+                    "file not found on the storage",
+                    where=str(job.remote),
+                    hint="the dataset's files may have been moved or deleted",
+                ) from None
+            hasher = StreamingHasher(download_algorithms(job), size_hint=job.size)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            with stream, os.fdopen(fd, "wb") as sink:
+                size = copy_stream(stream, sink.write, hasher, progress, abort)
+                sink.flush()
+                os.fsync(sink.fileno())
+            digests = hasher.hexdigests()
+            verify_download(job, digests, size)
+            place_without_overwrite(tmp, target, digests["blake3"])
+        except OSError as exc:
+            raise _os_error(exc, "download file", target) from exc
+        finally:
+            tmp.unlink(missing_ok=True)
+
+
+def local_copy_matches(job: DownloadJob) -> bool:
+    """True if the download target already exists with the expected size and checksums.
+
+    Without expected checksums an existing file cannot be vouched for: it is downloaded
+    again and compared when placed (identical -> kept, different -> error).
+    """
+    try:
+        st = job.local.lstat()
+    except FileNotFoundError:
+        return False
+    if not job.expected or not stat_mod.S_ISREG(st.st_mode):
+        return False
+    if job.size is not None and st.st_size != job.size:
+        return False
+    algorithms = [normalise_algorithm(c.algorithm) for c in job.expected]
+    digests = hash_file(job.local, algorithms)
+    return all(
+        digests[normalise_algorithm(c.algorithm)] == c.value.strip().lower() for c in job.expected
+    )

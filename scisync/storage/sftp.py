@@ -1,0 +1,838 @@
+"""A file server reached over SFTP, with fabric (so ~/.ssh/config, agents and ProxyJump work).
+
+Safety: unknown host keys are refused unless the caller opts in; uploads go to a hidden
+temporary name, are checked, then renamed with SFTP's no-overwrite rename; downloads land in
+a local temporary file, are hashed while streaming and renamed only when they match.
+
+Speed: paramiko is pure Python, so every SSH packet costs interpreter time.  We therefore
+ask for large SFTP requests (fewer messages), a large channel window with large packets
+(fewer packets), AES-GCM first (one cipher call per packet, no separate HMAC), pipelined
+writes and bounded prefetched reads, and several connections working on different files.
+Memory stays bounded by (window + prefetch) per connection, whatever the file size.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shlex
+import socket
+import stat as stat_mod
+import threading
+from collections import deque
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import paramiko
+from fabric import Config, Connection
+from paramiko.sftp import CMD_DATA, CMD_READ, int64
+
+from scisync.errors import ChecksumMismatch, StorageError
+from scisync.hashing import StreamingHasher, normalise_algorithm
+from scisync.storage._transfer import (
+    copy_stream,
+    download_algorithms,
+    fsync_dir,
+    is_temp_name,
+    place_without_overwrite,
+    run_parallel,
+    temp_name,
+    verify_download,
+)
+from scisync.storage.base import DownloadJob, ProgressCallback, RemotePath, RemoteStat, UploadJob
+from scisync.storage.local import local_copy_matches
+
+WINDOW_SIZE = 2**24
+"""SSH channel window we grant the server: bounds in-flight download bytes per connection."""
+
+MAX_PACKET_SIZE = 2**18
+"""Largest SSH packet we accept: OpenSSH's own limit, so one SFTP read reply is one packet."""
+
+READ_REQUEST_SIZE = 255 * 1024
+"""Bytes per SFTP read request: OpenSSH's sftp-server serves at most 255 KiB per read."""
+
+WRITE_REQUEST_SIZE = 255 * 1024
+"""Bytes per SFTP write request (sftp-server accepts messages up to 256 KiB)."""
+
+PREFETCH_REQUESTS = max(4, WINDOW_SIZE // READ_REQUEST_SIZE)
+"""Read requests kept in flight per download: enough to fill the window, no more."""
+
+FAST_CIPHERS = (
+    "aes128-gcm@openssh.com",
+    "aes256-gcm@openssh.com",
+    "aes128-ctr",
+    "aes256-ctr",
+)
+"""Preferred first: AEAD ciphers need one call per packet instead of cipher + HMAC."""
+
+_CHECKSUM_TOOLS = {
+    "sha256": "sha256sum",
+    "blake3": "b3sum",
+    "blake2b": "b2sum",
+    "md5": "md5sum",
+    "sha1": "sha1sum",
+}
+_DIGEST_LENGTHS = {"sha256": 64, "blake3": 64, "blake2b": 128, "md5": 32, "sha1": 40}
+_SHELL_PROBE = "echo scisync-shell-ok"
+_EXEC_TIMEOUT = 3600.0  # hashing a very large file on a slow server may take this long
+
+_TRANSFER_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    EOFError,
+    paramiko.SSHException,
+    socket.timeout,
+)
+
+
+def _fast_transport(sock: Any, **kwargs: Any) -> paramiko.Transport:
+    """Transport factory for SSHClient.connect: big window and packets, fast ciphers first."""
+    transport = paramiko.Transport(
+        sock,
+        disabled_algorithms=kwargs.get("disabled_algorithms"),
+        default_window_size=WINDOW_SIZE,
+        default_max_packet_size=MAX_PACKET_SIZE,
+    )
+    options = transport.get_security_options()
+    available = tuple(options.ciphers)
+    preferred = tuple(c for c in FAST_CIPHERS if c in available)
+    options.ciphers = preferred + tuple(c for c in available if c not in preferred)
+    return transport
+
+
+class _FastSFTPClient(paramiko.SFTPClient):
+    """SFTPClient with buffered reads from the channel and a pipelined whole-file reader.
+
+    paramiko reads each SFTP message with two ``channel.recv`` calls (4-byte length, then
+    body), and every small recv from a well-filled channel buffer shifts the whole buffer
+    (``del buf[:n]``), which made downloads CPU-bound.  Taking everything the channel holds
+    in one recv and slicing it here keeps the cost linear.  Both overrides use paramiko
+    internals (``_read_all``, ``_async_request``, ``_read_response``), pinned by the tests.
+    """
+
+    _RECV_SIZE = 1 << 20
+
+    def __init__(self, sock: paramiko.Channel) -> None:
+        # Set before super().__init__, which already reads the server's version packet.
+        self._rbuf = bytearray()
+        self._rpos = 0
+        super().__init__(sock)
+
+    def _read_all(self, n: int) -> bytes:
+        buf = self._rbuf
+        while len(buf) - self._rpos < n:
+            if self._rpos:
+                del buf[: self._rpos]
+                self._rpos = 0
+            data = self.sock.recv(max(n - len(buf), self._RECV_SIZE))
+            if not data:
+                raise EOFError()
+            buf += data
+        with memoryview(buf) as view:
+            out = bytes(view[self._rpos : self._rpos + n])
+        self._rpos += n
+        return out
+
+    def read_pipelined(
+        self, handle: Any, size: int, consume: Callable[[bytes], None], abort: threading.Event
+    ) -> int:
+        """Read bytes [0, size) of an open file with up to PREFETCH_REQUESTS reads in flight.
+
+        Replies arrive in request order (the server handles requests sequentially), so
+        each one is consumed as it comes and memory is bounded by the requests in flight.
+        A short read (never seen with OpenSSH below EOF) drains the pipeline and restarts
+        it at the first missing byte.
+        """
+        internals: Any = self  # paramiko's stubs omit the private request API
+        offset = 0  # next byte to request
+        done = 0  # bytes consumed, in order
+        in_flight: deque[tuple[int, int, int]] = deque()
+        while done < size:
+            if abort.is_set():
+                raise StorageError("transfer cancelled", hint="re-run to resume")
+            while offset < size and len(in_flight) < PREFETCH_REQUESTS:
+                length = min(READ_REQUEST_SIZE, size - offset)
+                num = internals._async_request(
+                    type(None), CMD_READ, handle, int64(offset), int(length)
+                )
+                in_flight.append((num, offset, length))
+                offset += length
+            num, start, length = in_flight.popleft()
+            kind, msg = internals._read_response(num)
+            if kind != CMD_DATA or msg is None:
+                raise paramiko.SFTPError("the server answered a read with something else")
+            data = msg.get_string()
+            if start != done:
+                continue  # a reply to a request issued before a restart
+            consume(data)
+            done += len(data)
+            if len(data) < length:
+                if not data:
+                    raise EOFError("the file ended early (it changed on the server)")
+                offset = done  # drain: later replies no longer line up with `done`
+        for num, _start, _length in in_flight:
+            internals._read_response(num)
+        return done
+
+
+class _UnknownHostKey(paramiko.SSHException):
+    def __init__(self, hostname: str, key: paramiko.PKey) -> None:
+        self.hostname = hostname
+        self.key_type = key.get_name()
+        self.fingerprint = key.fingerprint
+        super().__init__(f"unknown host key for {hostname}")
+
+
+class _RefuseUnknown(paramiko.MissingHostKeyPolicy):
+    """Like paramiko's RejectPolicy, but keeps the key's fingerprint for the message."""
+
+    def missing_host_key(
+        self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
+    ) -> None:
+        transport = client.get_transport()
+        if transport is not None:
+            transport.close()
+        raise _UnknownHostKey(hostname, key)
+
+
+class _TrustUnknown(paramiko.MissingHostKeyPolicy):
+    """Accept an unknown key for this process only; known_hosts is never written."""
+
+    def missing_host_key(
+        self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
+    ) -> None:
+        client.get_host_keys().add(hostname, key.get_name(), key)
+
+
+@dataclass
+class _Session:
+    """One SSH connection and its SFTP channel; used by one thread at a time."""
+
+    connection: Any  # fabric.Connection (untyped)
+    sftp: _FastSFTPClient
+
+    @property
+    def transport(self) -> paramiko.Transport:
+        transport = self.connection.client.get_transport()
+        if transport is None:
+            raise StorageError("the SSH connection is closed", hint="re-run to reconnect")
+        return transport  # type: ignore[no-any-return]
+
+    def alive(self) -> bool:
+        transport = self.connection.client.get_transport()
+        return transport is not None and bool(transport.is_active())
+
+    def close(self) -> None:
+        with suppress(Exception):
+            self.sftp.close()
+        gateway = self.connection.gateway
+        with suppress(Exception):
+            self.connection.close()
+        while isinstance(gateway, Connection):
+            with suppress(Exception):
+                gateway.close()
+            gateway = gateway.gateway
+
+
+class _Pool:
+    """Up to *size* sessions, created on demand and reused; broken ones are dropped."""
+
+    def __init__(self, size: int, factory: Any) -> None:
+        self._size = max(1, size)
+        self._factory = factory
+        self._idle: list[_Session] = []
+        self._count = 0
+        self._cond = threading.Condition()
+        self._closed = False
+
+    @contextmanager
+    def lease(self) -> Iterator[_Session]:
+        with self._cond:
+            while not self._idle and self._count >= self._size:
+                self._cond.wait()
+            session = self._idle.pop() if self._idle else None
+            if session is None:
+                self._count += 1
+        if session is None:
+            try:
+                session = self._factory()
+            except BaseException:
+                with self._cond:
+                    self._count -= 1
+                    self._cond.notify()
+                raise
+        assert session is not None
+        try:
+            yield session
+        finally:
+            keep = session.alive() and not self._closed
+            with self._cond:
+                if keep:
+                    self._idle.append(session)
+                else:
+                    self._count -= 1
+                self._cond.notify()
+            if not keep:
+                session.close()
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            idle, self._idle = self._idle, []
+            self._count -= len(idle)
+        for session in idle:
+            session.close()
+
+
+def _is_missing(exc: BaseException) -> bool:
+    return isinstance(exc, FileNotFoundError) or (
+        isinstance(exc, OSError) and exc.errno == errno.ENOENT
+    )
+
+
+class SftpStorage:
+    """Dataset files on an SFTP server (``sftp://user@host/path``).
+
+    *host* may be an alias from ``~/.ssh/config`` (or *ssh_config_path*): HostName, Port,
+    User, IdentityFile, ProxyJump and UserKnownHostsFile are honoured.  Keys come from the
+    ssh-agent, the config's IdentityFile or ``~/.ssh/id_*``; no password is ever asked for.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int | None = None,
+        user: str | None = None,
+        *,
+        connections: int = 4,
+        ssh_config_path: Path | None = None,
+        known_hosts: Path | None = None,
+        trust_unknown_hosts: bool = False,
+        connect_timeout: float = 15,
+        verify_remote_checksum: bool = True,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.user = user
+        self.connections = max(1, connections)
+        self.ssh_config_path = ssh_config_path
+        self.known_hosts = known_hosts
+        self.trust_unknown_hosts = trust_unknown_hosts
+        self.connect_timeout = connect_timeout
+        self.verify_remote_checksum = verify_remote_checksum
+        self._pool = _Pool(self.connections, self._connect)
+        self._facts_lock = threading.Lock()
+        self._has_shell: bool | None = None
+        self._missing_tools: set[str] = set()
+        self._known_dirs: set[str] = set()
+        self._resolved = self._make_connection()  # resolves ssh config now; never connected
+
+    # -- connecting ------------------------------------------------------------------
+
+    def describe(self) -> str:
+        user = self._resolved.user
+        port = self._resolved.port
+        suffix = f":{port}" if port and port != 22 else ""
+        return f"sftp://{user}@{self.host}{suffix}" if user else f"sftp://{self.host}{suffix}"
+
+    def _make_connection(self) -> Any:
+        config = (
+            Config(runtime_ssh_path=str(self.ssh_config_path))
+            if self.ssh_config_path is not None
+            else Config()
+        )
+        return Connection(
+            self.host,
+            user=self.user,
+            port=self.port,
+            config=config,
+            connect_timeout=max(1, round(self.connect_timeout)),
+            connect_kwargs={"transport_factory": _fast_transport},
+        )
+
+    def _known_hosts_files(self, connection: Any) -> list[Path]:
+        if self.known_hosts is not None:
+            return [self.known_hosts]
+        configured = connection.ssh_config.get("userknownhostsfile")
+        names = configured.split() if configured else ["~/.ssh/known_hosts", "~/.ssh/known_hosts2"]
+        return [Path(os.path.expanduser(n)) for n in names] + [Path("/etc/ssh/ssh_known_hosts")]
+
+    def _secure(self, connection: Any) -> None:
+        """Replace fabric's accept-anything host key policy, on the host and every jump host."""
+        while isinstance(connection, Connection):
+            client = connection.client
+            client.set_missing_host_key_policy(
+                _TrustUnknown() if self.trust_unknown_hosts else _RefuseUnknown()
+            )
+            for file in self._known_hosts_files(connection):
+                if file.is_file():
+                    client.load_system_host_keys(str(file))
+            connection = connection.gateway
+
+    def _connect(self) -> _Session:
+        connection = self._make_connection()
+        self._secure(connection)
+        where = self.describe()
+        try:
+            connection.open()
+            transport = connection.client.get_transport()
+            transport.set_keepalive(30)
+            sftp = _FastSFTPClient.from_transport(
+                transport, window_size=WINDOW_SIZE, max_packet_size=MAX_PACKET_SIZE
+            )
+            if sftp is None:
+                raise paramiko.SSHException("the server refused the SFTP subsystem")
+        except _UnknownHostKey as exc:
+            _close_quietly(connection)
+            port = connection.port
+            keyscan = (
+                f"ssh-keyscan -p {port} {connection.host}"
+                if port != 22
+                else (f"ssh-keyscan {connection.host}")
+            )
+            raise StorageError(
+                f"the SSH host key of {exc.hostname} is not known "
+                f"({exc.key_type} {exc.fingerprint}); refusing to connect",
+                where=where,
+                hint=(
+                    "check the fingerprint with the server's administrators, then trust it: "
+                    f"run `ssh {self.host}` once and accept it, or `{keyscan} >> "
+                    "~/.ssh/known_hosts`, or set the storage option trust_unknown_hosts"
+                ),
+            ) from None
+        except paramiko.BadHostKeyException as exc:
+            _close_quietly(connection)
+            raise StorageError(
+                f"the SSH host key of {exc.hostname} does not match known_hosts: the server "
+                "was reinstalled, or someone is intercepting the connection",
+                where=where,
+                hint=f"ask the server's administrators; if the key really changed, run "
+                f"`ssh-keygen -R {exc.hostname}` and connect again",
+            ) from None
+        except paramiko.AuthenticationException as exc:
+            _close_quietly(connection)
+            raise StorageError(
+                f"SSH authentication failed for user {connection.user!r}: {exc}",
+                where=where,
+                hint="load your key into ssh-agent or set IdentityFile in ~/.ssh/config; "
+                f"check with `ssh {self.host}`",
+            ) from None
+        except (OSError, EOFError, paramiko.SSHException) as exc:
+            _close_quietly(connection)
+            raise StorageError(
+                f"cannot open an SFTP session to {connection.host}:{connection.port}: "
+                f"{exc or type(exc).__name__}",
+                where=where,
+                hint=f"check the host name, port and network; try `sftp {self.host}`",
+            ) from None
+        return _Session(connection=connection, sftp=sftp)
+
+    def close(self) -> None:
+        self._pool.close()
+
+    def __enter__(self) -> SftpStorage:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reading the tree ------------------------------------------------------------
+
+    def stat(self, path: RemotePath) -> RemoteStat | None:
+        with self._pool.lease() as session:
+            try:
+                attrs = session.sftp.lstat(str(path))
+            except _TRANSFER_ERRORS as exc:
+                if _is_missing(exc):
+                    return None
+                raise self._error(exc, "read file information", path) from exc
+        mode = attrs.st_mode or 0
+        if stat_mod.S_ISDIR(mode):
+            raise StorageError(
+                "expected a file but found a folder",
+                where=self._where(path),
+                hint="a dataset file path must name a file",
+            )
+        return RemoteStat(
+            path=path,
+            size=attrs.st_size or 0,
+            mtime=float(attrs.st_mtime or 0),
+            is_symlink=stat_mod.S_ISLNK(mode),
+        )
+
+    def list_tree(self, folder: RemotePath) -> Mapping[RemotePath, RemoteStat]:
+        """One listdir round trip per folder; symlinks reported, not followed."""
+        found: dict[RemotePath, RemoteStat] = {}
+        with self._pool.lease() as session:
+            pending = [folder]
+            while pending:
+                current = pending.pop()
+                try:
+                    entries = session.sftp.listdir_attr(str(current))
+                except _TRANSFER_ERRORS as exc:
+                    if _is_missing(exc) and current == folder:
+                        return {}
+                    raise self._error(exc, "list folder", current) from exc
+                for entry in entries:
+                    path = current / entry.filename
+                    mode = entry.st_mode or 0
+                    if stat_mod.S_ISDIR(mode):
+                        pending.append(path)
+                    elif not is_temp_name(entry.filename):
+                        found[path] = RemoteStat(
+                            path=path,
+                            size=entry.st_size or 0,
+                            mtime=float(entry.st_mtime or 0),
+                            is_symlink=stat_mod.S_ISLNK(mode),
+                        )
+        return dict(sorted(found.items()))
+
+    # -- checksums on the server -----------------------------------------------------
+
+    def remote_checksum(self, path: RemotePath, algorithm: str) -> str | None:
+        """Run ``sha256sum``/``b3sum``/... on the server; None without a shell or the tool."""
+        name = normalise_algorithm(algorithm)
+        with self._pool.lease() as session:
+            try:
+                session.sftp.stat(str(path))
+            except _TRANSFER_ERRORS as exc:
+                if _is_missing(exc):
+                    raise StorageError(
+                        "file not found on the server",
+                        where=self._where(path),
+                        hint="the dataset's files may have been moved or deleted",
+                    ) from None
+                raise self._error(exc, "read file information", path) from exc
+            return self._checksum_via_shell(session, path, name)
+
+    def _checksum_via_shell(self, session: _Session, path: RemotePath, name: str) -> str | None:
+        tool = _CHECKSUM_TOOLS[name]
+        with self._facts_lock:
+            if self._has_shell is False or tool in self._missing_tools:
+                return None
+            probe = self._has_shell is None
+        if probe:
+            status, out = self._exec(session, _SHELL_PROBE)
+            has_shell = status == 0 and out.strip() == "scisync-shell-ok"
+            with self._facts_lock:
+                self._has_shell = has_shell
+            if not has_shell:
+                return None
+        status, out = self._exec(session, f"{tool} -- {shlex.quote(str(path))}")
+        if status == 127:
+            with self._facts_lock:
+                self._missing_tools.add(tool)
+            return None
+        if status != 0 or not out:
+            return None
+        digest = out.split()[0].lstrip("\\").lower()
+        if len(digest) != _DIGEST_LENGTHS[name] or any(c not in "0123456789abcdef" for c in digest):
+            return None
+        return digest
+
+    def _exec(self, session: _Session, command: str) -> tuple[int, str]:
+        """Run *command* over an exec channel; (-1, "") if the server will not run it.
+
+        Under ``ForceCommand internal-sftp`` the command is replaced by an SFTP server
+        waiting on stdin, so stdin is closed at once and the probe's echo never appears.
+        """
+        try:
+            channel = session.transport.open_session(timeout=self.connect_timeout)
+        except _TRANSFER_ERRORS:
+            return -1, ""
+        try:
+            channel.settimeout(_EXEC_TIMEOUT)
+            channel.exec_command(command)
+            channel.shutdown_write()
+            chunks: list[bytes] = []
+            while data := channel.recv(65536):
+                chunks.append(data)
+                if sum(map(len, chunks)) > 1 << 16:  # a checksum line is short
+                    break
+            status = channel.recv_exit_status()
+            return status, b"".join(chunks).decode("utf-8", "replace")
+        except _TRANSFER_ERRORS:
+            return -1, ""
+        finally:
+            channel.close()
+
+    def _remote_digest(self, session: _Session, path: RemotePath, size: int) -> str:
+        """blake3 of a remote file: b3sum on the server if possible, else stream it here."""
+        digest = self._checksum_via_shell(session, path, "blake3")
+        if digest is not None:
+            return digest
+        hasher = StreamingHasher(["blake3"], size_hint=size)
+        with session.sftp.open(str(path), "rb") as remote:
+            session.sftp.read_pipelined(remote.handle, size, hasher.update, threading.Event())
+        return hasher.hexdigests()["blake3"]
+
+    # -- uploads ---------------------------------------------------------------------
+
+    def upload(self, jobs: Sequence[UploadJob], progress: ProgressCallback | None = None) -> None:
+        def work(job: UploadJob, abort: threading.Event) -> None:
+            with self._pool.lease() as session:
+                self._upload_one(session, job, progress, abort)
+
+        run_parallel(work, jobs, self.connections)
+
+    def _upload_one(
+        self,
+        session: _Session,
+        job: UploadJob,
+        progress: ProgressCallback | None,
+        abort: threading.Event,
+    ) -> None:
+        sftp = session.sftp
+        final = str(job.remote)
+        try:
+            if self._same_file_present(session, job):
+                if progress is not None:
+                    progress(job.size)
+                return
+            self._makedirs(session, job.remote.parent)
+        except _TRANSFER_ERRORS as exc:
+            raise self._error(exc, "prepare upload to", job.remote) from exc
+        tmp = str(job.remote.parent / temp_name(job.remote.name))
+        created = False
+        try:
+            hasher = StreamingHasher(["blake3"], size_hint=job.size)
+            with job.local.open("rb") as source:
+                remote = sftp.open(tmp, "wbx")
+                created = True
+                with remote:
+                    remote.MAX_REQUEST_SIZE = WRITE_REQUEST_SIZE
+                    remote.set_pipelined(True)
+                    size = copy_stream(
+                        source, remote.write, hasher, progress, abort, 4 * WRITE_REQUEST_SIZE
+                    )
+            digest = hasher.hexdigests()["blake3"]
+            if size != job.size or digest != job.blake3:
+                raise StorageError(
+                    "the local file changed since it was hashed",
+                    where=str(job.local),
+                    hint="re-run plan so the new content is checksummed, then apply",
+                )
+            written = sftp.stat(tmp).st_size
+            if written != size:
+                raise StorageError(
+                    f"the server stored {written} bytes of {size}",
+                    where=self._where(job.remote),
+                    hint="the server's disk may be full or a quota reached; re-run to retry",
+                )
+            if self.verify_remote_checksum:
+                remote_digest = self._checksum_via_shell(session, RemotePath(tmp), "blake3")
+                if remote_digest is not None and remote_digest != digest:
+                    raise ChecksumMismatch(
+                        "the uploaded copy's blake3 differs from the local file",
+                        where=self._where(job.remote),
+                        hint="the transfer was corrupted; re-run to upload again",
+                    )
+            self._rename_into_place(session, tmp, final, job)
+            created = False
+        except _TRANSFER_ERRORS as exc:
+            raise self._error(exc, "upload", job.remote) from exc
+        finally:
+            if created:
+                self._remove_quietly(session, tmp)
+
+    def _same_file_present(self, session: _Session, job: UploadJob) -> bool:
+        try:
+            attrs = session.sftp.lstat(str(job.remote))
+        except _TRANSFER_ERRORS as exc:
+            if _is_missing(exc):
+                return False
+            raise
+        if not stat_mod.S_ISREG(attrs.st_mode or 0):
+            raise StorageError(
+                "something other than a regular file is in the way",
+                where=self._where(job.remote),
+                hint="move it away on the server and re-run",
+            )
+        if attrs.st_size != job.size or self._remote_digest(session, job.remote, job.size) != (
+            job.blake3
+        ):
+            raise StorageError(
+                "a different file already exists on the server",
+                where=self._where(job.remote),
+                hint="scisync never overwrites a file that differs; move it away and re-run",
+            )
+        return True
+
+    def _rename_into_place(self, session: _Session, tmp: str, final: str, job: UploadJob) -> None:
+        """SFTP rename refuses to replace an existing file (OpenSSH uses link()).
+
+        If it fails because the file appeared meanwhile, an identical one is accepted and a
+        different one refused.  Only if it failed with nothing in the way (a server whose
+        rename is unusual) is ``posix-rename`` tried.
+        """
+        sftp = session.sftp
+        try:
+            sftp.rename(tmp, final)
+            return
+        except OSError:
+            pass
+        try:
+            sftp.lstat(final)
+        except _TRANSFER_ERRORS as exc:
+            if not _is_missing(exc):
+                raise
+            sftp.posix_rename(tmp, final)
+            return
+        self._remove_quietly(session, tmp)
+        if not self._same_file_present(session, job):
+            raise StorageError(
+                "the uploaded file vanished while it was being renamed",
+                where=self._where(job.remote),
+                hint="another process is changing this folder; re-run",
+            )
+
+    def _makedirs(self, session: _Session, folder: RemotePath) -> None:
+        with self._facts_lock:
+            if str(folder) in self._known_dirs:
+                return
+        missing: list[RemotePath] = []
+        current = folder
+        while True:
+            try:
+                attrs = session.sftp.stat(str(current))
+            except _TRANSFER_ERRORS as exc:
+                if not _is_missing(exc) or current == current.parent:
+                    raise
+                missing.append(current)
+                current = current.parent
+                continue
+            if not stat_mod.S_ISDIR(attrs.st_mode or 0):
+                raise StorageError(
+                    "a file is in the way of a folder",
+                    where=self._where(current),
+                    hint="move the file away on the server and re-run",
+                )
+            break
+        for path in reversed(missing):
+            try:
+                session.sftp.mkdir(str(path))
+            except OSError:
+                # Another worker may have created it a moment ago; anything else shows below.
+                attrs = session.sftp.stat(str(path))
+                if not stat_mod.S_ISDIR(attrs.st_mode or 0):
+                    raise
+        with self._facts_lock:
+            self._known_dirs.add(str(folder))
+
+    def _remove_quietly(self, session: _Session, path: str) -> None:
+        """Best effort: on a dead connection, use a fresh one so no temp file remains."""
+        try:
+            session.sftp.remove(path)
+            return
+        except _TRANSFER_ERRORS as exc:
+            if _is_missing(exc) or session.alive():
+                return
+        with suppress(Exception):
+            fresh = self._connect()
+            try:
+                fresh.sftp.remove(path)
+            finally:
+                fresh.close()
+
+    # -- downloads -------------------------------------------------------------------
+
+    def download(
+        self, jobs: Sequence[DownloadJob], progress: ProgressCallback | None = None
+    ) -> None:
+        def work(job: DownloadJob, abort: threading.Event) -> None:
+            if local_copy_matches(job):
+                if progress is not None and job.size is not None:
+                    progress(job.size)
+                return
+            with self._pool.lease() as session:
+                self._download_one(session, job, progress, abort)
+
+        run_parallel(work, jobs, self.connections)
+
+    def _download_one(
+        self,
+        session: _Session,
+        job: DownloadJob,
+        progress: ProgressCallback | None,
+        abort: threading.Event,
+    ) -> None:
+        target = job.local
+        try:
+            attrs = session.sftp.stat(str(job.remote))
+        except _TRANSFER_ERRORS as exc:
+            if _is_missing(exc):
+                raise StorageError(
+                    "file not found on the server",
+                    where=self._where(job.remote),
+                    hint="the dataset's files may have been moved or deleted",
+                ) from None
+            raise self._error(exc, "read file information", job.remote) from exc
+        size = attrs.st_size or 0
+        if job.size is not None and size != job.size:
+            raise ChecksumMismatch(
+                f"the file on the server has {size} bytes, {job.size} were expected",
+                where=self._where(job.remote),
+                hint="the file changed on the server; no local file was written",
+            )
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(
+                f"cannot create folder: {exc.strerror or exc}",
+                where=str(target.parent),
+                hint="check that the download folder is writable",
+            ) from exc
+        tmp = target.parent / temp_name(target.name)
+        try:
+            hasher = StreamingHasher(download_algorithms(job), size_hint=size)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            with os.fdopen(fd, "wb") as sink:
+
+                def consume(data: bytes) -> None:
+                    hasher.update(data)
+                    sink.write(data)
+                    if progress is not None:
+                        progress(len(data))
+
+                with session.sftp.open(str(job.remote), "rb") as remote:
+                    received = session.sftp.read_pipelined(remote.handle, size, consume, abort)
+                sink.flush()
+                os.fsync(sink.fileno())
+            digests = hasher.hexdigests()
+            verify_download(job, digests, received)
+            place_without_overwrite(tmp, target, digests["blake3"])
+            fsync_dir(target.parent)
+        except _TRANSFER_ERRORS as exc:
+            raise self._error(exc, "download", job.remote) from exc
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    # -- messages --------------------------------------------------------------------
+
+    def _where(self, path: RemotePath | str) -> str:
+        return f"{self.describe()}{path}"
+
+    def _error(self, exc: BaseException, action: str, path: RemotePath | str) -> StorageError:
+        if isinstance(exc, StorageError):
+            return exc
+        if isinstance(exc, PermissionError) or (
+            isinstance(exc, OSError) and exc.errno == errno.EACCES
+        ):
+            return StorageError(
+                f"cannot {action}: permission denied",
+                where=self._where(path),
+                hint="check that your user may write there (ask the server's administrators)",
+            )
+        detail = str(exc) or type(exc).__name__
+        return StorageError(
+            f"cannot {action}: {detail}",
+            where=self._where(path),
+            hint="re-run to retry; finished files are kept and no partial file is left",
+        )
+
+
+def _close_quietly(connection: Any) -> None:
+    with suppress(Exception):
+        connection.close()

@@ -1,0 +1,241 @@
+"""The client against the sandbox SciCat over real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from scisync.errors import ApiError, AuthError
+from scisync.jsontypes import JsonObject
+from scisync.manifest.model import ScicatConfig
+from scisync.observed import ObservedFile, make_marker
+from scisync.sandbox import SandboxServer
+from scisync.scicat.auth import login, resolve_token
+from scisync.scicat.client import ScicatClient
+from scisync.scicat.credentials import CredentialStore, StoredCredential
+
+PREFIX = "20.500.12269"
+
+
+def dataset_body(key: str, *, pid: str | None = None, **extra: object) -> JsonObject:
+    body: JsonObject = {
+        "type": "raw",
+        "datasetName": key,
+        "ownerGroup": "ingestor",
+        "accessGroups": ["group1"],
+        "contactEmail": "ingestor@sandbox.invalid",
+        "owner": "Ingestor",
+        "sourceFolder": f"/data/{key}",
+        "creationTime": "2026-11-21T09:00:00Z",
+        "principalInvestigators": ["PI"],
+        "scientificMetadata": {"scisync_marker": make_marker("proj", key), "temperature": 5},
+    }
+    if pid is not None:
+        body["pid"] = pid
+    body.update(extra)  # type: ignore[arg-type]
+    return body
+
+
+@pytest.fixture
+def client(scicat_sandbox: SandboxServer) -> ScicatClient:
+    return ScicatClient(scicat_sandbox.url, scicat_sandbox.login("ingestor"), backoff_factor=0)
+
+
+def test_whoami(client: ScicatClient, scicat_sandbox: SandboxServer) -> None:
+    me = client.whoami()
+    assert me is not None and me["username"] == "ingestor"
+    assert ScicatClient(scicat_sandbox.url, None).whoami() is None
+
+
+def test_create_get_and_patch_dataset(client: ScicatClient) -> None:
+    pid = f"{PREFIX}/raw-run-1"
+    created = client.create_dataset(dataset_body("raw-run-1", pid=pid))
+    assert created["pid"] == pid
+
+    observed = client.get_dataset(pid)
+    assert observed is not None
+    assert observed.marker == "proj/raw-run-1"
+    assert observed.fields["datasetName"] == "raw-run-1"
+    assert client.get_dataset(f"{PREFIX}/nothing-here") is None
+
+    # merge-patch merges scientificMetadata; plain JSON replaces it wholesale.
+    merged = client.patch_dataset(
+        pid, {"scientificMetadata": {"sample_count": 3}}, merge_patch=True
+    )
+    metadata = merged["scientificMetadata"]
+    assert isinstance(metadata, dict)
+    assert metadata["scisync_marker"] == "proj/raw-run-1"
+    assert metadata["sample_count"] == 3
+    replaced = client.patch_dataset(
+        pid, {"scientificMetadata": {"only": "this"}}, merge_patch=False
+    )
+    assert replaced["scientificMetadata"] == {"only": "this"}
+
+
+def test_duplicate_pid_is_a_clear_409(client: ScicatClient) -> None:
+    pid = f"{PREFIX}/dup"
+    client.create_dataset(dataset_body("dup", pid=pid))
+    with pytest.raises(ApiError) as raised:
+        client.create_dataset(dataset_body("dup", pid=pid), context="dataset dup")
+    assert raised.value.status == 409
+    assert str(raised.value).startswith("dataset dup: SciCat answered 409 to POST")
+    assert "already exists" in str(raised.value)
+
+
+def test_validation_errors_name_the_fields(client: ScicatClient) -> None:
+    body = dataset_body("bad")
+    body["contactEmail"] = "not-an-email"
+    body["unknownField"] = 1
+    with pytest.raises(ApiError) as raised:
+        client.create_dataset(body, context="dataset bad")
+    assert raised.value.status == 400
+    assert "contactEmail" in str(raised.value)
+    assert "unknownField" in str(raised.value)
+
+
+def test_user_without_pid_permission_gets_403_hint(scicat_sandbox: SandboxServer) -> None:
+    user = ScicatClient(scicat_sandbox.url, scicat_sandbox.login("user1"), backoff_factor=0)
+    body = dataset_body("mine", pid=f"{PREFIX}/mine", ownerGroup="group1")
+    with pytest.raises(ApiError) as raised:
+        user.create_dataset(body, context="dataset mine")
+    assert raised.value.status == 403
+    assert "CREATE_DATASET_WITH_PID_GROUPS" in str(raised.value)
+
+
+def test_anonymous_write_is_403_saying_no_token(scicat_sandbox: SandboxServer) -> None:
+    anonymous = ScicatClient(scicat_sandbox.url, None, backoff_factor=0)
+    with pytest.raises(ApiError, match="no token was sent"):
+        anonymous.create_dataset(dataset_body("anon"))
+
+
+def test_expired_token(scicat_sandbox: SandboxServer) -> None:
+    # The sandbox signs tokens; an already-expired one is what SciCat answers SESSION_EXPIRED to.
+    app, _ = scicat_sandbox._running()
+    account = app.auth.accounts["ingestor"]
+    expired = app.auth.issue(account, expires_in=-10)
+    client = ScicatClient(scicat_sandbox.url, expired, backoff_factor=0)
+    with pytest.raises(AuthError) as raised:
+        client.get_datasets(["x"])
+    assert "your SciCat token expired" in str(raised.value)
+    assert "scisync login" in str(raised.value)
+    assert expired not in str(raised.value)
+
+
+def test_files_attachments_and_markers(client: ScicatClient) -> None:
+    pid = f"{PREFIX}/with-files"
+    client.create_dataset(dataset_body("with-files", pid=pid))
+    block = client.create_origdatablock(
+        pid,
+        {
+            "size": 15,
+            "chkAlg": "SHA-256",
+            "dataFileList": [
+                {"path": "a.h5", "size": 10, "time": "2026-11-21T09:00:00Z", "chk": "aa"},
+                {"path": "sub/b.txt", "size": 5, "time": "2026-11-21T09:00:00Z", "chk": "bb"},
+            ],
+        },
+    )
+    thumbnail = "data:image/png;base64,iVBORw0KGgo="
+    attachment = client.create_attachment(
+        pid, "a plot", thumbnail, "att-with-files", "ingestor", ["group1"]
+    )
+    assert attachment["aid"] == "att-with-files"
+
+    found = client.find_datasets_by_markers(["proj/with-files", "proj/absent"])
+    assert found["proj/absent"] == []
+    (dataset,) = found["proj/with-files"]
+    assert dataset.pid == pid
+    assert dataset.files == (
+        ObservedFile("a.h5", 10, "aa", "sha256"),
+        ObservedFile("sub/b.txt", 5, "bb", "sha256"),
+    )
+    assert dataset.block_ids == (block["_id"],)
+    (observed_attachment,) = dataset.attachments
+    assert observed_attachment.id == "att-with-files"
+    assert observed_attachment.caption == "a plot"
+    assert observed_attachment.thumbnail_sha256 == hashlib.sha256(thumbnail.encode()).hexdigest()
+
+    blocks = client.list_origdatablocks([pid, f"{PREFIX}/other"])
+    assert [b["_id"] for b in blocks[pid]] == [block["_id"]]
+    assert blocks[f"{PREFIX}/other"] == []
+
+    client.patch_attachment("att-with-files", {"caption": "a better plot"})
+    attachments = client.list_attachments([pid])
+    assert [a["caption"] for a in attachments[pid]] == ["a better plot"]
+
+
+def test_250_datasets_are_observed_in_a_handful_of_requests(
+    client: ScicatClient, scicat_sandbox: SandboxServer
+) -> None:
+    keys = [f"bulk-{i:03d}" for i in range(250)]
+    for key in keys:
+        client.create_dataset(dataset_body(key, pid=f"{PREFIX}/{key}"))
+    before = client.request_count
+    scicat_sandbox.reset_stats()
+
+    found = client.find_datasets_by_markers([make_marker("proj", key) for key in keys])
+    by_pid = client.get_datasets([f"{PREFIX}/{key}" for key in keys])
+    blocks = client.list_origdatablocks(list(by_pid))
+
+    used = client.request_count - before
+    print(f"SciCat requests to observe 250 datasets (markers, pids, blocks): {used}")
+    assert used <= 8, f"{used} requests for 250 datasets"
+    assert sum(scicat_sandbox.stats().values()) == used
+    assert all(len(found[make_marker("proj", key)]) == 1 for key in keys)
+    assert len(by_pid) == 250
+    assert len(blocks) == 250
+
+
+def test_pagination_collects_every_page(scicat_sandbox: SandboxServer) -> None:
+    token = scicat_sandbox.login("ingestor")
+    writer = ScicatClient(scicat_sandbox.url, token)
+    keys = [f"page-{i:02d}" for i in range(23)]
+    for key in keys:
+        writer.create_dataset(dataset_body(key, pid=f"{PREFIX}/{key}"))
+    reader = ScicatClient(scicat_sandbox.url, token, page_size=5)
+    found = reader.get_datasets([f"{PREFIX}/{key}" for key in keys])
+    assert sorted(found) == sorted(f"{PREFIX}/{key}" for key in keys)
+    assert reader.request_count == 5  # pages of 5, 5, 5, 5, 3
+
+
+def test_samples(client: ScicatClient) -> None:
+    created = client.create_sample(
+        {"sampleId": "s-1", "sampleName": "salt", "ownerGroup": "ingestor", "isPublished": True}
+    )
+    assert created["sampleId"] == "s-1"
+    sample = client.get_sample("s-1")
+    assert sample is not None and sample.fields["sampleName"] == "salt"
+    assert client.get_sample("s-missing") is None
+
+    patched = client.patch_sample("s-1", {"description": "NaCl"}, is_published=True)
+    assert patched["isPublished"] is True  # the quirk would have unpublished it
+    assert patched["description"] == "NaCl"
+
+    client.create_sample({"sampleId": "s-2", "sampleName": "sugar", "ownerGroup": "ingestor"})
+    found = client.get_samples(["s-1", "s-2", "s-3"])
+    assert sorted(found) == ["s-1", "s-2"]
+
+    with pytest.raises(ApiError) as raised:
+        client.create_sample({"sampleId": "s-1", "sampleName": "x", "ownerGroup": "ingestor"})
+    assert raised.value.status == 500
+    assert "duplicate sampleId" in str(raised.value)
+
+
+def test_login_and_resolve_through_the_store(scicat_sandbox: SandboxServer, tmp_path: Path) -> None:
+    result = login(scicat_sandbox.url, "ingestor", "sandbox-ingestor")
+    assert result.expires_at is not None
+    store = CredentialStore(tmp_path / "scisync" / "credentials.json")
+    store.put(scicat_sandbox.url, StoredCredential(result.token, result.expires_at))
+    assert stat.S_IMODE(os.stat(store.path).st_mode) == 0o600
+
+    config = ScicatConfig(url=scicat_sandbox.url, sandbox=None)
+    token = resolve_token(config, {}, store)
+    me = ScicatClient(scicat_sandbox.url, token).whoami()
+    assert me is not None and me["username"] == "ingestor"
+
+    with pytest.raises(AuthError, match="refused the username or password"):
+        login(scicat_sandbox.url, "ingestor", "wrong-password")
