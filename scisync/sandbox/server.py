@@ -7,7 +7,9 @@ import json
 import random
 import re
 import socket
+import sys
 import threading
+import traceback
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +34,7 @@ from scisync.sandbox.store import Store
 Handler = Callable[[Request], Response]
 
 _JSON_TYPES = ("application/json", "application/merge-patch+json")
+_KEEP_ERRORS = 20  # tracebacks of unexpected handler errors kept for errors()
 _DRAIN_LIMIT = 64 * 1024 * 1024  # read (and discard) oversize bodies up to this, then hang up
 
 
@@ -169,6 +172,17 @@ class _App:
         self.faults = Faults(settings)
         self._counts: Counter[str] = Counter()
         self._counts_lock = threading.Lock()
+        self._errors: list[str] = []
+
+    def record_error(self, text: str) -> None:
+        with self._counts_lock:
+            self._counts["internal error"] += 1
+            self._errors.append(text)
+            del self._errors[:-_KEEP_ERRORS]
+
+    def errors(self) -> list[str]:
+        with self._counts_lock:
+            return list(self._errors)
 
     def count(self, key: str) -> None:
         with self._counts_lock:
@@ -239,6 +253,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         except HttpError as exc:
             response = Response(exc.status, exc.body)
         except Exception:  # a bug must not kill the server: answer like NestJS does
+            app.record_error(traceback.format_exc())
             response = Response(500, {"statusCode": 500, "message": "Internal server error"})
         if fault in ("502", "503"):
             status = int(fault)
@@ -342,6 +357,15 @@ class _HttpServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], app: _App) -> None:
         self.app = app
         super().__init__(address, _RequestHandler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # socketserver prints a traceback to stderr here; library code never prints.
+        # Clients hanging up mid-request (dropped faults, killed processes) are normal.
+        failure = sys.exc_info()[1]
+        if isinstance(failure, ConnectionError | TimeoutError):
+            self.app.count("connection error")
+        else:
+            self.app.record_error(traceback.format_exc())
 
 
 @dataclass(frozen=True)
@@ -460,6 +484,11 @@ class SandboxServer:
     def reset_stats(self) -> None:
         app, _ = self._running()
         app.reset_stats()
+
+    def errors(self) -> list[str]:
+        """Tracebacks of unexpected server errors (answered 500), newest last; for debugging."""
+        app, _ = self._running()
+        return app.errors()
 
     def login(self, username: str, expires_in: int | None = None) -> str:
         """A token for a configured account (tests use this to skip the login call).

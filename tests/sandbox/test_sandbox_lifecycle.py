@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import socket
 import stat
+import struct
 import threading
 from pathlib import Path
 
@@ -194,3 +197,35 @@ def test_start_banner_lists_url_and_accounts(scicat_sandbox: SandboxServer) -> N
     lines = describe(scicat_sandbox.info())
     assert lines[0] == f"SciCat sandbox listening on {scicat_sandbox.url}"
     assert any(line.strip().startswith("ingestor / sandbox-ingestor") for line in lines)
+
+
+def test_handler_bug_is_a_500_recorded_not_a_crash(scicat_sandbox: SandboxServer) -> None:
+    app = scicat_sandbox._app
+    assert app is not None
+
+    def broken(request: object) -> object:
+        raise ZeroDivisionError("boom")
+
+    # Fault injection below HTTP: swap one route's handler for a failing one.
+    app.routes = [
+        dataclasses.replace(r, handler=broken) if r.template == "/v3/auth/whoami" else r
+        for r in app.routes
+    ]
+    reply = requests.get(f"{scicat_sandbox.url}/auth/whoami")
+    assert reply.status_code == 500
+    assert reply.json() == {"statusCode": 500, "message": "Internal server error"}
+    assert "ZeroDivisionError: boom" in scicat_sandbox.errors()[-1]
+    assert requests.get(f"{scicat_sandbox.url}/datasets").status_code == 200
+
+
+def test_client_reset_mid_request_is_silent(
+    scicat_sandbox: SandboxServer, capfd: pytest.CaptureFixture[str]
+) -> None:
+    host, port = "127.0.0.1", scicat_sandbox.port
+    for _ in range(3):
+        with socket.create_connection((host, port)) as raw:
+            raw.sendall(b"GET /api/v3/datasets HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+            # Linger 0: close() sends a TCP reset instead of a FIN.
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    assert requests.get(f"{scicat_sandbox.url}/datasets").status_code == 200
+    assert capfd.readouterr().err == ""
