@@ -498,7 +498,7 @@ def _plan_dataset(ctx: _Context, dataset: DesiredDataset) -> ResourceChange:
     drift = locked is not None and locked.fields_digest == dataset.fields_digest
     ignore = frozenset({"sourceFolder", "type"})
     field_changes, patch = _field_changes(
-        ctx, dataset.body, current.fields, drift=drift, ignore=ignore
+        ctx, _with_lineage(dataset.body, current), current.fields, drift=drift, ignore=ignore
     )
     file_changes: list[FileChange] = []
     new_files = set(added)
@@ -564,6 +564,18 @@ def _plan_dataset(ctx: _Context, dataset: DesiredDataset) -> ResourceChange:
         supersedes=locked.supersedes if locked else (),
         checksum_algorithm=dataset.spec.checksum_algorithm,
     )
+
+
+def _with_lineage(body: JsonObject, current: ObservedDataset) -> JsonObject:
+    """The desired body plus the supersedes link scisync wrote when it replaced a dataset
+    (not in the manifest, but scisync's own bookkeeping: never planned away)."""
+    metadata = current.fields.get("scientificMetadata")
+    if not isinstance(metadata, dict) or SUPERSEDES_FIELD not in metadata:
+        return body
+    wanted = body.get("scientificMetadata")
+    if not isinstance(wanted, dict):
+        return body
+    return {**body, "scientificMetadata": {**wanted, SUPERSEDES_FIELD: metadata[SUPERSEDES_FIELD]}}
 
 
 def _noop(dataset: DesiredDataset, current: ObservedDataset) -> ResourceChange:

@@ -174,3 +174,28 @@ def resolve_token(
             config.token_env,
         )
     return stored.token
+
+
+def open_client(
+    config: ScicatConfig,
+    environ: Mapping[str, str],
+    credential_store: CredentialStore | None = None,
+    *,
+    base_url: str | None = None,
+    session: requests.Session | None = None,
+) -> ScicatClient:
+    """A client for ``config`` with the token :func:`resolve_token` finds.
+
+    ``base_url`` overrides ``config.url`` (the embedded sandbox's URL is only known once
+    it runs).  The credential store defaults to the user's config folder.
+    """
+    url = base_url or config.url
+    if url is None:
+        raise ConfigError(
+            "no SciCat URL is configured", where="scicat", hint="set scicat.url in the manifest"
+        )
+    store = credential_store or CredentialStore.default(environ)
+    token = resolve_token(config, environ, store, base_url=url)
+    return ScicatClient(
+        url, token, timeout=config.timeout, session=session, token_env=config.token_env
+    )

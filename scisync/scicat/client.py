@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 import requests
 
-from scisync.errors import ApiError
+from scisync.errors import ApiError, AuthError, ConfigError
 from scisync.jsontypes import Json, JsonObject
 from scisync.observed import MARKER_FIELD, ObservedDataset, ObservedSample
 from scisync.scicat.convert import (
@@ -61,7 +61,9 @@ class ScicatClient:
 
     ``base_url`` is what scitacean and pyscicat take (``https://host/api/v3``); the client
     derives the ``/api`` root and uses v3 or v4 routes per endpoint.  ``request_count``
-    counts the HTTP requests issued (retries of one request count once).
+    counts the HTTP requests issued (retries of one request count once).  A ``session``
+    passed in is configured in place (retrying adapters, bearer auth) and used for every
+    request; the client is safe to share between threads.
     """
 
     def __init__(
@@ -78,7 +80,14 @@ class ScicatClient:
     ) -> None:
         register_secret(token)
         self.base_url = base_url
-        self.api_root = api_root(base_url)
+        try:
+            self.api_root = api_root(base_url)
+        except ValueError as error:
+            raise ConfigError(
+                str(error),
+                where="scicat.url",
+                hint="give the SciCat API URL, e.g. https://scicat.example.org/api/v3",
+            ) from None
         self.timeout = timeout
         self.page_size = page_size
         self.token_env = token_env
@@ -275,6 +284,22 @@ class ScicatClient:
         if isinstance(result, dict) and result:
             return result
         return None
+
+    def verify_token(self) -> JsonObject:
+        """whoami, insisting that SciCat recognises the token.
+
+        SciCat treats an invalid token as *anonymous* rather than refusing it, so without
+        this check a wrong token only shows up later as 403s or as an empty catalogue.
+        """
+        me = self.whoami()
+        if me is None:
+            state = "does not recognise the token" if self._authenticated else "got no token"
+            raise AuthError(
+                f"SciCat {state} (whoami at {self.url('v3/auth/whoami')} answered anonymous)",
+                where="SciCat login",
+                hint=self.token_hint + " (a token from another SciCat instance is invalid here)",
+            )
+        return me
 
     # -- datasets ----------------------------------------------------------------------
 

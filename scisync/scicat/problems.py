@@ -25,11 +25,6 @@ _MAX_SERVER_TEXT = 600  # an HTML error page must not flood the terminal
 
 _HINTS: dict[int, str] = {
     400: "SciCat rejected the request body or filter; fix the fields named above",
-    403: (
-        "the account is authenticated but lacks a permission; for creating datasets with a pid "
-        "it must be in CREATE_DATASET_WITH_PID_GROUPS (or privileged/admin groups), and for "
-        "writes it must be a member of the dataset's ownerGroup; ask the SciCat administrators"
-    ),
     404: "the object does not exist on this SciCat (or the URL is not a SciCat API)",
     409: "an object with this id already exists in SciCat; run `scisync plan` to re-read it",
     412: "someone changed the object in SciCat since scisync read it; run `scisync plan` again",
@@ -47,6 +42,55 @@ _ANONYMOUS_403_HINT = (
     "no token was sent, and SciCat treats anonymous writes as forbidden; set a token "
     "(SCICAT_TOKEN) or run `scisync login`"
 )
+
+
+def _sent_pid(request: requests.PreparedRequest) -> bool:
+    body = request.body
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    if not isinstance(body, bytes):
+        return False
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(document, dict) and bool(document.get("pid"))
+
+
+def forbidden_hint(method: str, path: str, sent_pid: bool = False) -> str:
+    """Which SciCat permission a refused request most likely lacks (docs §7)."""
+    lowered = path.lower()
+    ask = "; ask the SciCat administrators"
+    if "/samples" in lowered:
+        return (
+            "the account must be in SAMPLE_GROUPS and the sample's ownerGroup must be one of "
+            "its groups (or it needs SAMPLE_PRIVILEGED_GROUPS)" + ask
+        )
+    if "/attachments" in lowered and method != "GET":
+        return (
+            "the account must be in ATTACHMENT_GROUPS (admins only before SciCat 5.2) and the "
+            "attachment's ownerGroup must be one of its groups" + ask
+        )
+    if method == "GET":
+        return (
+            "the account cannot read this object: it must be in its ownerGroup or accessGroups "
+            "(GET /api/v3/auth/whoami lists the account's groups)" + ask
+        )
+    if lowered.rstrip("/").endswith("/datasets") and method == "POST" and sent_pid:
+        return (
+            "creating a dataset with a given pid needs CREATE_DATASET_WITH_PID_GROUPS (or "
+            "CREATE_DATASET_PRIVILEGED_GROUPS / ADMIN_GROUPS), and the ownerGroup must be one "
+            "of the account's groups" + ask
+        )
+    if lowered.rstrip("/").endswith("/datasets") and method == "POST":
+        return (
+            "creating a dataset needs CREATE_DATASET_GROUPS, and the ownerGroup must be one "
+            "of the account's groups" + ask
+        )
+    return (
+        "changing a dataset, its origdatablocks or attachments needs membership of the "
+        "dataset's ownerGroup (and CREATE_DATASET_GROUPS)" + ask
+    )
 
 
 def describe_request(method: str, url: str) -> str:
@@ -163,8 +207,21 @@ def error_from_response(
             status=status,
             server_message=words,
         )
-    if status == 403 and not authenticated:
-        hint = _ANONYMOUS_403_HINT
+    if status == 403:
+        hint = (
+            _ANONYMOUS_403_HINT
+            if not authenticated
+            else forbidden_hint(
+                request.method or "", urlsplit(request.url or "").path, _sent_pid(request)
+            )
+        )
+        if authenticated and words.strip().lower() == "forbidden resource":
+            # SciCat runs requests with an unrecognised token as anonymous, and the
+            # endpoint guard then refuses them with this very message.
+            hint = (
+                "either SciCat did not recognise the token (it then acts as anonymous; "
+                f"{token_hint}), or {hint}"
+            )
     else:
         hint = _HINTS.get(status, _HINTS[500] if status >= 500 else "see the server's message")
     return ApiError(what, where=where, hint=hint, status=status, server_message=words)

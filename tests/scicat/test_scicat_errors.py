@@ -126,8 +126,9 @@ def test_get_dataset_404_is_none_but_403_raises(fault_server: FaultServer) -> No
     )
     with client_for(fault_server) as client:
         assert client.get_dataset("missing") is None
-        with pytest.raises(ApiError, match="Unauthorized access"):
+        with pytest.raises(ApiError, match="Unauthorized access") as raised:
             client.get_dataset("hidden")
+    assert "ownerGroup or accessGroups" in str(raised.value)
 
 
 def test_if_unmodified_since_is_sent(fault_server: FaultServer) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import Answer, FaultServer
 
-from scisync.errors import ApiError
+from scisync.errors import ApiError, ConfigError
 from scisync.scicat.client import ScicatClient
 
 DATASET = {"pid": "p/1", "datasetName": "one", "scientificMetadata": {}}
@@ -93,3 +93,22 @@ def test_connection_refused_names_the_url(refused_url: str) -> None:
     assert "Connection refused" in text
     assert "dataset raw-run-1" in text
     assert raised.value.status is None
+
+
+def test_a_url_that_is_not_http_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match=r"scicat\.url"):
+        ScicatClient("scicat.example.org/api/v3", None)
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        "http://h:3000/api/v3",
+        "http://h:3000/api/v3/",
+        "http://h:3000/api/v4",
+        "http://h:3000/api",
+        "http://h:3000",
+    ],
+)
+def test_api_root_is_derived(given: str) -> None:
+    assert ScicatClient(given, None).url("v4/datasets") == "http://h:3000/api/v4/datasets"

@@ -13,8 +13,8 @@ from scisync.errors import ApiError, AuthError
 from scisync.jsontypes import JsonObject
 from scisync.manifest.model import ScicatConfig
 from scisync.observed import ObservedFile, make_marker
-from scisync.sandbox import SandboxServer
-from scisync.scicat.auth import login, resolve_token
+from scisync.sandbox import FaultInjection, SandboxServer, SandboxSettings
+from scisync.scicat.auth import login, open_client, resolve_token
 from scisync.scicat.client import ScicatClient
 from scisync.scicat.credentials import CredentialStore, StoredCredential
 
@@ -239,3 +239,56 @@ def test_login_and_resolve_through_the_store(scicat_sandbox: SandboxServer, tmp_
 
     with pytest.raises(AuthError, match="refused the username or password"):
         login(scicat_sandbox.url, "ingestor", "wrong-password")
+
+
+def test_open_client_uses_the_configured_env_var(
+    scicat_sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    config = ScicatConfig(url=None, sandbox=tmp_path, token_env="MY_SCICAT_TOKEN", timeout=7.0)
+    environ = {"MY_SCICAT_TOKEN": scicat_sandbox.login("user1")}
+    store = CredentialStore(tmp_path / "credentials.json")
+    with open_client(config, environ, store, base_url=scicat_sandbox.url) as client:
+        me = client.whoami()
+        assert me is not None and me["username"] == "user1"
+        assert client.timeout == 7.0
+        assert "$MY_SCICAT_TOKEN" in client.token_hint
+
+
+def test_reads_and_patches_survive_a_flaky_sandbox(tmp_path: Path) -> None:
+    keys = [f"flaky-{i:02d}" for i in range(40)]
+    with SandboxServer(tmp_path / "data") as steady:
+        writer = ScicatClient(steady.url, steady.login("ingestor"))
+        for key in keys:
+            writer.create_dataset(dataset_body(key, pid=f"{PREFIX}/{key}"))
+    faults = FaultInjection(rate=0.4, kinds=("502", "503", "drop"), seed=7)
+    with SandboxServer(tmp_path / "data", settings=SandboxSettings(faults=faults)) as flaky:
+        client = ScicatClient(flaky.url, flaky.login("ingestor"), backoff_factor=0.01, retries=8)
+        client.page_size = 10  # several pages, each one can fail
+        found = client.find_datasets_by_markers([make_marker("proj", key) for key in keys])
+        for key in keys[:5]:
+            client.patch_dataset(f"{PREFIX}/{key}", {"description": "patched"}, merge_patch=True)
+        served = sum(flaky.stats().values())
+        assert served > client.request_count  # some requests really were retried
+    assert all(len(found[make_marker("proj", key)]) == 1 for key in keys)
+    with SandboxServer(tmp_path / "data") as again:
+        check = ScicatClient(again.url, again.login("ingestor"))
+        patched = check.get_datasets([f"{PREFIX}/{key}" for key in keys[:5]])
+        assert {d.fields["description"] for d in patched.values()} == {"patched"}
+
+
+def test_verify_token_catches_tokens_scicat_treats_as_anonymous(
+    scicat_sandbox: SandboxServer,
+) -> None:
+    good = ScicatClient(scicat_sandbox.url, scicat_sandbox.login("ingestor"))
+    assert good.verify_token()["username"] == "ingestor"
+    forged = ScicatClient(scicat_sandbox.url, "eyJhbGciOiJIUzI1NiJ9.e30.forged-signature")
+    with pytest.raises(AuthError) as raised:
+        forged.verify_token()
+    assert "does not recognise the token" in str(raised.value)
+    assert "forged-signature" not in str(raised.value)
+    # The same token on a write: 403 whose hint mentions the unrecognised token.
+    with pytest.raises(ApiError) as refused:
+        forged.create_dataset(dataset_body("forged"))
+    assert refused.value.status == 403
+    assert "did not recognise the token" in str(refused.value)
+    assert "CREATE_DATASET_GROUPS" in str(refused.value)

@@ -1,0 +1,161 @@
+"""No-op plan benchmark (issue 4): N datasets x M files against the sandbox, local storage.
+
+Builds a manifest that stamps out N datasets with for_each, applies it once, then times
+a no-op `plan` (the same library calls `scisync plan` makes) and prints the wall time,
+the SciCat requests it made, and the files it read.  Side by side, in the same process,
+it times the baseline: fetching the same N datasets with their file lists and
+attachments with plain `requests` calls (the least any client must do).
+
+    python bench/bench_plan.py                 # 1,000 datasets x 100 files (targets apply)
+    python bench/bench_plan.py --datasets 100  # quicker
+
+Targets: plan <= 3 s, <= 20 SciCat requests, 0 files read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from scisync import api  # noqa: E402
+from scisync.sandbox import SandboxServer  # noqa: E402
+
+MANIFEST = """\
+version: 1
+project: bench
+scicat:
+  url: {url}
+storage:
+  local:
+    root: ./store
+datasets:
+  - for_each: "{{{{ glob('data/*') }}}}"
+    key: "ds-{{{{ each | basename }}}}"
+    type: raw
+    dataset_name: "Dataset {{{{ each | basename }}}}"
+    owner: Bench
+    owner_group: ingestor
+    contact_email: bench@example.org
+    principal_investigator: Bench
+    creation_location: Loopback
+    creation_time: 2026-01-01T00:00:00Z
+    files:
+      - base: "{{{{ each }}}}"
+        include: ["*"]
+    scientific_metadata:
+      index: "{{{{ each | basename }}}}"
+"""
+
+
+def make_project(root: Path, url: str, datasets: int, files: int) -> None:
+    for number in range(datasets):
+        folder = root / "data" / f"{number:05d}"
+        folder.mkdir(parents=True)
+        for index in range(files):
+            (folder / f"f{index:04d}.dat").write_bytes(f"{number}/{index}\n".encode() * 4)
+    (root / "scisync.yaml").write_text(MANIFEST.format(url=url))
+
+
+def baseline_fetch(server: SandboxServer, token: str, count: int) -> float:
+    """Fetch every dataset with its blocks and attachments, 1,000 per request."""
+    started = time.perf_counter()
+    fetched = 0
+    skip = 0
+    while True:
+        answer = requests.get(
+            server.root_url + "/v4/datasets",
+            params={
+                "filter": json.dumps(
+                    {
+                        "include": ["origdatablocks", "attachments"],
+                        "limits": {"limit": 1000, "skip": skip},
+                    }
+                )
+            },
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=120,
+        )
+        answer.raise_for_status()
+        page = answer.json()
+        fetched += len(page)
+        skip += 1000
+        if len(page) < 1000:
+            break
+    assert fetched == count, (fetched, count)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", type=int, default=1000)
+    parser.add_argument("--files", type=int, default=100)
+    parser.add_argument("--repeat", type=int, default=3, help="no-op plans to time (best is shown)")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of one no-op plan")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="scisync-bench-") as tmp:
+        root = Path(tmp) / "project"
+        root.mkdir()
+        with SandboxServer(Path(tmp) / "scicat").start() as server:
+            token = server.login("ingestor")
+            os.environ["SCICAT_TOKEN"] = token
+            make_project(root, server.url, args.datasets, args.files)
+
+            started = time.perf_counter()
+            project = api.load_project([root / "scisync.yaml"])
+            with api.connect(project) as connection:
+                plan = api.plan(project, connection)
+                api.apply(project, connection, plan, workers=4)
+            setup = time.perf_counter() - started
+            print(
+                f"setup: applied {args.datasets} datasets x {args.files} files "
+                f"in {setup:.1f} s"
+            )
+
+            timings = []
+            for _ in range(args.repeat):
+                started = time.perf_counter()
+                project = api.load_project([root / "scisync.yaml"])
+                with api.connect(project) as connection:
+                    before = connection.catalog.request_count
+                    plan = api.plan(project, connection)
+                    requests_made = connection.catalog.request_count - before
+                    files_read = connection.hasher.files_read
+                timings.append(time.perf_counter() - started)
+                assert not plan.has_changes, "the plan after apply should be a no-op"
+            if args.profile:
+                import cProfile
+                import pstats
+
+                profiler = cProfile.Profile()
+                profiler.enable()
+                project = api.load_project([root / "scisync.yaml"])
+                with api.connect(project) as connection:
+                    api.plan(project, connection)
+                profiler.disable()
+                pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+            best = min(timings)
+            baseline = min(baseline_fetch(server, token, args.datasets) for _ in range(args.repeat))
+
+    print(f"no-op plan ({args.datasets} datasets x {args.files} files):")
+    print(f"  wall time       {best:6.2f} s   (target <= 3 s)   {'OK' if best <= 3 else 'MISSED'}")
+    print(
+        f"  SciCat requests {requests_made:6d}     (target <= 20)    "
+        f"{'OK' if requests_made <= 20 else 'MISSED'}"
+    )
+    print(f"  files read      {files_read:6d}     (target 0)        {'OK' if files_read == 0 else 'MISSED'}")
+    print(f"  baseline fetch  {baseline:6.2f} s   (plain requests, same datasets with includes)")
+    print(f"  ratio plan / baseline fetch: {best / baseline:.2f}")
+
+
+if __name__ == "__main__":
+    main()

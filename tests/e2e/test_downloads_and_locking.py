@@ -1,0 +1,157 @@
+"""Downloads, locked pulls in a second folder, and two applies at once."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import requests
+
+from scisync.errors import ExitCode
+
+from .workspace import Workspace
+
+REPO = Path(__file__).parents[2]
+
+
+def _collaborator(root: Path, url: str, store: Path, pid: str) -> None:
+    """A manifest that only downloads: what a collaborator clones."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "scisync.yaml").write_text(
+        textwrap.dedent(
+            f"""\
+            version: 1
+            project: collab
+            scicat:
+              url: {url}
+            storage:
+              local:
+                root: {store}
+            downloads:
+              - key: frames
+                dataset: {{pid: "{pid}"}}
+                target: data/frames
+                include: ["*.dat"]
+              - key: first-frame
+                dataset: {{pid: "{pid}"}}
+                target: data/first
+                files: [frame-1.dat]
+            """
+        )
+    )
+
+
+def _raw1_pid(workspace: Workspace) -> str:
+    lock = json.loads(workspace.lock.read_text())
+    return str(lock["datasets"]["raw-1"]["pid"])
+
+
+def test_pull_then_locked_pull_elsewhere_reproduces_the_same_bytes(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    assert workspace.run("apply", "--auto-approve").exit_code == 0
+    pid = _raw1_pid(workspace)
+    first = tmp_path / "collaborator-1"
+    _collaborator(first, workspace.sandbox.url, workspace.root / "store", pid)
+    pulled = _run(workspace, first, "pull")
+    assert pulled.exit_code == 0, pulled.output
+    frames = sorted(p.name for p in (first / "data" / "frames").iterdir())
+    assert frames == ["frame-1.dat", "frame-2.dat", "frame-3.dat"]
+    assert sorted(p.name for p in (first / "data" / "first").iterdir()) == ["frame-1.dat"]
+    original = (workspace.root / "runs" / "run-1" / "frame-2.dat").read_bytes()
+    assert (first / "data" / "frames" / "frame-2.dat").read_bytes() == original
+    lock = (first / "scisync.lock").read_text()
+    assert '"pid": "' + pid in lock and "blake3" in lock
+
+    again = _run(workspace, first, "pull")
+    assert again.exit_code == 0 and "No changes" in again.output  # nothing fetched twice
+
+    second = tmp_path / "collaborator-2"
+    _collaborator(second, workspace.sandbox.url, workspace.root / "store", pid)
+    (second / "scisync.lock").write_text(lock)
+    locked = _run(workspace, second, "pull", "--locked")
+    assert locked.exit_code == 0, locked.output
+    for name in frames:
+        assert (second / "data/frames" / name).read_bytes() == (
+            first / "data/frames" / name
+        ).read_bytes()
+    assert (second / "scisync.lock").read_text() == lock
+
+
+def test_locked_pull_fails_with_a_diff_when_the_catalogue_moved_on(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    assert workspace.run("apply", "--auto-approve").exit_code == 0
+    pid = _raw1_pid(workspace)
+    first = tmp_path / "collaborator"
+    _collaborator(first, workspace.sandbox.url, workspace.root / "store", pid)
+    assert _run(workspace, first, "pull").exit_code == 0
+    # Someone appends a file to the dataset behind our back.
+    extra = workspace.root / "store" / "extra.dat"
+    extra.write_text("late addition")
+    block = {
+        "datasetId": pid,
+        "size": extra.stat().st_size,
+        "dataFileList": [{"path": "frame-1.dat", "size": 999, "time": "2026-03-01T00:00:00Z"}],
+    }
+    answer = requests.post(
+        workspace.sandbox.root_url + "/v4/origdatablocks",
+        json=block,
+        headers={"Authorization": f"Bearer {workspace.token}"},
+        timeout=10,
+    )
+    assert answer.status_code == 201, answer.text
+    refused = _run(workspace, first, "pull", "--locked")
+    assert refused.exit_code == ExitCode.ERROR
+    assert "no longer matches scisync.lock" in refused.output
+    assert "frame-1.dat" in refused.output
+
+
+def test_second_apply_waits_for_the_lock_or_fails_naming_the_holder(workspace: Workspace) -> None:
+    from scisync.lock.filelock import ApplyLock
+
+    state = workspace.root / ".scisync"
+    state.mkdir(exist_ok=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from scisync.lock.filelock import ApplyLock\n"
+            "with ApplyLock(Path(sys.argv[1]), timeout=5, command='scisync apply (other)'):\n"
+            "    print('held', flush=True); time.sleep(30)\n",
+            str(state / "apply.lock"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        refused = workspace.run("apply", "--auto-approve", "--lock-timeout", "0.5")
+        assert refused.exit_code == ExitCode.ERROR
+        assert str(holder.pid) in refused.output  # names the holder
+    finally:
+        holder.kill()
+        holder.wait()
+        if holder.stdout is not None:
+            holder.stdout.close()
+    assert workspace.run("apply", "--auto-approve").exit_code == 0
+    with ApplyLock(state / "apply.lock", timeout=1):
+        pass  # released again
+
+
+def _run(workspace: Workspace, root: Path, *args: str):  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from scisync.cli import main
+
+    return CliRunner().invoke(
+        main,
+        ["-C", str(root), *args],
+        env={"SCICAT_TOKEN": workspace.token, "NO_COLOR": "1"},
+        catch_exceptions=False,
+    )
