@@ -9,6 +9,7 @@ import re
 import socket
 import sys
 import threading
+import time
 import traceback
 from collections import Counter
 from collections.abc import Callable
@@ -173,12 +174,22 @@ class _App:
         self._counts: Counter[str] = Counter()
         self._counts_lock = threading.Lock()
         self._errors: list[str] = []
+        self._seconds: dict[str, float] = {}
 
     def record_error(self, text: str) -> None:
         with self._counts_lock:
             self._counts["internal error"] += 1
             self._errors.append(text)
             del self._errors[:-_KEEP_ERRORS]
+
+    def add_time(self, key: str, started: float) -> None:
+        elapsed = time.perf_counter() - started
+        with self._counts_lock:
+            self._seconds[key] = self._seconds.get(key, 0.0) + elapsed
+
+    def timings(self) -> dict[str, float]:
+        with self._counts_lock:
+            return dict(self._seconds)
 
     def errors(self) -> list[str]:
         with self._counts_lock:
@@ -195,6 +206,7 @@ class _App:
     def reset_stats(self) -> None:
         with self._counts_lock:
             self._counts.clear()
+            self._seconds.clear()
 
     def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str]]:
         for route in self.routes:
@@ -248,6 +260,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if fault == "drop":
             self._drop()
             return
+        started = time.perf_counter()
         try:
             response = self._respond(route, params, split.path, split.query)
         except HttpError as exc:
@@ -255,6 +268,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         except Exception:  # a bug must not kill the server: answer like NestJS does
             app.record_error(traceback.format_exc())
             response = Response(500, {"statusCode": 500, "message": "Internal server error"})
+        app.add_time(f"{self.command} {route.template if route else 'unmatched'}", started)
         if fault in ("502", "503"):
             status = int(fault)
             text = "Bad Gateway" if status == 502 else "Service Unavailable"
@@ -481,7 +495,13 @@ class SandboxServer:
         app, _ = self._running()
         return app.stats()
 
+    def timings(self) -> dict[str, float]:
+        """Seconds spent handling requests (body read to response built), keyed like stats()."""
+        app, _ = self._running()
+        return app.timings()
+
     def reset_stats(self) -> None:
+        """Zero the request counters and timings (e.g. between benchmark phases)."""
         app, _ = self._running()
         app.reset_stats()
 
