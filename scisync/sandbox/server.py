@@ -372,6 +372,14 @@ class _HttpServer(ThreadingHTTPServer):
         self.app = app
         super().__init__(address, _RequestHandler)
 
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            # One thread per client connection: without this, every connection would
+            # leave an SQLite connection (two file descriptors) open until shutdown.
+            self.app.store.release_thread()
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         # socketserver prints a traceback to stderr here; library code never prints.
         # Clients hanging up mid-request (dropped faults, killed processes) are normal.

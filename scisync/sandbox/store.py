@@ -70,6 +70,22 @@ class Store:
                 self._all.append(conn)
         return conn
 
+    def release_thread(self) -> None:
+        """Close the calling thread's connection (each HTTP connection has its own thread)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            return
+        self._local.conn = None
+        with self._all_lock:
+            if conn in self._all:
+                self._all.remove(conn)
+        with contextlib.suppress(sqlite3.Error):
+            conn.close()
+
+    def open_connections(self) -> int:
+        with self._all_lock:
+            return len(self._all)
+
     def close(self) -> None:
         with self._all_lock:
             for conn in self._all:

@@ -8,6 +8,7 @@ import socket
 import stat
 import struct
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -229,3 +230,15 @@ def test_client_reset_mid_request_is_silent(
             raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     assert requests.get(f"{scicat_sandbox.url}/datasets").status_code == 200
     assert capfd.readouterr().err == ""
+
+
+def test_database_connections_do_not_pile_up(scicat_sandbox: SandboxServer) -> None:
+    headers = {"Authorization": f"Bearer {scicat_sandbox.login('ingestor')}"}
+    for _ in range(50):  # a new TCP connection, hence a new server thread, each time
+        assert requests.get(f"{scicat_sandbox.url}/datasets", headers=headers).ok
+    app = scicat_sandbox._app
+    assert app is not None
+    deadline = time.monotonic() + 5
+    while app.store.open_connections() > 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert app.store.open_connections() <= 2
