@@ -269,6 +269,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
             app.record_error(traceback.format_exc())
             response = Response(500, {"statusCode": 500, "message": "Internal server error"})
         app.add_time(f"{self.command} {route.template if route else 'unmatched'}", started)
+        if fault == "drop-after":
+            self._drop(body_read=True)
+            return
         if fault in ("502", "503"):
             status = int(fault)
             text = "Bad Gateway" if status == 502 else "Service Unavailable"
@@ -356,10 +359,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
-    def _drop(self) -> None:
+    def _drop(self, *, body_read: bool = False) -> None:
         self.close_connection = True
-        with contextlib.suppress(HttpError):
-            self._read_body()
+        if not body_read:
+            with contextlib.suppress(HttpError):
+                self._read_body()
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
 

@@ -16,9 +16,14 @@ ALL_USERS = "#all"
 class FaultInjection:
     """Make a fraction of requests fail, so clients' retry paths can be tested.
 
-    ``rate`` is the probability that a request is answered by a fault instead of normally;
-    faults are drawn from ``kinds`` (``"502"``, ``"503"`` or ``"drop"`` = close the
-    connection without answering) with a RNG seeded by ``seed`` so runs are reproducible.
+    ``rate`` is the probability that a request meets a fault; which one is drawn from
+    ``kinds`` with a RNG seeded by ``seed``, so runs are reproducible:
+
+    - ``"502"`` / ``"503"``: the request IS executed, then its answer is replaced (like a
+      proxy timing out after the backend acted: the client cannot know it happened);
+    - ``"drop"``: the connection is closed before the request is executed;
+    - ``"drop-after"``: the request is executed, then the connection is closed unanswered.
+
     Login requests are never faulted unless ``include_login`` is set.
     """
 
@@ -26,6 +31,16 @@ class FaultInjection:
     kinds: tuple[str, ...] = ("502", "503", "drop")
     seed: int = 0
     include_login: bool = False
+
+    def __post_init__(self) -> None:
+        unknown = set(self.kinds) - FAULT_KINDS
+        if unknown:
+            raise ValueError(f"unknown fault kinds {sorted(unknown)}; use {sorted(FAULT_KINDS)}")
+        if not 0.0 <= self.rate <= 1.0:
+            raise ValueError(f"fault rate must be between 0 and 1, got {self.rate}")
+
+
+FAULT_KINDS = frozenset({"502", "503", "drop", "drop-after"})
 
 
 @dataclass(frozen=True)

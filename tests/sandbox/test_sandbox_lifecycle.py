@@ -242,3 +242,22 @@ def test_database_connections_do_not_pile_up(scicat_sandbox: SandboxServer) -> N
     while app.store.open_connections() > 2 and time.monotonic() < deadline:
         time.sleep(0.01)
     assert app.store.open_connections() <= 2
+
+
+def test_drop_after_executes_but_never_answers(tmp_path: Path) -> None:
+    settings = SandboxSettings(faults=FaultInjection(rate=1.0, kinds=("drop-after",)))
+    with SandboxServer(tmp_path, settings=settings) as server:
+        headers = {"Authorization": f"Bearer {server.login('ingestor')}"}
+        with pytest.raises(requests.ConnectionError):
+            requests.post(f"{server.root_url}/v4/datasets", json=v4_dataset(), headers=headers)
+        assert server.stats()["fault drop-after"] == 1
+    with SandboxServer(tmp_path) as server:  # the dataset was created all the same
+        admin = {"Authorization": f"Bearer {server.login('admin')}"}
+        assert requests.get(f"{server.url}/datasets/count", headers=admin).json() == {"count": 1}
+
+
+def test_fault_settings_are_checked() -> None:
+    with pytest.raises(ValueError, match="unknown fault kinds"):
+        FaultInjection(rate=0.1, kinds=("504",))
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        FaultInjection(rate=2.0)
