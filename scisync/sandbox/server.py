@@ -320,12 +320,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
         return route.handler(request)
 
     def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return self._read_chunked()
         length_text = self.headers.get("Content-Length")
         if not length_text:
             return b""
         try:
             length = int(length_text)
         except ValueError:
+            self.close_connection = True  # the body's end is unknown: the stream is lost
             raise error(400, "Invalid Content-Length") from None
         if length > self.server.app.settings.max_body_bytes:
             if length <= _DRAIN_LIMIT:
@@ -334,6 +337,28 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 self.close_connection = True
             raise error(413, "request entity too large")
         return self.rfile.read(length)
+
+    def _read_chunked(self) -> bytes:
+        limit = self.server.app.settings.max_body_bytes
+        parts: list[bytes] = []
+        total = 0
+        while True:
+            size_line = self.rfile.readline(1024)
+            try:
+                size = int(size_line.split(b";")[0].strip(), 16)
+            except ValueError:
+                self.close_connection = True
+                raise error(400, "Invalid chunked body") from None
+            if size == 0:
+                while self.rfile.readline(1024).strip():  # trailers up to the blank line
+                    pass
+                return b"".join(parts)
+            total += size
+            if total > limit:
+                self.close_connection = True
+                raise error(413, "request entity too large")
+            parts.append(self.rfile.read(size))
+            self.rfile.readline(1024)  # the CRLF after each chunk
 
     def _discard(self, length: int) -> None:
         remaining = length

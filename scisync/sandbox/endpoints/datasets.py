@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import uuid
 from typing import Any
 
 from scisync.sandbox import dto, quirks
-from scisync.sandbox.auth import Caller
+from scisync.sandbox.auth import ANONYMOUS, Caller
 from scisync.sandbox.endpoints.base import (
     ATTACHMENTS,
     BLOCKS,
@@ -301,9 +302,12 @@ class DatasetEndpoints(Endpoints):
         return Response(200, [self.dataset_output(d, "v3") for d in apply_page(found, page)])
 
     def dataset_public_list(self, req: Request, *, one: bool = False) -> Response:
-        anonymous = Request(**{**req.__dict__, "caller": Caller(account=None, groups=())})
+        anonymous = dataclasses.replace(req, caller=ANONYMOUS)
         found, filter_ = self._dataset_query(anonymous, "v3")
-        page = page_v4(filter_.get("limits"), default_limit=10)
+        try:
+            page = page_v4(filter_.get("limits"), default_limit=10)
+        except FilterError as exc:
+            raise filter_error(exc) from None
         docs = apply_page(found, page)
         if one:
             return Response(200, docs[0] if docs else None)
