@@ -10,6 +10,7 @@ import struct
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -261,3 +262,11 @@ def test_fault_settings_are_checked() -> None:
         FaultInjection(rate=0.1, kinds=("504",))
     with pytest.raises(ValueError, match="between 0 and 1"):
         FaultInjection(rate=2.0)
+
+
+def test_factory_fixture_starts_configured_servers(scicat_sandbox_factory: Any) -> None:
+    faulty = scicat_sandbox_factory(SandboxSettings(faults=FaultInjection(1.0, ("503",))))
+    plain = scicat_sandbox_factory()
+    assert faulty.url != plain.url
+    assert requests.get(f"{faulty.url}/datasets").status_code == 503
+    assert requests.get(f"{plain.url}/datasets").status_code == 200
