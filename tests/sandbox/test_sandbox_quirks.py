@@ -263,3 +263,11 @@ def test_patch_resets_counters_when_configured(tmp_path: Path) -> None:
         assert s.get(url).json()["numberOfFiles"] == 2
         patched = s.patch(url, json={"description": "x"}).json()
         assert (patched["size"], patched["numberOfFiles"]) == (0, 0)
+
+
+def test_shared_with_counts_for_lists_but_not_for_get(scicat_sandbox: SandboxServer) -> None:
+    pid = _create(scicat_sandbox, sharedWith=["user1@sandbox.invalid"])
+    user1 = session(scicat_sandbox, "user1")
+    listed = user1.get(f"{scicat_sandbox.url}/datasets").json()
+    assert [d["pid"] for d in listed] == [pid]
+    assert user1.get(f"{scicat_sandbox.url}/datasets/{quoted(pid)}").status_code == 403
