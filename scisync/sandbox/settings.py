@@ -58,6 +58,8 @@ class SandboxSettings:
     attachment_privileged_groups: tuple[str, ...] = ()  # ATTACHMENT_PRIVILEGED_GROUPS
     access_groups_static_values: tuple[str, ...] = ()  # ACCESS_GROUPS_STATIC_VALUES
     pid_prefix: str = "20.500.12269"  # PID_PREFIX
+    # DATASET_CREATION_VALIDATION_ENABLED + _REGEX: client-supplied pids must match.
+    dataset_creation_validation_regex: str | None = None
     jwt_expires_in: int = 3600  # JWT_EXPIRES_IN, seconds
     max_body_bytes: int = 16 * 1024 * 1024  # MAX_FILE_UPLOAD_SIZE ("16mb")
     functional_accounts_file: str = "functionalAccounts.json"  # relative to the data folder
@@ -76,6 +78,8 @@ class SandboxSettings:
         changes: dict[str, object] = {}
         for item in fields(cls):
             name = item.name.upper()
+            if item.name == "dataset_creation_validation_regex":
+                continue  # needs DATASET_CREATION_VALIDATION_ENABLED too; see below
             if name == "MAX_BODY_BYTES":
                 name = "MAX_FILE_UPLOAD_SIZE"
             raw = environ.get(name)
@@ -92,6 +96,9 @@ class SandboxSettings:
                 changes[item.name] = int(raw)
             elif isinstance(current, str):
                 changes[item.name] = raw
+        enabled = environ.get("DATASET_CREATION_VALIDATION_ENABLED", "").lower() == "true"
+        regex = environ.get("DATASET_CREATION_VALIDATION_REGEX")
+        changes["dataset_creation_validation_regex"] = regex if enabled and regex else None
         return replace(settings, **changes)  # type: ignore[arg-type]
 
 

@@ -271,3 +271,25 @@ def test_shared_with_counts_for_lists_but_not_for_get(scicat_sandbox: SandboxSer
     listed = user1.get(f"{scicat_sandbox.url}/datasets").json()
     assert [d["pid"] for d in listed] == [pid]
     assert user1.get(f"{scicat_sandbox.url}/datasets/{quoted(pid)}").status_code == 403
+
+
+def test_pid_validation_regex_when_enabled(tmp_path: Path) -> None:
+    settings = SandboxSettings.from_environ(
+        {
+            "DATASET_CREATION_VALIDATION_ENABLED": "true",
+            "DATASET_CREATION_VALIDATION_REGEX": "^20\\.500\\.12269/",
+        }
+    )
+    with SandboxServer(tmp_path, settings=settings) as server:
+        s = session(server, "ingestor")
+        bad = s.post(f"{server.root_url}/v4/datasets", json=v4_dataset(pid="other/1"))
+        assert bad.status_code == 400
+        assert bad.json()["message"] == "PID is not following required standards"
+        good = s.post(f"{server.root_url}/v4/datasets", json=v4_dataset(pid="20.500.12269/1"))
+        assert good.status_code == 201
+    assert (
+        SandboxSettings.from_environ(
+            {"DATASET_CREATION_VALIDATION_REGEX": "^x"}
+        ).dataset_creation_validation_regex
+        is None
+    )  # not enabled

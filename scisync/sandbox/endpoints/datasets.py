@@ -108,6 +108,9 @@ class DatasetEndpoints(Endpoints):
         if errors:
             raise bad_request_v3(errors) if version == "v3" else bad_request(errors)
         assert isinstance(body, dict)
+        pattern = self.settings.dataset_creation_validation_regex
+        if pattern is not None and "pid" in body and not re.search(pattern, str(body["pid"])):
+            raise error(400, "PID is not following required standards")
         if "pid" in body and not self.access.may_supply_pid(caller):
             raise forbidden("Unauthorized to create this dataset")
         if not self.access.any_owner_group(caller) and body["ownerGroup"] not in caller.groups:
