@@ -17,17 +17,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
 
 from scisync import api  # noqa: E402
-from scisync.sandbox import SandboxServer  # noqa: E402
 
 MANIFEST = """\
 version: 1
@@ -65,14 +68,46 @@ def make_project(root: Path, url: str, datasets: int, files: int) -> None:
     (root / "scisync.yaml").write_text(MANIFEST.format(url=url))
 
 
-def baseline_fetch(server: SandboxServer, token: str, count: int) -> float:
+@contextmanager
+def sandbox_process(data_dir: Path) -> Iterator[str]:
+    """`scisync sandbox` in its own process, as a real SciCat would be; yields its API URL."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scisync", "sandbox", "--data", str(data_dir), "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        url = first.rsplit(" ", 1)[-1].strip()
+        assert url.startswith("http://127.0.0.1:"), first
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def login(url: str) -> str:
+    answer = requests.post(
+        url + "/auth/login",
+        json={"username": "ingestor", "password": "sandbox-ingestor"},
+        timeout=30,
+    )
+    answer.raise_for_status()
+    return str(answer.json()["access_token"])
+
+
+def baseline_fetch(url: str, token: str, count: int) -> float:
     """Fetch every dataset with its blocks and attachments, 1,000 per request."""
     started = time.perf_counter()
     fetched = 0
     skip = 0
     while True:
         answer = requests.get(
-            server.root_url + "/v4/datasets",
+            url.rsplit("/", 1)[0] + "/v4/datasets",
             params={
                 "filter": json.dumps(
                     {
@@ -100,26 +135,35 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=3, help="no-op plans to time (best is shown)")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of one no-op plan")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        help="keep the project and catalogue here and reuse them on the next run (skips setup)",
+    )
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="scisync-bench-") as tmp:
-        root = Path(tmp) / "project"
-        root.mkdir()
-        with SandboxServer(Path(tmp) / "scicat").start() as server:
-            token = server.login("ingestor")
+    with tempfile.TemporaryDirectory(prefix="scisync-bench-") as scratch:
+        tmp = args.workdir or Path(scratch)
+        root = tmp / "project"
+        reuse = (root / "scisync.lock").exists()
+        root.mkdir(parents=True, exist_ok=True)
+        with sandbox_process(tmp / "scicat") as url:
+            token = login(url)
             os.environ["SCICAT_TOKEN"] = token
-            make_project(root, server.url, args.datasets, args.files)
-
-            started = time.perf_counter()
-            project = api.load_project([root / "scisync.yaml"])
-            with api.connect(project) as connection:
-                plan = api.plan(project, connection)
-                api.apply(project, connection, plan, workers=4)
-            setup = time.perf_counter() - started
-            print(
-                f"setup: applied {args.datasets} datasets x {args.files} files "
-                f"in {setup:.1f} s"
-            )
+            if reuse:
+                (root / "scisync.yaml").write_text(MANIFEST.format(url=url))
+                print(f"setup: reusing {root}")
+            else:
+                make_project(root, url, args.datasets, args.files)
+                started = time.perf_counter()
+                project = api.load_project([root / "scisync.yaml"])
+                with api.connect(project) as connection:
+                    plan = api.plan(project, connection)
+                    api.apply(project, connection, plan, workers=4)
+                setup = time.perf_counter() - started
+                print(
+                    f"setup: applied {args.datasets} datasets x {args.files} files in {setup:.1f} s"
+                )
 
             timings = []
             for _ in range(args.repeat):
@@ -144,7 +188,7 @@ def main() -> None:
                 profiler.disable()
                 pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
             best = min(timings)
-            baseline = min(baseline_fetch(server, token, args.datasets) for _ in range(args.repeat))
+            baseline = min(baseline_fetch(url, token, args.datasets) for _ in range(args.repeat))
 
     print(f"no-op plan ({args.datasets} datasets x {args.files} files):")
     print(f"  wall time       {best:6.2f} s   (target <= 3 s)   {'OK' if best <= 3 else 'MISSED'}")
@@ -152,7 +196,10 @@ def main() -> None:
         f"  SciCat requests {requests_made:6d}     (target <= 20)    "
         f"{'OK' if requests_made <= 20 else 'MISSED'}"
     )
-    print(f"  files read      {files_read:6d}     (target 0)        {'OK' if files_read == 0 else 'MISSED'}")
+    print(
+        f"  files read      {files_read:6d}     (target 0)        "
+        f"{'OK' if files_read == 0 else 'MISSED'}"
+    )
     print(f"  baseline fetch  {baseline:6.2f} s   (plain requests, same datasets with includes)")
     print(f"  ratio plan / baseline fetch: {best / baseline:.2f}")
 

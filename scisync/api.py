@@ -23,7 +23,7 @@ from scisync.apply.executor import Applier, ApplyResults
 from scisync.apply.journal import Journal
 from scisync.apply.lockbuild import updated_lock
 from scisync.desired import DesiredState, canonical_digest
-from scisync.errors import ConfigError, PlanError
+from scisync.errors import PlanError
 from scisync.hashing import HashCache, hash_files
 from scisync.lock.filelock import ApplyLock
 from scisync.lock.io import lock_digest, read_lock, write_lock
@@ -35,9 +35,9 @@ from scisync.observed import ObservedState
 from scisync.plan.model import Fingerprint, Plan
 from scisync.plan.planner import PlanOptions, make_plan
 from scisync.resolve import build_desired
-from scisync.scicat.auth import resolve_token
+from scisync.scicat.auth import open_client
 from scisync.scicat.client import ScicatClient
-from scisync.scicat.credentials import CredentialStore
+from scisync.secrets import register_secret
 from scisync.storage.base import Storage
 
 LOCK_NAME = "scisync.lock"
@@ -112,7 +112,14 @@ def _open_storage(manifest: Manifest) -> Storage | None:
     if isinstance(config, SftpStorageConfig):
         from scisync.storage.sftp import SftpStorage
 
-        return SftpStorage(config.host, config.port, config.user, connections=config.connections)
+        return SftpStorage(
+            config.host,
+            config.port,
+            config.user,
+            connections=config.connections,
+            ssh_config_path=config.ssh_config,
+            known_hosts=config.known_hosts,
+        )
     return None
 
 
@@ -125,21 +132,25 @@ def connect(project: Project, *, environ: Mapping[str, str] | None = None) -> It
         if config.sandbox is not None:
             from scisync.sandbox import SandboxServer
 
-            server = stack.enter_context(SandboxServer(config.sandbox).start())
-            url = server.url
-            token: str | None = env.get(config.token_env) or server.login(SANDBOX_USER)
+            sandbox_dir = config.sandbox
+            server = stack.enter_context(SandboxServer(sandbox_dir).start())
+            token = env.get(config.token_env) or server.login(SANDBOX_USER)
+            register_secret(token)
+            catalog = ScicatClient(
+                server.url, token, timeout=config.timeout, token_env=config.token_env
+            )
         else:
-            if config.url is None:
-                raise ConfigError("the manifest's scicat section has neither url nor sandbox")
-            url = config.url
-            token = resolve_token(config, env, CredentialStore.default(env))
-        catalog = ScicatClient(url, token, timeout=config.timeout)
+            catalog = open_client(config, env)
+        if catalog.authenticated:
+            # SciCat treats a token it cannot verify as anonymous instead of refusing it;
+            # without this check a wrong token shows up later as 403s or an empty catalogue.
+            catalog.verify_token()
         stack.callback(catalog.close)
         storage = _open_storage(project.manifest)
         if storage is not None:
             stack.callback(storage.close)
         hasher = FileHasher(project.state_dir / "hashcache.json")
-        yield Connection(catalog=catalog, storage=storage, hasher=hasher, url=url)
+        yield Connection(catalog=catalog, storage=storage, hasher=hasher, url=catalog.base_url)
 
 
 @dataclass(frozen=True)
@@ -279,6 +290,11 @@ def apply(
         written = write_lock(project.lock_path, lock)
     journal.finish()
     return ApplyOutcome(plan=the_plan, results=results, lock=lock, lock_written=written)
+
+
+def interrupted_apply(project: Project) -> int:
+    """How many journal entries an interrupted apply left (0 when the last one finished)."""
+    return len(Journal(project.state_dir / "journal.jsonl").entries())
 
 
 def apply_lock(project: Project, timeout: float) -> ApplyLock:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -24,6 +25,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 if TYPE_CHECKING:  # the library is imported lazily so that --help stays fast
     from scisync.api import Project
+    from scisync.apply.events import EventSink
 
 
 @dataclass
@@ -155,6 +157,21 @@ def _load(
     )
 
 
+@contextmanager
+def _progress(json_events: bool) -> Iterator[EventSink]:
+    """Progress on stderr (a live display on a terminal), or JSON lines on stdout."""
+    from scisync.render.progress import progress_sink
+
+    stream = sys.stdout if json_events else sys.stderr
+    sink = progress_sink(stream, json_lines=json_events, tty=stream.isatty() and not json_events)
+    try:
+        yield sink
+    finally:
+        close = getattr(sink, "close", None)
+        if close is not None:
+            close()  # clear a half-drawn status line before any error is printed
+
+
 def _confirm_or_refuse(auto_approve: bool) -> None:
     if auto_approve:
         return
@@ -227,9 +244,7 @@ def plan(
 
 
 @main.command()
-@click.argument(
-    "plan_file", required=False, type=click.Path(path_type=Path, dir_okay=False)
-)
+@click.argument("plan_file", required=False, type=click.Path(path_type=Path, dir_okay=False))
 @manifest_options
 @target_option
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (for CI).")
@@ -269,11 +284,17 @@ def apply(
     """
     from scisync import api
     from scisync.plan.codec import load_plan
-    from scisync.render.progress import progress_sink
     from scisync.render.text import render_plan_text
 
     project = _load(options, manifest_files, variables, var_files)
     with api.apply_lock(project, lock_timeout), api.connect(project) as connection:
+        left = api.interrupted_apply(project)
+        if left:
+            click.echo(
+                f"Resuming an interrupted apply ({left} journal entries); what it completed "
+                "is found again, nothing is created twice.",
+                err=True,
+            )
         if plan_file is not None:
             the_plan = load_plan(
                 plan_file if plan_file.is_absolute() else options.directory / plan_file
@@ -285,12 +306,8 @@ def apply(
                 click.echo(render_plan_text(the_plan, color=use_color()), nl=False)
             if the_plan.has_changes:
                 _confirm_or_refuse(auto_approve)
-        sink = progress_sink(
-            sys.stderr if not json_events else sys.stdout,
-            json_lines=json_events,
-            tty=sys.stderr.isatty() and not json_events,
-        )
-        outcome = api.apply(project, connection, the_plan, events=sink, workers=workers)
+        with _progress(json_events) as sink:
+            outcome = api.apply(project, connection, the_plan, events=sink, workers=workers)
     if not json_events and outcome.lock_written:
         click.echo(f"Wrote {project.lock_path.name}.")
 
@@ -325,7 +342,6 @@ def pull(
 ) -> None:
     """Download the manifest's `downloads:` (only those; datasets are not touched)."""
     from scisync import api
-    from scisync.render.progress import progress_sink
     from scisync.render.text import render_plan_text
 
     project = _load(options, manifest_files, variables, var_files)
@@ -335,12 +351,8 @@ def pull(
         )
         if not json_events:
             click.echo(render_plan_text(the_plan, color=use_color()), nl=False)
-        sink = progress_sink(
-            sys.stderr if not json_events else sys.stdout,
-            json_lines=json_events,
-            tty=sys.stderr.isatty() and not json_events,
-        )
-        outcome = api.apply(project, connection, the_plan, events=sink)
+        with _progress(json_events) as sink:
+            outcome = api.apply(project, connection, the_plan, events=sink)
     if not json_events and outcome.lock_written:
         click.echo(f"Wrote {project.lock_path.name}.")
 

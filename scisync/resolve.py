@@ -7,8 +7,11 @@ It never talks to SciCat or the storage.
 from __future__ import annotations
 
 import base64
+import glob
 import hashlib
 import mimetypes
+import os
+import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -54,51 +57,68 @@ def storage_root(manifest: Manifest) -> RemotePath | None:
     return None
 
 
-def _expand_files(spec: DatasetSpec) -> list[tuple[str, Path]]:
-    """(relative path, local path) for every selected file, sorted, duplicates refused."""
-    chosen: dict[str, Path] = {}
+def _matches(base: Path, pattern: str) -> list[str]:
+    """Relative POSIX paths under *base* matching *pattern* (``**`` recursive, hidden files
+    included), as strings: pathlib's glob compares Path objects and is several times slower."""
+    return glob.glob(pattern, root_dir=base, recursive=True, include_hidden=True)
+
+
+def _expand_files(spec: DatasetSpec) -> list[tuple[str, Path, os.stat_result]]:
+    """(relative path, local path, stat) for every selected regular file, sorted."""
+    chosen: dict[str, tuple[Path, os.stat_result]] = {}
     problems: list[Problem] = []
+    where = str(spec.location) if spec.location else f"dataset {spec.key}"
     for selection in spec.files:
         base = selection.base
         if not base.is_dir():
             problems.append(
                 Problem(
                     what=f"files base folder {base} does not exist",
-                    where=str(spec.location) if spec.location else f"dataset {spec.key}",
+                    where=where,
                     hint="fix `base` or create the folder",
                 )
             )
             continue
-        excluded: set[Path] = set()
+        excluded: set[str] = set()
         for pattern in selection.exclude:
-            excluded.update(base.glob(pattern))
+            excluded.update(_matches(base, pattern))
         matched_any = False
         for pattern in selection.include:
-            for path in sorted(base.glob(pattern)):
-                if not path.is_file() or path in excluded:
+            for relative in _matches(base, pattern):
+                if relative in excluded:
+                    continue
+                path = base / relative
+                if relative in chosen:
+                    matched_any = True
+                    if chosen[relative][0] != path:
+                        problems.append(
+                            Problem(
+                                what=f"two files map to the same dataset path {relative!r}: "
+                                f"{chosen[relative][0]} and {path}",
+                                where=where,
+                                hint="make the file selections' bases or patterns disjoint",
+                            )
+                        )
+                    continue
+                try:
+                    status = os.stat(path)
+                except OSError:
+                    continue  # a dangling symlink: nothing to upload
+                if not stat.S_ISREG(status.st_mode):
                     continue
                 matched_any = True
-                relative = path.relative_to(base).as_posix()
-                if relative in chosen and chosen[relative] != path:
-                    problems.append(
-                        Problem(
-                            what=f"two files map to the same dataset path {relative!r}",
-                            where=str(spec.location) if spec.location else f"dataset {spec.key}",
-                            hint="make the file selections' bases or patterns disjoint",
-                        )
-                    )
-                chosen[relative] = path
+                chosen[relative] = (path, status)
         if not matched_any:
             problems.append(
                 Problem(
                     what=f"no file matches {list(selection.include)} under {base}",
-                    where=str(spec.location) if spec.location else f"dataset {spec.key}",
+                    where=where,
                     hint="check the patterns; `**/*` selects everything below the base",
                 )
             )
     if problems:
         raise ManifestError(problems=problems)
-    return sorted(chosen.items())
+    return [(relative, *chosen[relative]) for relative in sorted(chosen)]
 
 
 def _dataset_body(spec: DatasetSpec, marker: str, source_folder: RemotePath) -> JsonObject:
@@ -137,16 +157,18 @@ def build_desired(manifest: Manifest, hasher: Hasher) -> DesiredState:
     """Resolve, hash and shape everything the manifest declares."""
     root = storage_root(manifest)
     expanded = {spec.key: _expand_files(spec) for spec in manifest.datasets}
-    to_hash: dict[str, set[Path]] = {}
+    # Insertion-ordered dicts as ordered sets: deterministic order without sorting Paths
+    # (comparing Path objects dominates the run time with 100,000 files).
+    to_hash: dict[str, dict[Path, None]] = {}
     for spec in manifest.datasets:
-        algorithms = to_hash.setdefault(spec.checksum_algorithm, set())
-        algorithms.update(local for _, local in expanded[spec.key])
-    images = {attachment.image for spec in manifest.datasets for attachment in spec.attachments}
+        algorithms = to_hash.setdefault(spec.checksum_algorithm, {})
+        algorithms.update((local, None) for _, local, _ in expanded[spec.key])
+    images = {a.image: None for spec in manifest.datasets for a in spec.attachments}
     digests: dict[Path, dict[str, str]] = {}
     for algorithm, paths in sorted(to_hash.items()):
-        for path, found in hasher.digests(sorted(paths), ["blake3", algorithm]).items():
+        for path, found in hasher.digests(list(paths), ["blake3", algorithm]).items():
             digests.setdefault(path, {}).update(found)
-    for path, found in hasher.digests(sorted(images), ["blake3"]).items():
+    for path, found in hasher.digests(list(images), ["blake3"]).items():
         digests.setdefault(path, {}).update(found)
 
     datasets = [
@@ -167,20 +189,19 @@ def build_desired(manifest: Manifest, hasher: Hasher) -> DesiredState:
 def _desired_dataset(
     project: str,
     spec: DatasetSpec,
-    files: Iterable[tuple[str, Path]],
+    files: Iterable[tuple[str, Path, os.stat_result]],
     digests: Mapping[Path, Mapping[str, str]],
     root: RemotePath | None,
 ) -> DesiredDataset:
     local_files = []
-    for relative, local in files:
-        stat = local.stat()
+    for relative, local, status in files:
         found = digests[local]
         local_files.append(
             LocalFile(
                 relative=relative,
                 local=local,
-                size=stat.st_size,
-                mtime=stat.st_mtime,
+                size=status.st_size,
+                mtime=status.st_mtime,
                 blake3=found["blake3"],
                 checksum=Checksum(spec.checksum_algorithm, found[spec.checksum_algorithm]),
             )

@@ -17,6 +17,7 @@ from typing import cast
 from scisync.atomicfile import write_if_changed
 from scisync.errors import LockfileError
 from scisync.jsontypes import Json, JsonObject
+from scisync.lock.fastcheck import lock_violations
 from scisync.lock.model import (
     LOCK_VERSION,
     LockedAttachment,
@@ -26,7 +27,7 @@ from scisync.lock.model import (
     LockedSample,
     Lockfile,
 )
-from scisync.schemas import schema_violations, violation_where
+from scisync.schemas import violation_where
 
 LOCK_FILE_NAME = "scisync.lock"
 ABSENT_DIGEST = "absent"
@@ -168,7 +169,7 @@ def lock_from_json(data: Json, where: str, text: str | None = None) -> Lockfile:
     With the *text* it was parsed from, errors point at ``file:line:column``.
     """
     _refuse_newer(data, where)
-    violations = schema_violations("lock", data)
+    violations = lock_violations(data)
     if violations:
         first = violations[0]
         more = f" (and {len(violations) - 1} more problems)" if len(violations) > 1 else ""
@@ -253,7 +254,7 @@ def _files_from_json(data: Json) -> tuple[LockedFile, ...]:
 def dumps_lock(lock: Lockfile) -> str:
     """The canonical text of *lock*: deterministic, one file or attachment per line."""
     data = lock_to_json(lock)
-    violations = schema_violations("lock", data)
+    violations = lock_violations(data)
     if violations:
         first = violations[0]
         raise LockfileError(

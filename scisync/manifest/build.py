@@ -89,12 +89,17 @@ class Builder:
         self.folders = folders
         self.problems = problems
         self.keys: dict[str, tuple[str, Position]] = {}  # key -> (kind, where first written)
+        self.stamped_from: str | None = None  # origin of the for_each copy being built
 
     # -- small helpers ----------------------------------------------------------------------
 
     def location(self, node: Node, path: NodePath) -> SourceLocation:
         pos = node.position
-        return SourceLocation(pos.file, pos.line, pos.column, format_path(path))
+        # A for_each copy has no index of its own in the file: name the template and item.
+        text = node.origin or format_path(path)
+        if not node.origin and self.stamped_from:
+            text = f"{text} ({self.stamped_from})"
+        return SourceLocation(pos.file, pos.line, pos.column, text)
 
     def local_path(self, node: Node) -> Path:
         folder = self.folders.get(node.position.file, Path.cwd())
@@ -195,6 +200,8 @@ class Builder:
             port=int(port.value) if port is not None else None,
             user=str(user.value) if user is not None else None,
             connections=int(connections.value) if connections is not None else 4,
+            ssh_config=self.local_path(sftp["ssh_config"]) if "ssh_config" in sftp else None,
+            known_hosts=self.local_path(sftp["known_hosts"]) if "known_hosts" in sftp else None,
         )
 
     def fields(
@@ -286,7 +293,9 @@ class Builder:
     def datasets(self) -> tuple[DatasetSpec, ...]:
         specs = []
         for index, entry in enumerate(self.section("datasets")):
+            self.stamped_from = entry.origin
             specs.append(self.dataset(entry, ("datasets", index)))
+        self.stamped_from = None
         return tuple(specs)
 
     def dataset(self, entry: Node, path: NodePath) -> DatasetSpec:
@@ -295,18 +304,6 @@ class Builder:
         kind = str(values["type"].value)
         fields = self.fields(entry, path, DATASET_FIELDS_BY_NAME, kind)
         fields.setdefault("datasetName", key)
-        if (
-            kind == "raw"
-            and "principalInvestigators" not in fields
-            and not ({"principal_investigator", "principal_investigators"} & set(values))
-        ):
-            self.add(
-                entry,
-                path,
-                f"missing required field 'principal_investigator' (raw dataset {key!r})",
-                "SciCat requires a principal investigator for raw datasets "
-                "(principal_investigator or principal_investigators)",
-            )
         metadata = values.get("scientific_metadata")
         if metadata is not None:
             self.check_metadata_keys(metadata, (*path, "scientific_metadata"))
@@ -370,7 +367,13 @@ class Builder:
             here = (*path, index)
             if isinstance(item.value, str):
                 base = self.local_path(item.with_value("."))
-                selections.append(FileSelection(base=base, include=self.globs(item, here)))
+                selections.append(
+                    FileSelection(
+                        base=base,
+                        include=self.globs(item, here),
+                        location=self.location(item, here),
+                    )
+                )
                 continue
             values = item.mapping()
             base_node = values.get("base")
@@ -379,6 +382,7 @@ class Builder:
                     base=self.local_path(base_node or item.with_value(".")),
                     include=self.globs(values["include"], (*here, "include")),
                     exclude=self.globs(values.get("exclude"), (*here, "exclude")),
+                    location=self.location(item, here),
                 )
             )
         return tuple(selections)
@@ -399,7 +403,11 @@ class Builder:
                     "use " + ", ".join(sorted(_IMAGE_SUFFIXES)),
                 )
             specs.append(
-                AttachmentSpec(caption=str(values["caption"].value), image=self.local_path(image))
+                AttachmentSpec(
+                    caption=str(values["caption"].value),
+                    image=self.local_path(image),
+                    location=self.location(item, (*path, index)),
+                )
             )
         return tuple(specs)
 

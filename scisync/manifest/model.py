@@ -78,6 +78,8 @@ class SftpStorageConfig:
     port: int | None = None
     user: str | None = None
     connections: int = 4
+    ssh_config: Path | None = None  # instead of ~/.ssh/config
+    known_hosts: Path | None = None  # in addition to the ssh config's known hosts
 
 
 StorageConfig = LocalStorageConfig | SftpStorageConfig
@@ -97,6 +99,8 @@ class FileSelection:
     base: Path
     include: tuple[str, ...]
     exclude: tuple[str, ...] = ()
+    # where it was written (e.g. to report a glob that matches nothing); not part of its value
+    location: SourceLocation | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,7 @@ class AttachmentSpec:
 
     caption: str
     image: Path
+    location: SourceLocation | None = field(default=None, compare=False)  # not part of its value
 
 
 @dataclass(frozen=True)

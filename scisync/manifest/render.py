@@ -13,11 +13,18 @@ from __future__ import annotations
 import glob as globlib
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, Undefined, UndefinedError
+from jinja2 import (
+    StrictUndefined,
+    Template,
+    TemplateError,
+    TemplateSyntaxError,
+    Undefined,
+    UndefinedError,
+)
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -56,6 +63,8 @@ class Renderer:
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     secret_env: frozenset[str] = frozenset()
     jinja: ImmutableSandboxedEnvironment = field(init=False)
+    _templates: dict[str, Template] = field(init=False, default_factory=dict)
+    _contexts: dict[str, dict[str, Any]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.jinja = ImmutableSandboxedEnvironment(
@@ -98,14 +107,18 @@ class Renderer:
         return glob
 
     def context(self, node: Node, each: object = _MISSING) -> dict[str, Any]:
-        folder = self.folders.get(node.position.file, Path.cwd())
-        names: dict[str, Any] = {
-            "vars": dict(self.variables),
-            "env": self._env,
-            "glob": self._glob_in(folder),
-        }
+        """The names a template sees; built once per manifest file (rendering is hot)."""
+        names = self._contexts.get(node.position.file)
+        if names is None:
+            folder = self.folders.get(node.position.file) or Path.cwd()
+            names = {
+                "vars": dict(self.variables),
+                "env": self._env,
+                "glob": self._glob_in(folder),
+            }
+            self._contexts[node.position.file] = names
         if each is not _MISSING:
-            names["each"] = each
+            return {**names, "each": each}
         return names
 
     # -- rendering ------------------------------------------------------------------------
@@ -116,7 +129,10 @@ class Renderer:
         """Render one template string; None (and a problem) when it fails."""
         assert isinstance(node.value, str)
         try:
-            template = self.jinja.from_string(node.value)
+            template = self._templates.get(node.value)
+            if template is None:
+                # for_each renders the same strings once per item: compile them once
+                template = self._templates[node.value] = self.jinja.from_string(node.value)
             return template.render(self.context(node, each))
         except Exception as error:
             _report(error, node, path, problems)
@@ -170,6 +186,16 @@ class Renderer:
             return [self.render(node, path, problems)]
         items = self._loop_items(loop, (*path, "for_each"), problems)
         if items is None:
+            return []
+        if not items:
+            # An empty loop would silently drop every dataset it used to stamp out.
+            problems.add(
+                loop.position,
+                (*path, "for_each"),
+                "for_each gave no items, so this entry makes no dataset",
+                "check the glob pattern (it is relative to the manifest's folder) or list "
+                "the items; remove the entry if it is meant to be empty",
+            )
             return []
         body = node.with_value({k: v for k, v in node.mapping().items() if k != "for_each"})
         stamped = []
@@ -245,8 +271,6 @@ def _short(value: Json) -> str:
 
 
 def _with_origin(node: Node, origin: str) -> Node:
-    from dataclasses import replace
-
     return replace(node, origin=origin)
 
 

@@ -2,7 +2,7 @@
 
 The committed file ``scisync/schemas/manifest.schema.json`` (symlinked as
 ``schemas/manifest.schema.json``) is the output of :func:`build_schema`; a test keeps
-it up to date.  Regenerate with ``python -m scisync.manifest.schema``.
+it up to date.  Regenerate with ``python -m scisync.manifest``.
 
 Checks that need more than JSON Schema can say well (either-or fields, fields valid
 only for one dataset type, reference targets, secrets) live in
@@ -23,7 +23,8 @@ SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "manifest.sch
 
 KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 # A key may be a template before rendering (for_each); the rendered key is checked strictly.
-_KEY_OR_TEMPLATE = r"^(?:[A-Za-z0-9][A-Za-z0-9._-]*|.*\{[{%].*)$"
+TEMPLATE_ALTERNATIVE = r"|\{[{%]"
+_KEY_OR_TEMPLATE = KEY_PATTERN + TEMPLATE_ALTERNATIVE
 PROJECT_PATTERN = r"^[a-z0-9._-]+$"
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 CHECKSUM_ALGORITHMS = ("sha256", "blake2b", "sha1", "md5")
@@ -53,7 +54,16 @@ def _globs(description: str) -> dict[str, Any]:
 
 
 def _field_schema(field: FieldDef) -> dict[str, Any]:
-    return _desc(field.schema, field.description)
+    description = field.description
+    if field.required >= {"raw", "derived"}:
+        description += " Required (here or under defaults)."
+    elif field.required:
+        (kind,) = field.required
+        description += f" Required for {kind} datasets (here or under defaults)."
+    schema = dict(field.schema)
+    if "pattern" in schema:
+        schema["pattern"] = templatable(schema["pattern"])
+    return _desc(schema, description)
 
 
 def _dataset_properties(*, with_structure: bool) -> dict[str, Any]:
@@ -133,37 +143,32 @@ def _sample_properties(*, with_structure: bool) -> dict[str, Any]:
     return props
 
 
-def _required(fields: tuple[FieldDef, ...], dataset_type: str) -> list[str]:
+def required_fields(fields: tuple[FieldDef, ...], dataset_type: str) -> list[str]:
+    """Fields SciCat requires for *dataset_type* (samples: use "raw")."""
     return [field.name for field in fields if dataset_type in field.required]
+
+
+def templatable(pattern: str) -> str:
+    """*pattern*, or any string holding a template (checked again once rendered)."""
+    return pattern + TEMPLATE_ALTERNATIVE
 
 
 def build_schema() -> dict[str, Any]:
     """The manifest JSON Schema (draft 2020-12) as a dict."""
-    common_required = [f.name for f in DATASET_FIELDS if f.required >= {"raw", "derived"}]
-    raw_required = [f for f in _required(DATASET_FIELDS, "raw") if f not in common_required]
-    derived_required = [f for f in _required(DATASET_FIELDS, "derived") if f not in common_required]
     dataset = {
         "description": "A dataset scisync manages in SciCat.",
         "type": "object",
         "additionalProperties": False,
-        "required": ["key", "type", *common_required],
+        # Fields SciCat requires are checked after defaults are applied (validate.py),
+        # so an editor does not flag a dataset that gets them from `defaults`.
+        "required": ["key", "type"],
         "properties": _dataset_properties(with_structure=True),
-        "allOf": [
-            {
-                "if": {"properties": {"type": {"const": "raw"}}, "required": ["type"]},
-                "then": {"required": raw_required},
-            },
-            {
-                "if": {"properties": {"type": {"const": "derived"}}, "required": ["type"]},
-                "then": {"required": [*derived_required, "input_datasets"]},
-            },
-        ],
     }
     sample = {
         "description": "A sample scisync manages in SciCat.",
         "type": "object",
         "additionalProperties": False,
-        "required": ["key", *_required(SAMPLE_FIELDS, "raw")],
+        "required": ["key"],
         "properties": _sample_properties(with_structure=True),
     }
     download = {
@@ -291,7 +296,7 @@ def build_schema() -> dict[str, Any]:
                     "url": {
                         "description": "SciCat API URL, e.g. https://scicat.example.org/api/v3.",
                         "type": "string",
-                        "pattern": r"^https?://\S+$",
+                        "pattern": templatable(r"^https?://\S+$"),
                     },
                     "sandbox": {
                         "description": "Local folder of scisync's embedded sandbox SciCat "
@@ -370,13 +375,25 @@ def build_schema() -> dict[str, Any]:
                             "root": {
                                 "description": "Absolute remote folder new datasets go to.",
                                 "type": "string",
-                                "pattern": "^/",
+                                "pattern": templatable("^/"),
                             },
                             "connections": {
                                 "description": "Parallel SFTP connections (default 4).",
                                 "type": "integer",
                                 "minimum": 1,
                                 "maximum": 64,
+                            },
+                            "ssh_config": {
+                                "description": "OpenSSH client config to read instead of "
+                                "~/.ssh/config (relative to the manifest).",
+                                "type": "string",
+                                "minLength": 1,
+                            },
+                            "known_hosts": {
+                                "description": "known_hosts file to check the host key against "
+                                "(default: ~/.ssh/known_hosts and UserKnownHostsFile).",
+                                "type": "string",
+                                "minLength": 1,
                             },
                         },
                     },
@@ -435,12 +452,3 @@ def schema_text() -> str:
 def manifest_schema() -> dict[str, Any]:
     """The schema used for validation (built once per process)."""
     return build_schema()
-
-
-def main() -> None:
-    """Regenerate the committed schema file."""
-    SCHEMA_PATH.write_text(schema_text(), encoding="utf-8")
-
-
-if __name__ == "__main__":
-    main()

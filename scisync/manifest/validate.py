@@ -13,14 +13,18 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from scisync.manifest.fields import DATASET_FIELDS, SAMPLE_FIELDS
 from scisync.manifest.nodes import Node, NodePath
 from scisync.manifest.problems import Problems, did_you_mean
 from scisync.manifest.schema import (
-    _KEY_OR_TEMPLATE,
     ENV_NAME_PATTERN,
+    KEY_PATTERN,
     PROJECT_PATTERN,
+    TEMPLATE_ALTERNATIVE,
     manifest_schema,
+    required_fields,
 )
+from scisync.secrets import register_secret
 
 SECRET_KEYS = frozenset(
     {
@@ -32,9 +36,13 @@ SECRET_HINT = (
     "secrets never live in manifests: put the token in an environment variable and name "
     "it with scicat.token_env (or username_env/password_env)"
 )
+SSH_HINT = (
+    "secrets never live in manifests: SSH keys, agents and passwords come from "
+    "~/.ssh/config and your SSH agent"
+)
 
 _PATTERN_MESSAGES: dict[str, tuple[str, str | None]] = {
-    _KEY_OR_TEMPLATE: (
+    KEY_PATTERN: (
         "is not a valid key",
         "keys use letters, digits, '.', '_' and '-', and start with a letter or digit",
     ),
@@ -56,9 +64,58 @@ def _validator() -> Draft202012Validator:
 
 
 def validate_document(root: Node, problems: Problems) -> None:
-    """Add a problem for every schema violation in *root*."""
+    """Add a problem for every schema violation in *root*, and for missing SciCat fields."""
     for error in _validator().iter_errors(root.to_plain()):
         _map_error(error, root, problems)
+    check_required_fields(root, problems)
+
+
+_PI = ("principal_investigator", "principal_investigators")
+
+
+def _needed(section: str, kind: object, values: dict[str, Node]) -> list[str]:
+    """The fields an entry of *section* (a dataset of type *kind*) must have."""
+    if section == "samples":
+        return required_fields(SAMPLE_FIELDS, "raw")
+    common = [f for f in required_fields(DATASET_FIELDS, "raw") if f in
+              required_fields(DATASET_FIELDS, "derived")]  # fmt: skip
+    if kind not in ("raw", "derived"):
+        return common  # a wrong type is reported by the schema
+    needed = common + [f for f in required_fields(DATASET_FIELDS, str(kind)) if f not in common]
+    if kind == "derived":
+        needed.append("input_datasets")
+    elif not any(name in values for name in _PI):
+        needed.append(_PI[0])
+    return needed
+
+
+def check_required_fields(root: Node, problems: Problems) -> None:
+    """Fields SciCat requires, checked after ``defaults`` were applied.
+
+    Kept out of the JSON Schema so that editors do not flag a dataset that gets its
+    owner etc. from ``defaults``.
+    """
+    for section in ("datasets", "samples"):
+        entries = root.get(section)
+        if entries is None or not entries.is_sequence:
+            continue
+        for index, entry in enumerate(entries.sequence()):
+            if not entry.is_mapping:
+                continue
+            values = entry.mapping()
+            kind = values["type"].value if "type" in values else None
+            needed = _needed(section, kind, values)
+            missing = [name for name in needed if name not in values]
+            if missing:
+                path: NodePath = (section, index)
+                names = ", ".join(repr(name) for name in missing)
+                plural = "s" if len(missing) > 1 else ""
+                problems.add(
+                    entry.position,
+                    path,
+                    f"missing required field{plural} {names}{_context(path, entry.to_plain())}",  # type: ignore[arg-type]
+                    _join(_required_hint(path, missing, values), _origin(root, path)),
+                )
 
 
 def _map_error(error: ValidationError, root: Node, problems: Problems) -> None:
@@ -77,7 +134,11 @@ def _map_error(error: ValidationError, root: Node, problems: Problems) -> None:
         for key in sorted(set(instance) - allowed):
             position = node.key_positions.get(key, node.position)
             if key.lower() in SECRET_KEYS:
-                problems.add(position, (*walked, key), f"{key!r} cannot be set here", SECRET_HINT)
+                secret = instance[key]
+                if isinstance(secret, str):
+                    register_secret(secret)  # masked in every message from now on
+                hint = SSH_HINT if walked[:1] == ("storage",) else SECRET_HINT
+                problems.add(position, (*walked, key), f"{key!r} cannot be set here", hint)
                 continue
             hint = did_you_mean(key, allowed) or _allowed(allowed)
             problems.add(position, (*walked, key), f"unknown key {key!r}", _join(hint, origin))
@@ -90,24 +151,27 @@ def _map_error(error: ValidationError, root: Node, problems: Problems) -> None:
             problems.add(
                 node.position,
                 walked,
-                f"missing required field{plural} {names}{_context(walked, instance)}",
-                _join(_required_hint(walked, missing, instance), origin),
+                f"missing required field{plural} {names}",
+                origin,
             )
         return
     if kind == "type":
         what = f"expected {_types(value)}, got {_json_type(instance)}"
         if (
             isinstance(instance, str)
-            and "{{" not in instance
+            and _looks_scalar(instance)
             and any(t in ("integer", "number", "boolean") for t in _as_list(value))
         ):
-            hint = "templates always give strings; write this value literally"
+            hint = "write it without quotes (templates always give strings)"
+        elif "string" in _as_list(value) and isinstance(instance, int | float):
+            hint = f"quote it: '{instance}'"
     elif kind == "enum":
         what = f"must be one of {', '.join(map(str, value))}; got {_short(instance)}"
         hint = did_you_mean(str(instance), map(str, value))
     elif kind == "const":
         what = f"must be {value!r}; got {_short(instance)}"
     elif kind == "pattern":
+        value = str(value).removesuffix(TEMPLATE_ALTERNATIVE)
         message, hint = _PATTERN_MESSAGES.get(value, ("has the wrong format", None))
         if "\\d{4}-\\d{2}-\\d{2}" in value:
             message = "is not an ISO-8601 date/time"
@@ -126,6 +190,17 @@ def _map_error(error: ValidationError, root: Node, problems: Problems) -> None:
     else:
         what = error.message
     problems.add(node.position, walked, what, _join(hint, origin))
+
+
+def _looks_scalar(text: str) -> bool:
+    """A quoted number or boolean, e.g. ``"22"`` or ``"true"`` (or a rendered template)."""
+    if text.strip().lower() in ("true", "false"):
+        return True
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _origin(root: Node, path: NodePath) -> str | None:
@@ -158,16 +233,22 @@ def _context(walked: NodePath, instance: dict[str, Any]) -> str:
     return f" ({prefix}{_ENTRY_KINDS[str(walked[0])]} {key!r})"
 
 
-def _required_hint(walked: NodePath, missing: list[str], instance: dict[str, Any]) -> str | None:
+def _required_hint(walked: NodePath, missing: list[str], values: dict[str, Node]) -> str | None:
     if len(walked) != 2 or walked[0] not in ("datasets", "samples"):
         return None
-    kind = instance.get("type")
+    kind = values["type"].value if "type" in values else None
+    if kind == "raw" and "principal_investigator" in missing:
+        return (
+            "SciCat requires a principal investigator for raw datasets "
+            "(principal_investigator or principal_investigators)"
+        )
     if kind == "raw" and "creation_location" in missing:
         return "SciCat requires creation_location for raw datasets"
     if kind == "derived" and {"investigator", "used_software", "input_datasets"} & set(missing):
         return "SciCat requires investigator, used_software and input_datasets for derived datasets"
     section = str(walked[0])
-    return f"SciCat requires {'them' if len(missing) > 1 else 'it'}; set it here or once under defaults.{section}"
+    them = "them" if len(missing) > 1 else "it"
+    return f"SciCat requires {them}; set {them} here or once under defaults.{section}"
 
 
 def _allowed(allowed: set[str]) -> str | None:

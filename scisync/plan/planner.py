@@ -464,7 +464,12 @@ def _plan_dataset(ctx: _Context, dataset: DesiredDataset) -> ResourceChange:
 
     folder = str(current.fields.get("sourceFolder") or dataset.source_folder.as_posix())
     files_by_path = {f.relative: f for f in dataset.files}
-    added, changed, removed = _file_state(dataset, current)
+    if dataset.spec.files:
+        added, changed, removed = _file_state(dataset, current)
+    else:
+        # No `files:` in the manifest: the file list is not managed here (an imported
+        # dataset, or one whose files another tool registers), so it is left alone.
+        added, changed, removed = [], [], []
     # A dataset scisync created but whose file list was never (fully) registered is an
     # interrupted apply: completing the registration changes nothing published.
     fill_empty = not current.files or address in ctx.options.resuming

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -11,15 +11,37 @@ import pytest
 from scisync.sandbox import SandboxServer
 from scisync.secrets import forget_secrets
 
-from .workspace import Workspace, write_manifest
+from .workspace import Workspace, storage_yaml, write_manifest
+
+
+@pytest.fixture(params=["local", pytest.param("sftp", marks=pytest.mark.sftp)])
+def storage_kind(request: pytest.FixtureRequest) -> str:
+    """Every end-to-end test runs against local storage and against a real sshd."""
+    return str(request.param)
 
 
 @pytest.fixture
-def workspace(tmp_path: Path, scicat_sandbox: SandboxServer) -> Iterator[Workspace]:
+def storage_for(storage_kind: str, request: pytest.FixtureRequest) -> Callable[[Path], str]:
+    sshd = request.getfixturevalue("sshd_server") if storage_kind == "sftp" else None
+    return lambda store: storage_yaml(storage_kind, store, sshd)
+
+
+@pytest.fixture
+def workspace(
+    tmp_path: Path, scicat_sandbox: SandboxServer, storage_for: Callable[[Path], str]
+) -> Iterator[Workspace]:
     root = tmp_path / "project"
     root.mkdir()
-    write_manifest(root, scicat_sandbox.url)
-    yield Workspace(root=root, sandbox=scicat_sandbox, token=scicat_sandbox.login("ingestor"))
+    store = tmp_path / "store"
+    storage = storage_for(store)
+    write_manifest(root, scicat_sandbox.url, storage)
+    yield Workspace(
+        root=root,
+        sandbox=scicat_sandbox,
+        token=scicat_sandbox.login("ingestor"),
+        store=store,
+        storage=storage,
+    )
     forget_secrets()
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -47,18 +48,25 @@ def _plan_is_clean(root: Path, token: str) -> bool:
     return result.returncode == 0
 
 
-def _leftovers(root: Path) -> list[str]:
-    return sorted(str(p) for p in (root / "store").rglob("*") if "scisync-tmp" in p.name)
+def store_of(root: Path) -> Path:
+    """The storage folder beside a project (snapshots neutralise the project path in it)."""
+    return root.with_name(root.name + "-store")
+
+
+def _leftovers(store: Path) -> list[str]:
+    return sorted(str(p) for p in store.rglob("*") if "scisync-tmp" in p.name)
 
 
 @pytest.fixture
-def reference(tmp_path: Path) -> tuple[dict[str, object], str, list[str]]:
+def reference(
+    tmp_path: Path, storage_for: Callable[[Path], str]
+) -> tuple[dict[str, object], str, list[str]]:
     """An uninterrupted run: its catalogue, lockfile and the list of its kill points."""
     root = tmp_path / "reference"
     root.mkdir()
     log = tmp_path / "checkpoints.log"
     with SandboxServer(tmp_path / "reference-scicat").start() as sandbox:
-        write_manifest(root, sandbox.url)
+        write_manifest(root, sandbox.url, storage_for(store_of(root)))
         token = sandbox.login("ingestor")
         result = _apply(root, token, SCISYNC_TEST_CHECKPOINT_LOG=str(log))
         assert result.returncode == 0, result.stderr
@@ -71,7 +79,9 @@ def reference(tmp_path: Path) -> tuple[dict[str, object], str, list[str]]:
 
 
 def test_sigkill_at_every_kill_point_then_resume_converges(
-    tmp_path: Path, reference: tuple[dict[str, object], str, list[str]]
+    tmp_path: Path,
+    reference: tuple[dict[str, object], str, list[str]],
+    storage_for: Callable[[Path], str],
 ) -> None:
     expected_catalogue, expected_lock, checkpoints = reference
     assert len(checkpoints) >= 20, checkpoints  # a multi-dataset apply has many steps
@@ -80,8 +90,9 @@ def test_sigkill_at_every_kill_point_then_resume_converges(
         root = tmp_path / f"run-{number}"
         root.mkdir()
         where = f"kill point {number} ({checkpoints[number - 1]})"
+        store = store_of(root)
         with SandboxServer(tmp_path / f"scicat-{number}").start() as sandbox:
-            write_manifest(root, sandbox.url)
+            write_manifest(root, sandbox.url, storage_for(store))
             token = sandbox.login("ingestor")
             killed = _apply(root, token, SCISYNC_TEST_KILL_AT=str(number))
             if killed.returncode != -9:
@@ -95,15 +106,17 @@ def test_sigkill_at_every_kill_point_then_resume_converges(
                 failures.append(f"{where}: the catalogue differs from an uninterrupted run")
             if normalised_lock(root / "scisync.lock", sandbox, token) != expected_lock:
                 failures.append(f"{where}: scisync.lock differs from an uninterrupted run")
-            if _leftovers(root):
-                failures.append(f"{where}: temporary files left: {_leftovers(root)}")
+            if _leftovers(store):
+                failures.append(f"{where}: temporary files left: {_leftovers(store)}")
             if not _plan_is_clean(root, token):
                 failures.append(f"{where}: a plan after the resume still has changes")
     assert failures == [], "\n".join(failures)
 
 
 def test_flaky_server_with_dropped_connections_converges(
-    tmp_path: Path, reference: tuple[dict[str, object], str, list[str]]
+    tmp_path: Path,
+    reference: tuple[dict[str, object], str, list[str]],
+    storage_for: Callable[[Path], str],
 ) -> None:
     expected_catalogue, expected_lock, _ = reference
     root = tmp_path / "flaky"
@@ -112,7 +125,7 @@ def test_flaky_server_with_dropped_connections_converges(
     with SandboxServer(
         tmp_path / "flaky-scicat", settings=SandboxSettings(faults=faults)
     ).start() as sandbox:
-        write_manifest(root, sandbox.url)
+        write_manifest(root, sandbox.url, storage_for(store_of(root)))
         token = sandbox.login("ingestor")
         attempts = []
         for _ in range(15):

@@ -18,7 +18,7 @@ from .workspace import Workspace
 REPO = Path(__file__).parents[2]
 
 
-def _collaborator(root: Path, url: str, store: Path, pid: str) -> None:
+def _collaborator(root: Path, url: str, storage: str, pid: str) -> None:
     """A manifest that only downloads: what a collaborator clones."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "scisync.yaml").write_text(
@@ -28,9 +28,7 @@ def _collaborator(root: Path, url: str, store: Path, pid: str) -> None:
             project: collab
             scicat:
               url: {url}
-            storage:
-              local:
-                root: {store}
+            {{storage}}
             downloads:
               - key: frames
                 dataset: {{pid: "{pid}"}}
@@ -41,7 +39,7 @@ def _collaborator(root: Path, url: str, store: Path, pid: str) -> None:
                 target: data/first
                 files: [frame-1.dat]
             """
-        )
+        ).replace("{storage}\n", storage)
     )
 
 
@@ -56,7 +54,7 @@ def test_pull_then_locked_pull_elsewhere_reproduces_the_same_bytes(
     assert workspace.run("apply", "--auto-approve").exit_code == 0
     pid = _raw1_pid(workspace)
     first = tmp_path / "collaborator-1"
-    _collaborator(first, workspace.sandbox.url, workspace.root / "store", pid)
+    _collaborator(first, workspace.sandbox.url, workspace.storage, pid)
     pulled = _run(workspace, first, "pull")
     assert pulled.exit_code == 0, pulled.output
     frames = sorted(p.name for p in (first / "data" / "frames").iterdir())
@@ -71,7 +69,7 @@ def test_pull_then_locked_pull_elsewhere_reproduces_the_same_bytes(
     assert again.exit_code == 0 and "No changes" in again.output  # nothing fetched twice
 
     second = tmp_path / "collaborator-2"
-    _collaborator(second, workspace.sandbox.url, workspace.root / "store", pid)
+    _collaborator(second, workspace.sandbox.url, workspace.storage, pid)
     (second / "scisync.lock").write_text(lock)
     locked = _run(workspace, second, "pull", "--locked")
     assert locked.exit_code == 0, locked.output
@@ -88,14 +86,12 @@ def test_locked_pull_fails_with_a_diff_when_the_catalogue_moved_on(
     assert workspace.run("apply", "--auto-approve").exit_code == 0
     pid = _raw1_pid(workspace)
     first = tmp_path / "collaborator"
-    _collaborator(first, workspace.sandbox.url, workspace.root / "store", pid)
+    _collaborator(first, workspace.sandbox.url, workspace.storage, pid)
     assert _run(workspace, first, "pull").exit_code == 0
     # Someone appends a file to the dataset behind our back.
-    extra = workspace.root / "store" / "extra.dat"
-    extra.write_text("late addition")
     block = {
         "datasetId": pid,
-        "size": extra.stat().st_size,
+        "size": 999,
         "dataFileList": [{"path": "frame-1.dat", "size": 999, "time": "2026-03-01T00:00:00Z"}],
     }
     answer = requests.post(
@@ -120,7 +116,8 @@ def test_second_apply_waits_for_the_lock_or_fails_naming_the_holder(workspace: W
         [
             sys.executable,
             "-c",
-            "import sys, time; from pathlib import Path; from scisync.lock.filelock import ApplyLock\n"
+            "import sys, time\nfrom pathlib import Path\n"
+            "from scisync.lock.filelock import ApplyLock\n"
             "with ApplyLock(Path(sys.argv[1]), timeout=5, command='scisync apply (other)'):\n"
             "    print('held', flush=True); time.sleep(30)\n",
             str(state / "apply.lock"),

@@ -95,7 +95,9 @@ def test_lockfile_is_byte_identical_when_written_from_another_folder(
     shutil.copytree(
         workspace.root, elsewhere, ignore=shutil.ignore_patterns("scisync.lock", ".scisync")
     )
-    other = Workspace(root=elsewhere, sandbox=workspace.sandbox, token=workspace.token)
+    other = Workspace(
+        root=elsewhere, sandbox=workspace.sandbox, token=workspace.token, store=workspace.store
+    )
     assert other.run("apply", "--auto-approve").exit_code == 0
     assert other.lock.read_bytes() == workspace.lock.read_bytes()
     assert len(_datasets(workspace)) == 3

@@ -38,7 +38,7 @@ def test_empty_catalogue_plans_creates_then_apply_converges(workspace: Workspace
     reduced = next(d for d in datasets if d["datasetName"] == "Reduced")
     raw_pids = sorted(str(d["pid"]) for d in datasets if d["type"] == "raw")
     assert sorted(reduced["inputDatasets"]) == raw_pids  # type: ignore[arg-type]
-    stored = sorted(p.name for p in (workspace.root / "store").rglob("*.dat"))
+    stored = sorted(p.name for p in workspace.store.rglob("*.dat"))
     assert stored == sorted(["frame-1.dat", "frame-2.dat", "frame-3.dat"] * 2)
 
     again = workspace.run("plan", "--detailed-exitcode")

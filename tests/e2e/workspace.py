@@ -11,8 +11,24 @@ from click.testing import CliRunner, Result
 
 from scisync.cli import main
 from scisync.sandbox import SandboxServer
+from scisync.testing.sshd import SshServer
 
 QUICKSTART = Path(__file__).parents[2] / "manifests.example" / "quickstart"
+
+
+def storage_yaml(kind: str, store: Path, sshd: SshServer | None = None) -> str:
+    """The manifest's storage section: a local folder, or the same folder over real SFTP."""
+    if kind == "local":
+        return f"storage:\n  local:\n    root: {store}\n"
+    assert sshd is not None
+    return (
+        "storage:\n  sftp:\n"
+        f"    host: {sshd.host_alias}\n"
+        f"    root: {store}\n"
+        f"    ssh_config: {sshd.ssh_config}\n"
+        f"    known_hosts: {sshd.known_hosts}\n"
+        "    connections: 2\n"
+    )
 
 
 @dataclass
@@ -20,6 +36,8 @@ class Workspace:
     root: Path
     sandbox: SandboxServer
     token: str
+    store: Path  # where the storage keeps files (the sftp server's folder, seen locally)
+    storage: str = ""  # the manifest's storage section
 
     @property
     def manifest(self) -> Path:
@@ -42,7 +60,7 @@ class Workspace:
         self.manifest.write_text(text.replace(old, new))
 
 
-def write_manifest(root: Path, url: str, datasets: int = 2, extra: str = "") -> None:
+def write_manifest(root: Path, url: str, storage: str, datasets: int = 2, extra: str = "") -> None:
     """A manifest with a sample, `datasets` raw datasets with files and a plot, and one derived."""
     (root / "plots").mkdir(exist_ok=True)
     shutil.copy(QUICKSTART / "plots" / "intensity.png", root / "plots" / "intensity.png")
@@ -87,9 +105,7 @@ def write_manifest(root: Path, url: str, datasets: int = 2, extra: str = "") -> 
         scicat:
           url: {url}
           token_env: SCICAT_TOKEN
-        storage:
-          local:
-            root: ./store
+        {{storage}}
         samples:
           - key: crystal
             sample_name: A crystal
@@ -97,6 +113,7 @@ def write_manifest(root: Path, url: str, datasets: int = 2, extra: str = "") -> 
         datasets:
         """
     )
+    manifest = manifest.replace("{storage}\n", storage)
     manifest += "".join(entries)
     manifest += textwrap.dedent(
         f"""\

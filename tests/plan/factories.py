@@ -15,7 +15,14 @@ from scisync.desired import (
 )
 from scisync.jsontypes import JsonObject
 from scisync.lock.model import LockedDataset, LockedFile, Lockfile
-from scisync.manifest.model import DatasetSpec, FilesPolicy, KeyRef, Reference, SampleSpec
+from scisync.manifest.model import (
+    DatasetSpec,
+    FileSelection,
+    FilesPolicy,
+    KeyRef,
+    Reference,
+    SampleSpec,
+)
 from scisync.observed import MARKER_FIELD, ObservedDataset, ObservedFile, ObservedState, make_marker
 from scisync.plan.model import Fingerprint
 from scisync.storage.base import Checksum
@@ -53,7 +60,7 @@ def dataset(
         fields={"datasetName": key, "ownerGroup": "g1", "description": description},
         scientific_metadata={"temperature": {"value": 4, "unit": "K"}},
         source_folder=None,
-        files=(),
+        files=(FileSelection(base=Path("/data"), include=("*",)),) if files else (),
         attachments=(),
         sample=sample,
         input_datasets=inputs,

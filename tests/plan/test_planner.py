@@ -271,3 +271,17 @@ def test_planner_imports_nothing_that_does_io() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_dataset_without_files_section_leaves_scicat_file_list_alone() -> None:
+    with_files = dataset("raw", files=(local_file("a.h5"),))
+    unmanaged = dataset("raw")  # no `files:` at all
+    plan = make_plan(
+        state((unmanaged,)),
+        observed(observed_from(with_files, "p/1")),
+        lockfile(locked(unmanaged, "p/1")),
+        FINGERPRINT,
+    )
+    (change,) = plan.changes
+    assert change.action is Action.NOOP
+    assert change.files == ()
