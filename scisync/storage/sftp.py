@@ -264,10 +264,15 @@ class _Pool:
                     self._cond.notify()
                 raise
         assert session is not None
+        healthy = True
         try:
             yield session
+        except BaseException:
+            # paramiko notices a dead peer late; one cheap round trip tells for sure.
+            healthy = _responds(session)
+            raise
         finally:
-            keep = session.alive() and not self._closed
+            keep = healthy and session.alive() and not self._closed
             with self._cond:
                 if keep:
                     self._idle.append(session)
@@ -284,6 +289,17 @@ class _Pool:
             self._count -= len(idle)
         for session in idle:
             session.close()
+
+
+def _responds(session: _Session) -> bool:
+    """True if the session still answers a request (used only after a failure)."""
+    if not session.alive():
+        return False
+    try:
+        session.sftp.normalize(".")
+    except Exception:
+        return False
+    return True
 
 
 def _is_missing(exc: BaseException) -> bool:
@@ -311,6 +327,7 @@ class SftpStorage:
         known_hosts: Path | None = None,
         trust_unknown_hosts: bool = False,
         connect_timeout: float = 15,
+        io_timeout: float = 120,
         verify_remote_checksum: bool = True,
     ) -> None:
         self.host = host
@@ -321,6 +338,7 @@ class SftpStorage:
         self.known_hosts = known_hosts
         self.trust_unknown_hosts = trust_unknown_hosts
         self.connect_timeout = connect_timeout
+        self.io_timeout = io_timeout
         self.verify_remote_checksum = verify_remote_checksum
         self._pool = _Pool(self.connections, self._connect)
         self._facts_lock = threading.Lock()
@@ -384,6 +402,10 @@ class SftpStorage:
             )
             if sftp is None:
                 raise paramiko.SSHException("the server refused the SFTP subsystem")
+            # A silent peer (network cut) raises socket.timeout instead of hanging forever.
+            channel = sftp.get_channel()
+            if channel is not None:
+                channel.settimeout(self.io_timeout)
         except _UnknownHostKey as exc:
             _close_quietly(connection)
             port = connection.port
@@ -437,6 +459,12 @@ class SftpStorage:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @property
+    def server_has_shell(self) -> bool | None:
+        """Whether commands run on the server (None until remote_checksum needed to know)."""
+        with self._facts_lock:
+            return self._has_shell
 
     # -- reading the tree ------------------------------------------------------------
 
@@ -727,7 +755,7 @@ class SftpStorage:
             session.sftp.remove(path)
             return
         except _TRANSFER_ERRORS as exc:
-            if _is_missing(exc) or session.alive():
+            if _is_missing(exc) or _responds(session):
                 return
         with suppress(Exception):
             fresh = self._connect()
