@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import paramiko
 from fabric import Config, Connection
@@ -38,6 +38,8 @@ from scisync.storage._transfer import (
     fsync_dir,
     is_temp_name,
     place_without_overwrite,
+    raise_errors,
+    run_each,
     run_parallel,
     temp_name,
     verify_download,
@@ -77,7 +79,11 @@ _CHECKSUM_TOOLS = {
 }
 _DIGEST_LENGTHS = {"sha256": 64, "blake3": 64, "blake2b": 128, "md5": 32, "sha1": 40}
 _SHELL_PROBE = "echo scisync-shell-ok"
+_MAX_COMMAND_CHARS = 32_000  # well below every server's ARG_MAX
+_MAX_EXEC_OUTPUT = 16 * 2**20
 _EXEC_TIMEOUT = 3600.0  # hashing a very large file on a slow server may take this long
+
+T = TypeVar("T")
 
 _TRANSFER_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
@@ -289,6 +295,27 @@ class _Pool:
             self._count -= len(idle)
         for session in idle:
             session.close()
+
+
+def _batches(items: Sequence[str], max_chars: int) -> Iterator[list[str]]:
+    """Consecutive groups whose quoted lengths add up to at most *max_chars*."""
+    batch: list[str] = []
+    used = 0
+    for item in items:
+        cost = len(shlex.quote(item)) + 1
+        if batch and used + cost > max_chars:
+            yield batch
+            batch, used = [], 0
+        batch.append(item)
+        used += cost
+    if batch:
+        yield batch
+
+
+def _split(items: list[T], parts: int) -> list[list[T]]:
+    """*items* in up to *parts* interleaved groups (one per connection)."""
+    count = max(1, min(parts, len(items)))
+    return [group for group in (items[i::count] for i in range(count)) if group]
 
 
 def _responds(session: _Session) -> bool:
@@ -536,29 +563,50 @@ class SftpStorage:
             return self._checksum_via_shell(session, path, name)
 
     def _checksum_via_shell(self, session: _Session, path: RemotePath, name: str) -> str | None:
-        tool = _CHECKSUM_TOOLS[name]
+        return self._checksums_via_shell(session, [str(path)], name).get(str(path))
+
+    def _shell_ready(self, session: _Session, tool: str) -> bool:
+        """Can *tool* run on the server?  Learned once per storage and remembered."""
         with self._facts_lock:
             if self._has_shell is False or tool in self._missing_tools:
-                return None
+                return False
             probe = self._has_shell is None
         if probe:
             status, out = self._exec(session, _SHELL_PROBE)
             has_shell = status == 0 and out.strip() == "scisync-shell-ok"
             with self._facts_lock:
                 self._has_shell = has_shell
-            if not has_shell:
-                return None
-        status, out = self._exec(session, f"{tool} -- {shlex.quote(str(path))}")
-        if status == 127:
-            with self._facts_lock:
-                self._missing_tools.add(tool)
-            return None
-        if status != 0 or not out:
-            return None
-        digest = out.split()[0].lstrip("\\").lower()
-        if len(digest) != _DIGEST_LENGTHS[name] or any(c not in "0123456789abcdef" for c in digest):
-            return None
-        return digest
+            return has_shell
+        return True
+
+    def _checksums_via_shell(
+        self, session: _Session, paths: Sequence[str], name: str
+    ) -> dict[str, str]:
+        """Digests of many files with one command per batch (starting a command is slow).
+
+        Files the server could not hash are missing from the result.
+        """
+        tool = _CHECKSUM_TOOLS[name]
+        found: dict[str, str] = {}
+        for batch in _batches(paths, _MAX_COMMAND_CHARS):
+            if not self._shell_ready(session, tool):
+                return found
+            command = f"{tool} -- " + " ".join(shlex.quote(p) for p in batch)
+            status, out = self._exec(session, command)
+            if status == 127:
+                with self._facts_lock:
+                    self._missing_tools.add(tool)
+                return found
+            lines = out.splitlines()
+            if len(lines) != len(batch):
+                continue  # some file failed (vanished?): trust none of this batch's lines
+            for path, line in zip(batch, lines, strict=True):
+                digest = line.split(maxsplit=1)[0].lstrip("\\").lower() if line else ""
+                if len(digest) == _DIGEST_LENGTHS[name] and all(
+                    c in "0123456789abcdef" for c in digest
+                ):
+                    found[path] = digest
+        return found
 
     def _exec(self, session: _Session, command: str) -> tuple[int, str]:
         """Run *command* over an exec channel; (-1, "") if the server will not run it.
@@ -575,10 +623,12 @@ class SftpStorage:
             channel.exec_command(command)
             channel.shutdown_write()
             chunks: list[bytes] = []
+            received = 0
             while data := channel.recv(65536):
                 chunks.append(data)
-                if sum(map(len, chunks)) > 1 << 16:  # a checksum line is short
-                    break
+                received += len(data)
+                if received > _MAX_EXEC_OUTPUT:
+                    return -1, ""
             status = channel.recv_exit_status()
             return status, b"".join(chunks).decode("utf-8", "replace")
         except _TRANSFER_ERRORS:
@@ -586,86 +636,136 @@ class SftpStorage:
         finally:
             channel.close()
 
-    def _remote_digest(self, session: _Session, path: RemotePath, size: int) -> str:
-        """blake3 of a remote file: b3sum on the server if possible, else stream it here."""
-        digest = self._checksum_via_shell(session, path, "blake3")
-        if digest is not None:
-            return digest
-        hasher = StreamingHasher(["blake3"], size_hint=size)
-        with session.sftp.open(str(path), "rb") as remote:
-            session.sftp.read_pipelined(remote.handle, size, hasher.update, threading.Event())
-        return hasher.hexdigests()["blake3"]
+    def _remote_blake3(self, paths: Sequence[tuple[RemotePath, int]]) -> dict[str, str]:
+        """blake3 of remote files: b3sum on the server if possible, else streamed here."""
+        groups = _split(list(paths), self.connections)
+
+        def by_shell(
+            group: list[tuple[RemotePath, int]], _abort: threading.Event
+        ) -> dict[str, str]:
+            with self._pool.lease() as session:
+                return self._checksums_via_shell(session, [str(p) for p, _ in group], "blake3")
+
+        found: dict[str, str] = {}
+        for outcome in run_each(by_shell, groups, self.connections):
+            if isinstance(outcome, StorageError):
+                raise outcome
+            found.update(outcome)
+        rest = [(p, size) for p, size in paths if str(p) not in found]
+
+        def by_stream(item: tuple[RemotePath, int], abort: threading.Event) -> tuple[str, str]:
+            path, size = item
+            hasher = StreamingHasher(["blake3"], size_hint=size)
+            with self._pool.lease() as session:
+                try:
+                    with session.sftp.open(str(path), "rb") as remote:
+                        session.sftp.read_pipelined(remote.handle, size, hasher.update, abort)
+                except _TRANSFER_ERRORS as exc:
+                    raise self._error(exc, "read", path) from exc
+            return str(path), hasher.hexdigests()["blake3"]
+
+        for streamed in run_each(by_stream, rest, self.connections):
+            if isinstance(streamed, StorageError):
+                raise streamed
+            found[streamed[0]] = streamed[1]
+        return found
 
     # -- uploads ---------------------------------------------------------------------
 
     def upload(self, jobs: Sequence[UploadJob], progress: ProgressCallback | None = None) -> None:
-        def work(job: UploadJob, abort: threading.Event) -> None:
+        """Upload in phases so that slow per-command costs are paid per batch, not per file.
+
+        1. lstat every target (parallel): absent, or present with the same size, or a conflict;
+        2. blake3 of same-size present files (one b3sum per batch, else streamed): equal is
+           skipped, different is refused;
+        3. send the others to temporary names (parallel, pipelined, hashed while read);
+        4. verify the temporaries' blake3 on the server (batched; skipped without a shell);
+        5. rename each into place with SFTP's no-overwrite rename.
+        Temporaries not renamed are removed whatever happens, including interruptions.
+        """
+        errors: list[StorageError] = []
+        workers = self.connections
+
+        def probe(job: UploadJob, _abort: threading.Event) -> bool:
             with self._pool.lease() as session:
-                self._upload_one(session, job, progress, abort)
+                try:
+                    return self._present_same_size(session, job)
+                except _TRANSFER_ERRORS as exc:
+                    raise self._error(exc, "prepare upload to", job.remote) from exc
 
-        run_parallel(work, jobs, self.connections)
+        present: list[UploadJob] = []
+        absent: list[UploadJob] = []
+        for job, outcome in zip(jobs, run_each(probe, jobs, workers), strict=True):
+            if isinstance(outcome, StorageError):
+                errors.append(outcome)
+            else:
+                (present if outcome else absent).append(job)
 
-    def _upload_one(
-        self,
-        session: _Session,
-        job: UploadJob,
-        progress: ProgressCallback | None,
-        abort: threading.Event,
-    ) -> None:
-        sftp = session.sftp
-        final = str(job.remote)
+        if present:
+            remote = self._remote_blake3([(j.remote, j.size) for j in present])
+            for job in present:
+                if remote.get(str(job.remote)) == job.blake3:
+                    if progress is not None:
+                        progress(job.size)
+                else:
+                    errors.append(self._differs(job.remote))
+
+        pending: dict[UploadJob, str] = {}  # job -> temporary path on the server
+        pending_lock = threading.Lock()
         try:
-            if self._same_file_present(session, job):
-                if progress is not None:
-                    progress(job.size)
-                return
-            self._makedirs(session, job.remote.parent)
-        except _TRANSFER_ERRORS as exc:
-            raise self._error(exc, "prepare upload to", job.remote) from exc
-        tmp = str(job.remote.parent / temp_name(job.remote.name))
-        created = False
-        try:
-            hasher = StreamingHasher(["blake3"], size_hint=job.size)
-            with job.local.open("rb") as source:
-                remote = sftp.open(tmp, "wbx")
-                created = True
-                with remote:
-                    remote.MAX_REQUEST_SIZE = WRITE_REQUEST_SIZE
-                    remote.set_pipelined(True)
-                    size = copy_stream(
-                        source, remote.write, hasher, progress, abort, 4 * WRITE_REQUEST_SIZE
-                    )
-            digest = hasher.hexdigests()["blake3"]
-            if size != job.size or digest != job.blake3:
-                raise StorageError(
-                    "the local file changed since it was hashed",
-                    where=str(job.local),
-                    hint="re-run plan so the new content is checksummed, then apply",
-                )
-            written = sftp.stat(tmp).st_size
-            if written != size:
-                raise StorageError(
-                    f"the server stored {written} bytes of {size}",
-                    where=self._where(job.remote),
-                    hint="the server's disk may be full or a quota reached; re-run to retry",
-                )
-            if self.verify_remote_checksum:
-                remote_digest = self._checksum_via_shell(session, RemotePath(tmp), "blake3")
-                if remote_digest is not None and remote_digest != digest:
-                    raise ChecksumMismatch(
-                        "the uploaded copy's blake3 differs from the local file",
-                        where=self._where(job.remote),
-                        hint="the transfer was corrupted; re-run to upload again",
-                    )
-            self._rename_into_place(session, tmp, final, job)
-            created = False
-        except _TRANSFER_ERRORS as exc:
-            raise self._error(exc, "upload", job.remote) from exc
+
+            def send(job: UploadJob, abort: threading.Event) -> None:
+                with self._pool.lease() as session:
+                    tmp = self._send(session, job, progress, abort)
+                with pending_lock:
+                    pending[job] = tmp
+
+            outcomes = run_each(send, absent, workers)
+            errors.extend(o for o in outcomes if isinstance(o, StorageError))
+
+            if self.verify_remote_checksum and pending:
+                sent = list(pending.items())
+                groups = _split([tmp for _job, tmp in sent], workers)
+
+                def verify(group: list[str], _abort: threading.Event) -> dict[str, str]:
+                    with self._pool.lease() as session:
+                        return self._checksums_via_shell(session, group, "blake3")
+
+                on_server: dict[str, str] = {}
+                for found in run_each(verify, groups, workers):
+                    if isinstance(found, StorageError):
+                        raise found
+                    on_server.update(found)
+                for job, tmp in sent:
+                    if tmp in on_server and on_server[tmp] != job.blake3:
+                        errors.append(
+                            ChecksumMismatch(
+                                "the uploaded copy's blake3 differs from the local file",
+                                where=self._where(job.remote),
+                                hint="the transfer was corrupted; re-run to upload again",
+                            )
+                        )
+                        del pending[job]
+                        self._remove_paths([tmp])
+
+            def rename(job: UploadJob, _abort: threading.Event) -> None:
+                with self._pool.lease() as session:
+                    try:
+                        self._rename_into_place(session, pending[job], job)
+                    except _TRANSFER_ERRORS as exc:
+                        raise self._error(exc, "upload", job.remote) from exc
+                with pending_lock:
+                    del pending[job]
+
+            outcomes = run_each(rename, list(pending), workers)
+            errors.extend(o for o in outcomes if isinstance(o, StorageError))
         finally:
-            if created:
-                self._remove_quietly(session, tmp)
+            if pending:
+                self._remove_paths(list(pending.values()))
+        raise_errors(errors)
 
-    def _same_file_present(self, session: _Session, job: UploadJob) -> bool:
+    def _present_same_size(self, session: _Session, job: UploadJob) -> bool:
+        """False if nothing is at the target; True if a file of the same size is; else error."""
         try:
             attrs = session.sftp.lstat(str(job.remote))
         except _TRANSFER_ERRORS as exc:
@@ -678,24 +778,70 @@ class SftpStorage:
                 where=self._where(job.remote),
                 hint="move it away on the server and re-run",
             )
-        if attrs.st_size != job.size or self._remote_digest(session, job.remote, job.size) != (
-            job.blake3
-        ):
-            raise StorageError(
-                "a different file already exists on the server",
-                where=self._where(job.remote),
-                hint="scisync never overwrites a file that differs; move it away and re-run",
-            )
+        if attrs.st_size != job.size:
+            raise self._differs(job.remote)
         return True
 
-    def _rename_into_place(self, session: _Session, tmp: str, final: str, job: UploadJob) -> None:
+    def _differs(self, path: RemotePath) -> StorageError:
+        return StorageError(
+            "a different file already exists on the server",
+            where=self._where(path),
+            hint="scisync never overwrites a file that differs; move it away and re-run",
+        )
+
+    def _send(
+        self,
+        session: _Session,
+        job: UploadJob,
+        progress: ProgressCallback | None,
+        abort: threading.Event,
+    ) -> str:
+        """Write the file to a temporary name beside its target; return that name."""
+        sftp = session.sftp
+        tmp = str(job.remote.parent / temp_name(job.remote.name))
+        created = False
+        try:
+            self._makedirs(session, job.remote.parent)
+            hasher = StreamingHasher(["blake3"], size_hint=job.size)
+            with job.local.open("rb") as source:
+                remote = sftp.open(tmp, "wbx")
+                created = True
+                with remote:
+                    remote.MAX_REQUEST_SIZE = WRITE_REQUEST_SIZE
+                    remote.set_pipelined(True)
+                    size = copy_stream(
+                        source, remote.write, hasher, progress, abort, 4 * WRITE_REQUEST_SIZE
+                    )
+            if size != job.size or hasher.hexdigests()["blake3"] != job.blake3:
+                raise StorageError(
+                    "the local file changed since it was hashed",
+                    where=str(job.local),
+                    hint="re-run plan so the new content is checksummed, then apply",
+                )
+            written = sftp.stat(tmp).st_size
+            if written != size:
+                raise StorageError(
+                    f"the server stored {written} bytes of {size}",
+                    where=self._where(job.remote),
+                    hint="the server's disk may be full or a quota reached; re-run to retry",
+                )
+            created = False
+            return tmp
+        except _TRANSFER_ERRORS as exc:
+            raise self._error(exc, "upload", job.remote) from exc
+        finally:
+            if created:
+                self._remove_quietly(session, tmp)
+
+    def _rename_into_place(self, session: _Session, tmp: str, job: UploadJob) -> None:
         """SFTP rename refuses to replace an existing file (OpenSSH uses link()).
 
-        If it fails because the file appeared meanwhile, an identical one is accepted and a
+        If it fails because a file appeared meanwhile, an identical one is accepted and a
         different one refused.  Only if it failed with nothing in the way (a server whose
         rename is unusual) is ``posix-rename`` tried.
         """
         sftp = session.sftp
+        final = str(job.remote)
         try:
             sftp.rename(tmp, final)
             return
@@ -709,12 +855,10 @@ class SftpStorage:
             sftp.posix_rename(tmp, final)
             return
         self._remove_quietly(session, tmp)
-        if not self._same_file_present(session, job):
-            raise StorageError(
-                "the uploaded file vanished while it was being renamed",
-                where=self._where(job.remote),
-                hint="another process is changing this folder; re-run",
-            )
+        if not self._present_same_size(session, job) or (
+            self._remote_blake3([(job.remote, job.size)]).get(final) != job.blake3
+        ):
+            raise self._differs(job.remote)
 
     def _makedirs(self, session: _Session, folder: RemotePath) -> None:
         with self._facts_lock:
@@ -748,6 +892,21 @@ class SftpStorage:
                     raise
         with self._facts_lock:
             self._known_dirs.add(str(folder))
+
+    def _remove_paths(self, paths: Sequence[str]) -> None:
+        """Best-effort removal of temporaries, on a pooled or else a fresh connection."""
+        try:
+            with self._pool.lease() as session:
+                for path in paths:
+                    self._remove_quietly(session, path)
+        except Exception:
+            for path in paths:
+                with suppress(Exception):
+                    fresh = self._connect()
+                    try:
+                        fresh.sftp.remove(path)
+                    finally:
+                        fresh.close()
 
     def _remove_quietly(self, session: _Session, path: str) -> None:
         """Best effort: on a dead connection, use a fresh one so no temp file remains."""
