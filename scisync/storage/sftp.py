@@ -47,7 +47,7 @@ from scisync.storage._transfer import (
 from scisync.storage.base import DownloadJob, ProgressCallback, RemotePath, RemoteStat, UploadJob
 from scisync.storage.local import local_copy_matches
 
-WINDOW_SIZE = 2**24
+WINDOW_SIZE = 2**23
 """SSH channel window we grant the server: bounds in-flight download bytes per connection."""
 
 MAX_PACKET_SIZE = 2**18
@@ -565,20 +565,6 @@ class SftpStorage:
     def _checksum_via_shell(self, session: _Session, path: RemotePath, name: str) -> str | None:
         return self._checksums_via_shell(session, [str(path)], name).get(str(path))
 
-    def _shell_ready(self, session: _Session, tool: str) -> bool:
-        """Can *tool* run on the server?  Learned once per storage and remembered."""
-        with self._facts_lock:
-            if self._has_shell is False or tool in self._missing_tools:
-                return False
-            probe = self._has_shell is None
-        if probe:
-            status, out = self._exec(session, _SHELL_PROBE)
-            has_shell = status == 0 and out.strip() == "scisync-shell-ok"
-            with self._facts_lock:
-                self._has_shell = has_shell
-            return has_shell
-        return True
-
     def _checksums_via_shell(
         self, session: _Session, paths: Sequence[str], name: str
     ) -> dict[str, str]:
@@ -589,10 +575,22 @@ class SftpStorage:
         tool = _CHECKSUM_TOOLS[name]
         found: dict[str, str] = {}
         for batch in _batches(paths, _MAX_COMMAND_CHARS):
-            if not self._shell_ready(session, tool):
-                return found
+            with self._facts_lock:
+                if self._has_shell is False or tool in self._missing_tools:
+                    return found
+                probe = self._has_shell is None
             command = f"{tool} -- " + " ".join(shlex.quote(p) for p in batch)
+            if probe:
+                # Learn whether commands run at all in the same round trip (exec is slow).
+                command = f"{_SHELL_PROBE}; {command}"
             status, out = self._exec(session, command)
+            if probe:
+                marker, _, out = out.partition("\n")
+                has_shell = marker == "scisync-shell-ok"
+                with self._facts_lock:
+                    self._has_shell = has_shell
+                if not has_shell:
+                    return found
             if status == 127:
                 with self._facts_lock:
                     self._missing_tools.add(tool)
