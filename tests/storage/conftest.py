@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
@@ -13,10 +13,10 @@ from scisync.storage.base import Storage
 from scisync.storage.local import LocalStorage
 from scisync.storage.sftp import SftpStorage
 
-if TYPE_CHECKING:
-    from scisync.testing.sshd import SshServer
-
-pytest_plugins = ["scisync.testing.sshd"]
+# pytest refuses pytest_plugins outside the top-level conftest, so the sshd fixtures are
+# imported here instead (a top-level ``pytest_plugins = ["scisync.testing.plugin"]`` that
+# re-exports them would make this import redundant, and harmless).
+from scisync.testing.sshd import SshServer, sshd_server, sshd_sftp_only  # noqa: F401
 
 
 def sftp_storage(server: SshServer, **options: Any) -> SftpStorage:
