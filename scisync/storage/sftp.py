@@ -372,7 +372,14 @@ class SftpStorage:
         self._has_shell: bool | None = None
         self._missing_tools: set[str] = set()
         self._known_dirs: set[str] = set()
-        self._resolved = self._make_connection()  # resolves ssh config now; never connected
+        try:
+            self._resolved = self._make_connection()  # resolves ssh config; not connected
+        except Exception as exc:
+            raise StorageError(
+                f"cannot read the SSH configuration: {exc}",
+                where=str(ssh_config_path or "~/.ssh/config"),
+                hint="fix the ssh config file (check it with `ssh -G HOST`)",
+            ) from exc
 
     # -- connecting ------------------------------------------------------------------
 
