@@ -21,7 +21,7 @@ import stat as stat_mod
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -58,6 +58,12 @@ READ_REQUEST_SIZE = 255 * 1024
 
 WRITE_REQUEST_SIZE = 255 * 1024
 """Bytes per SFTP write request (sftp-server accepts messages up to 256 KiB)."""
+
+SPLIT_THRESHOLD = 64 * 2**20
+"""Files at least this large are downloaded over every idle connection at once."""
+
+SPLIT_BLOCK = 8 * 2**20
+"""Unit of work when a file is split: one block in memory per connection at most."""
 
 PREFETCH_REQUESTS = max(4, WINDOW_SIZE // READ_REQUEST_SIZE)
 """Read requests kept in flight per download: enough to fill the window, no more."""
@@ -142,7 +148,12 @@ class _FastSFTPClient(paramiko.SFTPClient):
         return out
 
     def read_pipelined(
-        self, handle: Any, size: int, consume: Callable[[bytes], None], abort: threading.Event
+        self,
+        handle: Any,
+        size: int,
+        consume: Callable[[bytes], None],
+        abort: threading.Event,
+        start: int = 0,
     ) -> int:
         """Read bytes [0, size) of an open file with up to PREFETCH_REQUESTS reads in flight.
 
@@ -152,8 +163,9 @@ class _FastSFTPClient(paramiko.SFTPClient):
         it at the first missing byte.
         """
         internals: Any = self  # paramiko's stubs omit the private request API
-        offset = 0  # next byte to request
-        done = 0  # bytes consumed, in order
+        offset = start  # next byte to request
+        done = start  # bytes consumed, in order
+        size += start  # from here on: the end offset
         in_flight: deque[tuple[int, int, int]] = deque()
         while done < size:
             if abort.is_set():
@@ -165,12 +177,12 @@ class _FastSFTPClient(paramiko.SFTPClient):
                 )
                 in_flight.append((num, offset, length))
                 offset += length
-            num, start, length = in_flight.popleft()
+            num, first, length = in_flight.popleft()
             kind, msg = internals._read_response(num)
             if kind != CMD_DATA or msg is None:
                 raise paramiko.SFTPError("the server answered a read with something else")
             data = msg.get_string()
-            if start != done:
+            if first != done:
                 continue  # a reply to a request issued before a restart
             consume(data)
             done += len(data)
@@ -180,7 +192,75 @@ class _FastSFTPClient(paramiko.SFTPClient):
                 offset = done  # drain: later replies no longer line up with `done`
         for num, _start, _length in in_flight:
             internals._read_response(num)
-        return done
+        return done - start
+
+
+class _OrderedBlocks:
+    """Fetch one file's blocks over several sessions; hand them on strictly in order."""
+
+    def __init__(
+        self,
+        remote: RemotePath,
+        size: int,
+        consume: Callable[[bytes], None],
+        abort: threading.Event,
+    ) -> None:
+        self.remote = remote
+        self.size = size
+        self.consume = consume
+        self.abort = abort
+        self.blocks = [(o, min(SPLIT_BLOCK, size - o)) for o in range(0, size, SPLIT_BLOCK)]
+        self.next_block = 0  # next block to fetch
+        self.committed = 0  # blocks handed to consume
+        self.cond = threading.Condition()
+        self.failure: BaseException | None = None
+
+    def run(self, sessions: list[_Session]) -> int:
+        helpers = [
+            threading.Thread(target=self._work, args=(s,), name="scisync-block", daemon=True)
+            for s in sessions[1:]
+        ]
+        for thread in helpers:
+            thread.start()
+        try:
+            self._work(sessions[0])
+        finally:
+            for thread in helpers:
+                thread.join()
+        if self.failure is not None:
+            raise self.failure
+        return self.size
+
+    def _work(self, session: _Session) -> None:
+        try:
+            with session.sftp.open(str(self.remote), "rb") as handle:
+                while True:
+                    with self.cond:
+                        if self.failure is not None or self.next_block >= len(self.blocks):
+                            return
+                        index = self.next_block
+                        self.next_block += 1
+                    offset, length = self.blocks[index]
+                    parts: list[bytes] = []
+                    got = session.sftp.read_pipelined(
+                        handle.handle, length, parts.append, self.abort, start=offset
+                    )
+                    if got != length:
+                        raise EOFError("the file ended early (it changed on the server)")
+                    with self.cond:
+                        while self.committed != index and self.failure is None:
+                            self.cond.wait()
+                        if self.failure is not None:
+                            return
+                        for part in parts:
+                            self.consume(part)
+                        self.committed += 1
+                        self.cond.notify_all()
+        except BaseException as exc:
+            with self.cond:
+                if self.failure is None:
+                    self.failure = exc
+                self.cond.notify_all()
 
 
 class _UnknownHostKey(paramiko.SSHException):
@@ -255,12 +335,32 @@ class _Pool:
 
     @contextmanager
     def lease(self) -> Iterator[_Session]:
+        with self._lease(wait=True) as session:
+            assert session is not None
+            yield session
+
+    @contextmanager
+    def lease_if_free(self) -> Iterator[_Session | None]:
+        """A session if one is idle or may still be opened, else None (never waits)."""
+        with self._lease(wait=False) as session:
+            yield session
+
+    @contextmanager
+    def _lease(self, wait: bool) -> Iterator[_Session | None]:
         with self._cond:
-            while not self._idle and self._count >= self._size:
-                self._cond.wait()
-            session = self._idle.pop() if self._idle else None
-            if session is None:
-                self._count += 1
+            if not wait and not self._idle and self._count >= self._size:
+                session = None
+                busy = True
+            else:
+                busy = False
+                while not self._idle and self._count >= self._size:
+                    self._cond.wait()
+                session = self._idle.pop() if self._idle else None
+                if session is None:
+                    self._count += 1
+        if busy:
+            yield None
+            return
         if session is None:
             try:
                 session = self._factory()
@@ -988,8 +1088,7 @@ class SftpStorage:
                     if progress is not None:
                         progress(len(data))
 
-                with session.sftp.open(str(job.remote), "rb") as remote:
-                    received = session.sftp.read_pipelined(remote.handle, size, consume, abort)
+                received = self._fetch(session, job.remote, size, consume, abort)
                 sink.flush()
                 os.fsync(sink.fileno())
             digests = hasher.hexdigests()
@@ -1000,6 +1099,37 @@ class SftpStorage:
             raise self._error(exc, "download", job.remote) from exc
         finally:
             tmp.unlink(missing_ok=True)
+
+    def _fetch(
+        self,
+        session: _Session,
+        remote: RemotePath,
+        size: int,
+        consume: Callable[[bytes], None],
+        abort: threading.Event,
+    ) -> int:
+        """Stream *remote* to *consume* in order; large files also use idle connections.
+
+        On two cores two connections downloaded a large file about a third faster than
+        one (bench notes in the report), because paramiko's per-connection work then
+        runs in parallel.  Blocks are fetched by whichever connection is free but handed
+        to *consume* strictly in order, so hashing still happens while streaming and
+        memory stays at most one block per connection.
+        """
+        if size < SPLIT_THRESHOLD or self.connections == 1:
+            with session.sftp.open(str(remote), "rb") as handle:
+                return session.sftp.read_pipelined(handle.handle, size, consume, abort)
+        with ExitStack() as stack:
+            sessions = [session]
+            for _ in range(min(self.connections, size // SPLIT_BLOCK) - 1):
+                extra = stack.enter_context(self._pool.lease_if_free())
+                if extra is None:
+                    break
+                sessions.append(extra)
+            if len(sessions) == 1:
+                with session.sftp.open(str(remote), "rb") as handle:
+                    return session.sftp.read_pipelined(handle.handle, size, consume, abort)
+            return _OrderedBlocks(remote, size, consume, abort).run(sessions)
 
     # -- messages --------------------------------------------------------------------
 

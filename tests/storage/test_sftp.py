@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import signal
 import subprocess
@@ -11,10 +12,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from scisync.errors import StorageError
+from scisync.errors import ChecksumMismatch, StorageError
 from scisync.hashing import hash_file
 from scisync.storage import sftp as sftp_module
-from scisync.storage.base import DownloadJob, RemotePath, UploadJob
+from scisync.storage.base import Checksum, DownloadJob, RemotePath, UploadJob
 from scisync.storage.sftp import SftpStorage
 
 if TYPE_CHECKING:
@@ -239,3 +240,81 @@ def test_connections_are_pooled_and_bounded(sshd_server: SshServer, tmp_path: Pa
     logins = sshd_server.log().count("Accepted publickey") - logins_before
     assert 1 <= logins <= 3
     assert len(list((tmp_path / "back").iterdir())) == 40
+
+
+@pytest.fixture
+def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the multi-connection download path kick in for small test files."""
+    monkeypatch.setattr(sftp_module, "SPLIT_THRESHOLD", 2**20)
+    monkeypatch.setattr(sftp_module, "SPLIT_BLOCK", 300_000)
+
+
+@pytest.mark.usefixtures("small_blocks")
+def test_large_file_is_split_across_connections_and_verified_in_order(
+    sshd_server: SshServer, tmp_path: Path
+) -> None:
+    data = os.urandom(5 * 2**20 + 12345)
+    (tmp_path / "a.bin").write_bytes(data)
+    expected = Checksum("sha256", hashlib.sha256(data).hexdigest())
+    logins_before = sshd_server.log().count("Accepted publickey")
+    with storage_for(sshd_server, connections=3) as storage:
+        job = DownloadJob(
+            RemotePath((tmp_path / "a.bin").as_posix()), tmp_path / "b.bin", len(data), (expected,)
+        )
+        storage.download([job])
+    assert (tmp_path / "b.bin").read_bytes() == data
+    assert sshd_server.log().count("Accepted publickey") - logins_before == 3
+
+
+@pytest.mark.usefixtures("small_blocks")
+def test_split_download_detects_corruption_and_leaves_nothing(
+    sshd_server: SshServer, tmp_path: Path
+) -> None:
+    data = bytearray(os.urandom(3 * 2**20))
+    expected = Checksum("sha256", hashlib.sha256(data).hexdigest())
+    data[2 * 2**20] ^= 1
+    (tmp_path / "a.bin").write_bytes(bytes(data))
+    dest = tmp_path / "dest"
+    with storage_for(sshd_server, connections=3) as storage:
+        job = DownloadJob(
+            RemotePath((tmp_path / "a.bin").as_posix()), dest / "a.bin", len(data), (expected,)
+        )
+        with pytest.raises(ChecksumMismatch):
+            storage.download([job])
+    assert list(dest.iterdir()) == []
+
+
+@pytest.mark.usefixtures("small_blocks")
+def test_split_download_interrupted_or_killed_leaves_nothing(
+    sshd_server: SshServer, tmp_path: Path
+) -> None:
+    data = os.urandom(6 * 2**20)
+    (tmp_path / "a.bin").write_bytes(data)
+    dest = tmp_path / "dest"
+    job = DownloadJob(RemotePath((tmp_path / "a.bin").as_posix()), dest / "a.bin", len(data))
+    seen = 0
+
+    def boom(count: int) -> None:
+        nonlocal seen
+        seen += count
+        if seen > 2 * 2**20:
+            raise RuntimeError("injected")
+
+    killed = False
+
+    def kill_midway(count: int) -> None:
+        nonlocal killed
+        if not killed:
+            killed = True
+            kill_sessions(sshd_server)
+
+    with storage_for(sshd_server, connections=3) as storage:
+        with pytest.raises(RuntimeError, match="injected"):
+            storage.download([job], boom)
+        assert list(dest.iterdir()) == []
+        with pytest.raises(StorageError):
+            storage.download([job], kill_midway)
+        assert killed
+        assert list(dest.iterdir()) == []
+        storage.download([job])
+    assert (dest / "a.bin").read_bytes() == data
