@@ -24,6 +24,7 @@ import json
 import os
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -215,6 +216,9 @@ def main() -> None:
 
     from scisync.hashing import hash_files
     from scisync.testing.sshd import start_sshd
+
+    # Stopped with SIGTERM, still stop sshd and delete the data (the finally below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     workdir = Path(tempfile.mkdtemp(prefix="scisync-bench-", dir=args.workdir))
     server = start_sshd(workdir / "sshd")

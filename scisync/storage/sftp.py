@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import paramiko
 from fabric import Config, Connection
@@ -261,6 +261,96 @@ class _OrderedBlocks:
                 if self.failure is None:
                     self.failure = exc
                 self.cond.notify_all()
+
+
+class _OrderedUpload:
+    """Send one local file's blocks over several sessions, hashing them strictly in order.
+
+    Each worker reads a block with ``pread``, waits for its turn to feed the hasher (fast),
+    then writes the block at its offset over its own session (slow, in parallel).
+    """
+
+    def __init__(
+        self,
+        source: BinaryIO,
+        tmp: str,
+        size: int,
+        hasher: StreamingHasher,
+        progress: ProgressCallback | None,
+        abort: threading.Event,
+    ) -> None:
+        self.fd = source.fileno()
+        self.tmp = tmp
+        self.size = size
+        self.hasher = hasher
+        self.progress = progress
+        self.abort = abort
+        self.blocks = [(o, min(SPLIT_BLOCK, size - o)) for o in range(0, size, SPLIT_BLOCK)]
+        self.next_block = 0
+        self.hashed = 0
+        self.read_bytes = 0
+        self.cond = threading.Condition()
+        self.failure: BaseException | None = None
+
+    def run(self, first: paramiko.SFTPFile, sessions: list[_Session]) -> int:
+        helpers = [
+            threading.Thread(target=self._helper, args=(s,), name="scisync-block", daemon=True)
+            for s in sessions[1:]
+        ]
+        for thread in helpers:
+            thread.start()
+        try:
+            self._work(first)
+        finally:
+            for thread in helpers:
+                thread.join()
+        if self.failure is not None:
+            raise self.failure
+        return self.read_bytes
+
+    def _helper(self, session: _Session) -> None:
+        try:
+            with session.sftp.open(self.tmp, "r+b") as remote:
+                remote.MAX_REQUEST_SIZE = WRITE_REQUEST_SIZE
+                remote.set_pipelined(True)
+                self._work(remote)
+        except BaseException as exc:
+            self._fail(exc)
+
+    def _fail(self, exc: BaseException) -> None:
+        with self.cond:
+            if self.failure is None:
+                self.failure = exc
+            self.cond.notify_all()
+
+    def _work(self, remote: paramiko.SFTPFile) -> None:
+        try:
+            while True:
+                with self.cond:
+                    if self.failure is not None or self.next_block >= len(self.blocks):
+                        return
+                    index = self.next_block
+                    self.next_block += 1
+                if self.abort.is_set():
+                    raise StorageError("transfer cancelled", hint="re-run to resume")
+                offset, length = self.blocks[index]
+                data = os.pread(self.fd, length, offset)
+                with self.cond:
+                    while self.hashed != index and self.failure is None:
+                        self.cond.wait()
+                    if self.failure is not None:
+                        return
+                    self.hasher.update(data)
+                    self.read_bytes += len(data)
+                    self.hashed += 1
+                    self.cond.notify_all()
+                remote.seek(offset)
+                remote.write(data)
+                if self.progress is not None:
+                    self.progress(len(data))
+        except BaseException as exc:
+            self._fail(exc)
+            raise
 
 
 class _UnknownHostKey(paramiko.SSHException):
@@ -908,15 +998,25 @@ class SftpStorage:
         try:
             self._makedirs(session, job.remote.parent)
             hasher = StreamingHasher(["blake3"], size_hint=job.size)
-            with job.local.open("rb") as source:
+            with job.local.open("rb") as source, ExitStack() as helpers:
                 remote = sftp.open(tmp, "wbx")
                 created = True
+                sessions = [session]
+                if job.size >= SPLIT_THRESHOLD:
+                    sessions += self._idle_sessions(helpers, job.size)
                 with remote:
                     remote.MAX_REQUEST_SIZE = WRITE_REQUEST_SIZE
                     remote.set_pipelined(True)
-                    size = copy_stream(
-                        source, remote.write, hasher, progress, abort, 4 * WRITE_REQUEST_SIZE
-                    )
+                    if len(sessions) > 1:
+                        size = _OrderedUpload(source, tmp, job.size, hasher, progress, abort).run(
+                            remote, sessions
+                        )
+                    else:
+                        size = copy_stream(
+                            source, remote.write, hasher, progress, abort, 4 * WRITE_REQUEST_SIZE
+                        )
+                if os.fstat(source.fileno()).st_size != size:
+                    size = -1  # the local file grew or shrank meanwhile
             if size != job.size or hasher.hexdigests()["blake3"] != job.blake3:
                 raise StorageError(
                     "the local file changed since it was hashed",
@@ -1100,6 +1200,16 @@ class SftpStorage:
         finally:
             tmp.unlink(missing_ok=True)
 
+    def _idle_sessions(self, stack: ExitStack, size: int) -> list[_Session]:
+        """Sessions nobody is using right now (for one large file), returned via *stack*."""
+        found: list[_Session] = []
+        for _ in range(min(self.connections, size // SPLIT_BLOCK) - 1):
+            extra = stack.enter_context(self._pool.lease_if_free())
+            if extra is None:
+                break
+            found.append(extra)
+        return found
+
     def _fetch(
         self,
         session: _Session,
@@ -1120,12 +1230,7 @@ class SftpStorage:
             with session.sftp.open(str(remote), "rb") as handle:
                 return session.sftp.read_pipelined(handle.handle, size, consume, abort)
         with ExitStack() as stack:
-            sessions = [session]
-            for _ in range(min(self.connections, size // SPLIT_BLOCK) - 1):
-                extra = stack.enter_context(self._pool.lease_if_free())
-                if extra is None:
-                    break
-                sessions.append(extra)
+            sessions = [session, *self._idle_sessions(stack, size)]
             if len(sessions) == 1:
                 with session.sftp.open(str(remote), "rb") as handle:
                     return session.sftp.read_pipelined(handle.handle, size, consume, abort)
