@@ -3,12 +3,8 @@
 Safety: unknown host keys are refused unless the caller opts in; uploads go to a hidden
 temporary name, are checked, then renamed with SFTP's no-overwrite rename; downloads land in
 a local temporary file, are hashed while streaming and renamed only when they match.
-
-Speed: paramiko is pure Python, so every SSH packet costs interpreter time.  We therefore
-ask for large SFTP requests (fewer messages), a large channel window with large packets
-(fewer packets), AES-GCM first (one cipher call per packet, no separate HMAC), pipelined
-writes and bounded prefetched reads, and several connections working on different files.
-Memory stays bounded by (window + prefetch) per connection, whatever the file size.
+Speed: see :mod:`scisync.storage.sftp_stream`; several connections work in parallel, on
+different files or on the blocks of one large file.
 """
 
 from __future__ import annotations
@@ -16,22 +12,19 @@ from __future__ import annotations
 import errno
 import os
 import shlex
-import socket
 import stat as stat_mod
 import threading
-from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import ExitStack, contextmanager, suppress
-from dataclasses import dataclass
+from contextlib import ExitStack, suppress
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, TypeVar
 
 import paramiko
 from fabric import Config, Connection
-from paramiko.sftp import CMD_DATA, CMD_READ, int64
 
 from scisync.errors import ChecksumMismatch, StorageError
 from scisync.hashing import StreamingHasher, normalise_algorithm
+from scisync.storage import sftp_stream
 from scisync.storage._transfer import (
     copy_stream,
     download_algorithms,
@@ -46,35 +39,28 @@ from scisync.storage._transfer import (
 )
 from scisync.storage.base import DownloadJob, ProgressCallback, RemotePath, RemoteStat, UploadJob
 from scisync.storage.local import local_copy_matches
-
-WINDOW_SIZE = 2**23
-"""SSH channel window we grant the server: bounds in-flight download bytes per connection."""
-
-MAX_PACKET_SIZE = 2**18
-"""Largest SSH packet we accept: OpenSSH's own limit, so one SFTP read reply is one packet."""
-
-READ_REQUEST_SIZE = 255 * 1024
-"""Bytes per SFTP read request: OpenSSH's sftp-server serves at most 255 KiB per read."""
-
-WRITE_REQUEST_SIZE = 255 * 1024
-"""Bytes per SFTP write request (sftp-server accepts messages up to 256 KiB)."""
+from scisync.storage.sftp_stream import (
+    MAX_PACKET_SIZE,
+    WINDOW_SIZE,
+    WRITE_REQUEST_SIZE,
+    FastSFTPClient,
+    OrderedDownload,
+    OrderedUpload,
+)
+from scisync.storage.ssh import (
+    TRANSFER_ERRORS,
+    Pool,
+    RefuseUnknown,
+    Session,
+    TrustUnknown,
+    UnknownHostKey,
+    fast_transport,
+    is_missing,
+    responds,
+)
 
 SPLIT_THRESHOLD = 64 * 2**20
-"""Files at least this large are downloaded over every idle connection at once."""
-
-SPLIT_BLOCK = 8 * 2**20
-"""Unit of work when a file is split: one block in memory per connection at most."""
-
-PREFETCH_REQUESTS = max(4, WINDOW_SIZE // READ_REQUEST_SIZE)
-"""Read requests kept in flight per download: enough to fill the window, no more."""
-
-FAST_CIPHERS = (
-    "aes128-gcm@openssh.com",
-    "aes256-gcm@openssh.com",
-    "aes128-ctr",
-    "aes256-ctr",
-)
-"""Preferred first: AEAD ciphers need one call per packet instead of cipher + HMAC."""
+"""Files at least this large are moved over every idle connection at once."""
 
 _CHECKSUM_TOOLS = {
     "sha256": "sha256sum",
@@ -90,401 +76,6 @@ _MAX_EXEC_OUTPUT = 16 * 2**20
 _EXEC_TIMEOUT = 3600.0  # hashing a very large file on a slow server may take this long
 
 T = TypeVar("T")
-
-_TRANSFER_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
-    EOFError,
-    paramiko.SSHException,
-    socket.timeout,
-)
-
-
-def _fast_transport(sock: Any, **kwargs: Any) -> paramiko.Transport:
-    """Transport factory for SSHClient.connect: big window and packets, fast ciphers first."""
-    transport = paramiko.Transport(
-        sock,
-        disabled_algorithms=kwargs.get("disabled_algorithms"),
-        default_window_size=WINDOW_SIZE,
-        default_max_packet_size=MAX_PACKET_SIZE,
-    )
-    options = transport.get_security_options()
-    available = tuple(options.ciphers)
-    preferred = tuple(c for c in FAST_CIPHERS if c in available)
-    options.ciphers = preferred + tuple(c for c in available if c not in preferred)
-    return transport
-
-
-class _FastSFTPClient(paramiko.SFTPClient):
-    """SFTPClient with buffered reads from the channel and a pipelined whole-file reader.
-
-    paramiko reads each SFTP message with two ``channel.recv`` calls (4-byte length, then
-    body), and every small recv from a well-filled channel buffer shifts the whole buffer
-    (``del buf[:n]``), which made downloads CPU-bound.  Taking everything the channel holds
-    in one recv and slicing it here keeps the cost linear.  Both overrides use paramiko
-    internals (``_read_all``, ``_async_request``, ``_read_response``), pinned by the tests.
-    """
-
-    _RECV_SIZE = 1 << 20
-
-    def __init__(self, sock: paramiko.Channel) -> None:
-        # Set before super().__init__, which already reads the server's version packet.
-        self._rbuf = bytearray()
-        self._rpos = 0
-        super().__init__(sock)
-
-    def _read_all(self, n: int) -> bytes:
-        buf = self._rbuf
-        while len(buf) - self._rpos < n:
-            if self._rpos:
-                del buf[: self._rpos]
-                self._rpos = 0
-            data = self.sock.recv(max(n - len(buf), self._RECV_SIZE))
-            if not data:
-                raise EOFError()
-            buf += data
-        with memoryview(buf) as view:
-            out = bytes(view[self._rpos : self._rpos + n])
-        self._rpos += n
-        return out
-
-    def read_pipelined(
-        self,
-        handle: Any,
-        size: int,
-        consume: Callable[[bytes], None],
-        abort: threading.Event,
-        start: int = 0,
-    ) -> int:
-        """Read bytes [0, size) of an open file with up to PREFETCH_REQUESTS reads in flight.
-
-        Replies arrive in request order (the server handles requests sequentially), so
-        each one is consumed as it comes and memory is bounded by the requests in flight.
-        A short read (never seen with OpenSSH below EOF) drains the pipeline and restarts
-        it at the first missing byte.
-        """
-        internals: Any = self  # paramiko's stubs omit the private request API
-        offset = start  # next byte to request
-        done = start  # bytes consumed, in order
-        size += start  # from here on: the end offset
-        in_flight: deque[tuple[int, int, int]] = deque()
-        while done < size:
-            if abort.is_set():
-                raise StorageError("transfer cancelled", hint="re-run to resume")
-            while offset < size and len(in_flight) < PREFETCH_REQUESTS:
-                length = min(READ_REQUEST_SIZE, size - offset)
-                num = internals._async_request(
-                    type(None), CMD_READ, handle, int64(offset), int(length)
-                )
-                in_flight.append((num, offset, length))
-                offset += length
-            num, first, length = in_flight.popleft()
-            kind, msg = internals._read_response(num)
-            if kind != CMD_DATA or msg is None:
-                raise paramiko.SFTPError("the server answered a read with something else")
-            data = msg.get_string()
-            if first != done:
-                continue  # a reply to a request issued before a restart
-            consume(data)
-            done += len(data)
-            if len(data) < length:
-                if not data:
-                    raise EOFError("the file ended early (it changed on the server)")
-                offset = done  # drain: later replies no longer line up with `done`
-        for num, _start, _length in in_flight:
-            internals._read_response(num)
-        return done - start
-
-
-class _OrderedBlocks:
-    """Fetch one file's blocks over several sessions; hand them on strictly in order."""
-
-    def __init__(
-        self,
-        remote: RemotePath,
-        size: int,
-        consume: Callable[[bytes], None],
-        abort: threading.Event,
-    ) -> None:
-        self.remote = remote
-        self.size = size
-        self.consume = consume
-        self.abort = abort
-        self.blocks = [(o, min(SPLIT_BLOCK, size - o)) for o in range(0, size, SPLIT_BLOCK)]
-        self.next_block = 0  # next block to fetch
-        self.committed = 0  # blocks handed to consume
-        self.cond = threading.Condition()
-        self.failure: BaseException | None = None
-
-    def run(self, sessions: list[_Session]) -> int:
-        helpers = [
-            threading.Thread(target=self._work, args=(s,), name="scisync-block", daemon=True)
-            for s in sessions[1:]
-        ]
-        for thread in helpers:
-            thread.start()
-        try:
-            self._work(sessions[0])
-        finally:
-            for thread in helpers:
-                thread.join()
-        if self.failure is not None:
-            raise self.failure
-        return self.size
-
-    def _work(self, session: _Session) -> None:
-        try:
-            with session.sftp.open(str(self.remote), "rb") as handle:
-                while True:
-                    with self.cond:
-                        if self.failure is not None or self.next_block >= len(self.blocks):
-                            return
-                        index = self.next_block
-                        self.next_block += 1
-                    offset, length = self.blocks[index]
-                    parts: list[bytes] = []
-                    got = session.sftp.read_pipelined(
-                        handle.handle, length, parts.append, self.abort, start=offset
-                    )
-                    if got != length:
-                        raise EOFError("the file ended early (it changed on the server)")
-                    with self.cond:
-                        while self.committed != index and self.failure is None:
-                            self.cond.wait()
-                        if self.failure is not None:
-                            return
-                        for part in parts:
-                            self.consume(part)
-                        self.committed += 1
-                        self.cond.notify_all()
-        except BaseException as exc:
-            with self.cond:
-                if self.failure is None:
-                    self.failure = exc
-                self.cond.notify_all()
-
-
-class _OrderedUpload:
-    """Send one local file's blocks over several sessions, hashing them strictly in order.
-
-    Each worker reads a block with ``pread``, waits for its turn to feed the hasher (fast),
-    then writes the block at its offset over its own session (slow, in parallel).
-    """
-
-    def __init__(
-        self,
-        source: BinaryIO,
-        tmp: str,
-        size: int,
-        hasher: StreamingHasher,
-        progress: ProgressCallback | None,
-        abort: threading.Event,
-    ) -> None:
-        self.fd = source.fileno()
-        self.tmp = tmp
-        self.size = size
-        self.hasher = hasher
-        self.progress = progress
-        self.abort = abort
-        self.blocks = [(o, min(SPLIT_BLOCK, size - o)) for o in range(0, size, SPLIT_BLOCK)]
-        self.next_block = 0
-        self.hashed = 0
-        self.read_bytes = 0
-        self.cond = threading.Condition()
-        self.failure: BaseException | None = None
-
-    def run(self, first: paramiko.SFTPFile, sessions: list[_Session]) -> int:
-        helpers = [
-            threading.Thread(target=self._helper, args=(s,), name="scisync-block", daemon=True)
-            for s in sessions[1:]
-        ]
-        for thread in helpers:
-            thread.start()
-        try:
-            self._work(first)
-        finally:
-            for thread in helpers:
-                thread.join()
-        if self.failure is not None:
-            raise self.failure
-        return self.read_bytes
-
-    def _helper(self, session: _Session) -> None:
-        try:
-            with session.sftp.open(self.tmp, "r+b") as remote:
-                remote.MAX_REQUEST_SIZE = WRITE_REQUEST_SIZE
-                remote.set_pipelined(True)
-                self._work(remote)
-        except BaseException as exc:
-            self._fail(exc)
-
-    def _fail(self, exc: BaseException) -> None:
-        with self.cond:
-            if self.failure is None:
-                self.failure = exc
-            self.cond.notify_all()
-
-    def _work(self, remote: paramiko.SFTPFile) -> None:
-        try:
-            while True:
-                with self.cond:
-                    if self.failure is not None or self.next_block >= len(self.blocks):
-                        return
-                    index = self.next_block
-                    self.next_block += 1
-                if self.abort.is_set():
-                    raise StorageError("transfer cancelled", hint="re-run to resume")
-                offset, length = self.blocks[index]
-                data = os.pread(self.fd, length, offset)
-                with self.cond:
-                    while self.hashed != index and self.failure is None:
-                        self.cond.wait()
-                    if self.failure is not None:
-                        return
-                    self.hasher.update(data)
-                    self.read_bytes += len(data)
-                    self.hashed += 1
-                    self.cond.notify_all()
-                remote.seek(offset)
-                remote.write(data)
-                if self.progress is not None:
-                    self.progress(len(data))
-        except BaseException as exc:
-            self._fail(exc)
-            raise
-
-
-class _UnknownHostKey(paramiko.SSHException):
-    def __init__(self, hostname: str, key: paramiko.PKey) -> None:
-        self.hostname = hostname
-        self.key_type = key.get_name()
-        self.fingerprint = key.fingerprint
-        super().__init__(f"unknown host key for {hostname}")
-
-
-class _RefuseUnknown(paramiko.MissingHostKeyPolicy):
-    """Like paramiko's RejectPolicy, but keeps the key's fingerprint for the message."""
-
-    def missing_host_key(
-        self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
-    ) -> None:
-        transport = client.get_transport()
-        if transport is not None:
-            transport.close()
-        raise _UnknownHostKey(hostname, key)
-
-
-class _TrustUnknown(paramiko.MissingHostKeyPolicy):
-    """Accept an unknown key for this process only; known_hosts is never written."""
-
-    def missing_host_key(
-        self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
-    ) -> None:
-        client.get_host_keys().add(hostname, key.get_name(), key)
-
-
-@dataclass
-class _Session:
-    """One SSH connection and its SFTP channel; used by one thread at a time."""
-
-    connection: Any  # fabric.Connection (untyped)
-    sftp: _FastSFTPClient
-
-    @property
-    def transport(self) -> paramiko.Transport:
-        transport = self.connection.client.get_transport()
-        if transport is None:
-            raise StorageError("the SSH connection is closed", hint="re-run to reconnect")
-        return transport  # type: ignore[no-any-return]
-
-    def alive(self) -> bool:
-        transport = self.connection.client.get_transport()
-        return transport is not None and bool(transport.is_active())
-
-    def close(self) -> None:
-        with suppress(Exception):
-            self.sftp.close()
-        gateway = self.connection.gateway
-        with suppress(Exception):
-            self.connection.close()
-        while isinstance(gateway, Connection):
-            with suppress(Exception):
-                gateway.close()
-            gateway = gateway.gateway
-
-
-class _Pool:
-    """Up to *size* sessions, created on demand and reused; broken ones are dropped."""
-
-    def __init__(self, size: int, factory: Any) -> None:
-        self._size = max(1, size)
-        self._factory = factory
-        self._idle: list[_Session] = []
-        self._count = 0
-        self._cond = threading.Condition()
-        self._closed = False
-
-    @contextmanager
-    def lease(self) -> Iterator[_Session]:
-        with self._lease(wait=True) as session:
-            assert session is not None
-            yield session
-
-    @contextmanager
-    def lease_if_free(self) -> Iterator[_Session | None]:
-        """A session if one is idle or may still be opened, else None (never waits)."""
-        with self._lease(wait=False) as session:
-            yield session
-
-    @contextmanager
-    def _lease(self, wait: bool) -> Iterator[_Session | None]:
-        with self._cond:
-            if not wait and not self._idle and self._count >= self._size:
-                session = None
-                busy = True
-            else:
-                busy = False
-                while not self._idle and self._count >= self._size:
-                    self._cond.wait()
-                session = self._idle.pop() if self._idle else None
-                if session is None:
-                    self._count += 1
-        if busy:
-            yield None
-            return
-        if session is None:
-            try:
-                session = self._factory()
-            except BaseException:
-                with self._cond:
-                    self._count -= 1
-                    self._cond.notify()
-                raise
-        assert session is not None
-        healthy = True
-        try:
-            yield session
-        except BaseException:
-            # paramiko notices a dead peer late; one cheap round trip tells for sure.
-            healthy = _responds(session)
-            raise
-        finally:
-            keep = healthy and session.alive() and not self._closed
-            with self._cond:
-                if keep:
-                    self._idle.append(session)
-                else:
-                    self._count -= 1
-                self._cond.notify()
-            if not keep:
-                session.close()
-
-    def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            idle, self._idle = self._idle, []
-            self._count -= len(idle)
-        for session in idle:
-            session.close()
 
 
 def _batches(items: Sequence[str], max_chars: int) -> Iterator[list[str]]:
@@ -506,23 +97,6 @@ def _split(items: list[T], parts: int) -> list[list[T]]:
     """*items* in up to *parts* interleaved groups (one per connection)."""
     count = max(1, min(parts, len(items)))
     return [group for group in (items[i::count] for i in range(count)) if group]
-
-
-def _responds(session: _Session) -> bool:
-    """True if the session still answers a request (used only after a failure)."""
-    if not session.alive():
-        return False
-    try:
-        session.sftp.normalize(".")
-    except Exception:
-        return False
-    return True
-
-
-def _is_missing(exc: BaseException) -> bool:
-    return isinstance(exc, FileNotFoundError) or (
-        isinstance(exc, OSError) and exc.errno == errno.ENOENT
-    )
 
 
 class SftpStorage:
@@ -557,7 +131,7 @@ class SftpStorage:
         self.connect_timeout = connect_timeout
         self.io_timeout = io_timeout
         self.verify_remote_checksum = verify_remote_checksum
-        self._pool = _Pool(self.connections, self._connect)
+        self._pool = Pool(self.connections, self._connect)
         self._facts_lock = threading.Lock()
         self._has_shell: bool | None = None
         self._missing_tools: set[str] = set()
@@ -591,7 +165,7 @@ class SftpStorage:
             port=self.port,
             config=config,
             connect_timeout=max(1, round(self.connect_timeout)),
-            connect_kwargs={"transport_factory": _fast_transport},
+            connect_kwargs={"transport_factory": fast_transport},
         )
 
     def _known_hosts_files(self, connection: Any) -> list[Path]:
@@ -606,14 +180,14 @@ class SftpStorage:
         while isinstance(connection, Connection):
             client = connection.client
             client.set_missing_host_key_policy(
-                _TrustUnknown() if self.trust_unknown_hosts else _RefuseUnknown()
+                TrustUnknown() if self.trust_unknown_hosts else RefuseUnknown()
             )
             for file in self._known_hosts_files(connection):
                 if file.is_file():
                     client.load_system_host_keys(str(file))
             connection = connection.gateway
 
-    def _connect(self) -> _Session:
+    def _connect(self) -> Session:
         connection = self._make_connection()
         self._secure(connection)
         where = self.describe()
@@ -621,7 +195,7 @@ class SftpStorage:
             connection.open()
             transport = connection.client.get_transport()
             transport.set_keepalive(30)
-            sftp = _FastSFTPClient.from_transport(
+            sftp = FastSFTPClient.from_transport(
                 transport, window_size=WINDOW_SIZE, max_packet_size=MAX_PACKET_SIZE
             )
             if sftp is None:
@@ -630,7 +204,7 @@ class SftpStorage:
             channel = sftp.get_channel()
             if channel is not None:
                 channel.settimeout(self.io_timeout)
-        except _UnknownHostKey as exc:
+        except UnknownHostKey as exc:
             _close_quietly(connection)
             port = connection.port
             keyscan = (
@@ -673,7 +247,7 @@ class SftpStorage:
                 where=where,
                 hint=f"check the host name, port and network; try `sftp {self.host}`",
             ) from None
-        return _Session(connection=connection, sftp=sftp)
+        return Session(connection=connection, sftp=sftp)
 
     def close(self) -> None:
         self._pool.close()
@@ -696,8 +270,8 @@ class SftpStorage:
         with self._pool.lease() as session:
             try:
                 attrs = session.sftp.lstat(str(path))
-            except _TRANSFER_ERRORS as exc:
-                if _is_missing(exc):
+            except TRANSFER_ERRORS as exc:
+                if is_missing(exc):
                     return None
                 raise self._error(exc, "read file information", path) from exc
         mode = attrs.st_mode or 0
@@ -723,8 +297,8 @@ class SftpStorage:
                 current = pending.pop()
                 try:
                     entries = session.sftp.listdir_attr(str(current))
-                except _TRANSFER_ERRORS as exc:
-                    if _is_missing(exc) and current == folder:
+                except TRANSFER_ERRORS as exc:
+                    if is_missing(exc) and current == folder:
                         return {}
                     raise self._error(exc, "list folder", current) from exc
                 for entry in entries:
@@ -749,8 +323,8 @@ class SftpStorage:
         with self._pool.lease() as session:
             try:
                 session.sftp.stat(str(path))
-            except _TRANSFER_ERRORS as exc:
-                if _is_missing(exc):
+            except TRANSFER_ERRORS as exc:
+                if is_missing(exc):
                     raise StorageError(
                         "file not found on the server",
                         where=self._where(path),
@@ -759,11 +333,11 @@ class SftpStorage:
                 raise self._error(exc, "read file information", path) from exc
             return self._checksum_via_shell(session, path, name)
 
-    def _checksum_via_shell(self, session: _Session, path: RemotePath, name: str) -> str | None:
+    def _checksum_via_shell(self, session: Session, path: RemotePath, name: str) -> str | None:
         return self._checksums_via_shell(session, [str(path)], name).get(str(path))
 
     def _checksums_via_shell(
-        self, session: _Session, paths: Sequence[str], name: str
+        self, session: Session, paths: Sequence[str], name: str
     ) -> dict[str, str]:
         """Digests of many files with one command per batch (starting a command is slow).
 
@@ -803,7 +377,7 @@ class SftpStorage:
                     found[path] = digest
         return found
 
-    def _exec(self, session: _Session, command: str) -> tuple[int, str]:
+    def _exec(self, session: Session, command: str) -> tuple[int, str]:
         """Run *command* over an exec channel; (-1, "") if the server will not run it.
 
         Under ``ForceCommand internal-sftp`` the command is replaced by an SFTP server
@@ -811,7 +385,7 @@ class SftpStorage:
         """
         try:
             channel = session.transport.open_session(timeout=self.connect_timeout)
-        except _TRANSFER_ERRORS:
+        except TRANSFER_ERRORS:
             return -1, ""
         try:
             channel.settimeout(_EXEC_TIMEOUT)
@@ -826,7 +400,7 @@ class SftpStorage:
                     return -1, ""
             status = channel.recv_exit_status()
             return status, b"".join(chunks).decode("utf-8", "replace")
-        except _TRANSFER_ERRORS:
+        except TRANSFER_ERRORS:
             return -1, ""
         finally:
             channel.close()
@@ -855,7 +429,7 @@ class SftpStorage:
                 try:
                     with session.sftp.open(str(path), "rb") as remote:
                         session.sftp.read_pipelined(remote.handle, size, hasher.update, abort)
-                except _TRANSFER_ERRORS as exc:
+                except TRANSFER_ERRORS as exc:
                     raise self._error(exc, "read", path) from exc
             return str(path), hasher.hexdigests()["blake3"]
 
@@ -885,7 +459,7 @@ class SftpStorage:
             with self._pool.lease() as session:
                 try:
                     return self._present_same_size(session, job)
-                except _TRANSFER_ERRORS as exc:
+                except TRANSFER_ERRORS as exc:
                     raise self._error(exc, "prepare upload to", job.remote) from exc
 
         present: list[UploadJob] = []
@@ -947,7 +521,7 @@ class SftpStorage:
                 with self._pool.lease() as session:
                     try:
                         self._rename_into_place(session, pending[job], job)
-                    except _TRANSFER_ERRORS as exc:
+                    except TRANSFER_ERRORS as exc:
                         raise self._error(exc, "upload", job.remote) from exc
                 with pending_lock:
                     del pending[job]
@@ -959,12 +533,12 @@ class SftpStorage:
                 self._remove_paths(list(pending.values()))
         raise_errors(errors)
 
-    def _present_same_size(self, session: _Session, job: UploadJob) -> bool:
+    def _present_same_size(self, session: Session, job: UploadJob) -> bool:
         """False if nothing is at the target; True if a file of the same size is; else error."""
         try:
             attrs = session.sftp.lstat(str(job.remote))
-        except _TRANSFER_ERRORS as exc:
-            if _is_missing(exc):
+        except TRANSFER_ERRORS as exc:
+            if is_missing(exc):
                 return False
             raise
         if not stat_mod.S_ISREG(attrs.st_mode or 0):
@@ -986,7 +560,7 @@ class SftpStorage:
 
     def _send(
         self,
-        session: _Session,
+        session: Session,
         job: UploadJob,
         progress: ProgressCallback | None,
         abort: threading.Event,
@@ -1008,9 +582,8 @@ class SftpStorage:
                     remote.MAX_REQUEST_SIZE = WRITE_REQUEST_SIZE
                     remote.set_pipelined(True)
                     if len(sessions) > 1:
-                        size = _OrderedUpload(source, tmp, job.size, hasher, progress, abort).run(
-                            remote, sessions
-                        )
+                        sender = OrderedUpload(source, tmp, job.size, hasher, progress, abort)
+                        size = sender.run(remote, [s.sftp for s in sessions])
                     else:
                         size = copy_stream(
                             source, remote.write, hasher, progress, abort, 4 * WRITE_REQUEST_SIZE
@@ -1032,13 +605,13 @@ class SftpStorage:
                 )
             created = False
             return tmp
-        except _TRANSFER_ERRORS as exc:
+        except TRANSFER_ERRORS as exc:
             raise self._error(exc, "upload", job.remote) from exc
         finally:
             if created:
                 self._remove_quietly(session, tmp)
 
-    def _rename_into_place(self, session: _Session, tmp: str, job: UploadJob) -> None:
+    def _rename_into_place(self, session: Session, tmp: str, job: UploadJob) -> None:
         """SFTP rename refuses to replace an existing file (OpenSSH uses link()).
 
         If it fails because a file appeared meanwhile, an identical one is accepted and a
@@ -1054,8 +627,8 @@ class SftpStorage:
             pass
         try:
             sftp.lstat(final)
-        except _TRANSFER_ERRORS as exc:
-            if not _is_missing(exc):
+        except TRANSFER_ERRORS as exc:
+            if not is_missing(exc):
                 raise
             sftp.posix_rename(tmp, final)
             return
@@ -1065,7 +638,7 @@ class SftpStorage:
         ):
             raise self._differs(job.remote)
 
-    def _makedirs(self, session: _Session, folder: RemotePath) -> None:
+    def _makedirs(self, session: Session, folder: RemotePath) -> None:
         with self._facts_lock:
             if str(folder) in self._known_dirs:
                 return
@@ -1074,8 +647,8 @@ class SftpStorage:
         while True:
             try:
                 attrs = session.sftp.stat(str(current))
-            except _TRANSFER_ERRORS as exc:
-                if not _is_missing(exc) or current == current.parent:
+            except TRANSFER_ERRORS as exc:
+                if not is_missing(exc) or current == current.parent:
                     raise
                 missing.append(current)
                 current = current.parent
@@ -1113,13 +686,13 @@ class SftpStorage:
                     finally:
                         fresh.close()
 
-    def _remove_quietly(self, session: _Session, path: str) -> None:
+    def _remove_quietly(self, session: Session, path: str) -> None:
         """Best effort: on a dead connection, use a fresh one so no temp file remains."""
         try:
             session.sftp.remove(path)
             return
-        except _TRANSFER_ERRORS as exc:
-            if _is_missing(exc) or _responds(session):
+        except TRANSFER_ERRORS as exc:
+            if is_missing(exc) or responds(session):
                 return
         with suppress(Exception):
             fresh = self._connect()
@@ -1145,7 +718,7 @@ class SftpStorage:
 
     def _download_one(
         self,
-        session: _Session,
+        session: Session,
         job: DownloadJob,
         progress: ProgressCallback | None,
         abort: threading.Event,
@@ -1153,8 +726,8 @@ class SftpStorage:
         target = job.local
         try:
             attrs = session.sftp.stat(str(job.remote))
-        except _TRANSFER_ERRORS as exc:
-            if _is_missing(exc):
+        except TRANSFER_ERRORS as exc:
+            if is_missing(exc):
                 raise StorageError(
                     "file not found on the server",
                     where=self._where(job.remote),
@@ -1195,15 +768,15 @@ class SftpStorage:
             verify_download(job, digests, received)
             place_without_overwrite(tmp, target, digests["blake3"])
             fsync_dir(target.parent)
-        except _TRANSFER_ERRORS as exc:
+        except TRANSFER_ERRORS as exc:
             raise self._error(exc, "download", job.remote) from exc
         finally:
             tmp.unlink(missing_ok=True)
 
-    def _idle_sessions(self, stack: ExitStack, size: int) -> list[_Session]:
+    def _idle_sessions(self, stack: ExitStack, size: int) -> list[Session]:
         """Sessions nobody is using right now (for one large file), returned via *stack*."""
-        found: list[_Session] = []
-        for _ in range(min(self.connections, size // SPLIT_BLOCK) - 1):
+        found: list[Session] = []
+        for _ in range(min(self.connections, size // sftp_stream.SPLIT_BLOCK) - 1):
             extra = stack.enter_context(self._pool.lease_if_free())
             if extra is None:
                 break
@@ -1212,7 +785,7 @@ class SftpStorage:
 
     def _fetch(
         self,
-        session: _Session,
+        session: Session,
         remote: RemotePath,
         size: int,
         consume: Callable[[bytes], None],
@@ -1234,7 +807,8 @@ class SftpStorage:
             if len(sessions) == 1:
                 with session.sftp.open(str(remote), "rb") as handle:
                     return session.sftp.read_pipelined(handle.handle, size, consume, abort)
-            return _OrderedBlocks(remote, size, consume, abort).run(sessions)
+            fetcher = OrderedDownload(remote, size, consume, abort)
+            return fetcher.run([s.sftp for s in sessions])
 
     # -- messages --------------------------------------------------------------------
 

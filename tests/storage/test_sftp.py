@@ -15,6 +15,7 @@ import pytest
 from scisync.errors import ChecksumMismatch, StorageError
 from scisync.hashing import hash_file
 from scisync.storage import sftp as sftp_module
+from scisync.storage import sftp_stream
 from scisync.storage.base import Checksum, DownloadJob, RemotePath, UploadJob
 from scisync.storage.sftp import SftpStorage
 
@@ -161,7 +162,7 @@ def test_short_reads_from_the_server_are_completed(
     sshd_server: SshServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # sftp-server answers at most 255 KiB per read, so 1 MiB requests come back short.
-    monkeypatch.setattr(sftp_module, "READ_REQUEST_SIZE", 2**20)
+    monkeypatch.setattr(sftp_stream, "READ_REQUEST_SIZE", 2**20)
     data = os.urandom(5 * 2**20 + 17)
     (tmp_path / "a.bin").write_bytes(data)
     with storage_for(sshd_server) as storage:
@@ -246,7 +247,7 @@ def test_connections_are_pooled_and_bounded(sshd_server: SshServer, tmp_path: Pa
 def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make the multi-connection download path kick in for small test files."""
     monkeypatch.setattr(sftp_module, "SPLIT_THRESHOLD", 2**20)
-    monkeypatch.setattr(sftp_module, "SPLIT_BLOCK", 300_000)
+    monkeypatch.setattr(sftp_stream, "SPLIT_BLOCK", 300_000)
 
 
 @pytest.mark.usefixtures("small_blocks")
