@@ -40,8 +40,6 @@ from scisync.storage._transfer import (
 from scisync.storage.base import DownloadJob, ProgressCallback, RemotePath, RemoteStat, UploadJob
 from scisync.storage.local import local_copy_matches
 from scisync.storage.sftp_stream import (
-    MAX_PACKET_SIZE,
-    WINDOW_SIZE,
     WRITE_REQUEST_SIZE,
     FastSFTPClient,
     OrderedDownload,
@@ -195,11 +193,7 @@ class SftpStorage:
             connection.open()
             transport = connection.client.get_transport()
             transport.set_keepalive(30)
-            sftp = FastSFTPClient.from_transport(
-                transport, window_size=WINDOW_SIZE, max_packet_size=MAX_PACKET_SIZE
-            )
-            if sftp is None:
-                raise paramiko.SSHException("the server refused the SFTP subsystem")
+            sftp = FastSFTPClient.open_on(transport)
             # A silent peer (network cut) raises socket.timeout instead of hanging forever.
             channel = sftp.get_channel()
             if channel is not None:
