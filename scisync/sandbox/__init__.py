@@ -2,7 +2,7 @@
 
 It implements the parts of the SciCat backend's REST API (v5.x) that scisync, scitacean
 and pyscicat use, with the backend's quirks, persisting to a folder.  See
-``docs/`` and ``shared/design/scicat-api.md`` for the behaviour it mirrors.
+``docs/sandbox.md`` for what it does and does not reproduce.
 """
 
 from scisync.sandbox.auth import DEFAULT_ACCOUNTS

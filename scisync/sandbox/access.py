@@ -34,9 +34,8 @@ class Access:
         if self.owns(caller, doc):
             return True
         access = doc.get("accessGroups") or []
-        if any(group in caller.groups for group in access):
-            return True
-        return bool(caller.email and caller.email in (doc.get("sharedWith") or []))
+        # sharedWith is honoured by list queries only (read_clause), not by GET-by-id.
+        return any(group in caller.groups for group in access)
 
     # --- datasets (also gate origdatablocks and v3 attachments) -------------------
     def dataset_creator(self, caller: Caller) -> bool:

@@ -55,7 +55,7 @@ def run_forever(
     help="Folder where the sandbox keeps its catalogue, accounts and signing secret.",
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8080, show_default=True, type=int, help="Port (0 = any free).")
+@click.option("--port", default=3000, show_default=True, type=int, help="Port (0 = any free port).")
 def sandbox_command(data_dir: Path, host: str, port: int) -> None:
     """Run a local SciCat-compatible server to try manifests against."""
 

@@ -188,6 +188,11 @@ class Matcher:
     def __init__(self, date_paths: frozenset[str]) -> None:
         self._date_paths = date_paths
 
+    def select(self, docs: Iterable[dict[str, Any]], where: Any) -> list[dict[str, Any]]:
+        """The documents matching *where* (prepared once for the whole batch)."""
+        prepared = _prepare(where)
+        return [doc for doc in docs if self.matches(doc, prepared)]
+
     def matches(self, doc: dict[str, Any], where: Any) -> bool:
         if where is None:
             return True
@@ -224,9 +229,9 @@ class Matcher:
         if op == "$ne":
             return not self._equals(path, values, arg)
         if op == "$in":
-            return any(self._equals(path, values, item) for item in _as_list(arg, op))
+            return self._in(path, values, arg if isinstance(arg, InList) else _as_list(arg, op))
         if op == "$nin":
-            return not any(self._equals(path, values, item) for item in _as_list(arg, op))
+            return not self._in(path, values, arg if isinstance(arg, InList) else _as_list(arg, op))
         if op == "$exists":
             return bool(values) == bool(arg)
         if op in ("$gt", "$gte", "$lt", "$lte"):
@@ -255,6 +260,15 @@ class Matcher:
         if op == "$all":
             return all(self._equals(path, values, item) for item in _as_list(arg, op))
         raise FilterError(f"unknown operator: {op}")
+
+    def _in(self, path: str, values: list[Any], items: Any) -> bool:
+        """``$in``: hashable scalars by set lookup (batched lookups send 1,000 of them)."""
+        prepared = items if isinstance(items, InList) else InList.of(items)
+        if self._is_date_path(path):
+            return any(self._equals(path, values, item) for item in prepared.items)
+        if prepared.keys and any(_scalar_key(v) in prepared.keys for v in _flatten(values)):
+            return True
+        return any(self._equals(path, values, item) for item in prepared.others)
 
     def _is_date_path(self, path: str) -> bool:
         return path in self._date_paths
@@ -297,6 +311,53 @@ class Matcher:
         if op == "$lt":
             return bool(left < right)
         return bool(left <= right)
+
+
+@dataclass(frozen=True)
+class InList:
+    """An ``$in``/``$nin`` list split into set-searchable scalars and the rest."""
+
+    items: tuple[Any, ...]
+    keys: frozenset[tuple[str, Any]]
+    others: tuple[Any, ...]
+
+    @classmethod
+    def of(cls, items: list[Any]) -> InList:
+        keys = set()
+        others = []
+        for item in items:
+            key = _scalar_key(item)
+            if key is None:
+                others.append(item)
+            else:
+                keys.add(key)
+        return cls(tuple(items), frozenset(keys), tuple(others))
+
+
+def _prepare(where: Any) -> Any:
+    """Copy of *where* with ``$in``/``$nin`` lists turned into :class:`InList`."""
+    if isinstance(where, dict):
+        out: dict[str, Any] = {}
+        for key, value in where.items():
+            if key in ("$in", "$nin") and isinstance(value, list):
+                out[key] = InList.of(value)
+            else:
+                out[key] = _prepare(value)
+        return out
+    if isinstance(where, list):
+        return [_prepare(item) for item in where]
+    return where
+
+
+def _scalar_key(value: Any) -> tuple[str, Any] | None:
+    """A set key with MongoDB's equality (1 == 1.0, True != 1); None if not a plain scalar."""
+    if isinstance(value, bool):
+        return ("b", value)
+    if isinstance(value, int | float):
+        return ("n", value)
+    if isinstance(value, str):
+        return ("s", value)
+    return None
 
 
 def _is_number(value: Any) -> bool:

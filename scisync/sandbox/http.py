@@ -33,6 +33,7 @@ class Response:
     status: int
     body: Any = None  # JSON-serialisable; None means an empty body
     headers: dict[str, str] = field(default_factory=dict)
+    payload: bytes | None = None  # already-encoded JSON; sent instead of body
 
 
 class HttpError(Exception):

@@ -93,7 +93,7 @@ _add("l L liter litre", 1e-3, "m^3")
 _add("ml mL", 1e-6, "m^3")
 
 
-def _to_si(value: Any, unit: str) -> tuple[Any, str]:
+def si_value(value: Any, unit: str) -> tuple[Any, str]:
     """Convert to SI; unknown units or non-numbers are passed through unchanged."""
     known = _UNITS.get(unit.strip())
     if known is None or isinstance(value, bool) or not isinstance(value, int | float):
@@ -126,7 +126,7 @@ def add_si_units(metadata: Any) -> Any:
     result = {key: add_si_units(value) for key, value in metadata.items()}
     keys = _is_quantity(result)
     if keys is not None and keys[0] not in ("valueSI", "unitSI"):
-        value_si, unit_si = _to_si(result[keys[0]], result[keys[1]])
+        value_si, unit_si = si_value(result[keys[0]], result[keys[1]])
         result["valueSI"] = value_si
         result["unitSI"] = unit_si
     return result

@@ -7,7 +7,10 @@ import json
 import random
 import re
 import socket
+import sys
 import threading
+import time
+import traceback
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +35,7 @@ from scisync.sandbox.store import Store
 Handler = Callable[[Request], Response]
 
 _JSON_TYPES = ("application/json", "application/merge-patch+json")
+_KEEP_ERRORS = 20  # tracebacks of unexpected handler errors kept for errors()
 _DRAIN_LIMIT = 64 * 1024 * 1024  # read (and discard) oversize bodies up to this, then hang up
 
 
@@ -63,6 +67,7 @@ def build_routes(api: Api) -> list[Route]:
         ("POST", "/v3/auth/logout", api.logout),
         # v3 datasets (specific routes before /{pid})
         ("GET", "/v3/datasets/count", lambda r: api.dataset_count(r, "v3")),
+        ("GET", "/v3/datasets/fullquery", api.dataset_fullquery),
         ("GET", "/v3/datasets/findOne", lambda r: api.dataset_list(r, "v3", one=True)),
         ("POST", "/v3/datasets/isValid", lambda r: api.dataset_is_valid(r, "v3")),
         ("GET", "/v3/datasets", lambda r: api.dataset_list(r, "v3")),
@@ -168,6 +173,27 @@ class _App:
         self.faults = Faults(settings)
         self._counts: Counter[str] = Counter()
         self._counts_lock = threading.Lock()
+        self._errors: list[str] = []
+        self._seconds: dict[str, float] = {}
+
+    def record_error(self, text: str) -> None:
+        with self._counts_lock:
+            self._counts["internal error"] += 1
+            self._errors.append(text)
+            del self._errors[:-_KEEP_ERRORS]
+
+    def add_time(self, key: str, started: float) -> None:
+        elapsed = time.perf_counter() - started
+        with self._counts_lock:
+            self._seconds[key] = self._seconds.get(key, 0.0) + elapsed
+
+    def timings(self) -> dict[str, float]:
+        with self._counts_lock:
+            return dict(self._seconds)
+
+    def errors(self) -> list[str]:
+        with self._counts_lock:
+            return list(self._errors)
 
     def count(self, key: str) -> None:
         with self._counts_lock:
@@ -180,6 +206,7 @@ class _App:
     def reset_stats(self) -> None:
         with self._counts_lock:
             self._counts.clear()
+            self._seconds.clear()
 
     def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str]]:
         for route in self.routes:
@@ -195,6 +222,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "scisync-sandbox"
     server: _HttpServer
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in separate writes; without TCP_NODELAY, Nagle's
+        # algorithm and delayed ACKs add ~40 ms to every keep-alive request.
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # library code never prints; use stats() to observe traffic
@@ -226,12 +260,18 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if fault == "drop":
             self._drop()
             return
+        started = time.perf_counter()
         try:
             response = self._respond(route, params, split.path, split.query)
         except HttpError as exc:
             response = Response(exc.status, exc.body)
         except Exception:  # a bug must not kill the server: answer like NestJS does
+            app.record_error(traceback.format_exc())
             response = Response(500, {"statusCode": 500, "message": "Internal server error"})
+        app.add_time(f"{self.command} {route.template if route else 'unmatched'}", started)
+        if fault == "drop-after":
+            self._drop(body_read=True)
+            return
         if fault in ("502", "503"):
             status = int(fault)
             text = "Bad Gateway" if status == 502 else "Service Unavailable"
@@ -280,12 +320,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
         return route.handler(request)
 
     def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return self._read_chunked()
         length_text = self.headers.get("Content-Length")
         if not length_text:
             return b""
         try:
             length = int(length_text)
         except ValueError:
+            self.close_connection = True  # the body's end is unknown: the stream is lost
             raise error(400, "Invalid Content-Length") from None
         if length > self.server.app.settings.max_body_bytes:
             if length <= _DRAIN_LIMIT:
@@ -294,6 +337,28 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 self.close_connection = True
             raise error(413, "request entity too large")
         return self.rfile.read(length)
+
+    def _read_chunked(self) -> bytes:
+        limit = self.server.app.settings.max_body_bytes
+        parts: list[bytes] = []
+        total = 0
+        while True:
+            size_line = self.rfile.readline(1024)
+            try:
+                size = int(size_line.split(b";")[0].strip(), 16)
+            except ValueError:
+                self.close_connection = True
+                raise error(400, "Invalid chunked body") from None
+            if size == 0:
+                while self.rfile.readline(1024).strip():  # trailers up to the blank line
+                    pass
+                return b"".join(parts)
+            total += size
+            if total > limit:
+                self.close_connection = True
+                raise error(413, "request entity too large")
+            parts.append(self.rfile.read(size))
+            self.rfile.readline(1024)  # the CRLF after each chunk
 
     def _discard(self, length: int) -> None:
         remaining = length
@@ -305,7 +370,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _send(self, response: Response) -> None:
         payload = b""
-        if response.body is not None:
+        if response.payload is not None:
+            payload = response.payload
+        elif response.body is not None:
             payload = json.dumps(response.body, ensure_ascii=False).encode("utf-8")
         self.send_response(response.status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -317,10 +384,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
-    def _drop(self) -> None:
+    def _drop(self, *, body_read: bool = False) -> None:
         self.close_connection = True
-        with contextlib.suppress(HttpError):
-            self._read_body()
+        if not body_read:
+            with contextlib.suppress(HttpError):
+                self._read_body()
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
 
@@ -332,6 +400,23 @@ class _HttpServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], app: _App) -> None:
         self.app = app
         super().__init__(address, _RequestHandler)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            # One thread per client connection: without this, every connection would
+            # leave an SQLite connection (two file descriptors) open until shutdown.
+            self.app.store.release_thread()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # socketserver prints a traceback to stderr here; library code never prints.
+        # Clients hanging up mid-request (dropped faults, killed processes) are normal.
+        failure = sys.exc_info()[1]
+        if isinstance(failure, ConnectionError | TimeoutError):
+            self.app.count("connection error")
+        else:
+            self.app.record_error(traceback.format_exc())
 
 
 @dataclass(frozen=True)
@@ -447,9 +532,20 @@ class SandboxServer:
         app, _ = self._running()
         return app.stats()
 
+    def timings(self) -> dict[str, float]:
+        """Seconds spent handling requests (body read to response built), keyed like stats()."""
+        app, _ = self._running()
+        return app.timings()
+
     def reset_stats(self) -> None:
+        """Zero the request counters and timings (e.g. between benchmark phases)."""
         app, _ = self._running()
         app.reset_stats()
+
+    def errors(self) -> list[str]:
+        """Tracebacks of unexpected server errors (answered 500), newest last; for debugging."""
+        app, _ = self._running()
+        return app.errors()
 
     def login(self, username: str, expires_in: int | None = None) -> str:
         """A token for a configured account (tests use this to skip the login call).

@@ -19,6 +19,7 @@ TEMP_MARKER = ".scisync-tmp-"
 COPY_CHUNK = 4 * 2**20
 
 Job = TypeVar("Job")
+Result = TypeVar("Result")
 
 
 def temp_name(final_name: str) -> str:
@@ -144,32 +145,37 @@ def place_without_overwrite_existing(target: Path, blake3: str) -> bool:
     return False
 
 
-def run_parallel(
-    work: Callable[[Job, threading.Event], None],
+def run_each(
+    work: Callable[[Job, threading.Event], Result],
     jobs: Sequence[Job],
     workers: int,
-) -> None:
-    """Run *work* on every job with up to *workers* threads; report all storage failures.
+) -> list[Result | StorageError]:
+    """Run *work* on every job with up to *workers* threads; one result or error per job.
 
-    Every job runs even when another fails (a half-done batch is re-run anyway); the
-    :class:`StorageError` raised at the end carries one problem per failed job.  On
-    KeyboardInterrupt the pending jobs are cancelled and running ones told to stop.
+    Every job runs even when another fails (a half-done batch is re-run anyway).  An
+    exception other than StorageError (a bug, an injected fault) is re-raised once all
+    jobs have finished; on KeyboardInterrupt pending jobs are cancelled and running ones
+    are told to stop through the event.
     """
     if not jobs:
-        return
+        return []
     abort = threading.Event()
-    errors: list[StorageError] = []
+    outcomes: list[Result | StorageError] = []
+    unexpected: BaseException | None = None
     if workers <= 1 or len(jobs) == 1:
         for job in jobs:
             try:
-                work(job, abort)
+                outcomes.append(work(job, abort))
             except StorageError as exc:
-                errors.append(exc)
+                outcomes.append(exc)
+            except Exception as exc:
+                unexpected = unexpected or exc
+                outcomes.append(StorageError(f"internal error: {exc!r}"))
     else:
         pool = ThreadPoolExecutor(
             max_workers=min(workers, len(jobs)), thread_name_prefix="scisync-io"
         )
-        futures: list[Future[None]] = []
+        futures: list[Future[Result]] = []
         try:
             futures = [pool.submit(work, job, abort) for job in jobs]
             wait(futures)
@@ -183,16 +189,32 @@ def run_parallel(
         for future in futures:
             failure = future.exception()
             if isinstance(failure, StorageError):
-                errors.append(failure)
+                outcomes.append(failure)
             elif failure is not None:
-                raise failure
+                unexpected = unexpected or failure
+                outcomes.append(StorageError(f"internal error: {failure!r}"))
+            else:
+                outcomes.append(future.result())
+    if unexpected is not None:
+        raise unexpected
+    return outcomes
+
+
+def raise_errors(errors: Sequence[StorageError]) -> None:
+    """Raise nothing, the one error, or one error carrying every problem."""
     if len(errors) == 1:
         raise errors[0]
     if errors:
         problems: list[Problem] = [p for e in errors for p in e.problems]
-        cls = (
-            ChecksumMismatch
-            if all(isinstance(e, ChecksumMismatch) for e in errors)
-            else StorageError
-        )
-        raise cls(problems=problems)
+        every_mismatch = all(isinstance(e, ChecksumMismatch) for e in errors)
+        raise (ChecksumMismatch if every_mismatch else StorageError)(problems=problems)
+
+
+def run_parallel(
+    work: Callable[[Job, threading.Event], None],
+    jobs: Sequence[Job],
+    workers: int,
+) -> None:
+    """:func:`run_each`, then raise every storage failure at once (one problem per job)."""
+    outcomes = run_each(work, jobs, workers)
+    raise_errors([o for o in outcomes if isinstance(o, StorageError)])

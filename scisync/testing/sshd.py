@@ -112,7 +112,8 @@ def write_sshd_config(workdir: Path, port: int, *, sftp_only: bool) -> Path:
         "PubkeyAuthentication yes",
         "PasswordAuthentication no",
         "KbdInteractiveAuthentication no",
-        "AllowTcpForwarding no",
+        # Local forwarding lets a test reach this server through itself with ProxyJump.
+        f"AllowTcpForwarding {'no' if sftp_only else 'local'}",
         "X11Forwarding no",
         "PrintMotd no",
         "LogLevel INFO",

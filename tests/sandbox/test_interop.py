@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pyscicat.client as pyscicat_client
 import pytest
+import requests
 from pyscicat.model import CreateDatasetOrigDatablockDto, DataFile, RawDataset
 from scitacean import Client, Dataset, model
 from scitacean.thumbnail import Thumbnail
@@ -132,3 +133,35 @@ def test_pyscicat_creates_dataset_with_origdatablock(scicat_sandbox: SandboxServ
     assert blocks is not None and blocks[0]["dataFileList"][0]["chk"] == checksum
     found = client.datasets_get_many({"pid": {"inq": [pid]}})
     assert found is not None and [d["pid"] for d in found] == [pid]
+
+
+def test_fullquery_from_scitacean_and_pyscicat(scicat_sandbox: SandboxServer) -> None:
+    client = _scitacean_client(scicat_sandbox, "ingestor", "sandbox-ingestor")
+    headers = {"Authorization": f"Bearer {scicat_sandbox.login('ingestor')}"}
+    for proposal, temperature in (("bc.1", 10), ("bc.2", 20), ("bc.2", 300)):
+        body = {
+            "ownerGroup": "ingestor",
+            "contactEmail": "a@example.org",
+            "sourceFolder": f"/data/{proposal}/{temperature}",
+            "creationTime": f"2026-01-01T00:00:{temperature % 60:02d}Z",
+            "datasetName": f"{proposal} at {temperature}",
+            "type": "raw",
+            "proposalIds": [proposal],
+            "scientificMetadata": {"temperature": {"value": temperature, "unit": "K"}},
+        }
+        reply = requests.post(f"{scicat_sandbox.root_url}/v4/datasets", json=body, headers=headers)
+        assert reply.status_code == 201, reply.text
+    found = client.scicat.query_datasets({"proposalIds": ["bc.2"]})
+    assert sorted(d.datasetName or "" for d in found) == ["bc.2 at 20", "bc.2 at 300"]
+    pyclient = pyscicat_client.from_credentials(
+        base_url=scicat_sandbox.url, username="ingestor", password="sandbox-ingestor"
+    )
+    hot = pyclient.datasets_find(
+        query_fields={
+            "scientific": [
+                {"lhs": "temperature", "relation": "GREATER_THAN", "rhs": 15, "unit": "K"}
+            ]
+        }
+    )
+    assert hot is not None
+    assert [d["datasetName"] for d in hot] == ["bc.2 at 20", "bc.2 at 300"]  # creationTime desc

@@ -117,3 +117,8 @@ def test_stats_count_requests_by_route(scicat_sandbox: SandboxServer) -> None:
     stats = scicat_sandbox.stats()
     assert stats["GET /v3/datasets"] == 1
     assert stats["GET /v3/datasets/{pid}"] == 2
+    timings = scicat_sandbox.timings()
+    assert set(timings) == set(stats)
+    assert all(seconds > 0 for seconds in timings.values())
+    scicat_sandbox.reset_stats()
+    assert scicat_sandbox.stats() == {} and scicat_sandbox.timings() == {}

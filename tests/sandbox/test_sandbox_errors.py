@@ -419,3 +419,78 @@ def test_body_just_under_the_limit_is_accepted(scicat_sandbox: SandboxServer) ->
     body["description"] = "x" * (16 * 1024 * 1024 - overhead - 100)
     reply = requests.post(f"{scicat_sandbox.root_url}/v4/datasets", json=body, headers=headers)
     assert reply.status_code == 201
+
+
+def test_chunked_body_is_read(scicat_sandbox: SandboxServer) -> None:
+    headers = {
+        "Authorization": f"Bearer {scicat_sandbox.login('ingestor')}",
+        "Content-Type": "application/json",
+    }
+    payload = json.dumps(v4_dataset()).encode()
+    chunks = iter([payload[:10], payload[10:]])  # a generator body makes requests send chunks
+    reply = requests.post(f"{scicat_sandbox.root_url}/v4/datasets", data=chunks, headers=headers)
+    assert reply.status_code == 201, reply.text
+    assert reply.request.headers.get("Transfer-Encoding") == "chunked"
+
+
+def test_wrong_json_shapes_are_400_not_500(scicat_sandbox: SandboxServer) -> None:
+    headers = {"Authorization": f"Bearer {scicat_sandbox.login('ingestor')}"}
+    root = scicat_sandbox.root_url
+    for path in ("/v4/datasets", "/v3/datasets", "/v4/origdatablocks", "/v4/attachments"):
+        for body in ([1, 2], "text", 5, None):
+            reply = requests.post(root + path, json=body, headers=headers)
+            assert reply.status_code == 400, (path, body, reply.text)
+    assert scicat_sandbox.errors() == []
+
+
+FUZZ_FILTERS = [
+    "{",
+    "[]",
+    '"text"',
+    json.dumps({"where": 5}),
+    json.dumps({"where": {"pid": {"$in": 5}}}),
+    json.dumps({"where": {"pid": {"inq": "x"}}}),
+    json.dumps({"where": {"$or": 5}}),
+    json.dumps({"where": {"pid": {"$regex": "("}}}),
+    json.dumps({"where": {"size": {"$gt": [1]}}}),
+    json.dumps({"limits": {"limit": "abc", "skip": -1}}),
+    json.dumps({"limits": 5}),
+    json.dumps({"limits": {"sort": {"pid": "sideways"}, "order": 5}}),
+    json.dumps({"fields": 5, "include": 5}),
+    json.dumps({"include": [{"relation": 5}]}),
+    json.dumps({"where": {"a.b.c": {"$elemMatch": 5}}}),
+]
+FUZZ_BODIES: list[Any] = [[1], "x", 5, True, {"size": {"nested": 1}}, {"dataFileList": [5]}]
+
+
+def test_no_route_answers_500_to_garbage(scicat_sandbox: SandboxServer) -> None:
+    """Every route, as admin, with malformed filters and bodies: 4xx, never a crash."""
+    from scisync.sandbox.server import build_routes
+
+    app = scicat_sandbox._app
+    assert app is not None
+    headers = {"Authorization": f"Bearer {scicat_sandbox.login('admin')}"}
+    base = f"http://127.0.0.1:{scicat_sandbox.port}/api"
+    # Something to evaluate filters against (and to sort, project and include).
+    pid = requests.post(
+        f"{base}/v4/datasets", json=v4_dataset(pid="x/y", isPublished=True), headers=headers
+    ).json()["pid"]
+    assert requests.post(f"{base}/v4/origdatablocks", json=block(pid), headers=headers).ok
+    attachment = {"caption": "c", "isPublished": True, "ownerGroup": "admin", "aid": "nope"}
+    attachment["relationships"] = [{"targetId": pid, "targetType": "dataset"}]
+    assert requests.post(f"{base}/v4/attachments", json=attachment, headers=headers).ok
+    sample = {"sampleId": "nope", "sampleName": "s", "ownerGroup": "admin", "isPublished": True}
+    assert requests.post(f"{base}/v3/samples", json=sample, headers=headers).ok
+    routes = sorted(build_routes(app.api), key=lambda r: r.method == "DELETE")  # deletes last
+    for route in routes:
+        path = route.template.replace("{pid}", "x%2Fy").replace("{id}", "nope")
+        if route.method == "GET":
+            for raw in FUZZ_FILTERS:
+                for name in ("filter", "fields", "limits"):
+                    reply = requests.get(base + path, params={name: raw}, headers=headers)
+                    assert reply.status_code < 500, (route.template, name, raw, reply.text)
+        else:
+            for body in FUZZ_BODIES:
+                reply = requests.request(route.method, base + path, json=body, headers=headers)
+                assert reply.status_code < 500, (route.template, body, reply.text)
+    assert scicat_sandbox.errors() == []

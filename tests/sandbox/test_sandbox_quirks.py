@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from scisync.sandbox import SandboxServer
+from scisync.sandbox import SandboxServer, SandboxSettings
 from tests.sandbox.helpers import block, quoted, session, v3_raw_dataset, v4_dataset
 
 
@@ -204,3 +205,91 @@ def test_privileged_group_may_supply_pid_verbatim(scicat_sandbox: SandboxServer)
     assert reply.status_code == 201, reply.text
     assert reply.json()["pid"] == "my/own-pid"
     assert s.get(f"{scicat_sandbox.url}/Datasets/my%2Fown-pid").status_code == 200
+
+
+def test_included_blocks_are_access_filtered(scicat_sandbox: SandboxServer) -> None:
+    root = scicat_sandbox.root_url
+    ingestor = session(scicat_sandbox, "ingestor")
+    pid = _create(scicat_sandbox, isPublished=True, scientificMetadata={"k": "pub"})
+    assert ingestor.post(f"{root}/v4/origdatablocks", json=block(pid)).status_code == 201
+    published_block = {**block(pid), "isPublished": True}
+    assert ingestor.post(f"{root}/v4/origdatablocks", json=published_block).status_code == 201
+    query = {"where": {"scientificMetadata.k": "pub"}, "include": ["origdatablocks"]}
+    params = {"filter": json.dumps(query)}
+    mine = ingestor.get(f"{root}/v4/datasets", params=params).json()
+    assert len(mine[0]["origdatablocks"]) == 2
+    theirs = session(scicat_sandbox, "user1").get(f"{root}/v4/datasets", params=params).json()
+    assert [b["isPublished"] for b in theirs[0]["origdatablocks"]] == [True]
+    single = session(scicat_sandbox, "user1").get(
+        f"{root}/v4/datasets/{quoted(pid)}", params={"include": "origdatablocks"}
+    )
+    assert len(single.json()["origdatablocks"]) == 1
+
+
+def test_unknown_include_is_rejected(scicat_sandbox: SandboxServer) -> None:
+    reply = session(scicat_sandbox, "ingestor").get(
+        f"{scicat_sandbox.root_url}/v4/datasets",
+        params={"filter": json.dumps({"include": ["origdatablocks", "friends"]})},
+    )
+    assert reply.status_code == 400
+
+
+def test_if_unmodified_since_guards_patches(scicat_sandbox: SandboxServer) -> None:
+    pid = _create(scicat_sandbox)
+    s = session(scicat_sandbox, "ingestor")
+    url = f"{scicat_sandbox.root_url}/v4/datasets/{quoted(pid)}"
+    stale = s.patch(
+        url,
+        json={"description": "x"},
+        headers={"If-Unmodified-Since": "Thu, 01 Jan 2026 00:00:00 GMT"},
+    )
+    assert stale.status_code == 412
+    fresh = s.patch(
+        url,
+        json={"description": "y"},
+        headers={"If-Unmodified-Since": "Fri, 01 Jan 2100 00:00:00 GMT"},
+    )
+    assert fresh.status_code == 200
+    assert s.get(url).json()["description"] == "y"
+
+
+def test_patch_resets_counters_when_configured(tmp_path: Path) -> None:
+    settings = SandboxSettings(patch_resets_counters=True)
+    with SandboxServer(tmp_path, settings=settings) as server:
+        s = session(server, "ingestor")
+        pid = s.post(f"{server.root_url}/v4/datasets", json=v4_dataset()).json()["pid"]
+        s.post(f"{server.root_url}/v4/origdatablocks", json=block(pid))
+        url = f"{server.root_url}/v4/datasets/{quoted(pid)}"
+        assert s.get(url).json()["numberOfFiles"] == 2
+        patched = s.patch(url, json={"description": "x"}).json()
+        assert (patched["size"], patched["numberOfFiles"]) == (0, 0)
+
+
+def test_shared_with_counts_for_lists_but_not_for_get(scicat_sandbox: SandboxServer) -> None:
+    pid = _create(scicat_sandbox, sharedWith=["user1@sandbox.invalid"])
+    user1 = session(scicat_sandbox, "user1")
+    listed = user1.get(f"{scicat_sandbox.url}/datasets").json()
+    assert [d["pid"] for d in listed] == [pid]
+    assert user1.get(f"{scicat_sandbox.url}/datasets/{quoted(pid)}").status_code == 403
+
+
+def test_pid_validation_regex_when_enabled(tmp_path: Path) -> None:
+    settings = SandboxSettings.from_environ(
+        {
+            "DATASET_CREATION_VALIDATION_ENABLED": "true",
+            "DATASET_CREATION_VALIDATION_REGEX": "^20\\.500\\.12269/",
+        }
+    )
+    with SandboxServer(tmp_path, settings=settings) as server:
+        s = session(server, "ingestor")
+        bad = s.post(f"{server.root_url}/v4/datasets", json=v4_dataset(pid="other/1"))
+        assert bad.status_code == 400
+        assert bad.json()["message"] == "PID is not following required standards"
+        good = s.post(f"{server.root_url}/v4/datasets", json=v4_dataset(pid="20.500.12269/1"))
+        assert good.status_code == 201
+    assert (
+        SandboxSettings.from_environ(
+            {"DATASET_CREATION_VALIDATION_REGEX": "^x"}
+        ).dataset_creation_validation_regex
+        is None
+    )  # not enabled

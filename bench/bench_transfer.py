@@ -1,0 +1,327 @@
+"""Upload and download a dataset over loopback SFTP: scisync vs OpenSSH sftp vs paramiko defaults.
+
+All three talk to the same throwaway OpenSSH sshd (scisync.testing.sshd) in the same run:
+
+* OpenSSH: ``sftp -b batch`` (one connection, file by file, OpenSSH's own pipelining);
+* paramiko defaults: one connection, ``SFTPClient.put`` / ``get`` file by file (what
+  scitacean's SFTP transfer does);
+* scisync: ``SftpStorage.upload`` / ``download`` with default options (pooled connections,
+  streaming blake3 verification, server-side b3sum check, temp name + rename, fsync), run in
+  a child process that does nothing else, so its peak RSS is scisync's alone.
+
+Dataset (``--scale 1``): one 768 MiB file and 1,000 files of 256 KiB (1 GiB in total).
+``--scale 0.1`` shrinks the big file and the file count tenfold.  Each measurement is
+repeated ``--repeat`` times and the fastest run is kept (the machine is shared; the minimum is
+the least disturbed).  Targets: scisync/OpenSSH <= 1.25, scisync/paramiko <= 0.5, RSS <= 200 MB.
+
+    /work/venv/bin/python bench/bench_transfer.py --scale 0.1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+MiB = 2**20
+
+
+def make_dataset(folder: Path, scale: float) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    big = folder / "big.bin"
+    big_size = max(MiB, int(768 * MiB * scale))
+    chunk = os.urandom(4 * MiB)
+    with big.open("wb") as out:
+        left = big_size
+        while left > 0:
+            out.write(chunk[: min(left, len(chunk))])
+            left -= len(chunk)
+    files = [big]
+    small = folder / "small"
+    small.mkdir()
+    for i in range(max(1, round(1000 * scale))):
+        path = small / f"f{i:04d}.bin"
+        path.write_bytes(os.urandom(256 * 1024))
+        files.append(path)
+    return files
+
+
+def total_size(files: list[Path]) -> int:
+    return sum(p.stat().st_size for p in files)
+
+
+# -- OpenSSH ----------------------------------------------------------------------------
+
+
+def openssh(server: object, batch_lines: list[str], workdir: Path) -> float:
+    batch = workdir / "batch.txt"
+    batch.write_text("\n".join(batch_lines) + "\n")
+    args = [
+        "sftp",
+        "-q",
+        "-F",
+        str(server.ssh_config),  # type: ignore[attr-defined]
+        "-b",
+        str(batch),
+        server.host_alias,  # type: ignore[attr-defined]
+    ]
+    start = time.perf_counter()
+    subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def openssh_upload(server: object, files: list[Path], src: Path, dst: Path, wd: Path) -> float:
+    lines = [f"-mkdir {dst}", f"-mkdir {dst}/small"]
+    lines += [f'put "{p}" "{dst / p.relative_to(src)}"' for p in files]
+    return openssh(server, lines, wd)
+
+
+def openssh_download(server: object, files: list[Path], src: Path, dst: Path, wd: Path) -> float:
+    (dst / "small").mkdir(parents=True, exist_ok=True)
+    lines = [f'get "{src / p}" "{dst / p}"' for p in files]
+    return openssh(server, lines, wd)
+
+
+# -- paramiko defaults -----------------------------------------------------------------
+
+
+def paramiko_client(server: object) -> object:
+    import paramiko
+
+    client = paramiko.SSHClient()
+    client.load_host_keys(str(server.known_hosts))  # type: ignore[attr-defined]
+    client.set_missing_host_key_policy(paramiko.RejectPolicy())
+    client.connect(
+        "127.0.0.1",
+        port=server.port,  # type: ignore[attr-defined]
+        username=server.user,  # type: ignore[attr-defined]
+        key_filename=str(server.client_key),  # type: ignore[attr-defined]
+        allow_agent=False,
+        look_for_keys=False,
+    )
+    return client
+
+
+def paramiko_upload(server: object, files: list[Path], src: Path, dst: Path) -> float:
+    client = paramiko_client(server)
+    start = time.perf_counter()
+    sftp = client.open_sftp()  # type: ignore[attr-defined]
+    sftp.mkdir(str(dst))
+    sftp.mkdir(str(dst / "small"))
+    for path in files:
+        sftp.put(str(path), str(dst / path.relative_to(src)))
+    sftp.close()
+    elapsed = time.perf_counter() - start
+    client.close()  # type: ignore[attr-defined]
+    return elapsed
+
+
+def paramiko_download(server: object, files: list[Path], src: Path, dst: Path) -> float:
+    client = paramiko_client(server)
+    (dst / "small").mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    sftp = client.open_sftp()  # type: ignore[attr-defined]
+    for rel in files:
+        sftp.get(str(src / rel), str(dst / rel))
+    sftp.close()
+    elapsed = time.perf_counter() - start
+    client.close()  # type: ignore[attr-defined]
+    return elapsed
+
+
+# -- scisync (child process) -------------------------------------------------------------
+
+
+def scisync_child(spec_file: Path) -> None:
+    """Run only scisync's transfer; print times and peak RSS as JSON."""
+    from scisync.storage.base import DownloadJob, RemotePath, UploadJob
+    from scisync.storage.sftp import SftpStorage
+
+    spec = json.loads(spec_file.read_text())
+    storage = SftpStorage(spec["host"], ssh_config_path=Path(spec["ssh_config"]))
+    result: dict[str, float] = {}
+    if spec["mode"] == "upload":
+        jobs = [
+            UploadJob(Path(j["local"]), RemotePath(j["remote"]), j["size"], j["blake3"])
+            for j in spec["jobs"]
+        ]
+        start = time.perf_counter()
+        storage.upload(jobs)
+    else:
+        jobs_down = [
+            DownloadJob(RemotePath(j["remote"]), Path(j["local"]), j["size"]) for j in spec["jobs"]
+        ]
+        start = time.perf_counter()
+        storage.download(jobs_down)
+    result["seconds"] = time.perf_counter() - start
+    storage.close()
+    result["peak_rss_mb"] = peak_rss_mb()
+    print(json.dumps(result))
+
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS.  VmHWM, not getrusage: Linux carries ru_maxrss across
+    fork+exec, so a child would report its (large) parent's RSS as its own."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def scisync_run(
+    server: object, mode: str, jobs: list[dict[str, object]], wd: Path
+) -> dict[str, float]:
+    spec = {
+        "host": server.host_alias,  # type: ignore[attr-defined]
+        "ssh_config": str(server.ssh_config),  # type: ignore[attr-defined]
+        "mode": mode,
+        "jobs": jobs,
+    }
+    spec_file = wd / f"spec-{mode}.json"
+    spec_file.write_text(json.dumps(spec))
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", str(spec_file)],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+# -- main ---------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument(
+        "--paramiko-runs",
+        type=int,
+        default=1,
+        help="repeat the (slow) paramiko baseline only this many times",
+    )
+    parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--child", type=Path, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child is not None:
+        scisync_child(args.child)
+        return
+
+    from scisync.hashing import hash_files
+    from scisync.testing.sshd import start_sshd
+
+    # Stopped with SIGTERM, still stop sshd and delete the data (the finally below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+    workdir = Path(tempfile.mkdtemp(prefix="scisync-bench-", dir=args.workdir))
+    server = start_sshd(workdir / "sshd")
+    try:
+        src = workdir / "src"
+        files = make_dataset(src, args.scale)
+        rel = [p.relative_to(src) for p in files]
+        size = total_size(files)
+        digests = hash_files(files, ["blake3"]).digests  # scisync's plan step, not timed
+        print(
+            f"dataset: {len(files)} files, {size / MiB:.0f} MiB "
+            f"(big file {files[0].stat().st_size / MiB:.0f} MiB, {len(files) - 1} x 256 KiB); "
+            f"scale {args.scale}; best of {args.repeat} "
+            f"(paramiko: {min(args.repeat, args.paramiko_runs)}); "
+            f"{os.cpu_count()} CPUs"
+        )
+        times: dict[str, list[float]] = {}
+        rss: dict[str, list[float]] = {"upload": [], "download": []}
+        for attempt in range(args.repeat):
+            run = workdir / f"run{attempt}"
+            remote = run / "remote"
+            local = run / "local"
+            remote.mkdir(parents=True)
+            local.mkdir()
+
+            t = openssh_upload(server, files, src, remote / "openssh", workdir)
+            times.setdefault("openssh upload", []).append(t)
+            with_paramiko = attempt < args.paramiko_runs
+            if with_paramiko:
+                t = paramiko_upload(server, files, src, remote / "paramiko")
+                times.setdefault("paramiko upload", []).append(t)
+            up_jobs: list[dict[str, object]] = [
+                {
+                    "local": str(src / r),
+                    "remote": str(remote / "scisync" / r),
+                    "size": (src / r).stat().st_size,
+                    "blake3": digests[src / r]["blake3"],
+                }
+                for r in rel
+            ]
+            child = scisync_run(server, "upload", up_jobs, workdir)
+            times.setdefault("scisync upload", []).append(child["seconds"])
+            rss["upload"].append(child["peak_rss_mb"])
+
+            served = remote / "openssh"  # every client downloads the same files
+            t = openssh_download(server, rel, served, local / "openssh", workdir)
+            times.setdefault("openssh download", []).append(t)
+            if with_paramiko:
+                t = paramiko_download(server, rel, served, local / "paramiko")
+                times.setdefault("paramiko download", []).append(t)
+            down_jobs: list[dict[str, object]] = [
+                {
+                    "remote": str(served / r),
+                    "local": str(local / "scisync" / r),
+                    "size": (src / r).stat().st_size,
+                }
+                for r in rel
+            ]
+            child = scisync_run(server, "download", down_jobs, workdir)
+            times.setdefault("scisync download", []).append(child["seconds"])
+            rss["download"].append(child["peak_rss_mb"])
+            for name in (
+                ("openssh", "paramiko", "scisync") if with_paramiko else ("openssh", "scisync")
+            ):
+                for path in rel:
+                    if (local / name / path).read_bytes() != (src / path).read_bytes():
+                        raise SystemExit(f"{name} download of {path} differs from the source")
+            shutil.rmtree(run)
+
+        best = {name: min(values) for name, values in times.items()}
+        print()
+        for name, values in times.items():
+            shown = ", ".join(f"{v:.2f}" for v in values)
+            print(
+                f"{name:18s} best {best[name]:7.2f} s  {size / MiB / best[name]:7.1f} MiB/s"
+                f"   (runs: {shown})"
+            )
+        print()
+        for direction in ("upload", "download"):
+            ours = best[f"scisync {direction}"]
+            vs_ssh = ours / best[f"openssh {direction}"]
+            vs_pm = ours / best[f"paramiko {direction}"]
+            print(
+                f"{direction:8s}: scisync/openssh = {vs_ssh:.2f} (target <= 1.25: "
+                f"{'met' if vs_ssh <= 1.25 else 'NOT met'});  scisync/paramiko-default = "
+                f"{vs_pm:.2f} (target <= 0.5: {'met' if vs_pm <= 0.5 else 'NOT met'})"
+            )
+        peak = max(max(v) for v in rss.values())
+        print(
+            f"scisync peak RSS (child process running only the transfer): upload "
+            f"{max(rss['upload']):.0f} MB, download {max(rss['download']):.0f} MB "
+            f"(target <= 200 MB: {'met' if peak <= 200 else 'NOT met'})"
+        )
+    finally:
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

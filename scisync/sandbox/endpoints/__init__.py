@@ -1,0 +1,1 @@
+"""The SciCat endpoint groups; :class:`scisync.sandbox.api.Api` combines them."""

@@ -1,0 +1,52 @@
+"""Backends under test: the local file system and a real OpenSSH sshd (with/without shell)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scisync.storage.base import Storage
+from scisync.storage.local import LocalStorage
+from scisync.storage.sftp import SftpStorage
+
+# The sshd fixtures (sshd_server, sshd_sftp_only) come from scisync.testing.sshd, which
+# the top-level tests/conftest.py registers as a plugin.
+from scisync.testing.sshd import SshServer
+
+
+def sftp_storage(server: SshServer, **options: Any) -> SftpStorage:
+    return SftpStorage(server.host_alias, ssh_config_path=server.ssh_config, **options)
+
+
+@dataclass
+class Backend:
+    """A storage plus the local folder that its remote paths point into."""
+
+    name: str
+    storage: Storage
+    remote_root: Path
+    has_remote_checksum: bool
+
+
+@pytest.fixture(params=["local", "sftp", "sftp_only"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    remote_root = tmp_path / "server"
+    remote_root.mkdir()
+    storage: Storage
+    if request.param == "local":
+        storage = LocalStorage()
+        has_checksum = True
+    elif request.param == "sftp":
+        storage = sftp_storage(request.getfixturevalue("sshd_server"))
+        has_checksum = True
+    else:
+        storage = sftp_storage(request.getfixturevalue("sshd_sftp_only"))
+        has_checksum = False
+    try:
+        yield Backend(request.param, storage, remote_root, has_checksum)
+    finally:
+        storage.close()

@@ -1,0 +1,168 @@
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from scisync.errors import StorageError
+from scisync.hashing import (
+    SUPPORTED_ALGORITHMS,
+    HashCache,
+    StreamingHasher,
+    hash_file,
+    hash_files,
+    normalise_algorithm,
+)
+
+EMPTY_BLAKE3 = "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262"
+ABC_BLAKE3 = "6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85"
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("SHA-256", "sha256"),
+        ("sha256", "sha256"),
+        ("BLAKE3", "blake3"),
+        ("blake2b", "blake2b"),
+        ("MD5", "md5"),
+        ("sha-1", "sha1"),
+    ],
+)
+def test_normalise_algorithm(given: str, expected: str) -> None:
+    assert normalise_algorithm(given) == expected
+
+
+def test_unknown_algorithm_names_it_and_lists_supported() -> None:
+    with pytest.raises(StorageError) as caught:
+        normalise_algorithm("crc32")
+    text = str(caught.value)
+    assert "'crc32'" in text
+    for name in SUPPORTED_ALGORITHMS:
+        assert name in text
+
+
+def test_known_blake3_vectors(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.write_bytes(b"")
+    abc = tmp_path / "abc"
+    abc.write_bytes(b"abc")
+    assert hash_file(empty, ["blake3"]) == {"blake3": EMPTY_BLAKE3}
+    assert hash_file(abc, ["blake3"]) == {"blake3": ABC_BLAKE3}
+
+
+@pytest.mark.parametrize("size", [1, 1_000_003, 9 * 2**20 + 7])
+def test_one_read_feeds_every_algorithm_like_hashlib(tmp_path: Path, size: int) -> None:
+    data = os.urandom(size)
+    path = tmp_path / "data.bin"
+    path.write_bytes(data)
+    digests = hash_file(path, ["blake3", "SHA-256", "md5", "sha1", "blake2b"])
+    assert digests["sha256"] == hashlib.sha256(data).hexdigest()
+    assert digests["md5"] == hashlib.md5(data).hexdigest()
+    assert digests["sha1"] == hashlib.sha1(data).hexdigest()
+    assert digests["blake2b"] == hashlib.blake2b(data).hexdigest()
+    # The blake3-only path (mmap, threads) and the shared-read path agree.
+    assert hash_file(path, ["blake3"])["blake3"] == digests["blake3"]
+    streaming = StreamingHasher(["blake3", "sha256"])
+    for start in range(0, size, 65536):
+        streaming.update(data[start : start + 65536])
+    assert streaming.hexdigests() == {"blake3": digests["blake3"], "sha256": digests["sha256"]}
+
+
+@pytest.mark.skipif(shutil.which("b3sum") is None, reason="b3sum (Debian package b3sum) absent")
+def test_blake3_matches_b3sum(tmp_path: Path) -> None:
+    path = tmp_path / "data.bin"
+    path.write_bytes(os.urandom(5 * 2**20 + 3))
+    out = subprocess.run(["b3sum", "--no-names", str(path)], capture_output=True, text=True)
+    assert hash_file(path, ["blake3"])["blake3"] == out.stdout.strip()
+
+
+def test_missing_file_is_a_storage_error(tmp_path: Path) -> None:
+    with pytest.raises(StorageError, match="cannot read file"):
+        hash_file(tmp_path / "nope", ["blake3"])
+
+
+def make_files(folder: Path, count: int) -> list[Path]:
+    paths = []
+    for i in range(count):
+        path = folder / f"f{i}.bin"
+        path.write_bytes(os.urandom(1000 + i))
+        paths.append(path)
+    return paths
+
+
+def test_cache_means_unchanged_files_are_not_read_again(tmp_path: Path) -> None:
+    paths = make_files(tmp_path, 20)
+    cache_file = tmp_path / "cache" / "hashes.json"
+    cache = HashCache(cache_file)
+    first = hash_files(paths, ["blake3"], cache, workers=4)
+    assert first.files_read == 20
+    assert first.bytes_read == sum(p.stat().st_size for p in paths)
+    cache.save()
+
+    reloaded = HashCache(cache_file)  # a new process would do this
+    second = hash_files(paths, ["blake3"], reloaded, workers=4)
+    assert second.files_read == 0
+    assert second.bytes_read == 0
+    assert second.digests == first.digests
+
+    paths[3].write_bytes(b"changed")
+    third = hash_files(paths, ["blake3"], reloaded, workers=4)
+    assert third.files_read == 1
+    assert third.digests[paths[3]]["blake3"] == hash_file(paths[3], ["blake3"])["blake3"]
+
+
+def test_cache_rereads_for_an_algorithm_it_lacks_and_keeps_both(tmp_path: Path) -> None:
+    paths = make_files(tmp_path, 3)
+    cache = HashCache(tmp_path / "hashes.json")
+    hash_files(paths, ["blake3"], cache)
+    both = hash_files(paths, ["blake3", "sha256"], cache)
+    assert both.files_read == 3
+    again = hash_files(paths, ["sha256", "blake3"], cache)
+    assert again.files_read == 0
+    assert again.digests[paths[0]]["sha256"] == hashlib.sha256(paths[0].read_bytes()).hexdigest()
+
+
+def test_cache_detects_a_replaced_file_of_same_size(tmp_path: Path) -> None:
+    paths = make_files(tmp_path, 1)
+    cache = HashCache(tmp_path / "hashes.json")
+    hash_files(paths, ["blake3"], cache)
+    replacement = tmp_path / "new.bin"
+    replacement.write_bytes(os.urandom(paths[0].stat().st_size))
+    os.replace(replacement, paths[0])  # new inode, same size
+    assert hash_files(paths, ["blake3"], cache).files_read == 1
+
+
+def test_corrupt_cache_file_only_costs_a_reread(tmp_path: Path) -> None:
+    paths = make_files(tmp_path, 2)
+    cache_file = tmp_path / "hashes.json"
+    cache_file.write_text("{not json")
+    cache = HashCache(cache_file)
+    assert hash_files(paths, ["blake3"], cache).files_read == 2
+    cache.save()
+    assert hash_files(paths, ["blake3"], HashCache(cache_file)).files_read == 0
+
+
+def test_cache_save_is_atomic_and_leaves_no_temp_files(tmp_path: Path) -> None:
+    folder = tmp_path / "c"
+    paths = make_files(tmp_path, 2)
+    cache = HashCache(folder / "hashes.json")
+    hash_files(paths, ["blake3"], cache)
+    cache.save()
+    assert sorted(p.name for p in folder.iterdir()) == ["hashes.json"]
+    before = (folder / "hashes.json").stat().st_mtime_ns
+    cache.save()  # nothing changed: not rewritten
+    assert (folder / "hashes.json").stat().st_mtime_ns == before
+
+
+def test_hash_files_without_cache_reads_everything_in_parallel(tmp_path: Path) -> None:
+    paths = make_files(tmp_path, 10)
+    result = hash_files(paths, ["sha256"], None, workers=3)
+    assert result.files_read == 10
+    assert list(result.digests) == paths
+    for path in paths:
+        assert result.digests[path]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
