@@ -377,9 +377,17 @@ class Applier:
     # ------------------------------------------------------------------ downloads
 
     def _download(self, change: ResourceChange) -> None:
-        if change.pid is None:
-            raise PlanError(f"download {change.key}: the dataset has no pid")
-        self.results.pids[change.address] = change.pid
+        # A download of a dataset this apply creates learns the pid from that creation.
+        pid = change.pid or next(
+            (self.results.pids[dep] for dep in change.depends_on if dep in self.results.pids),
+            None,
+        )
+        if pid is None:
+            raise PlanError(
+                f"download {change.key}: the dataset it downloads was not created",
+                hint="fix the error reported for that dataset and run apply again",
+            )
+        self.results.pids[change.address] = pid
         wanted = [f for f in change.files if f.needs_transfer]
         digests: dict[str, str] = {}
         if wanted:

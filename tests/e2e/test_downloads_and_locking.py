@@ -152,3 +152,19 @@ def _run(workspace: Workspace, root: Path, *args: str):  # type: ignore[no-untyp
         env={"SCICAT_TOKEN": workspace.token, "NO_COLOR": "1"},
         catch_exceptions=False,
     )
+
+
+def test_download_of_a_dataset_created_in_the_same_apply(workspace: Workspace) -> None:
+    text = workspace.manifest.read_text()
+    workspace.manifest.write_text(
+        text + "downloads:\n  - key: fresh\n    dataset: raw-2\n    target: fetched\n"
+    )
+    planned = workspace.run("plan")
+    assert planned.exit_code == 0, planned.output
+    applied = workspace.run("apply", "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    fetched = sorted(p.name for p in (workspace.root / "fetched").iterdir())
+    assert fetched == ["frame-1.dat", "frame-2.dat", "frame-3.dat"]
+    lock = json.loads(workspace.lock.read_text())
+    assert lock["downloads"]["fresh"]["pid"] == lock["datasets"]["raw-2"]["pid"]
+    assert workspace.run("plan", "--detailed-exitcode").exit_code == ExitCode.OK
