@@ -2,11 +2,11 @@
 
 The CLI is a thin layer over these; notebooks and scripts call them directly::
 
-    import scisync
-    project = scisync.load_project(["scisync.yaml"])
-    with scisync.connect(project) as connection:
-        plan = scisync.plan(project, connection)
-        outcome = scisync.apply(project, connection, plan)
+    from scisync import api
+    project = api.load_project(["scisync.yaml"])
+    with api.connect(project) as connection:
+        plan = api.plan(project, connection)
+        outcome = api.apply(project, connection, plan)
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import glob as globlib
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -49,6 +50,11 @@ def is_template(text: str) -> bool:
     return any(marker in text for marker in _MARKERS)
 
 
+# Names of variables that hold credentials by convention (GITHUB_TOKEN, AWS_SECRET_ACCESS_KEY,
+# DB_PASSWORD, ...): a template reading one would publish it in SciCat.
+_SECRET_LOOKING = re.compile(r"TOKEN|PASSW|SECRET|PRIVATE|CREDENTIAL|API_?KEY|AUTH", re.IGNORECASE)
+
+
 @dataclass
 class Renderer:
     """Renders nodes with one set of variables.
@@ -78,7 +84,7 @@ class Renderer:
     def _env(self, name: object, default: object = _MISSING) -> object:
         if not isinstance(name, str):
             raise TemplateFunctionError(f"env() needs a variable name, got {name!r}")
-        if name in self.secret_env:
+        if name in self.secret_env or _SECRET_LOOKING.search(name):
             raise TemplateFunctionError(
                 f"env({name!r}) would copy a credential into the manifest",
                 "secrets never live in manifests; scisync reads that variable itself "
