@@ -749,7 +749,7 @@ class SftpStorage:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             with os.fdopen(fd, "wb") as sink:
 
-                def consume(data: bytes) -> None:
+                def consume(data: memoryview) -> None:
                     hasher.update(data)
                     sink.write(data)
                     if progress is not None:
@@ -782,7 +782,7 @@ class SftpStorage:
         session: Session,
         remote: RemotePath,
         size: int,
-        consume: Callable[[bytes], None],
+        consume: Callable[[memoryview], None],
         abort: threading.Event,
     ) -> int:
         """Stream *remote* to *consume* in order; large files also use idle connections.
