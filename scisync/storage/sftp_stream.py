@@ -10,24 +10,22 @@ bounded by the window plus one block, whatever the file size.
 
 from __future__ import annotations
 
-import os
 import struct
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from contextlib import suppress
-from typing import Any, BinaryIO
+from typing import Any
 
 import paramiko
 from paramiko.buffered_pipe import PipeTimeout
 from paramiko.sftp import CMD_DATA, CMD_READ, CMD_STATUS, int64
 
 from scisync.errors import StorageError
-from scisync.hashing import StreamingHasher
-from scisync.storage.base import ProgressCallback, RemotePath
+from scisync.storage.base import RemotePath
 
-WINDOW_SIZE = 2**23
+WINDOW_SIZE = 2**24
 """SSH channel window we grant the server: bounds in-flight download bytes per connection."""
 
 MAX_PACKET_SIZE = 2**18
@@ -302,93 +300,3 @@ class OrderedDownload:
                 if self.failure is None:
                     self.failure = exc
                 self.cond.notify_all()
-
-
-class OrderedUpload:
-    """Send one local file's blocks over several sessions, hashing them strictly in order.
-
-    Each worker reads a block with ``pread``, waits for its turn to feed the hasher (fast),
-    then writes the block at its offset over its own session (slow, in parallel).
-    """
-
-    def __init__(
-        self,
-        source: BinaryIO,
-        tmp: str,
-        size: int,
-        hasher: StreamingHasher,
-        progress: ProgressCallback | None,
-        abort: threading.Event,
-    ) -> None:
-        self.fd = source.fileno()
-        self.tmp = tmp
-        self.size = size
-        self.hasher = hasher
-        self.progress = progress
-        self.abort = abort
-        self.blocks = [(o, min(SPLIT_BLOCK, size - o)) for o in range(0, size, SPLIT_BLOCK)]
-        self.next_block = 0
-        self.hashed = 0
-        self.read_bytes = 0
-        self.cond = threading.Condition()
-        self.failure: BaseException | None = None
-
-    def run(self, first: paramiko.SFTPFile, clients: list[FastSFTPClient]) -> int:
-        helpers = [
-            threading.Thread(target=self._helper, args=(s,), name="scisync-block", daemon=True)
-            for s in clients[1:]
-        ]
-        for thread in helpers:
-            thread.start()
-        try:
-            self._work(first)
-        finally:
-            for thread in helpers:
-                thread.join()
-        if self.failure is not None:
-            raise self.failure
-        return self.read_bytes
-
-    def _helper(self, client: FastSFTPClient) -> None:
-        try:
-            with client.open(self.tmp, "r+b") as remote:
-                remote.MAX_REQUEST_SIZE = WRITE_REQUEST_SIZE
-                remote.set_pipelined(True)
-                self._work(remote)
-        except BaseException as exc:
-            self._fail(exc)
-
-    def _fail(self, exc: BaseException) -> None:
-        with self.cond:
-            if self.failure is None:
-                self.failure = exc
-            self.cond.notify_all()
-
-    def _work(self, remote: paramiko.SFTPFile) -> None:
-        try:
-            while True:
-                with self.cond:
-                    if self.failure is not None or self.next_block >= len(self.blocks):
-                        return
-                    index = self.next_block
-                    self.next_block += 1
-                if self.abort.is_set():
-                    raise StorageError("transfer cancelled", hint="re-run to resume")
-                offset, length = self.blocks[index]
-                data = os.pread(self.fd, length, offset)
-                with self.cond:
-                    while self.hashed != index and self.failure is None:
-                        self.cond.wait()
-                    if self.failure is not None:
-                        return
-                    self.hasher.update(data)
-                    self.read_bytes += len(data)
-                    self.hashed += 1
-                    self.cond.notify_all()
-                remote.seek(offset)
-                remote.write(data)
-                if self.progress is not None:
-                    self.progress(len(data))
-        except BaseException as exc:
-            self._fail(exc)
-            raise
