@@ -476,9 +476,16 @@ class SftpStorage:
         pending_lock = threading.Lock()
         try:
 
+            on_server: dict[str, str] = {}
+
             def send(job: UploadJob, abort: threading.Event) -> None:
                 with self._pool.lease() as session:
                     tmp = self._send(session, job, progress, abort)
+                    if self.verify_remote_checksum and job.size >= SPLIT_THRESHOLD:
+                        # Check a large file now, while other workers still send.
+                        found = self._checksums_via_shell(session, [tmp], "blake3")
+                        with pending_lock:
+                            on_server.update(found)
                 with pending_lock:
                     pending[job] = tmp
 
@@ -487,13 +494,13 @@ class SftpStorage:
 
             if self.verify_remote_checksum and pending:
                 sent = list(pending.items())
-                groups = _split([tmp for _job, tmp in sent], workers)
+                unchecked = [tmp for job, tmp in sent if job.size < SPLIT_THRESHOLD]
+                groups = _split(unchecked, workers) if unchecked else []
 
                 def verify(group: list[str], _abort: threading.Event) -> dict[str, str]:
                     with self._pool.lease() as session:
                         return self._checksums_via_shell(session, group, "blake3")
 
-                on_server: dict[str, str] = {}
                 for found in run_each(verify, groups, workers):
                     if isinstance(found, StorageError):
                         raise found

@@ -339,3 +339,33 @@ def test_upload_detects_a_local_file_changed_since_hashing(
     ):
         storage.upload([job])
     assert list((tmp_path / "server").iterdir()) == []
+
+
+@pytest.mark.parametrize("size", [100_000, 3 * 2**20])  # batch check / inline check
+def test_upload_corrupted_on_the_server_is_caught_before_rename(
+    sshd_server: SshServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: int
+) -> None:
+    monkeypatch.setattr(sftp_module, "SPLIT_THRESHOLD", 2**20)
+    local = tmp_path / "a.bin"
+    local.write_bytes(os.urandom(size))
+    server = tmp_path / "server"
+    job = UploadJob(
+        local,
+        RemotePath((server / "a.bin").as_posix()),
+        size,
+        hash_file(local, ["blake3"])["blake3"],
+    )
+    storage = storage_for(sshd_server)
+    send = storage._send
+
+    def send_then_corrupt(*args: object, **kwargs: object) -> str:
+        tmp = send(*args, **kwargs)  # type: ignore[arg-type]
+        with open(tmp, "r+b") as remote_copy:  # the "server" is this machine
+            remote_copy.seek(size // 2)
+            remote_copy.write(b"\x00corrupt\x00")
+        return tmp
+
+    monkeypatch.setattr(storage, "_send", send_then_corrupt)
+    with storage, pytest.raises(ChecksumMismatch, match="differs from the local file"):
+        storage.upload([job])
+    assert list(server.iterdir()) == []
