@@ -475,7 +475,6 @@ class SftpStorage:
         pending: dict[UploadJob, str] = {}  # job -> temporary path on the server
         pending_lock = threading.Lock()
         try:
-
             on_server: dict[str, str] = {}
 
             def send(job: UploadJob, abort: threading.Event) -> None:
