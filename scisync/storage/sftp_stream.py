@@ -2,9 +2,9 @@
 
 paramiko is pure Python, so every SSH packet and SFTP message costs interpreter time.  This
 module asks for large SFTP requests (fewer messages), a channel window and packets as large
-as OpenSSH allows (fewer packets), keeps a bounded number of reads in flight, and can move
-one large file over several connections while still handing its bytes on strictly in order
-(so a transfer is hashed as it streams, without a second read).  Memory per connection is
+as OpenSSH allows (fewer packets), keeps a bounded number of reads in flight, and can
+download one large file over several connections while still handing its bytes on strictly
+in order (so it is hashed as it streams, without a second read).  Memory per connection is
 bounded by the window plus one block, whatever the file size.
 """
 
