@@ -2,30 +2,30 @@
 
 paramiko is pure Python, so every SSH packet and SFTP message costs interpreter time.  This
 module asks for large SFTP requests (fewer messages), a channel window and packets as large
-as OpenSSH allows (fewer packets), keeps a bounded number of reads in flight, and can move
-one large file over several connections while still handing its bytes on strictly in order
-(so a transfer is hashed as it streams, without a second read).  Memory per connection is
+as OpenSSH allows (fewer packets), keeps a bounded number of reads in flight, and can
+download one large file over several connections while still handing its bytes on strictly
+in order (so it is hashed as it streams, without a second read).  Memory per connection is
 bounded by the window plus one block, whatever the file size.
 """
 
 from __future__ import annotations
 
-import os
+import struct
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any, BinaryIO
+from contextlib import suppress
+from typing import Any
 
 import paramiko
 from paramiko.buffered_pipe import PipeTimeout
-from paramiko.sftp import CMD_DATA, CMD_READ, int64
+from paramiko.sftp import CMD_DATA, CMD_READ, CMD_STATUS, int64
 
 from scisync.errors import StorageError
-from scisync.hashing import StreamingHasher
-from scisync.storage.base import ProgressCallback, RemotePath
+from scisync.storage.base import RemotePath
 
-WINDOW_SIZE = 2**23
+WINDOW_SIZE = 2**24
 """SSH channel window we grant the server: bounds in-flight download bytes per connection."""
 
 MAX_PACKET_SIZE = 2**18
@@ -39,6 +39,8 @@ WRITE_REQUEST_SIZE = 255 * 1024
 
 PREFETCH_REQUESTS = max(4, WINDOW_SIZE // READ_REQUEST_SIZE)
 """Read requests kept in flight per download: enough to fill the window, no more."""
+
+_MAX_REPLY = 2**24  # paramiko's own sanity limit for one SFTP message
 
 SPLIT_BLOCK = 8 * 2**20
 """Unit of work when one file is split over connections: at most one block in memory each."""
@@ -163,7 +165,7 @@ class FastSFTPClient(paramiko.SFTPClient):
         self,
         handle: Any,
         size: int,
-        consume: Callable[[bytes], None],
+        consume: Callable[[memoryview], None],
         abort: threading.Event,
         start: int = 0,
     ) -> int:
@@ -190,10 +192,7 @@ class FastSFTPClient(paramiko.SFTPClient):
                 in_flight.append((num, offset, length))
                 offset += length
             num, first, length = in_flight.popleft()
-            kind, msg = internals._read_response(num)
-            if kind != CMD_DATA or msg is None:
-                raise paramiko.SFTPError("the server answered a read with something else")
-            data = msg.get_string()
+            data = self._read_data_reply(num)
             if first != done:
                 continue  # a reply to a request issued before a restart
             consume(data)
@@ -203,8 +202,36 @@ class FastSFTPClient(paramiko.SFTPClient):
                     raise EOFError("the file ended early (it changed on the server)")
                 offset = done  # drain: later replies no longer line up with `done`
         for num, _start, _length in in_flight:
-            internals._read_response(num)
+            with suppress(EOFError):
+                self._read_data_reply(num)
         return done - start
+
+    def _read_data_reply(self, num: int) -> memoryview:
+        """The payload of the DATA reply to request *num*, as a view (no copy).
+
+        paramiko's own path copies each payload three more times (``data[1:]``, Message,
+        ``get_string``), which is a large share of a download's CPU.  Replies to other
+        requests (e.g. the close of a file object garbage-collected meanwhile) are skipped
+        as paramiko would.
+        """
+        internals: Any = self
+        while True:
+            (length,) = struct.unpack(">I", internals._read_all(4))
+            if length > _MAX_REPLY:
+                raise paramiko.SFTPError("garbage packet received")
+            body = internals._read_all(length)
+            kind = body[0]
+            (reply,) = struct.unpack_from(">I", body, 1)
+            with internals._lock:
+                internals._expecting.pop(reply, None)
+            if reply != num:
+                continue
+            if kind == CMD_DATA:
+                (count,) = struct.unpack_from(">I", body, 5)
+                return memoryview(body)[9 : 9 + count]
+            if kind == CMD_STATUS:
+                internals._convert_status(paramiko.Message(body[5:]))  # raises EOF, errors
+            raise paramiko.SFTPError("the server answered a read with something else")
 
 
 class OrderedDownload:
@@ -214,7 +241,7 @@ class OrderedDownload:
         self,
         remote: RemotePath,
         size: int,
-        consume: Callable[[bytes], None],
+        consume: Callable[[memoryview], None],
         abort: threading.Event,
     ) -> None:
         self.remote = remote
@@ -253,7 +280,7 @@ class OrderedDownload:
                         index = self.next_block
                         self.next_block += 1
                     offset, length = self.blocks[index]
-                    parts: list[bytes] = []
+                    parts: list[memoryview] = []
                     got = client.read_pipelined(
                         handle.handle, length, parts.append, self.abort, start=offset
                     )
@@ -273,93 +300,3 @@ class OrderedDownload:
                 if self.failure is None:
                     self.failure = exc
                 self.cond.notify_all()
-
-
-class OrderedUpload:
-    """Send one local file's blocks over several sessions, hashing them strictly in order.
-
-    Each worker reads a block with ``pread``, waits for its turn to feed the hasher (fast),
-    then writes the block at its offset over its own session (slow, in parallel).
-    """
-
-    def __init__(
-        self,
-        source: BinaryIO,
-        tmp: str,
-        size: int,
-        hasher: StreamingHasher,
-        progress: ProgressCallback | None,
-        abort: threading.Event,
-    ) -> None:
-        self.fd = source.fileno()
-        self.tmp = tmp
-        self.size = size
-        self.hasher = hasher
-        self.progress = progress
-        self.abort = abort
-        self.blocks = [(o, min(SPLIT_BLOCK, size - o)) for o in range(0, size, SPLIT_BLOCK)]
-        self.next_block = 0
-        self.hashed = 0
-        self.read_bytes = 0
-        self.cond = threading.Condition()
-        self.failure: BaseException | None = None
-
-    def run(self, first: paramiko.SFTPFile, clients: list[FastSFTPClient]) -> int:
-        helpers = [
-            threading.Thread(target=self._helper, args=(s,), name="scisync-block", daemon=True)
-            for s in clients[1:]
-        ]
-        for thread in helpers:
-            thread.start()
-        try:
-            self._work(first)
-        finally:
-            for thread in helpers:
-                thread.join()
-        if self.failure is not None:
-            raise self.failure
-        return self.read_bytes
-
-    def _helper(self, client: FastSFTPClient) -> None:
-        try:
-            with client.open(self.tmp, "r+b") as remote:
-                remote.MAX_REQUEST_SIZE = WRITE_REQUEST_SIZE
-                remote.set_pipelined(True)
-                self._work(remote)
-        except BaseException as exc:
-            self._fail(exc)
-
-    def _fail(self, exc: BaseException) -> None:
-        with self.cond:
-            if self.failure is None:
-                self.failure = exc
-            self.cond.notify_all()
-
-    def _work(self, remote: paramiko.SFTPFile) -> None:
-        try:
-            while True:
-                with self.cond:
-                    if self.failure is not None or self.next_block >= len(self.blocks):
-                        return
-                    index = self.next_block
-                    self.next_block += 1
-                if self.abort.is_set():
-                    raise StorageError("transfer cancelled", hint="re-run to resume")
-                offset, length = self.blocks[index]
-                data = os.pread(self.fd, length, offset)
-                with self.cond:
-                    while self.hashed != index and self.failure is None:
-                        self.cond.wait()
-                    if self.failure is not None:
-                        return
-                    self.hasher.update(data)
-                    self.read_bytes += len(data)
-                    self.hashed += 1
-                    self.cond.notify_all()
-                remote.seek(offset)
-                remote.write(data)
-                if self.progress is not None:
-                    self.progress(len(data))
-        except BaseException as exc:
-            self._fail(exc)
-            raise

@@ -321,68 +321,7 @@ def test_split_download_interrupted_or_killed_leaves_nothing(
     assert (dest / "a.bin").read_bytes() == data
 
 
-@pytest.mark.usefixtures("small_blocks")
-def test_large_upload_is_split_across_connections(sshd_server: SshServer, tmp_path: Path) -> None:
-    local = tmp_path / "a.bin"
-    local.write_bytes(os.urandom(5 * 2**20 + 999))
-    remote = tmp_path / "server" / "a.bin"
-    job = UploadJob(
-        local,
-        RemotePath(remote.as_posix()),
-        local.stat().st_size,
-        hash_file(local, ["blake3"])["blake3"],
-    )
-    logins_before = sshd_server.log().count("Accepted publickey")
-    with storage_for(sshd_server, connections=3) as storage:
-        storage.upload([job])
-    assert remote.read_bytes() == local.read_bytes()
-    assert sshd_server.log().count("Accepted publickey") - logins_before == 3
-    assert leftover_temps(remote.parent) == []
-
-
-@pytest.mark.usefixtures("small_blocks")
-def test_split_upload_interrupted_or_killed_leaves_nothing(
-    sshd_server: SshServer, tmp_path: Path
-) -> None:
-    local = tmp_path / "a.bin"
-    local.write_bytes(os.urandom(6 * 2**20))
-    server = tmp_path / "server"
-    job = UploadJob(
-        local,
-        RemotePath((server / "a.bin").as_posix()),
-        local.stat().st_size,
-        hash_file(local, ["blake3"])["blake3"],
-    )
-    seen = 0
-
-    def boom(count: int) -> None:
-        nonlocal seen
-        seen += count
-        if seen > 2 * 2**20:
-            raise RuntimeError("injected")
-
-    killed = False
-
-    def kill_midway(count: int) -> None:
-        nonlocal killed
-        if not killed:
-            killed = True
-            kill_sessions(sshd_server)
-
-    with storage_for(sshd_server, connections=3) as storage:
-        with pytest.raises(RuntimeError, match="injected"):
-            storage.upload([job], boom)
-        assert list(server.iterdir()) == []
-        with pytest.raises(StorageError):
-            storage.upload([job], kill_midway)
-        assert killed
-        assert list(server.iterdir()) == []
-        storage.upload([job])
-    assert (server / "a.bin").read_bytes() == local.read_bytes()
-
-
-@pytest.mark.usefixtures("small_blocks")
-def test_split_upload_detects_a_local_file_changed_since_hashing(
+def test_upload_detects_a_local_file_changed_since_hashing(
     sshd_server: SshServer, tmp_path: Path
 ) -> None:
     local = tmp_path / "a.bin"
@@ -402,5 +341,31 @@ def test_split_upload_detects_a_local_file_changed_since_hashing(
     assert list((tmp_path / "server").iterdir()) == []
 
 
-def leftover_temps(folder: Path) -> list[str]:
-    return [p.name for p in folder.iterdir() if ".scisync-tmp-" in p.name]
+@pytest.mark.parametrize("size", [100_000, 3 * 2**20])  # batch check / inline check
+def test_upload_corrupted_on_the_server_is_caught_before_rename(
+    sshd_server: SshServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: int
+) -> None:
+    monkeypatch.setattr(sftp_module, "SPLIT_THRESHOLD", 2**20)
+    local = tmp_path / "a.bin"
+    local.write_bytes(os.urandom(size))
+    server = tmp_path / "server"
+    job = UploadJob(
+        local,
+        RemotePath((server / "a.bin").as_posix()),
+        size,
+        hash_file(local, ["blake3"])["blake3"],
+    )
+    storage = storage_for(sshd_server)
+    send = storage._send
+
+    def send_then_corrupt(*args: object, **kwargs: object) -> str:
+        tmp = send(*args, **kwargs)  # type: ignore[arg-type]
+        with open(tmp, "r+b") as remote_copy:  # the "server" is this machine
+            remote_copy.seek(size // 2)
+            remote_copy.write(b"\x00corrupt\x00")
+        return tmp
+
+    monkeypatch.setattr(storage, "_send", send_then_corrupt)
+    with storage, pytest.raises(ChecksumMismatch, match="differs from the local file"):
+        storage.upload([job])
+    assert list(server.iterdir()) == []
