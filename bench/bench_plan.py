@@ -186,7 +186,8 @@ def main() -> None:
                 with api.connect(project) as connection:
                     api.plan(project, connection)
                 profiler.disable()
-                pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "cumulative")).print_stats(40)
+                order = os.environ.get("BENCH_SORT", "cumulative")
+                pstats.Stats(profiler).sort_stats(order).print_stats(40)
             best = min(timings)
             baseline = min(baseline_fetch(url, token, args.datasets) for _ in range(args.repeat))
 
