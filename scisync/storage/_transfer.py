@@ -6,9 +6,9 @@ import errno
 import os
 import secrets
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import BinaryIO, TypeVar
 
 from scisync.errors import ChecksumMismatch, Problem, StorageError
@@ -29,6 +29,48 @@ def temp_name(final_name: str) -> str:
 
 def is_temp_name(name: str) -> bool:
     return name.startswith(".") and TEMP_MARKER in name
+
+
+def stale_temporaries(listing: Iterable[str], final_names: Collection[str]) -> list[str]:
+    """Names in a folder *listing* that are temporaries left for one of *final_names*.
+
+    Only a killed process leaves these (every other failure removes its temporary).  They
+    are swept before the same names are uploaded again, so a resumed apply leaves the
+    storage as clean as an uninterrupted one.
+    """
+    return [
+        name
+        for name in listing
+        if is_temp_name(name) and name[1 : name.index(TEMP_MARKER)] in final_names
+    ]
+
+
+def sweep_local_temporaries(paths: Iterable[Path]) -> None:
+    """Remove temporaries a killed transfer left beside these local files."""
+    grouped: dict[Path, set[str]] = {}
+    for path in paths:
+        grouped.setdefault(path.parent, set()).add(path.name)
+    for folder, names in grouped.items():
+        try:
+            listing = os.listdir(folder)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise StorageError(
+                f"cannot list folder: {exc.strerror or exc}",
+                where=str(folder),
+                hint="check the folder's permissions",
+            ) from exc
+        for name in stale_temporaries(listing, names):
+            (folder / name).unlink(missing_ok=True)
+
+
+def names_by_folder(paths: Iterable[PurePosixPath]) -> dict[PurePosixPath, set[str]]:
+    """File names grouped by their folder."""
+    grouped: dict[PurePosixPath, set[str]] = {}
+    for path in paths:
+        grouped.setdefault(path.parent, set()).add(path.name)
+    return grouped
 
 
 def download_algorithms(job: DownloadJob) -> tuple[str, ...]:

@@ -19,6 +19,7 @@ from scisync.storage._transfer import (
     place_without_overwrite,
     place_without_overwrite_existing,
     run_parallel,
+    sweep_local_temporaries,
     temp_name,
     verify_download,
 )
@@ -117,6 +118,7 @@ class LocalStorage:
         def work(job: UploadJob, abort: threading.Event) -> None:
             self._upload_one(job, progress, abort)
 
+        sweep_local_temporaries(_local(job.remote) for job in jobs)
         run_parallel(work, jobs, self.workers)
 
     def _upload_one(
@@ -212,6 +214,7 @@ class LocalStorage:
         def work(job: DownloadJob, abort: threading.Event) -> None:
             self._download_one(job, progress, abort)
 
+        sweep_local_temporaries(job.local for job in jobs)
         run_parallel(work, jobs, self.workers)
 
     def _download_one(

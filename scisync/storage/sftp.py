@@ -30,10 +30,13 @@ from scisync.storage._transfer import (
     download_algorithms,
     fsync_dir,
     is_temp_name,
+    names_by_folder,
     place_without_overwrite,
     raise_errors,
     run_each,
     run_parallel,
+    stale_temporaries,
+    sweep_local_temporaries,
     temp_name,
     verify_download,
 )
@@ -447,6 +450,7 @@ class SftpStorage:
         """
         errors: list[StorageError] = []
         workers = self.connections
+        self._sweep_stale_temporaries(jobs)
 
         def probe(job: UploadJob, _abort: threading.Event) -> bool:
             with self._pool.lease() as session:
@@ -531,6 +535,23 @@ class SftpStorage:
             if pending:
                 self._remove_paths(list(pending.values()))
         raise_errors(errors)
+
+    def _sweep_stale_temporaries(self, jobs: Sequence[UploadJob]) -> None:
+        """Remove temporaries a killed upload left for these files (one listing per folder)."""
+        with self._pool.lease() as session:
+            for folder, names in names_by_folder(job.remote for job in jobs).items():
+                try:
+                    listing = session.sftp.listdir(str(folder))
+                except TRANSFER_ERRORS as exc:
+                    if is_missing(exc):
+                        continue
+                    raise self._error(exc, "list folder", folder) from exc
+                for name in stale_temporaries(listing, names):
+                    try:
+                        session.sftp.remove(str(folder / name))
+                    except TRANSFER_ERRORS as exc:
+                        if not is_missing(exc):
+                            raise self._error(exc, "remove stale temporary", folder / name) from exc
 
     def _present_same_size(self, session: Session, job: UploadJob) -> bool:
         """False if nothing is at the target; True if a file of the same size is; else error."""
@@ -708,6 +729,7 @@ class SftpStorage:
             with self._pool.lease() as session:
                 self._download_one(session, job, progress, abort)
 
+        sweep_local_temporaries(job.local for job in jobs)
         run_parallel(work, jobs, self.connections)
 
     def _download_one(

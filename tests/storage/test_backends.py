@@ -220,6 +220,26 @@ def test_interrupted_download_leaves_no_partial_file(backend: Backend, tmp_path:
     assert (dest / "big.bin").read_bytes() == remote.read_bytes()
 
 
+def test_temporaries_left_by_a_killed_process_are_swept(backend: Backend, tmp_path: Path) -> None:
+    # A SIGKILL leaves `.<name>.scisync-tmp-<random>`; the next transfer of <name> removes it,
+    # and leaves temporaries of other names (perhaps another writer's) alone.
+    job = job_to(local_file(tmp_path, "a.bin", b"content"), backend.remote_root / "a.bin")
+    (backend.remote_root / ".a.bin.scisync-tmp-0123456789ab").write_bytes(b"half")
+    (backend.remote_root / ".other.bin.scisync-tmp-0123456789ab").write_bytes(b"half")
+    backend.storage.upload([job])
+    assert sorted(p.name for p in backend.remote_root.iterdir()) == [
+        ".other.bin.scisync-tmp-0123456789ab",
+        "a.bin",
+    ]
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    (dest / ".a.bin.scisync-tmp-ba9876543210").write_bytes(b"half")
+    backend.storage.download(
+        [DownloadJob(RemotePath((backend.remote_root / "a.bin").as_posix()), dest / "a.bin", 7)]
+    )
+    assert sorted(p.name for p in dest.iterdir()) == ["a.bin"]
+
+
 def test_stat_reports_files_symlinks_and_absence(backend: Backend) -> None:
     (backend.remote_root / "a.bin").write_bytes(b"abc")
     os.symlink(backend.remote_root / "a.bin", backend.remote_root / "link")
