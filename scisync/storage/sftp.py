@@ -215,7 +215,7 @@ class SftpStorage:
                 hint=(
                     "check the fingerprint with the server's administrators, then trust it: "
                     f"run `ssh {self.host}` once and accept it, or `{keyscan} >> "
-                    "~/.ssh/known_hosts`, or set the storage option trust_unknown_hosts"
+                    "~/.ssh/known_hosts` (or the manifest's storage.sftp.known_hosts file)"
                 ),
             ) from None
         except paramiko.BadHostKeyException as exc:

@@ -72,7 +72,7 @@ def test_unknown_host_key_is_refused_with_advice(sshd_server: SshServer, tmp_pat
     assert "not known" in text
     assert "SHA256:" in text  # the fingerprint to check
     assert f"ssh-keyscan -p {sshd_server.port} 127.0.0.1" in text
-    assert "trust_unknown_hosts" in text
+    assert "storage.sftp.known_hosts" in text  # where a manifest can point instead
     storage.close()
 
 
