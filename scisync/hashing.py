@@ -8,6 +8,7 @@ makes a no-op ``scisync plan`` cheap on a large dataset.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -35,6 +36,7 @@ _MULTITHREAD_THRESHOLD = 4 * 2**20
 _ALIASES = {"blake2b512": "blake2b", "sha2256": "sha256"}
 
 
+@functools.cache  # called per file on the no-op plan path; the set of names is tiny
 def normalise_algorithm(name: str) -> str:
     """``"SHA-256"`` -> ``"sha256"``; raise :class:`StorageError` for unknown algorithms."""
     key = name.strip().lower().replace("-", "").replace("_", "")
@@ -182,7 +184,7 @@ class HashCache:
         self, path: Path, st: os.stat_result, algorithms: Sequence[str]
     ) -> dict[str, str] | None:
         """The cached digests of every requested algorithm, or None if the file must be read."""
-        key = str(path.absolute())
+        key = str(path if path.is_absolute() else path.absolute())
         with self._lock:
             entry = self._entries.get(key)
         if entry is None or (entry.size, entry.mtime_ns, entry.inode) != (
