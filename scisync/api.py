@@ -23,7 +23,7 @@ from scisync.apply.events import ApplySummary, EventSink
 from scisync.apply.executor import Applier, ApplyResults
 from scisync.apply.journal import Journal
 from scisync.apply.lockbuild import updated_lock
-from scisync.desired import DesiredState, canonical_digest
+from scisync.desired import DesiredState, rows_digest
 from scisync.errors import PlanError
 from scisync.hashing import HashCache, hash_files
 from scisync.lock.filelock import ApplyLock
@@ -92,31 +92,25 @@ class FileHasher:
 
     def digests(
         self,
-        paths: Sequence[Path],
+        paths: Sequence[Path | str],
         algorithms: Sequence[str],
-        stats: Mapping[Path, os.stat_result] | None = None,
-    ) -> Mapping[Path, Mapping[str, str]]:
-        if not paths:
-            return {}
-        found: dict[Path, Mapping[str, str]] = {}
-        misses: list[Path] = []
-        if stats:
-            for path in paths:
-                status = stats.get(path)
-                cached = self.cache.lookup(path, status, algorithms) if status else None
-                if cached is None:
-                    misses.append(path)
-                else:
-                    found[path] = cached
-        else:
-            misses = list(paths)
+        stats: Sequence[os.stat_result] | None = None,
+    ) -> list[Mapping[str, str]]:
+        found: list[Mapping[str, str] | None] = [None] * len(paths)
+        if stats is not None:
+            lookup = self.cache.lookup
+            for index, (path, status) in enumerate(zip(paths, stats, strict=True)):
+                found[index] = lookup(path, status, algorithms)
+        misses = [index for index, digests in enumerate(found) if digests is None]
         if misses:
-            hashed = hash_files(misses, algorithms, self.cache, self.workers)
+            wanted = [Path(paths[index]) for index in misses]
+            hashed = hash_files(wanted, algorithms, self.cache, self.workers)
             self.files_read += hashed.files_read
             if hashed.files_read:
                 self.cache.save()
-            found.update(hashed.digests)
-        return {path: found[path] for path in paths}
+            for index, path in zip(misses, wanted, strict=True):
+                found[index] = hashed.digests[path]
+        return [digests for digests in found if digests is not None]
 
 
 @dataclass
@@ -221,11 +215,11 @@ def _gather(
         )
     desired = build_desired(manifest, connection.hasher)
     observed = observe(desired, recorded, connection.catalog, connection.storage)
-    desired_digest = canonical_digest(
+    desired_digest = rows_digest(
         [
-            project.manifest.digest,
-            [[d.key, [[f.relative, f.blake3] for f in d.files]] for d in desired.datasets],
-            [[d.key, [[a.caption, a.blake3] for a in d.attachments]] for d in desired.datasets],
+            [project.manifest.digest],
+            *([d.key, f.relative, f.blake3] for d in desired.datasets for f in d.files),
+            *([d.key, a.caption, a.blake3] for d in desired.datasets for a in d.attachments),
         ]
     )
     fingerprint = Fingerprint(

@@ -151,6 +151,7 @@ class HashCache:
         self.file = file
         self._lock = threading.Lock()
         self._entries: dict[str, _Entry] = {}
+        self._raw: dict[str, Any] = {}  # loaded but not yet parsed
         self._dirty = False
         self._load()
 
@@ -167,26 +168,59 @@ class HashCache:
             self._dirty = True
             return
         entries = raw.get("entries", {})
-        if not isinstance(entries, dict):
-            return
-        for path, value in entries.items():
-            try:
-                self._entries[path] = _Entry(
-                    size=int(value["size"]),
-                    mtime_ns=int(value["mtime_ns"]),
-                    inode=int(value["inode"]),
-                    digests={str(k): str(v) for k, v in value["digests"].items()},
-                )
-            except (KeyError, TypeError, ValueError, AttributeError):
-                self._dirty = True
+        if isinstance(entries, dict):
+            # Parsed per entry on first use: a no-op plan touches every entry once, and
+            # building 100,000 objects up front cost more than all the lookups together.
+            self._raw = entries
+
+    def _entry(self, key: str) -> _Entry | None:
+        entry = self._entries.get(key)
+        if entry is not None:
+            return entry
+        value = self._raw.pop(key, None)
+        if value is None:
+            return None
+        try:
+            entry = _Entry(
+                size=int(value["size"]),
+                mtime_ns=int(value["mtime_ns"]),
+                inode=int(value["inode"]),
+                digests={str(k): str(v) for k, v in value["digests"].items()},
+            )
+        except (KeyError, TypeError, ValueError, AttributeError):
+            self._dirty = True  # a damaged entry only costs re-hashing that file
+            return None
+        self._entries[key] = entry
+        return entry
 
     def lookup(
-        self, path: Path, st: os.stat_result, algorithms: Sequence[str]
+        self, path: Path | str, st: os.stat_result, algorithms: Sequence[str]
     ) -> dict[str, str] | None:
-        """The cached digests of every requested algorithm, or None if the file must be read."""
-        key = str(path if path.is_absolute() else path.absolute())
+        """The cached digests of every requested algorithm, or None if the file must be read.
+
+        *path* may be a string: on the no-op plan path, 100,000 Path objects cost more
+        than the lookups themselves.
+        """
+        key = path if isinstance(path, str) else str(path)
+        if not os.path.isabs(key):
+            key = os.path.abspath(key)
         with self._lock:
             entry = self._entries.get(key)
+            raw = self._raw.get(key) if entry is None else None
+        if raw is not None:
+            # Straight from the loaded JSON: no object per file on the no-op path.
+            try:
+                if (raw["size"], raw["mtime_ns"], raw["inode"]) != (
+                    st.st_size,
+                    st.st_mtime_ns,
+                    st.st_ino,
+                ):
+                    return None
+                found: dict[str, str] = raw["digests"]
+                wanted = [normalise_algorithm(a) for a in algorithms]
+                return {name: str(found[name]) for name in wanted}
+            except (KeyError, TypeError):
+                return None
         if entry is None or (entry.size, entry.mtime_ns, entry.inode) != (
             st.st_size,
             st.st_mtime_ns,
@@ -201,7 +235,7 @@ class HashCache:
     def store(self, path: Path, st: os.stat_result, digests: dict[str, str]) -> None:
         key = str(path.absolute())
         with self._lock:
-            old = self._entries.get(key)
+            old = self._entry(key)
             merged = dict(digests)
             if old is not None and (old.size, old.mtime_ns, old.inode) == (
                 st.st_size,
@@ -217,6 +251,8 @@ class HashCache:
         with self._lock:
             if not self._dirty:
                 return
+            for key in list(self._raw):
+                self._entry(key)
             data: dict[str, Any] = {
                 "version": self.VERSION,
                 "entries": {

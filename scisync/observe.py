@@ -7,11 +7,10 @@ samples; the storage is listed only under folders where files are still to go.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from scisync.apply.services import CatalogReader
-from scisync.desired import DesiredState, canonical_digest
-from scisync.jsontypes import Json
+from scisync.desired import DesiredState, rows_digest
 from scisync.lock.model import Lockfile
 from scisync.manifest.model import PidRef
 from scisync.observed import ObservedDataset, ObservedState
@@ -77,31 +76,19 @@ def _folders_awaiting_files(
 
 def observed_digest(observed: ObservedState) -> str:
     """A digest of what matters for a saved plan: did SciCat or the storage move on?"""
-    datasets: list[Json] = []
-    for pid, dataset in sorted(observed.by_pid.items()):
-        datasets.append(
-            [
-                pid,
-                str(dataset.fields.get("updatedAt", "")),
-                [[f.path, f.size, f.chk] for f in dataset.files],
-                [
-                    a.id + a.thumbnail_sha256
-                    for a in sorted(dataset.attachments, key=lambda a: a.id)
-                ],
-            ]
-        )
-    samples: list[Json] = [
-        [sample_id, str(sample.fields.get("updatedAt", ""))]
-        for sample_id, sample in sorted(observed.samples.items())
-    ]
-    storage: list[Json] = [
-        [str(path), stat.size] for path, stat in sorted(observed.storage.items())
-    ]
-    return canonical_digest(
-        {
-            "datasets": datasets,
-            "samples": samples,
-            "storage": storage,
-            "missing": [str(pid) for pid in sorted(observed.missing_pids)],
-        }
-    )
+
+    def rows() -> Iterator[Iterable[object]]:
+        for pid, dataset in sorted(observed.by_pid.items()):
+            yield ["dataset", pid, dataset.fields.get("updatedAt", "")]
+            for file in dataset.files:
+                yield [file.path, file.size, file.chk]
+            for attachment in sorted(dataset.attachments, key=lambda a: a.id):
+                yield ["attachment", attachment.id, attachment.thumbnail_sha256]
+        for sample_id, sample in sorted(observed.samples.items()):
+            yield ["sample", sample_id, sample.fields.get("updatedAt", "")]
+        for path, stat in sorted(observed.storage.items()):
+            yield ["stored", path, stat.size]
+        for pid in sorted(observed.missing_pids):
+            yield ["missing", pid]
+
+    return rows_digest(rows())

@@ -63,9 +63,9 @@ def _matches(base: Path, pattern: str) -> list[str]:
     return glob.glob(pattern, root_dir=base, recursive=True, include_hidden=True)
 
 
-def _expand_files(spec: DatasetSpec) -> list[tuple[str, Path, os.stat_result]]:
-    """(relative path, local path, stat) for every selected regular file, sorted."""
-    chosen: dict[str, tuple[Path, os.stat_result]] = {}
+def _expand_files(spec: DatasetSpec) -> list[tuple[str, str, os.stat_result]]:
+    """(relative path, absolute local path, stat) for every selected regular file, sorted."""
+    chosen: dict[str, tuple[str, os.stat_result]] = {}
     problems: list[Problem] = []
     where = str(spec.location) if spec.location else f"dataset {spec.key}"
     for selection in spec.files:
@@ -79,6 +79,7 @@ def _expand_files(spec: DatasetSpec) -> list[tuple[str, Path, os.stat_result]]:
                 )
             )
             continue
+        base_text = os.fspath(base)
         excluded: set[str] = set()
         for pattern in selection.exclude:
             excluded.update(_matches(base, pattern))
@@ -87,7 +88,7 @@ def _expand_files(spec: DatasetSpec) -> list[tuple[str, Path, os.stat_result]]:
             for relative in _matches(base, pattern):
                 if relative in excluded:
                     continue
-                path = base / relative
+                path = os.path.join(base_text, relative)
                 if relative in chosen:
                     matched_any = True
                     if chosen[relative][0] != path:
@@ -157,25 +158,23 @@ def build_desired(manifest: Manifest, hasher: Hasher) -> DesiredState:
     """Resolve, hash and shape everything the manifest declares."""
     root = storage_root(manifest)
     expanded = {spec.key: _expand_files(spec) for spec in manifest.datasets}
-    # Insertion-ordered dicts as ordered sets: deterministic order without sorting Paths
-    # (comparing Path objects dominates the run time with 100,000 files).
-    to_hash: dict[str, dict[Path, None]] = {}
-    stats: dict[Path, os.stat_result] = {}
+    # Hashing in two batches (files by SciCat algorithm, then images), by position:
+    # 100,000 files make Path objects and dict lookups a noticeable share of a no-op plan.
+    digests: dict[str, Mapping[str, str]] = {}
+    by_algorithm: dict[str, list[tuple[str, os.stat_result]]] = {}
     for spec in manifest.datasets:
-        algorithms = to_hash.setdefault(spec.checksum_algorithm, {})
-        for _, local, status in expanded[spec.key]:
-            algorithms[local] = None
-            stats[local] = status
-    images = {a.image: None for spec in manifest.datasets for a in spec.attachments}
-    digests: dict[Path, dict[str, str]] = {}
-    for algorithm, paths in sorted(to_hash.items()):
-        for path, found in hasher.digests(list(paths), ["blake3", algorithm], stats).items():
-            digests.setdefault(path, {}).update(found)
-    for path, found in hasher.digests(list(images), ["blake3"]).items():
-        digests.setdefault(path, {}).update(found)
+        batch = by_algorithm.setdefault(spec.checksum_algorithm, [])
+        batch.extend((local, status) for _, local, status in expanded[spec.key])
+    for algorithm, batch in sorted(by_algorithm.items()):
+        paths = [local for local, _ in batch]
+        found = hasher.digests(paths, ["blake3", algorithm], [status for _, status in batch])
+        for path, result in zip(paths, found, strict=True):
+            digests[path] = {**digests[path], **result} if path in digests else result
+    images = list({a.image: None for spec in manifest.datasets for a in spec.attachments})
+    image_digests = dict(zip(images, hasher.digests(images, ["blake3"]), strict=True))
 
     datasets = [
-        _desired_dataset(manifest.project, spec, expanded[spec.key], digests, root)
+        _desired_dataset(manifest.project, spec, expanded[spec.key], digests, image_digests, root)
         for spec in manifest.datasets
     ]
     samples = [_desired_sample(manifest.project, spec) for spec in manifest.samples]
@@ -192,8 +191,9 @@ def build_desired(manifest: Manifest, hasher: Hasher) -> DesiredState:
 def _desired_dataset(
     project: str,
     spec: DatasetSpec,
-    files: Iterable[tuple[str, Path, os.stat_result]],
-    digests: Mapping[Path, Mapping[str, str]],
+    files: Iterable[tuple[str, str, os.stat_result]],
+    digests: Mapping[str, Mapping[str, str]],
+    image_digests: Mapping[Path, Mapping[str, str]],
     root: RemotePath | None,
 ) -> DesiredDataset:
     local_files = []
@@ -217,7 +217,7 @@ def _desired_dataset(
         DesiredAttachment(
             caption=attachment.caption,
             image=attachment.image,
-            blake3=digests[attachment.image]["blake3"],
+            blake3=image_digests[attachment.image]["blake3"],
             thumbnail_sha256=hashlib.sha256(
                 thumbnail_data_uri(attachment.image).encode()
             ).hexdigest(),
@@ -255,11 +255,15 @@ def _desired_download(spec: DownloadSpec, hasher: Hasher) -> DesiredDownload:
             for path in spec.target.rglob("*")
             if path.is_file() and not path.is_symlink() and ".scisync-tmp" not in path.name
         )
-        for path, found in hasher.digests(paths, ["blake3"]).items():
-            present[path.relative_to(spec.target).as_posix()] = PresentFile(
-                relative=path.relative_to(spec.target).as_posix(),
+        # sha256 too: SciCat's default checksum, so a file already in place is recognised
+        # on a first pull, before the lockfile pins its blake3.
+        found = hasher.digests(paths, ["blake3", "sha256"], [path.stat() for path in paths])
+        for path, digests in zip(paths, found, strict=True):
+            relative = path.relative_to(spec.target).as_posix()
+            present[relative] = PresentFile(
+                relative=relative,
                 size=path.stat().st_size,
-                blake3=found["blake3"],
-                checksums=dict(found),
+                blake3=digests["blake3"],
+                checksums=dict(digests),
             )
     return DesiredDownload(spec=spec, present=present)

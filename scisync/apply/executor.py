@@ -424,8 +424,8 @@ class Applier:
             with self.results._lock:
                 self.results.bytes_down += sum(f.size for f in wanted)
             found = self.hasher.digests([job.local for job in jobs], ["blake3"])
-            for f, job in zip(wanted, jobs, strict=True):
-                digests[f.path] = found[job.local]["blake3"]
+            for f, result in zip(wanted, found, strict=True):
+                digests[f.path] = result["blake3"]
                 self.events(FileDone(change.address, f.path, f.size))
             self.journal.record("done", "download", change.address)
         for f in change.files:

@@ -42,12 +42,29 @@ def file_entry_valid(entry: Json) -> bool:
     size = entry["size"]
     if isinstance(size, bool) or not isinstance(size, int) or size < 0:
         return False
-    for name, pattern in patterns.items():
+    path = entry["path"]
+    if not isinstance(path, str):
+        return False
+    if "\n" in path:  # where `.` and `$` get subtle: ask the schema's own pattern
+        if patterns["path"].search(path) is None:
+            return False
+    elif not _relative_path_valid(path):
+        return False
+    for name in ("blake3", "checksum"):
         if name in entry:
             value = entry[name]
-            if not isinstance(value, str) or not value or pattern.search(value) is None:
+            if not isinstance(value, str) or not value or patterns[name].search(value) is None:
                 return False
     return True
+
+
+def _relative_path_valid(path: str) -> bool:
+    """The schema's relativePath pattern, as string tests (the regex's lookaheads are slow).
+    test_fastcheck checks both agree."""
+    if not path or path[0] == "/" or path[-1] == "/" or "\\" in path or "//" in path:
+        return False
+    wrapped = f"/{path}/"
+    return "/./" not in wrapped and "/../" not in wrapped
 
 
 def lock_violations(data: Json) -> list[SchemaViolation]:

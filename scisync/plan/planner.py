@@ -340,7 +340,7 @@ def _upload_changes(
                 size=file.size,
                 blake3=file.blake3,
                 checksum=str(file.checksum),
-                local=str(file.local),
+                local=file.local,
                 remote=remote,
                 needs_transfer=not on_storage,
             )
@@ -518,7 +518,7 @@ def _plan_dataset(ctx: _Context, dataset: DesiredDataset) -> ResourceChange:
                     size=file.size,
                     blake3=file.blake3,
                     checksum=str(file.checksum),
-                    local=str(file.local),
+                    local=file.local,
                     remote=remote,
                     needs_transfer=not (stat is not None and stat.size == file.size),
                 )
@@ -531,7 +531,7 @@ def _plan_dataset(ctx: _Context, dataset: DesiredDataset) -> ResourceChange:
                     size=file.size,
                     blake3=file.blake3,
                     checksum=str(file.checksum),
-                    local=str(file.local),
+                    local=file.local,
                     remote=remote,
                 )
             )

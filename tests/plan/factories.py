@@ -35,7 +35,7 @@ def local_file(relative: str, content: str = "x") -> LocalFile:
     digest = canonical_digest(content)
     return LocalFile(
         relative=relative,
-        local=Path("/data") / relative,
+        local=f"/data/{relative}",
         size=len(content),
         mtime=0.0,
         blake3="b3" + digest[:20],
