@@ -792,43 +792,38 @@ def _check_locked(
 # ----------------------------------------------------------------------------- forgets
 
 
+_FORGET_REASONS = {
+    ResourceKind.DATASET: "removed from the manifest; it stays in SciCat "
+    "(datasets cannot be deleted)",
+    ResourceKind.SAMPLE: "removed from the manifest; it stays in SciCat",
+    ResourceKind.DOWNLOAD: "removed from the manifest; downloaded files are left in place",
+}
+
+
 def _plan_forgets(ctx: _Context) -> list[ResourceChange]:
-    changes = []
-    kept_datasets = {d.key for d in ctx.desired.datasets}
-    for key, entry in sorted(ctx.recorded.datasets.items()):
-        if key not in kept_datasets:
-            changes.append(
-                ResourceChange(
-                    kind=ResourceKind.DATASET,
-                    key=key,
-                    action=Action.FORGET,
-                    pid=entry.pid,
-                    reason="removed from the manifest; it stays in SciCat "
-                    "(datasets cannot be deleted)",
-                )
-            )
-    kept_samples = {s.key for s in ctx.desired.samples}
-    for key, sample in sorted(ctx.recorded.samples.items()):
-        if key not in kept_samples:
-            changes.append(
-                ResourceChange(
-                    kind=ResourceKind.SAMPLE,
-                    key=key,
-                    action=Action.FORGET,
-                    pid=sample.sample_id,
-                    reason="removed from the manifest; it stays in SciCat",
-                )
-            )
-    kept_downloads = {d.key for d in ctx.desired.downloads}
-    for key, download in sorted(ctx.recorded.downloads.items()):
-        if key not in kept_downloads:
-            changes.append(
-                ResourceChange(
-                    kind=ResourceKind.DOWNLOAD,
-                    key=key,
-                    action=Action.FORGET,
-                    pid=download.pid,
-                    reason="removed from the manifest; downloaded files are left in place",
-                )
-            )
-    return changes
+    """Lockfile entries whose manifest entry is gone: dropped from the lock, nothing deleted."""
+    recorded: list[tuple[ResourceKind, set[str], dict[str, str]]] = [
+        (
+            ResourceKind.DATASET,
+            {d.key for d in ctx.desired.datasets},
+            {k: e.pid for k, e in ctx.recorded.datasets.items()},
+        ),
+        (
+            ResourceKind.SAMPLE,
+            {s.key for s in ctx.desired.samples},
+            {k: e.sample_id for k, e in ctx.recorded.samples.items()},
+        ),
+        (
+            ResourceKind.DOWNLOAD,
+            {d.key for d in ctx.desired.downloads},
+            {k: e.pid for k, e in ctx.recorded.downloads.items()},
+        ),
+    ]
+    return [
+        ResourceChange(
+            kind=kind, key=key, action=Action.FORGET, pid=pid, reason=_FORGET_REASONS[kind]
+        )
+        for kind, kept, entries in recorded
+        for key, pid in sorted(entries.items())
+        if key not in kept
+    ]
