@@ -218,6 +218,17 @@ target_option = click.option(
     metavar="KEY",
     help="Limit to this entry (and what it depends on); repeatable.",
 )
+lock_timeout_option = click.option(
+    "--lock-timeout",
+    default=0.0,
+    show_default=True,
+    type=float,
+    metavar="SECONDS",
+    help="Wait this long for another apply (or pull) on this lockfile to finish.",
+)
+json_events_option = click.option(
+    "--json", "json_events", is_flag=True, help="Report progress as JSON lines."
+)
 
 
 @main.command()
@@ -274,15 +285,8 @@ def plan(
 @manifest_options
 @target_option
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (for CI).")
-@click.option(
-    "--lock-timeout",
-    default=0.0,
-    show_default=True,
-    type=float,
-    metavar="SECONDS",
-    help="Wait this long for another apply to finish.",
-)
-@click.option("--json", "json_events", is_flag=True, help="Report progress as JSON lines.")
+@lock_timeout_option
+@json_events_option
 @click.option(
     "--workers",
     default=4,
@@ -346,15 +350,8 @@ def apply(
     is_flag=True,
     help="Reproduce exactly what scisync.lock pins; any difference is an error.",
 )
-@click.option(
-    "--lock-timeout",
-    default=0.0,
-    show_default=True,
-    type=float,
-    metavar="SECONDS",
-    help="Wait this long for another apply to finish.",
-)
-@click.option("--json", "json_events", is_flag=True, help="Report progress as JSON lines.")
+@lock_timeout_option
+@json_events_option
 @click.pass_obj
 def pull(
     options: GlobalOptions,
