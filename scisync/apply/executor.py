@@ -207,8 +207,9 @@ class Applier:
         uploads = [f for f in change.files if f.action is FileAction.ADD and f.needs_transfer]
         if uploads:
             self._upload(change, uploads)
+        fresh = False  # created by this very request: nothing can be registered in it yet
         if change.action in (Action.CREATE, Action.REPLACE):
-            pid = self._create_dataset(change, context)
+            pid, fresh = self._create_dataset(change, context)
         else:
             assert change.pid is not None
             pid = change.pid
@@ -225,7 +226,7 @@ class Applier:
         self.results.pids[change.address] = pid
         new_files = [f for f in change.files if f.action is FileAction.ADD]
         if new_files:
-            self._register_files(change, pid, new_files, context)
+            self._register_files(change, pid, new_files, context, fresh=fresh)
         aids: dict[str, str] = {}
         for attachment in change.attachments:
             aids[attachment.caption] = self._attach(change, pid, attachment, context)
@@ -264,34 +265,34 @@ class Applier:
         self.events(StepFinished(change.address, "upload", f"{len(files)} files"))
         checkpoint(f"after-upload:{change.address}")
 
-    def _create_dataset(self, change: ResourceChange, context: str) -> str:
+    def _create_dataset(self, change: ResourceChange, context: str) -> tuple[str, bool]:
+        """The new dataset's pid, and whether this call's POST created it."""
         assert change.body is not None and change.marker is not None
         resumed = self._resumed_pids.get(change.address)
         if resumed is not None:
-            return resumed
+            return resumed, False
         body = self._resolve(change.body, change.address)
         assert isinstance(body, dict)
         self.events(StepStarted(change.address, "create-dataset"))
         self.journal.record("intent", "create-dataset", change.address, marker=change.marker)
         checkpoint(f"before-create:{change.address}")
-        existing = self._find_created(change)
-        if existing is not None:
-            pid = existing
-        else:
-            try:
-                created = self.catalog.create_dataset(body, context=context)
-                pid = str(created["pid"])
-            except ApiError as error:
-                # The POST is never repeated blindly: maybe it went through and only the
-                # answer was lost.  Look for the marker before giving up.
-                found = self._find_created(change)
-                if found is None or error.status not in (None, 500, 502, 503, 504):
-                    raise
-                pid = found
+        # No look-up first: the plan was made from SciCat's state a moment ago (a saved plan
+        # is re-checked against it), and the apply lock keeps other applies out.
+        fresh = True
+        try:
+            created = self.catalog.create_dataset(body, context=context)
+            pid = str(created["pid"])
+        except ApiError as error:
+            # The POST is never repeated blindly: maybe it went through and only the
+            # answer was lost.  Look for the marker before giving up.
+            found = self._find_created(change)
+            if found is None or error.status not in (None, 500, 502, 503, 504):
+                raise
+            pid, fresh = found, False
         self.journal.record("done", "create-dataset", change.address, pid=pid)
         self.events(StepFinished(change.address, "create-dataset", pid))
         checkpoint(f"after-create:{change.address}")
-        return pid
+        return pid, fresh
 
     def _find_created(self, change: ResourceChange) -> str | None:
         """A dataset carrying this change's marker that this change would have created."""
@@ -309,12 +310,21 @@ class Applier:
         return None
 
     def _register_files(
-        self, change: ResourceChange, pid: str, files: Sequence[FileChange], context: str
+        self,
+        change: ResourceChange,
+        pid: str,
+        files: Sequence[FileChange],
+        context: str,
+        *,
+        fresh: bool,
     ) -> None:
         self.journal.record("intent", "register-files", change.address, pid=pid, files=len(files))
         checkpoint(f"before-register:{change.address}")
-        current = self.catalog.get_dataset(pid, context=context)
-        registered = {f.path for f in current.files} if current is not None else set()
+        registered: set[str] = set()
+        if not fresh:
+            # An earlier, interrupted run may have registered part of the list already.
+            current = self.catalog.get_dataset(pid, context=context)
+            registered = {f.path for f in current.files} if current is not None else set()
         pending = [f for f in files if f.path not in registered]
         for start in range(0, len(pending), FILES_PER_BLOCK):
             chunk = pending[start : start + FILES_PER_BLOCK]
