@@ -14,6 +14,7 @@ from __future__ import annotations
 import gc
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,7 +33,7 @@ from scisync.lock.model import Lockfile
 from scisync.manifest import load_manifest
 from scisync.manifest.model import LocalStorageConfig, Manifest, SftpStorageConfig
 from scisync.observe import observe, observed_digest
-from scisync.observed import ObservedState
+from scisync.observed import ObservedState, make_marker
 from scisync.plan.model import Fingerprint, Plan
 from scisync.plan.planner import PlanOptions, make_plan
 from scisync.resolve import build_desired
@@ -213,8 +214,19 @@ def _gather(
             where=str(project.lock_path),
             hint="use the lockfile of this manifest, or move the other one away",
         )
-    desired = build_desired(manifest, connection.hasher)
-    observed = observe(desired, recorded, connection.catalog, connection.storage)
+    # SciCat answers the marker query (which depends only on the manifest) while the local
+    # files are stat'ed and looked up in the hash cache: the two overlap on two cores.
+    markers = sorted({make_marker(manifest.project, spec.key) for spec in manifest.datasets})
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scisync-observe") as pool:
+        found = pool.submit(connection.catalog.find_datasets_by_markers, markers)
+        desired = build_desired(manifest, connection.hasher)
+        observed = observe(
+            desired,
+            recorded,
+            connection.catalog,
+            connection.storage,
+            found_by_marker=found.result(),
+        )
     desired_digest = rows_digest(
         [
             [project.manifest.digest],

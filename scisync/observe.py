@@ -22,9 +22,15 @@ def observe(
     recorded: Lockfile,
     catalog: CatalogReader,
     storage: Storage | None,
+    *,
+    found_by_marker: Mapping[str, Sequence[ObservedDataset]] | None = None,
 ) -> ObservedState:
-    markers = sorted({dataset.marker for dataset in desired.datasets})
-    by_marker = {m: tuple(found) for m, found in catalog.find_datasets_by_markers(markers).items()}
+    """``found_by_marker``: the marker query's answer when the caller already made it
+    (markers depend only on the manifest, so it can run while local files are hashed)."""
+    if found_by_marker is None:
+        markers = sorted({dataset.marker for dataset in desired.datasets})
+        found_by_marker = catalog.find_datasets_by_markers(markers)
+    by_marker = {m: tuple(found) for m, found in found_by_marker.items()}
     by_pid: dict[str, ObservedDataset] = {
         dataset.pid: dataset for found in by_marker.values() for dataset in found
     }

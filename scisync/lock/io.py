@@ -86,10 +86,14 @@ def check_relative_path(path: str) -> str | None:
     return None
 
 
-def _check_files(files: tuple[LockedFile, ...], where: str, hint: str) -> None:
+def _check_files(
+    files: tuple[LockedFile, ...], where: str, hint: str, *, paths_checked: bool = False
+) -> None:
+    """Paths safe and unique.  ``paths_checked``: the schema check already vouched for the
+    paths (on load), so only duplicates remain to be found."""
     seen: set[str] = set()
     for file in files:
-        problem = check_relative_path(file.path)
+        problem = None if paths_checked else check_relative_path(file.path)
         if problem is not None:
             raise LockfileError(f"{problem}: {file.path!r}", where=where, hint=hint)
         if file.path in seen:
@@ -202,9 +206,9 @@ def lock_from_json(data: Json, where: str, text: str | None = None) -> Lockfile:
     )
     hint = "restore scisync.lock from git, or delete it and run 'scisync plan'"
     for key, entry in lock.datasets.items():
-        _check_files(entry.files, f"{where}: $.datasets.{key}", hint)
+        _check_files(entry.files, f"{where}: $.datasets.{key}", hint, paths_checked=True)
     for key, download in lock.downloads.items():
-        _check_files(download.files, f"{where}: $.downloads.{key}", hint)
+        _check_files(download.files, f"{where}: $.downloads.{key}", hint, paths_checked=True)
     return canonical_lock(lock)
 
 

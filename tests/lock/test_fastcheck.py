@@ -25,8 +25,8 @@ PATHS: list[Json] = [
     3,
 ]
 SIZES: list[Json] = [0, 17, -1, 1.5, True, "3", None]
-DIGESTS: list[Json] = ["ab12", "AB12", "", "xyz", 5]
-CHECKSUMS: list[Json] = ["sha256:ab", "nocolon", ":x", 7, None]
+DIGESTS: list[Json] = ["ab12", "AB12", "", "xyz", 5, "ab\n", "a b", " ab"]
+CHECKSUMS: list[Json] = ["sha256:ab", "nocolon", ":x", "x:", "a:b:c", "a:\n", "a:b\n", 7, None]
 
 
 def _entries() -> list[Json]:
