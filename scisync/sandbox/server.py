@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from scisync.errors import ConfigError
 from scisync.sandbox.api import Api
 from scisync.sandbox.auth import (
     ANONYMOUS,
@@ -30,7 +31,7 @@ from scisync.sandbox.auth import (
 )
 from scisync.sandbox.http import HttpError, Request, Response, error
 from scisync.sandbox.settings import SandboxSettings
-from scisync.sandbox.store import Store
+from scisync.sandbox.store import IncompatibleDataFolder, Store
 
 Handler = Callable[[Request], Response]
 
@@ -164,7 +165,14 @@ class _App:
     def __init__(self, data_dir: Path, settings: SandboxSettings) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.settings = settings
-        self.store = Store(data_dir)
+        try:
+            self.store = Store(data_dir)
+        except IncompatibleDataFolder as exc:
+            raise ConfigError(
+                f"the sandbox data folder is from an incompatible scisync: {exc}",
+                where=str(data_dir),
+                hint="it only holds sandbox data: move it away or delete it to start afresh",
+            ) from None
         self.auth = Authenticator(
             load_accounts(data_dir, settings), load_secret(data_dir), settings
         )

@@ -39,6 +39,15 @@ CREATE INDEX IF NOT EXISTS refs_by_doc ON refs (collection, doc_id);
 _CHUNK = 500  # stay well below SQLite's bound-parameter limit
 
 
+LAYOUT_VERSION = 1
+"""Bumped when the tables change shape; a data folder of another layout is refused, not
+misread (an index that silently comes back empty would hide every origdatablock)."""
+
+
+class IncompatibleDataFolder(Exception):
+    """The data folder was written by a sandbox with another table layout."""
+
+
 class DuplicateId(Exception):
     """A document with this id already exists in the collection."""
 
@@ -54,10 +63,30 @@ class Store:
         self._all_lock = threading.Lock()
         with self._connection() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
+            self._check_layout(conn)
             conn.executescript(_SCHEMA)
+            conn.execute(f"PRAGMA user_version={LAYOUT_VERSION}")
             columns = {row[1] for row in conn.execute("PRAGMA table_info(docs)")}
             if "access" not in columns:  # a data folder from before the column existed
                 conn.execute("ALTER TABLE docs ADD COLUMN access TEXT NOT NULL DEFAULT '{}'")
+
+    def _check_layout(self, conn: sqlite3.Connection) -> None:
+        (version,) = conn.execute("PRAGMA user_version").fetchone()
+        if version == LAYOUT_VERSION:
+            return
+        has_documents = (
+            conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='docs'"
+            ).fetchone()
+            is not None
+            and conn.execute("SELECT 1 FROM docs LIMIT 1").fetchone()
+        )
+        if version == 0 and not has_documents:
+            return  # a new data folder
+        raise IncompatibleDataFolder(
+            f"{self._path} was written by a sandbox with table layout {version}, this one "
+            f"uses layout {LAYOUT_VERSION}"
+        )
 
     def _connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)

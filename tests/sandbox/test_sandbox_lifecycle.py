@@ -270,3 +270,25 @@ def test_factory_fixture_starts_configured_servers(scicat_sandbox_factory: Any) 
     assert faulty.url != plain.url
     assert requests.get(f"{faulty.url}/datasets").status_code == 503
     assert requests.get(f"{plain.url}/datasets").status_code == 200
+
+
+def test_a_data_folder_of_another_table_layout_is_refused_not_misread(tmp_path: Path) -> None:
+    import sqlite3
+
+    from scisync.errors import ConfigError
+    from scisync.sandbox import SandboxServer
+
+    with SandboxServer(tmp_path / "data").start() as server:
+        token = server.login("ingestor")
+        assert token
+    with sqlite3.connect(tmp_path / "data" / "sandbox.sqlite3") as conn:
+        conn.execute("INSERT INTO docs (collection, id, body) VALUES ('Dataset', 'p/1', '{}')")
+        conn.execute("PRAGMA user_version=0")  # as an older development layout left it
+    with pytest.raises(ConfigError) as caught:
+        SandboxServer(tmp_path / "data").start()
+    assert "incompatible" in str(caught.value) and "delete it" in str(caught.value)
+    # a fresh folder, and one this layout wrote, both open
+    with SandboxServer(tmp_path / "fresh").start():
+        pass
+    with SandboxServer(tmp_path / "fresh").start():
+        pass
