@@ -26,7 +26,7 @@ from scisync.apply.journal import Journal
 from scisync.apply.lockbuild import updated_lock
 from scisync.desired import DesiredState, rows_digest
 from scisync.errors import PlanError
-from scisync.hashing import HashCache, hash_files
+from scisync.hashing import CachedHasher
 from scisync.lock.filelock import ApplyLock
 from scisync.lock.io import lock_digest, read_lock, write_lock
 from scisync.lock.model import Lockfile
@@ -75,52 +75,13 @@ def load_project(
     )
 
 
-class FileHasher:
-    """blake3 + SciCat checksums through a persistent size/mtime/inode cache."""
-
-    def __init__(self, cache_file: Path, workers: int = 4) -> None:
-        self.cache_file = cache_file
-        self.workers = workers
-        self.files_read = 0
-        self._cache: HashCache | None = None
-
-    @property
-    def cache(self) -> HashCache:
-        # Loaded on first use, inside planning (where the collector is paused), not at connect.
-        if self._cache is None:
-            self._cache = HashCache(self.cache_file)
-        return self._cache
-
-    def digests(
-        self,
-        paths: Sequence[Path | str],
-        algorithms: Sequence[str],
-        stats: Sequence[os.stat_result] | None = None,
-    ) -> list[Mapping[str, str]]:
-        found: list[Mapping[str, str] | None] = [None] * len(paths)
-        if stats is not None:
-            lookup = self.cache.lookup
-            for index, (path, status) in enumerate(zip(paths, stats, strict=True)):
-                found[index] = lookup(path, status, algorithms)
-        misses = [index for index, digests in enumerate(found) if digests is None]
-        if misses:
-            wanted = [Path(paths[index]) for index in misses]
-            hashed = hash_files(wanted, algorithms, self.cache, self.workers)
-            self.files_read += hashed.files_read
-            if hashed.files_read:
-                self.cache.save()
-            for index, path in zip(misses, wanted, strict=True):
-                found[index] = hashed.digests[path]
-        return [digests for digests in found if digests is not None]
-
-
 @dataclass
 class Connection:
     """Open handles to SciCat and the storage for one plan/apply."""
 
     catalog: ScicatClient
     storage: Storage | None
-    hasher: FileHasher
+    hasher: CachedHasher
     url: str
 
 
@@ -155,7 +116,9 @@ def connect(project: Project, *, environ: Mapping[str, str] | None = None) -> It
 
             sandbox_dir = config.sandbox
             server = stack.enter_context(SandboxServer(sandbox_dir).start())
-            token = env.get(config.token_env) or server.login(SANDBOX_USER)
+            # Always the sandbox's own demo account: a $SCICAT_TOKEN in the environment is
+            # meant for a real SciCat, and the sandbox would take it for anonymous.
+            token = server.login(SANDBOX_USER)
             register_secret(token)
             catalog = ScicatClient(
                 server.url, token, timeout=config.timeout, token_env=config.token_env
@@ -170,7 +133,7 @@ def connect(project: Project, *, environ: Mapping[str, str] | None = None) -> It
         storage = _open_storage(project.manifest)
         if storage is not None:
             stack.callback(storage.close)
-        hasher = FileHasher(project.state_dir / "hashcache.json")
+        hasher = CachedHasher(project.state_dir / "hashcache.json")
         yield Connection(catalog=catalog, storage=storage, hasher=hasher, url=catalog.base_url)
 
 

@@ -14,7 +14,7 @@ import json
 import os
 import tempfile
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -348,3 +348,45 @@ def hash_files(
         files_read=len(to_read),
         bytes_read=sum(st.st_size for _, st in to_read),
     )
+
+
+class CachedHasher:
+    """The desired-state :class:`scisync.desired.Hasher`: :func:`hash_files` behind a
+    :class:`HashCache` kept in a file, counting the files it really had to read."""
+
+    def __init__(self, cache_file: Path, workers: int = 4) -> None:
+        self.cache_file = cache_file
+        self.workers = workers
+        self.files_read = 0
+        self._cache: HashCache | None = None
+
+    @property
+    def cache(self) -> HashCache:
+        # Loaded on first use, inside planning (where the collector is paused), not at connect.
+        if self._cache is None:
+            self._cache = HashCache(self.cache_file)
+        return self._cache
+
+    def digests(
+        self,
+        paths: Sequence[Path | str],
+        algorithms: Sequence[str],
+        stats: Sequence[os.stat_result] | None = None,
+    ) -> list[Mapping[str, str]]:
+        found: list[Mapping[str, str] | None] = [None] * len(paths)
+        if stats is not None:
+            lookup = self.cache.lookup
+            for index, (path, status) in enumerate(zip(paths, stats, strict=True)):
+                found[index] = lookup(path, status, algorithms)
+        misses = [index for index, digests in enumerate(found) if digests is None]
+        if misses:
+            wanted = [Path(paths[index]) for index in misses]
+            hashed = hash_files(wanted, algorithms, self.cache, self.workers)
+            self.files_read += hashed.files_read
+            if hashed.files_read:
+                self.cache.save()
+            for index, path in zip(misses, wanted, strict=True):
+                found[index] = hashed.digests[path]
+        complete = [digests for digests in found if digests is not None]
+        assert len(complete) == len(paths), "hash_files answers for every path it is given"
+        return complete
