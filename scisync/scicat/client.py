@@ -25,8 +25,6 @@ from scisync.jsontypes import Json, JsonObject
 from scisync.observed import MARKER_FIELD, ObservedDataset, ObservedSample
 from scisync.scicat.convert import (
     INCLUDED_RELATIONS,
-    attachment_id,
-    block_id,
     dataset_from_document,
     sample_from_document,
 )
@@ -392,31 +390,6 @@ class ScicatClient:
         document = {**body, "datasetId": pid}
         return self._object("POST", "v4/origdatablocks", body=document, context=context)
 
-    def list_origdatablocks(
-        self, pids: Sequence[str], *, context: str | None = None
-    ) -> dict[str, list[JsonObject]]:
-        """Every origdatablock of each dataset, keyed by pid (every pid is a key), batched."""
-        found: dict[str, list[JsonObject]] = {pid: [] for pid in pids}
-        if not pids:
-            return found
-        blocks = self.find_in(
-            "v4/origdatablocks",
-            "datasetId",
-            pids,
-            limits={"sort": {"_id": "asc"}},
-            context=context or "listing origdatablocks in SciCat",
-        )
-        seen: set[str] = set()
-        for block in blocks:
-            identifier = block_id(block)
-            dataset = block.get("datasetId")
-            if identifier in seen or not isinstance(dataset, str) or dataset not in found:
-                continue
-            if identifier:
-                seen.add(identifier)
-            found[dataset].append(block)
-        return found
-
     # -- attachments -------------------------------------------------------------------
 
     def create_attachment(
@@ -455,32 +428,6 @@ class ScicatClient:
         return self._object(
             "PATCH", f"v4/attachments/{quote_id(aid)}", body=dict(changes), context=context
         )
-
-    def list_attachments(
-        self, pids: Sequence[str], *, context: str | None = None
-    ) -> dict[str, list[JsonObject]]:
-        """Every attachment related to each dataset, keyed by pid (every pid is a key), batched."""
-        found: dict[str, list[JsonObject]] = {pid: [] for pid in pids}
-        if not pids:
-            return found
-        attachments = self.find_in(
-            "v4/attachments",
-            "relationships.targetId",
-            pids,
-            limits={"sort": {"aid": "asc"}},
-            context=context or "listing attachments in SciCat",
-        )
-        seen: set[str] = set()
-        for attachment in attachments:
-            identifier = attachment_id(attachment)
-            if identifier is not None:
-                if identifier in seen:
-                    continue
-                seen.add(identifier)
-            for target in _dataset_targets(attachment):
-                if target in found:
-                    found[target].append(attachment)
-        return found
 
     # -- samples (v3 only) -------------------------------------------------------------
 
@@ -549,20 +496,6 @@ def _filter(
     filter_.update(extra or {})
     filter_["limits"] = {"limit": limit, "skip": skip, **(limits or {})}
     return filter_
-
-
-def _dataset_targets(attachment: Mapping[str, Json]) -> list[str]:
-    relationships = attachment.get("relationships")
-    targets: list[str] = []
-    if isinstance(relationships, list):
-        for relation in relationships:
-            if not isinstance(relation, dict):
-                continue
-            target = relation.get("targetId")
-            kind = relation.get("targetType", "dataset")
-            if isinstance(target, str) and kind == "dataset":
-                targets.append(target)
-    return targets
 
 
 def _parse(response: requests.Response, context: str | None) -> Json:

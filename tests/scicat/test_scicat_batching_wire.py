@@ -65,8 +65,6 @@ def test_empty_lookups_send_nothing(fault_server: FaultServer) -> None:
     with ScicatClient(fault_server.url, "tok-abcdef") as client:
         assert client.find_datasets_by_markers([]) == {}
         assert client.get_datasets([]) == {}
-        assert client.list_origdatablocks([]) == {}
-        assert client.list_attachments([]) == {}
         assert client.get_samples([]) == {}
     assert fault_server.requests == []
 
