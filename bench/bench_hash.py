@@ -1,4 +1,4 @@
-"""Hashing throughput: scisync.hashing.hash_files vs the b3sum command, on the same files.
+"""Hashing throughput: scisync._util.hashing.hash_files vs the b3sum command, on the same files.
 
 Dataset as in bench_transfer.py (``--scale 1``: one 768 MiB file and 1,000 files of
 256 KiB).  Files are read once beforehand so both tools hash from the page cache; each tool
@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_transfer import MiB, make_dataset  # noqa: E402
 
-from scisync.hashing import HashCache, hash_files  # noqa: E402
+from scisync._util.hashing import HashCache, hash_files  # noqa: E402
 
 B3SUM = shutil.which("b3sum") or "/usr/bin/b3sum"
 

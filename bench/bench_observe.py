@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from scisync.observed import make_marker
+from scisync.desired.ids import make_marker
 from scisync.sandbox import SandboxServer
 from scisync.scicat.client import ScicatClient
 

@@ -220,7 +220,7 @@ def main() -> None:
         scisync_child(args.child)
         return
 
-    from scisync.hashing import hash_files
+    from scisync._util.hashing import hash_files
     from scisync.testing.sshd import start_sshd
 
     # Stopped with SIGTERM, still stop sshd and delete the data (the finally below).

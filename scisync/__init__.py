@@ -6,13 +6,9 @@ connecting are also reachable here (``scisync.load_project``, ``scisync.connect`
 imported on first use so that ``import scisync`` and the CLI's ``--help`` stay fast.
 """
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-try:
-    __version__ = version("scisync")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+source"
+from scisync._util.version import VERSION as __version__
 
 _API = frozenset({"load_project", "connect", "check_fresh", "apply_lock"})
 

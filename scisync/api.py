@@ -19,27 +19,29 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from scisync import __version__
+from scisync._util.hashing import CachedHasher
+from scisync._util.secrets import register_secret
+from scisync._util.version import VERSION
 from scisync.apply.events import ApplySummary, EventSink
 from scisync.apply.executor import Applier, ApplyResults
 from scisync.apply.journal import Journal
 from scisync.apply.lockbuild import updated_lock
-from scisync.desired import DesiredState, rows_digest
+from scisync.desired.build import build_desired
+from scisync.desired.ids import make_marker, rows_digest
+from scisync.desired.model import DesiredState
 from scisync.errors import PlanError
-from scisync.hashing import CachedHasher
 from scisync.lock.filelock import ApplyLock
 from scisync.lock.io import lock_digest, read_lock, write_lock
 from scisync.lock.model import Lockfile
 from scisync.manifest import load_manifest
 from scisync.manifest.model import LocalStorageConfig, Manifest, SftpStorageConfig
-from scisync.observe import observe, observed_digest
-from scisync.observed import ObservedState, make_marker
+from scisync.observe.model import ObservedState
+from scisync.observe.observe import observe, observed_digest
+from scisync.plan.codec import load_plan, save_plan
 from scisync.plan.model import Fingerprint, Plan
 from scisync.plan.planner import PlanOptions, make_plan
-from scisync.resolve import build_desired
 from scisync.scicat.auth import open_client
 from scisync.scicat.client import ScicatClient
-from scisync.secrets import register_secret
 from scisync.storage.base import Storage
 
 LOCK_NAME = "scisync.lock"
@@ -225,7 +227,7 @@ def plan(
         targets=frozenset(targets),
         locked=locked,
         downloads_only=downloads_only,
-        scisync_version=__version__,
+        scisync_version=VERSION,
         resuming=frozenset(e.address for e in journal.entries() if e.step == "register-files"),
     )
     with _without_cyclic_gc():
@@ -316,3 +318,20 @@ def apply_lock(project: Project, timeout: float) -> ApplyLock:
     """The lock that keeps two applies on the same lockfile from running at once."""
     project.state_dir.mkdir(parents=True, exist_ok=True)
     return ApplyLock(project.state_dir / "apply.lock", timeout=timeout)
+
+
+__all__ = [
+    "ApplyOutcome",
+    "Connection",
+    "PlanInputs",
+    "Project",
+    "apply",
+    "apply_lock",
+    "check_fresh",
+    "connect",
+    "interrupted_apply",
+    "load_plan",
+    "load_project",
+    "plan",
+    "save_plan",
+]

@@ -3,7 +3,7 @@
 Every error carries *what* went wrong, *where* (``file:line:col: manifest.path`` for
 manifests, the dataset key and server message for the API, a path for storage) and
 *what to do*.  The CLI's single error boundary formats these; nothing else prints them.
-Messages are passed through :func:`scisync.secrets.redact` when formatted so that a
+Messages are passed through :func:`scisync._util.secrets.redact` when formatted so that a
 token can never leak through an exception text.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
-from scisync.secrets import redact
+from scisync._util.secrets import redact
 
 
 class ExitCode(IntEnum):

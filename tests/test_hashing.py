@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from scisync.errors import StorageError
-from scisync.hashing import (
+from scisync._util.hashing import (
     SUPPORTED_ALGORITHMS,
     HashCache,
     StreamingHasher,
@@ -17,6 +16,7 @@ from scisync.hashing import (
     hash_files,
     normalise_algorithm,
 )
+from scisync.errors import StorageError
 
 EMPTY_BLAKE3 = "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262"
 ABC_BLAKE3 = "6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85"

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from threading import Lock
 
+from scisync._util.jsontypes import Json, JsonObject
 from scisync.apply.events import (
     ApplyFinished,
     ApplyStarted,
@@ -30,10 +31,11 @@ from scisync.apply.events import (
 )
 from scisync.apply.faults import checkpoint
 from scisync.apply.journal import Journal
-from scisync.apply.services import Catalog
-from scisync.desired import Hasher, attachment_id
+from scisync.apply.ports import Catalog
+from scisync.desired.ids import attachment_id
+from scisync.desired.model import Hasher
+from scisync.desired.thumbnails import thumbnail_data_uri
 from scisync.errors import ApiError, PlanError, ScisyncError, StorageError
-from scisync.jsontypes import Json, JsonObject
 from scisync.plan.model import (
     Action,
     AttachmentAction,
@@ -44,7 +46,6 @@ from scisync.plan.model import (
     ResourceChange,
     ResourceKind,
 )
-from scisync.resolve import thumbnail_data_uri
 from scisync.storage.base import Checksum, DownloadJob, RemotePath, Storage, UploadJob
 from scisync.storage.paths import safe_join
 

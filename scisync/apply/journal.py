@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from scisync.jsontypes import Json
+from scisync._util.jsontypes import Json
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import re
 from functools import cache
 from typing import cast
 
-from scisync.jsontypes import Json, JsonObject
+from scisync._util.jsontypes import Json, JsonObject
 from scisync.schemas import SchemaViolation, load_schema, schema_violations
 
 _SECTIONS_WITH_FILES = ("datasets", "downloads")

@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from scisync._util.secrets import redact
 from scisync.errors import ConcurrencyError
-from scisync.secrets import redact
 
 APPLY_LOCK_NAME = "apply.lock"
 STATE_DIR_NAME = ".scisync"

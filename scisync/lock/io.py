@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import cast
 
-from scisync.atomicfile import write_if_changed
+from scisync._util.atomicfile import write_if_changed
+from scisync._util.jsontypes import Json, JsonObject
 from scisync.errors import LockfileError
-from scisync.jsontypes import Json, JsonObject
 from scisync.lock.fastcheck import lock_violations
 from scisync.lock.model import (
     LOCK_VERSION,

@@ -4,7 +4,6 @@
 >>> manifest = load_manifest([Path("scisync.yaml")], variables={"run": "5"})
 """
 
-from scisync.manifest.load import load_manifest, manifest_digest
 from scisync.manifest.model import (
     AttachmentSpec,
     DatasetSpec,
@@ -22,6 +21,7 @@ from scisync.manifest.model import (
     SourceLocation,
     StorageConfig,
 )
+from scisync.manifest.pipeline import load_manifest, manifest_digest
 
 __all__ = [
     "AttachmentSpec",

@@ -4,7 +4,7 @@ That is scisync/schemas/manifest.schema.json and docs/manifest-fields.md; tests 
 when the committed copies are out of date.
 """
 
-from scisync.manifest.reference import DOC_PATH, field_reference
+from scisync.manifest.docgen import DOC_PATH, field_reference
 from scisync.manifest.schema import SCHEMA_PATH, schema_text
 
 SCHEMA_PATH.write_text(schema_text(), encoding="utf-8")

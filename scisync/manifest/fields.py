@@ -2,7 +2,7 @@
 """The one table of SciCat fields a manifest may set.
 
 The JSON Schema (:mod:`scisync.manifest.schema`), the snake_case -> camelCase
-translation (:mod:`scisync.manifest.build`) and the docs reference are all generated
+translation (:mod:`scisync.manifest.construct`) and the docs reference are all generated
 from these tables, so they cannot drift apart.  Manifest names follow scitacean
 (snake_case); SciCat names are the v4 backend's camelCase.  Singular v3 names
 (``principal_investigator``, ``proposal_id``, ...) are accepted too and become the

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path, PurePosixPath
 
-from scisync.jsontypes import Json
+from scisync._util.jsontypes import Json
 
 
 @dataclass(frozen=True)

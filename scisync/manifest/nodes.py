@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from scisync.jsontypes import Json
+from scisync._util.jsontypes import Json
 
 PathPart = str | int
 _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")

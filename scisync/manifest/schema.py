@@ -6,7 +6,7 @@ it up to date.  Regenerate with ``python -m scisync.manifest``.
 
 Checks that need more than JSON Schema can say well (either-or fields, fields valid
 only for one dataset type, reference targets, secrets) live in
-:mod:`scisync.manifest.build`; the schema still describes every field so editors
+:mod:`scisync.manifest.construct`; the schema still describes every field so editors
 (yaml-language-server) show help and complete names.
 """
 

@@ -13,6 +13,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from scisync._util.secrets import register_secret
 from scisync.manifest.fields import DATASET_FIELDS, SAMPLE_FIELDS
 from scisync.manifest.nodes import Node, NodePath
 from scisync.manifest.problems import Problems, did_you_mean
@@ -24,7 +25,6 @@ from scisync.manifest.schema import (
     manifest_schema,
     required_fields,
 )
-from scisync.secrets import register_secret
 
 SECRET_KEYS = frozenset(
     {

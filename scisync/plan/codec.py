@@ -11,9 +11,9 @@ import json
 from pathlib import Path
 from typing import cast
 
-from scisync.atomicfile import write_atomic
+from scisync._util.atomicfile import write_atomic
+from scisync._util.jsontypes import Json, JsonObject
 from scisync.errors import PlanError
-from scisync.jsontypes import Json, JsonObject
 from scisync.plan.model import (
     PLAN_FORMAT_VERSION,
     Action,

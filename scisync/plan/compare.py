@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from scisync.jsontypes import Json, JsonObject
+from scisync._util.jsontypes import Json, JsonObject
 
 TIME_FIELDS = frozenset({"creationTime", "startTime", "endTime"})
 SERVER_ADDED_QUANTITY_KEYS = frozenset({"valueSI", "unitSI"})

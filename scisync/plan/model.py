@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from scisync.jsontypes import Json, JsonObject
+from scisync._util.jsontypes import Json, JsonObject
 
 PLAN_FORMAT_VERSION = 1
 

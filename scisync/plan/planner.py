@@ -12,19 +12,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
-from scisync.desired import (
-    SUPERSEDES_FIELD,
-    DesiredDataset,
-    DesiredDownload,
-    DesiredSample,
-    DesiredState,
-    attachment_id,
-)
+from scisync._util.jsontypes import Json, JsonObject
+from scisync.desired.ids import SUPERSEDES_FIELD, attachment_id
+from scisync.desired.model import DesiredDataset, DesiredDownload, DesiredSample, DesiredState
 from scisync.errors import PlanError, Problem
-from scisync.jsontypes import Json, JsonObject
 from scisync.lock.model import LockedDownload, LockedFile, Lockfile
 from scisync.manifest.model import FilesPolicy, KeyRef, PidRef
-from scisync.observed import ObservedDataset, ObservedFile, ObservedState
+from scisync.observe.model import ObservedDataset, ObservedFile, ObservedState
 from scisync.plan.compare import merge_patch, values_equal
 from scisync.plan.model import (
     Action,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from scisync._util.secrets import redact
 from scisync.plan.codec import dumps_plan
 from scisync.plan.model import Plan
-from scisync.secrets import redact
 
 
 def render_plan_json(plan: Plan) -> str:

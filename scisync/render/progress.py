@@ -3,7 +3,7 @@
 Three event sinks: JSON lines (one object per event, for CI logs and tools), plain lines
 (for logs that are not a terminal), and a live progress line for a terminal with files,
 bytes, rate and ETA.  Events arrive from worker threads, so every sink serialises its
-writes with a lock.  All text passes through :func:`scisync.secrets.redact`.
+writes with a lock.  All text passes through :func:`scisync._util.secrets.redact`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import TextIO
 
+from scisync._util.jsontypes import JsonObject
+from scisync._util.secrets import redact
 from scisync.apply.events import (
     ApplyEvent,
     ApplyFinished,
@@ -27,9 +29,7 @@ from scisync.apply.events import (
     StepFinished,
     StepStarted,
 )
-from scisync.jsontypes import JsonObject
 from scisync.render.units import human_bytes, human_duration, human_rate
-from scisync.secrets import redact
 
 _EVENT_NAMES: dict[type, str] = {
     ApplyStarted: "apply_started",

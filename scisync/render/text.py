@@ -3,7 +3,7 @@
 Formatting only: every decision (what changes, why, which files move) was made by
 the planner and is read from the Plan.  Colour is the caller's choice (the CLI turns
 it off for NO_COLOR and for output that is not a terminal).  The result passes
-through :func:`scisync.secrets.redact`.
+through :func:`scisync._util.secrets.redact`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import click
 
-from scisync.jsontypes import Json
+from scisync._util.jsontypes import Json
+from scisync._util.secrets import redact
 from scisync.plan.model import (
     Action,
     AttachmentAction,
@@ -27,7 +28,6 @@ from scisync.plan.model import (
     ResourceKind,
 )
 from scisync.render.units import human_bytes
-from scisync.secrets import redact
 
 KNOWN_AFTER_APPLY = "(known after apply)"
 NO_CHANGES = "No changes. SciCat and the storage match the manifest."
@@ -292,3 +292,11 @@ def _attachment_lines(
         caption = json.dumps(attachment.caption, ensure_ascii=False)
         lines.append(f"{indent}  {paint(symbol, colour)} {caption}{note}")
     return lines
+
+
+def resume_notice(journal_entries: int) -> str:
+    """What ``apply`` says before it resumes an interrupted run."""
+    return (
+        f"Resuming an interrupted apply ({journal_entries} journal entries); what it completed "
+        "is found again, nothing is created twice."
+    )

@@ -1,4 +1,4 @@
-"""``scisync validate --json``: the manifest's summary, or every problem, as JSON."""
+"""``scisync validate``: the manifest's summary, or every problem, as text or JSON."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from scisync._util.secrets import redact
 from scisync.errors import ManifestError
-from scisync.secrets import redact
+from scisync.manifest.model import Manifest
 
 if TYPE_CHECKING:
     from scisync.api import Project
@@ -44,3 +45,12 @@ def validation_json(load: Callable[[], Project]) -> tuple[str, bool]:
         "downloads": [d.key for d in manifest.downloads],
     }
     return redact(json.dumps(report, indent=2, ensure_ascii=False)), True
+
+
+def validation_text(manifest: Manifest) -> str:
+    """The one line ``scisync validate`` prints for a valid manifest."""
+    return (
+        f"{', '.join(str(p) for p in manifest.sources)}: valid "
+        f"({len(manifest.datasets)} datasets, {len(manifest.samples)} samples, "
+        f"{len(manifest.downloads)} downloads)"
+    )

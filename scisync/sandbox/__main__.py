@@ -1,6 +1,6 @@
 """``python -m scisync.sandbox``: the same as ``scisync sandbox``."""
 
-from scisync.sandbox.command import sandbox_command
+from scisync.cli.sandbox import sandbox_command
 
 if __name__ == "__main__":
     sandbox_command()

@@ -576,3 +576,21 @@ class SandboxServer:
             accounts=accounts,
             accounts_file=self.data_dir / self.settings.functional_accounts_file,
         )
+
+
+def run_forever(
+    data_dir: Path,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    settings: SandboxSettings | None = None,
+    on_start: Callable[[SandboxInfo], None] | None = None,
+) -> None:
+    """Serve until KeyboardInterrupt; ``on_start(info)`` runs once the port is bound."""
+    server = SandboxServer(data_dir, host=host, port=port, settings=settings)
+    server.start()
+    try:
+        if on_start is not None:
+            on_start(server.info())
+        threading.Event().wait()
+    finally:
+        server.stop()

@@ -15,8 +15,8 @@ from typing import cast
 
 import jsonschema
 
-from scisync.jsonpos import locate
-from scisync.jsontypes import Json, JsonObject
+from scisync._util.jsonpos import locate
+from scisync._util.jsontypes import Json, JsonObject
 
 
 def _file_name(name: str) -> str:

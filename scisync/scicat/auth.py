@@ -22,11 +22,11 @@ from datetime import UTC, datetime, timedelta
 
 import requests
 
+from scisync._util.secrets import register_secret
 from scisync.errors import AuthError, ConfigError
 from scisync.manifest.model import ScicatConfig
 from scisync.scicat.client import ScicatClient
 from scisync.scicat.credentials import CredentialStore, StoredCredential
-from scisync.secrets import register_secret
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,11 @@ from urllib.parse import quote
 
 import requests
 
+from scisync._util.jsontypes import Json, JsonObject
+from scisync._util.secrets import register_secret
+from scisync.desired.ids import MARKER_FIELD
 from scisync.errors import ApiError, AuthError, ConfigError
-from scisync.jsontypes import Json, JsonObject
-from scisync.observed import MARKER_FIELD, ObservedDataset, ObservedSample
+from scisync.observe.model import ObservedDataset, ObservedSample
 from scisync.scicat.convert import (
     INCLUDED_RELATIONS,
     dataset_from_document,
@@ -30,7 +32,6 @@ from scisync.scicat.convert import (
 )
 from scisync.scicat.http import api_root, make_session
 from scisync.scicat.problems import describe_request, error_from_exception, error_from_response
-from scisync.secrets import register_secret
 
 MAX_URL_LENGTH = 6000
 """Longest URL a batched list query may produce; proxies commonly allow 8 KB."""

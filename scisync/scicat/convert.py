@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 
-from scisync.jsontypes import Json, JsonObject
-from scisync.observed import ObservedAttachment, ObservedDataset, ObservedFile, ObservedSample
+from scisync._util.jsontypes import Json, JsonObject
+from scisync.observe.model import ObservedAttachment, ObservedDataset, ObservedFile, ObservedSample
 
 INCLUDED_RELATIONS = ("origdatablocks", "attachments")
 

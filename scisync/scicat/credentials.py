@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from scisync._util.secrets import register_secret
 from scisync.errors import ConfigError
 from scisync.scicat.http import api_root
-from scisync.secrets import register_secret
 
 FILE_VERSION = 1
 _PRIVATE = 0o600

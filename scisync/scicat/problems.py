@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 import requests
 from urllib3.exceptions import MaxRetryError, ReadTimeoutError
 
+from scisync._util.jsontypes import Json
+from scisync._util.secrets import redact
 from scisync.errors import ApiError, AuthError
-from scisync.jsontypes import Json
-from scisync.secrets import redact
 
 _MAX_SERVER_TEXT = 600  # an HTML error page must not flood the terminal
 

@@ -11,8 +11,8 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, TypeVar
 
+from scisync._util.hashing import StreamingHasher, hash_file, normalise_algorithm
 from scisync.errors import ChecksumMismatch, Problem, StorageError
-from scisync.hashing import StreamingHasher, hash_file, normalise_algorithm
 from scisync.storage.base import DownloadJob, ProgressCallback
 
 TEMP_MARKER = ".scisync-tmp-"

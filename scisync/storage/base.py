@@ -22,7 +22,7 @@ ProgressCallback = Callable[[int], None]
 class Checksum:
     """A checksum with its algorithm, e.g. ``Checksum("blake3", "af13...")``.
 
-    ``algorithm`` is always normalised (see ``scisync.hashing.normalise_algorithm``):
+    ``algorithm`` is always normalised (see ``scisync._util.hashing.normalise_algorithm``):
     lower case, no dashes, so ``SHA-256`` and ``sha256`` compare equal.
     """
 

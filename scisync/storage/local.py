@@ -9,8 +9,8 @@ import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from scisync._util.hashing import StreamingHasher, hash_file, normalise_algorithm
 from scisync.errors import StorageError
-from scisync.hashing import StreamingHasher, hash_file, normalise_algorithm
 from scisync.storage._transfer import (
     copy_stream,
     download_algorithms,

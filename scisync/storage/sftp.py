@@ -22,8 +22,8 @@ from typing import Any, TypeVar
 import paramiko
 from fabric import Config, Connection
 
+from scisync._util.hashing import StreamingHasher, normalise_algorithm
 from scisync.errors import ChecksumMismatch, StorageError
-from scisync.hashing import StreamingHasher, normalise_algorithm
 from scisync.storage import sftp_stream
 from scisync.storage._transfer import (
     copy_stream,

@@ -66,10 +66,10 @@ class _Terminal:
 def test_colour_only_on_a_terminal_and_never_with_no_color(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from scisync import cli
+    from scisync.cli import options
 
-    monkeypatch.setattr(cli.sys, "stdout", _Terminal())
+    monkeypatch.setattr(options.sys, "stdout", _Terminal())
     monkeypatch.delenv("NO_COLOR", raising=False)
-    assert cli.use_color() is True
+    assert options.use_color() is True
     monkeypatch.setenv("NO_COLOR", "")  # no-color.org: present, whatever its value
-    assert cli.use_color() is False
+    assert options.use_color() is False

@@ -11,12 +11,12 @@ import pytest
 import requests
 from click.testing import CliRunner, Result
 
+from scisync._util.secrets import forget_secrets
+from scisync.adopt.importer import append_entry, dataset_entry
 from scisync.cli import main
-from scisync.importer import append_entry, dataset_entry
 from scisync.lock.io import read_lock
-from scisync.observed import ObservedDataset
+from scisync.observe.model import ObservedDataset
 from scisync.sandbox import SandboxServer
-from scisync.secrets import forget_secrets
 
 MANIFEST = """\
 # Our analysis. This comment must survive an import.

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 
+from scisync.adopt.starter import ensure_ignored, schema_reference
 from scisync.cli import main
 from scisync.manifest.schema import SCHEMA_PATH
-from scisync.starter import ensure_ignored, schema_reference
 
 
 def _run(root: Path, *args: str) -> Result:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from scisync.secrets import forget_secrets
+from scisync._util.secrets import forget_secrets
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "python-api.md"
 MARK = "<!-- executed by tests/docs/test_python_api.py -->"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from scisync._util.secrets import forget_secrets
 from scisync.sandbox import SandboxServer
-from scisync.secrets import forget_secrets
 
 from .workspace import Workspace, storage_yaml, write_manifest
 

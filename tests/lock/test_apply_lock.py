@@ -128,7 +128,7 @@ def test_not_reentrant_and_bad_timeouts(tmp_path: Path) -> None:
 
 
 def test_command_secrets_are_masked(tmp_path: Path) -> None:
-    from scisync.secrets import forget_secrets, register_secret
+    from scisync._util.secrets import forget_secrets, register_secret
 
     register_secret("s3cr3t-token")
     try:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from scisync.atomicfile import write_atomic, write_if_changed
+from scisync._util.atomicfile import write_atomic, write_if_changed
 
 
 def test_write_if_changed(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import itertools
 import jsonschema
 import pytest
 
-from scisync.jsontypes import Json
+from scisync._util.jsontypes import Json
 from scisync.lock.fastcheck import file_entry_valid, lock_violations
 from scisync.schemas import load_schema, schema_violations
 

@@ -25,7 +25,7 @@ def write(tmp_path: Path) -> Callable[..., Path]:
 @pytest.fixture(autouse=True)
 def _forget_registered_secrets() -> object:
     """Secrets found in one test's manifest must not mask text in the next test."""
-    from scisync.secrets import forget_secrets
+    from scisync._util.secrets import forget_secrets
 
     yield
     forget_secrets()

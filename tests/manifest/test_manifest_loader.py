@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scisync.manifest.loader import load_file, load_text
 from scisync.manifest.nodes import Node, format_path
 from scisync.manifest.problems import Problems
+from scisync.manifest.yaml_nodes import load_file, load_text
 
 
 def parse(text: str) -> tuple[Node | None, Problems]:

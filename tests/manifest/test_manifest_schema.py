@@ -102,7 +102,7 @@ def test_table_names_are_unique_and_well_formed() -> None:
 
 
 def test_committed_field_reference_is_up_to_date() -> None:
-    from scisync.manifest.reference import DOC_PATH, field_reference
+    from scisync.manifest.docgen import DOC_PATH, field_reference
 
     assert DOC_PATH == ROOT / "docs" / "manifest-fields.md"
     assert DOC_PATH.read_text(encoding="utf-8") == field_reference(), (

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from scisync.errors import ManifestError
+from scisync.manifest.crossrefs import check_references
 from scisync.manifest.globs import glob_problem
-from scisync.manifest.loader import load_text
 from scisync.manifest.merge import merge_documents
 from scisync.manifest.nodes import Node, Position, from_plain
 from scisync.manifest.problems import Problems, did_you_mean
-from scisync.manifest.references import check_references
+from scisync.manifest.yaml_nodes import load_text
 
 
 @pytest.mark.parametrize("pattern", ["*.h5", "data/**/*.csv", "**", "run-[0-9]/x", "a/b"])

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
-from scisync.desired import (
+from scisync._util.jsontypes import JsonObject
+from scisync.desired.ids import MARKER_FIELD, canonical_digest, make_marker
+from scisync.desired.model import (
     DesiredDataset,
     DesiredDownload,
     DesiredSample,
     DesiredState,
     LocalFile,
-    canonical_digest,
     reference_value,
 )
-from scisync.jsontypes import JsonObject
 from scisync.lock.model import LockedDataset, LockedFile, Lockfile
 from scisync.manifest.model import (
     DatasetSpec,
@@ -23,7 +23,7 @@ from scisync.manifest.model import (
     Reference,
     SampleSpec,
 )
-from scisync.observed import MARKER_FIELD, ObservedDataset, ObservedFile, ObservedState, make_marker
+from scisync.observe.model import ObservedDataset, ObservedFile, ObservedState
 from scisync.plan.model import Fingerprint
 from scisync.storage.base import Checksum
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from scisync.jsonpos import locate
+from scisync._util.jsonpos import locate
 
 TEXT = """{
   "a": {"b": [1, {"c": true}, "x"]},

@@ -7,10 +7,10 @@ import sys
 
 import pytest
 
-from scisync.desired import SUPERSEDES_FIELD
+from scisync.desired.ids import SUPERSEDES_FIELD
 from scisync.errors import PlanError
 from scisync.manifest.model import FilesPolicy, KeyRef, PidRef
-from scisync.observed import ObservedState
+from scisync.observe.model import ObservedState
 from scisync.plan.model import Action, FileAction, ResourceKind
 from scisync.plan.planner import PlanOptions, make_plan
 
@@ -227,7 +227,7 @@ def test_locked_pid_missing_from_scicat_is_an_error_not_a_duplicate() -> None:
 def test_sample_update_always_sends_is_published() -> None:
     old, new = sample("s1", "old name"), sample("s1", "new name")
     from scisync.lock.model import LockedSample, Lockfile
-    from scisync.observed import ObservedSample
+    from scisync.observe.model import ObservedSample
 
     seen = ObservedState(samples={"id-s1": ObservedSample("id-s1", dict(old.body))})
     recorded = Lockfile(
@@ -266,7 +266,8 @@ def test_planner_imports_nothing_that_does_io() -> None:
         "import sys, scisync.plan.planner\n"
         "bad = {'requests', 'urllib3', 'paramiko', 'fabric', 'invoke', 'sqlite3', 'subprocess',\n"
         "       'http.client', 'scisync.scicat', 'scisync.storage.local', 'scisync.storage.sftp',\n"
-        "       'scisync.sandbox', 'scisync.resolve', 'scisync.hashing', 'scisync.lock.io'}\n"
+        "       'scisync.sandbox', 'scisync.desired.build', 'scisync._util.hashing',\n"
+        "       'scisync.lock.io'}\n"
         "print(sorted(bad & set(sys.modules)))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

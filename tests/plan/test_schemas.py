@@ -6,7 +6,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from scisync.jsontypes import Json
+from scisync._util.jsontypes import Json
 from scisync.schemas import json_path, load_schema, schema_violations
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -4,6 +4,7 @@ import io
 import json
 import threading
 
+from scisync._util.secrets import forget_secrets, register_secret
 from scisync.apply.events import (
     ApplyEvent,
     ApplyFinished,
@@ -24,7 +25,6 @@ from scisync.render.progress import (
     format_apply_summary,
     progress_sink,
 )
-from scisync.secrets import forget_secrets, register_secret
 
 MiB = 1024 * 1024
 SUMMARY = ApplySummary(

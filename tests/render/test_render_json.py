@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import json
 
+from scisync._util.secrets import forget_secrets, register_secret
 from scisync.plan.codec import plan_from_json
 from scisync.render.json import render_plan_json
 from scisync.schemas import schema_violations
-from scisync.secrets import forget_secrets, register_secret
 from tests.plan.plan_samples import empty_plan, sample_plan
 
 

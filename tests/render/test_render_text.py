@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from scisync._util.secrets import forget_secrets, register_secret
 from scisync.plan.model import Action, FieldChange, Plan, ResourceChange, ResourceKind
 from scisync.render.text import (
     FORGET_DATASET,
@@ -14,7 +15,6 @@ from scisync.render.text import (
     render_plan_text,
     summary_line,
 )
-from scisync.secrets import forget_secrets, register_secret
 from tests.plan.plan_samples import FINGERPRINT, empty_plan, many_files_plan, sample_plan
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")

@@ -194,7 +194,7 @@ def test_settings_from_backend_environment_names() -> None:
 
 
 def test_start_banner_lists_url_and_accounts(scicat_sandbox: SandboxServer) -> None:
-    from scisync.sandbox.command import describe
+    from scisync.render.sandbox import describe
 
     lines = describe(scicat_sandbox.info())
     assert lines[0] == f"SciCat sandbox listening on {scicat_sandbox.url}"

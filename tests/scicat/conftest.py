@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from scisync.secrets import forget_secrets
+from scisync._util.secrets import forget_secrets
 
 
 @dataclass(frozen=True)

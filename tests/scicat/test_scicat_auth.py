@@ -14,10 +14,10 @@ import pytest
 from click.testing import CliRunner
 from conftest import Answer, FaultServer
 
+from scisync.cli.login import login_command
 from scisync.errors import AuthError, ConfigError
 from scisync.manifest.model import ScicatConfig
 from scisync.scicat.auth import login, resolve_token, token_expiry
-from scisync.scicat.command import login_command
 from scisync.scicat.credentials import CredentialStore, StoredCredential, default_credentials_path
 
 

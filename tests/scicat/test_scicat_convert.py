@@ -6,8 +6,8 @@ import hashlib
 
 import pytest
 
-from scisync.jsontypes import JsonObject
-from scisync.observed import ObservedAttachment, ObservedFile
+from scisync._util.jsontypes import JsonObject
+from scisync.observe.model import ObservedAttachment, ObservedFile
 from scisync.scicat.convert import (
     dataset_from_document,
     normalise_chk_alg,

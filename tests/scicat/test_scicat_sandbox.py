@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from scisync._util.jsontypes import JsonObject
+from scisync.desired.ids import make_marker
 from scisync.errors import ApiError, AuthError
-from scisync.jsontypes import JsonObject
 from scisync.manifest.model import ScicatConfig
-from scisync.observed import ObservedFile, make_marker
+from scisync.observe.model import ObservedFile
 from scisync.sandbox import FaultInjection, SandboxServer, SandboxSettings
 from scisync.scicat.auth import login, open_client, resolve_token
 from scisync.scicat.client import ScicatClient

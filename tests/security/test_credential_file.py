@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from scisync._util.secrets import forget_secrets
 from scisync.cli import main
 from scisync.sandbox import SandboxServer
-from scisync.secrets import forget_secrets
 
 
 @pytest.fixture

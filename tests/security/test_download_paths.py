@@ -9,9 +9,9 @@ from typing import Any
 import requests
 from click.testing import CliRunner, Result
 
+from scisync._util.secrets import forget_secrets
 from scisync.cli import main
 from scisync.sandbox import SandboxServer
-from scisync.secrets import forget_secrets
 
 
 def _dataset(sandbox: SandboxServer, token: str, folder: Path, paths: list[str]) -> str:

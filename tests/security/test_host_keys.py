@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from scisync._util.secrets import forget_secrets
 from scisync.cli import main
 from scisync.sandbox import SandboxServer
-from scisync.secrets import forget_secrets
 from scisync.testing.sshd import SshServer
 from tests.e2e.workspace import storage_yaml, write_manifest
 

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from scisync._util.hashing import hash_file
 from scisync.errors import ChecksumMismatch, StorageError
-from scisync.hashing import hash_file
 from scisync.storage.base import Checksum, DownloadJob, RemotePath, UploadJob
 
 if TYPE_CHECKING:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from scisync._util.hashing import hash_file
 from scisync.errors import StorageError
-from scisync.hashing import hash_file
 from scisync.storage.base import RemotePath, UploadJob
 from scisync.storage.local import LocalStorage
 

@@ -1,7 +1,8 @@
-"""What the applier and the observer need from SciCat, as Protocols.
+"""What the applier writes through, as Protocols.
 
-:class:`scisync.scicat.client.ScicatClient` satisfies both; tests may pass anything
-that speaks the same methods.
+:class:`scisync.scicat.client.ScicatClient` satisfies :class:`Catalog`; tests may pass
+anything that speaks the same methods.  The read-only half lives with the stage that
+uses it, :mod:`scisync.observe.ports`.
 """
 
 from __future__ import annotations
@@ -9,24 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from scisync.jsontypes import Json, JsonObject
-from scisync.observed import ObservedDataset, ObservedSample
-
-
-class CatalogReader(Protocol):
-    """Batched, read-only lookups (the observe step)."""
-
-    def find_datasets_by_markers(
-        self, markers: Sequence[str], *, context: str | None = None
-    ) -> Mapping[str, Sequence[ObservedDataset]]: ...
-
-    def get_datasets(
-        self, pids: Sequence[str], *, context: str | None = None
-    ) -> Mapping[str, ObservedDataset]: ...
-
-    def get_samples(
-        self, sample_ids: Sequence[str], *, context: str | None = None
-    ) -> Mapping[str, ObservedSample]: ...
+from scisync._util.jsontypes import Json, JsonObject
+from scisync.observe.model import ObservedDataset, ObservedSample
+from scisync.observe.ports import CatalogReader
 
 
 class Catalog(CatalogReader, Protocol):

@@ -12,7 +12,8 @@ import re
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
-from scisync.jsontypes import Json
+from scisync._util.jsontypes import Json
+from scisync._util.secrets import register_secret
 from scisync.manifest.fields import (
     DATASET_FIELDS_BY_NAME,
     SAMPLE_FIELDS_BY_NAME,
@@ -38,7 +39,6 @@ from scisync.manifest.model import (
 from scisync.manifest.nodes import Node, NodePath, Position, format_path
 from scisync.manifest.problems import Problems
 from scisync.manifest.schema import KEY_PATTERN
-from scisync.secrets import register_secret
 
 RESERVED_METADATA_KEYS = frozenset({"scisync_marker"})
 _METADATA_KEY = re.compile(r"^[A-Za-z0-9_-]+$")

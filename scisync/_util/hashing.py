@@ -351,7 +351,7 @@ def hash_files(
 
 
 class CachedHasher:
-    """The desired-state :class:`scisync.desired.Hasher`: :func:`hash_files` behind a
+    """The desired-state :class:`scisync.desired.model.Hasher`: :func:`hash_files` behind a
     :class:`HashCache` kept in a file, counting the files it really had to read."""
 
     def __init__(self, cache_file: Path, workers: int = 4) -> None:

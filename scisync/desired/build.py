@@ -6,16 +6,16 @@ It never talks to SciCat or the storage.
 
 from __future__ import annotations
 
-import base64
 import glob
 import hashlib
-import mimetypes
 import os
 import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from scisync.desired import (
+from scisync._util.jsontypes import Json, JsonObject
+from scisync.desired.ids import MARKER_FIELD, canonical_digest, derived_sample_id, make_marker
+from scisync.desired.model import (
     DesiredAttachment,
     DesiredDataset,
     DesiredDownload,
@@ -24,12 +24,10 @@ from scisync.desired import (
     Hasher,
     LocalFile,
     PresentFile,
-    canonical_digest,
-    derived_sample_id,
     reference_value,
 )
+from scisync.desired.thumbnails import thumbnail_data_uri
 from scisync.errors import ManifestError, Problem
-from scisync.jsontypes import Json, JsonObject
 from scisync.manifest.model import (
     DatasetSpec,
     DownloadSpec,
@@ -38,14 +36,7 @@ from scisync.manifest.model import (
     SampleSpec,
     SftpStorageConfig,
 )
-from scisync.observed import MARKER_FIELD, make_marker
 from scisync.storage.base import Checksum, RemotePath
-
-
-def thumbnail_data_uri(image: Path) -> str:
-    """The attachment thumbnail SciCat stores: a base64 data URI of the image."""
-    mime = mimetypes.guess_type(image.name)[0] or "application/octet-stream"
-    return f"data:{mime};base64,{base64.b64encode(image.read_bytes()).decode()}"
 
 
 def storage_root(manifest: Manifest) -> RemotePath | None:

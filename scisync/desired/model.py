@@ -8,16 +8,13 @@ it to have.  This stage reads local files; it never talks to SciCat or the stora
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from scisync.jsontypes import Json, JsonObject
+from scisync._util.jsontypes import Json, JsonObject
 from scisync.manifest.model import (
     DatasetSpec,
     DownloadSpec,
@@ -26,12 +23,6 @@ from scisync.manifest.model import (
     SampleSpec,
 )
 from scisync.storage.base import Checksum, RemotePath
-
-SCISYNC_NAMESPACE = uuid.UUID("6f0b3a52-7c1e-5b8e-9d64-3c2a1f0e9b71")
-"""uuid5 namespace for the ids scisync derives (sample ids, attachment ids)."""
-
-SUPERSEDES_FIELD = "scisync_supersedes"
-"""scientificMetadata key on a replacement dataset naming the pid it supersedes."""
 
 
 class Hasher(Protocol):
@@ -122,35 +113,6 @@ class DesiredState:
     downloads: tuple[DesiredDownload, ...]
 
 
-def canonical_digest(value: Json) -> str:
-    """sha256 of a canonical JSON encoding: equal values, equal digests, on any machine."""
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def rows_digest(rows: Iterable[Iterable[object]]) -> str:
-    """sha256 of rows of fields, NUL-separated (NUL occurs in no path, id or digest).
-
-    For the 100,000-file parts of a plan's fingerprint, where a canonical JSON dump costs
-    a noticeable share of a no-op plan.
-    """
-    digest = hashlib.sha256()
-    for row in rows:
-        digest.update("\0".join(map(str, row)).encode())
-        digest.update(b"\n")
-    return digest.hexdigest()
-
-
-def derived_sample_id(project: str, key: str) -> str:
-    """A stable sample id, so a re-run finds the sample instead of creating it twice."""
-    return str(uuid.uuid5(SCISYNC_NAMESPACE, f"sample:{project}/{key}"))
-
-
-def attachment_id(pid: str, caption: str) -> str:
-    """A stable attachment id per dataset and caption (attachments have no natural key)."""
-    return str(uuid.uuid5(SCISYNC_NAMESPACE, f"attachment:{pid}/{caption}"))
-
-
 def reference_value(ref: Reference, kind: str) -> Json:
     """A body value for a reference: a pid, or a placeholder resolved at apply time."""
     if isinstance(ref, KeyRef):
@@ -159,8 +121,6 @@ def reference_value(ref: Reference, kind: str) -> Json:
 
 
 __all__ = [
-    "SCISYNC_NAMESPACE",
-    "SUPERSEDES_FIELD",
     "DesiredAttachment",
     "DesiredDataset",
     "DesiredDownload",
@@ -169,7 +129,4 @@ __all__ = [
     "Hasher",
     "LocalFile",
     "PresentFile",
-    "attachment_id",
-    "canonical_digest",
-    "derived_sample_id",
 ]

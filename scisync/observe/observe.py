@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
-from scisync.apply.services import CatalogReader
-from scisync.desired import DesiredState, rows_digest
+from scisync.desired.ids import rows_digest
+from scisync.desired.model import DesiredState
 from scisync.lock.model import Lockfile
 from scisync.manifest.model import PidRef
-from scisync.observed import ObservedDataset, ObservedState
+from scisync.observe.model import ObservedDataset, ObservedState
+from scisync.observe.ports import CatalogReader
 from scisync.storage.base import RemotePath, RemoteStat, Storage
 
 

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from scisync.atomicfile import write_atomic
+from scisync._util.atomicfile import write_atomic
 from scisync.errors import ConfigError
 from scisync.manifest.schema import SCHEMA_PATH
 

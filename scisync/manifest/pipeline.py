@@ -14,16 +14,16 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from scisync.jsontypes import Json
-from scisync.manifest.build import Builder, check_no_secrets
-from scisync.manifest.loader import display_name, load_file
+from scisync._util.jsontypes import Json
+from scisync.manifest.construct import Builder, check_no_secrets
+from scisync.manifest.crossrefs import check_references
 from scisync.manifest.merge import merge_documents
 from scisync.manifest.model import Manifest
 from scisync.manifest.nodes import Node
 from scisync.manifest.problems import Problems
-from scisync.manifest.references import check_references
-from scisync.manifest.render import Renderer, render_vars
+from scisync.manifest.templating import Renderer, render_vars
 from scisync.manifest.validate import validate_document
+from scisync.manifest.yaml_nodes import display_name, load_file
 
 
 def load_manifest(

@@ -1,6 +1,6 @@
 """Observed state: what SciCat and the storage hold now, as plain frozen data.
 
-Produced read-only by :mod:`scisync.observe`; consumed by the pure planner.
+Produced read-only by :mod:`scisync.observe.observe`; consumed by the pure planner.
 """
 
 from __future__ import annotations
@@ -8,17 +8,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from scisync.jsontypes import Json
+from scisync._util.jsontypes import Json
+from scisync.desired.ids import MARKER_FIELD
 from scisync.storage.base import RemotePath, RemoteStat
-
-MARKER_FIELD = "scisync_marker"
-"""The scientificMetadata key holding ``<project>/<key>`` on every dataset scisync creates,
-so scisync finds its own datasets again without the lockfile (a plain string, queryable)."""
-
-
-def make_marker(project: str, key: str) -> str:
-    """The marker stored on the dataset ``key`` of manifest project ``project``."""
-    return f"{project}/{key}"
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,11 @@ import os
 
 import click
 
+from scisync._util.secrets import register_secret
 from scisync.errors import ConfigError
 from scisync.scicat.auth import login
 from scisync.scicat.credentials import CredentialStore, StoredCredential
 from scisync.scicat.http import api_root
-from scisync.secrets import register_secret
 
 
 @click.command("login")

@@ -29,7 +29,7 @@ from jinja2 import (
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from scisync.jsontypes import Json
+from scisync._util.jsontypes import Json
 from scisync.manifest.globs import glob_problem
 from scisync.manifest.nodes import Node, NodePath, format_path
 from scisync.manifest.problems import Problems

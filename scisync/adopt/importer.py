@@ -29,13 +29,13 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.util import load_yaml_guess_indent
 
 from scisync import api
-from scisync.atomicfile import write_atomic
-from scisync.desired import SUPERSEDES_FIELD
+from scisync._util.atomicfile import write_atomic
+from scisync._util.jsontypes import Json
+from scisync.desired.ids import MARKER_FIELD, SUPERSEDES_FIELD, make_marker
 from scisync.errors import ApiError, ManifestError, PlanError
-from scisync.jsontypes import Json
 from scisync.manifest.fields import DATASET_FIELDS
 from scisync.manifest.schema import KEY_PATTERN
-from scisync.observed import MARKER_FIELD, ObservedDataset, make_marker
+from scisync.observe.model import ObservedDataset
 from scisync.plan.model import Action, FieldChange, ResourceKind
 
 _SERVER_QUANTITY_KEYS = frozenset({"valueSI", "unitSI"})

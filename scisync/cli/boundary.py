@@ -1,0 +1,50 @@
+"""The one error boundary: every exception a command raises ends here.
+
+A :class:`~scisync.errors.ScisyncError` becomes one clear message on stderr and exit
+code 1 (a traceback only with ``--debug``); anything else is a bug in scisync and is
+reported as "internal error", redacted, never as a raw Python traceback.
+"""
+
+from __future__ import annotations
+
+import traceback
+from typing import Any
+
+import click
+
+from scisync._util.secrets import redact
+from scisync.cli.options import GlobalOptions
+from scisync.errors import ExitCode, ScisyncError
+
+
+def _echo_traceback(ctx: click.Context) -> None:
+    options = ctx.find_object(GlobalOptions)
+    if options is not None and options.debug:
+        click.echo(redact("".join(traceback.format_exc())), err=True)
+
+
+class ScisyncGroup(click.Group):
+    """A click group whose invocation is the single error boundary."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ScisyncError as error:
+            _echo_traceback(ctx)
+            click.echo(f"Error: {error.format()}", err=True)
+            ctx.exit(ExitCode.ERROR)
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            ctx.exit(130)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as error:
+            # Python would print the traceback itself, unredacted: an exception text from a
+            # library can quote request headers, and so the token.
+            _echo_traceback(ctx)
+            click.echo(
+                redact(f"Error: internal error: {type(error).__name__}: {error}")
+                + " (a bug in scisync: please report it, with the output of --debug)",
+                err=True,
+            )
+            ctx.exit(ExitCode.ERROR)

@@ -1,0 +1,18 @@
+"""What ``scisync sandbox`` shows when it starts."""
+
+from __future__ import annotations
+
+from scisync.sandbox.server import SandboxInfo
+
+
+def describe(info: SandboxInfo) -> list[str]:
+    """The lines shown on start: where it listens and how to log in."""
+    lines = [
+        f"SciCat sandbox listening on {info.url}",
+        f"data folder: {info.data_dir}",
+        f"accounts (from {info.accounts_file}; demo only, never expose beyond localhost):",
+    ]
+    for username, password, groups in info.accounts:
+        lines.append(f"  {username} / {password}  groups: {', '.join(groups) or '-'}")
+    lines.append("Press Ctrl-C to stop.")
+    return lines
