@@ -1,0 +1,252 @@
+"""Planning one dataset: find the one SciCat holds for it, then create, replace, update,
+adopt or leave it, refusing what its files policy forbids."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from scisync._util.jsontypes import JsonObject
+from scisync.desired.ids import SUPERSEDES_FIELD
+from scisync.desired.model import DesiredDataset
+from scisync.errors import Problem
+from scisync.lock.model import LockedDataset
+from scisync.manifest.model import FilesPolicy
+from scisync.observe.model import ObservedDataset
+from scisync.plan.attachments import attachment_changes
+from scisync.plan.context import PlanContext
+from scisync.plan.files import existing_file_changes, few, file_state, files_reason, upload_changes
+from scisync.plan.model import (
+    Action,
+    AttachmentAction,
+    FieldChange,
+    FileAction,
+    ResourceChange,
+    ResourceKind,
+)
+from scisync.plan.references import UNKNOWN, depends_on, diff_fields, resolve
+
+
+def plan_dataset(ctx: PlanContext, dataset: DesiredDataset) -> ResourceChange:
+    address = f"dataset.{dataset.key}"
+    where = str(dataset.spec.location) if dataset.spec.location else f"dataset {dataset.key}"
+    locked = ctx.recorded.datasets.get(dataset.key)
+    current = _current_dataset(ctx, dataset)
+    if current is None:
+        return _create_change(ctx, dataset, Action.CREATE, None)
+
+    ctx.pids[address] = current.pid
+    if current.fields.get("type") not in (None, dataset.spec.type):
+        ctx.problems.append(
+            Problem(
+                what=f"dataset {dataset.key!r} is of type {current.fields.get('type')!r} in "
+                f"SciCat but {dataset.spec.type!r} in the manifest; SciCat cannot change a type",
+                where=where,
+                hint="restore the type, or give the entry a new key to create a new dataset",
+            )
+        )
+        return _noop(dataset, current)
+
+    folder = str(current.fields.get("sourceFolder") or dataset.source_folder.as_posix())
+    if dataset.spec.files:
+        added, changed, removed = file_state(dataset, current)
+    else:
+        # No `files:` in the manifest: the file list is not managed here (an imported
+        # dataset, or one whose files another tool registers), so it is left alone.
+        added, changed, removed = [], [], []
+    # A dataset scisync created but whose file list was never (fully) registered is an
+    # interrupted apply: completing the registration changes nothing published.
+    fill_empty = not current.files or address in ctx.options.resuming
+    instead = _files_policy(
+        ctx, dataset, current, locked, where, (added, changed, removed), fill_empty
+    )
+    if instead is not None:
+        return instead
+    return _update_change(ctx, dataset, current, locked, folder, added)
+
+
+def _files_policy(
+    ctx: PlanContext,
+    dataset: DesiredDataset,
+    current: ObservedDataset,
+    locked: LockedDataset | None,
+    where: str,
+    state: tuple[list[str], list[str], list[str]],
+    fill_empty: bool,
+) -> ResourceChange | None:
+    """What changed files lead to instead of an update (a replacement, or a refusal
+    recorded as a problem); None when the update may go ahead."""
+    added, changed, removed = state
+    if changed or removed:
+        why = files_reason(changed, removed)
+        if dataset.spec.on_files_changed is FilesPolicy.REPLACE:
+            supersedes = (*(locked.supersedes if locked else ()), current.pid)
+            return _create_change(ctx, dataset, Action.REPLACE, why, supersedes=supersedes)
+        ctx.problems.append(
+            Problem(
+                what=f"dataset {dataset.key!r} ({current.pid}): {why}; published files are never "
+                "overwritten",
+                where=where,
+                hint="set `on_files_changed: replace` to publish a new dataset superseding it, "
+                "or restore the files",
+            )
+        )
+        return _noop(dataset, current)
+    if added and not fill_empty and not dataset.spec.append_files:
+        ctx.problems.append(
+            Problem(
+                what=f"dataset {dataset.key!r} ({current.pid}): {len(added)} file(s) added "
+                f"({few(added)}) to a dataset that already has files",
+                where=where,
+                hint="set `append_files: true` to append them, or `on_files_changed: replace`",
+            )
+        )
+        return _noop(dataset, current)
+    return None
+
+
+def _update_change(
+    ctx: PlanContext,
+    dataset: DesiredDataset,
+    current: ObservedDataset,
+    locked: LockedDataset | None,
+    folder: str,
+    added: Sequence[str],
+) -> ResourceChange:
+    """A dataset found in SciCat: its field, file and attachment changes (maybe none)."""
+    drift = locked is not None and locked.fields_digest == dataset.fields_digest
+    ignore = frozenset({"sourceFolder", "type"})
+    field_changes, patch = diff_fields(
+        ctx, _with_lineage(dataset.body, current), current.fields, drift=drift, ignore=ignore
+    )
+    file_changes = existing_file_changes(ctx, dataset, folder, added)
+    attachments = attachment_changes(dataset, current)
+    touched = (
+        field_changes or added or any(a.action is not AttachmentAction.KEEP for a in attachments)
+    )
+    reason: str | None
+    if locked is None or locked.pid != current.pid:
+        action = Action.ADOPT
+        reason = "found in SciCat by its marker; not in scisync.lock"
+    elif touched:
+        action = Action.UPDATE
+        reason = (
+            "drift: changed in SciCat since the last apply" if drift and field_changes else None
+        )
+    else:
+        action, reason = Action.NOOP, None
+    return ResourceChange(
+        kind=ResourceKind.DATASET,
+        key=dataset.key,
+        action=action,
+        reason=reason,
+        pid=current.pid,
+        marker=dataset.marker,
+        source_folder=folder,
+        field_changes=tuple(field_changes),
+        files=tuple(file_changes),
+        attachments=tuple(attachments),
+        depends_on=depends_on(dataset.body),
+        patch=patch or None,
+        fields_digest=dataset.fields_digest,
+        supersedes=locked.supersedes if locked else (),
+        checksum_algorithm=dataset.spec.checksum_algorithm,
+    )
+
+
+def _current_dataset(ctx: PlanContext, dataset: DesiredDataset) -> ObservedDataset | None:
+    """The dataset in SciCat this entry manages: the lockfile's pid, else by marker."""
+    locked = ctx.recorded.datasets.get(dataset.key)
+    if locked is not None and locked.pid in ctx.observed.by_pid:
+        return ctx.observed.by_pid[locked.pid]
+    candidates = ctx.observed.by_marker.get(dataset.marker, ())
+    superseded = {
+        c.fields.get("scientificMetadata", {}).get(SUPERSEDES_FIELD)  # type: ignore[union-attr]
+        for c in candidates
+        if isinstance(c.fields.get("scientificMetadata"), dict)
+    }
+    current = [c for c in candidates if c.pid not in superseded]
+    if locked is not None and not current:
+        ctx.problems.append(
+            Problem(
+                what=f"dataset {dataset.key!r}: pid {locked.pid} from scisync.lock is not in SciCat"
+                " (or this account cannot read it)",
+                where=str(dataset.spec.location) if dataset.spec.location else None,
+                hint="check the account's groups; if it is really gone, delete its entry from "
+                "scisync.lock to create it again",
+            )
+        )
+        return None
+    if len(current) > 1:
+        pids = ", ".join(sorted(c.pid for c in current))
+        ctx.problems.append(
+            Problem(
+                what=f"dataset {dataset.key!r}: several datasets in SciCat carry its marker "
+                f"{dataset.marker!r} ({pids})",
+                where=str(dataset.spec.location) if dataset.spec.location else None,
+                hint="two applies raced without a lockfile; pick the right one with "
+                "`scisync import PID --key KEY`",
+            )
+        )
+        return None
+    return current[0] if current else None
+
+
+def _create_change(
+    ctx: PlanContext,
+    dataset: DesiredDataset,
+    action: Action,
+    reason: str | None,
+    supersedes: tuple[str, ...] = (),
+) -> ResourceChange:
+    address = f"dataset.{dataset.key}"
+    ctx.pids[address] = None
+    body = dict(dataset.body)
+    if supersedes:
+        metadata = dict(body["scientificMetadata"])  # type: ignore[arg-type]
+        metadata[SUPERSEDES_FIELD] = supersedes[-1]
+        body["scientificMetadata"] = metadata
+    field_changes = []
+    for name in sorted(body):
+        resolved = resolve(ctx, body[name])
+        if resolved is UNKNOWN:
+            field_changes.append(FieldChange(name, None, body[name], after_unknown=True))
+        else:
+            field_changes.append(FieldChange(name, None, resolved))  # type: ignore[arg-type]
+    return ResourceChange(
+        kind=ResourceKind.DATASET,
+        key=dataset.key,
+        action=action,
+        reason=reason,
+        marker=dataset.marker,
+        source_folder=dataset.source_folder.as_posix(),
+        field_changes=tuple(field_changes),
+        files=tuple(upload_changes(dataset, dataset.source_folder.as_posix(), FileAction.ADD, ctx)),
+        attachments=tuple(attachment_changes(dataset, None)),
+        depends_on=depends_on(body),
+        body=body,
+        fields_digest=dataset.fields_digest,
+        supersedes=supersedes,
+        checksum_algorithm=dataset.spec.checksum_algorithm,
+    )
+
+
+def _with_lineage(body: JsonObject, current: ObservedDataset) -> JsonObject:
+    """The desired body plus the supersedes link scisync wrote when it replaced a dataset
+    (not in the manifest, but scisync's own bookkeeping: never planned away)."""
+    metadata = current.fields.get("scientificMetadata")
+    if not isinstance(metadata, dict) or SUPERSEDES_FIELD not in metadata:
+        return body
+    wanted = body.get("scientificMetadata")
+    if not isinstance(wanted, dict):
+        return body
+    return {**body, "scientificMetadata": {**wanted, SUPERSEDES_FIELD: metadata[SUPERSEDES_FIELD]}}
+
+
+def _noop(dataset: DesiredDataset, current: ObservedDataset) -> ResourceChange:
+    return ResourceChange(
+        kind=ResourceKind.DATASET,
+        key=dataset.key,
+        action=Action.NOOP,
+        pid=current.pid,
+        marker=dataset.marker,
+    )
