@@ -9,18 +9,20 @@ channel each), opened on demand, reused, and dropped when they stop answering.
 from __future__ import annotations
 
 import errno
+import os
 import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import paramiko
-from fabric import Connection
+from fabric import Config, Connection
 
 from scisync.errors import StorageError
-from scisync.storage.sftp_stream import MAX_PACKET_SIZE, WINDOW_SIZE, FastSFTPClient
+from scisync.storage.sftp.stream import MAX_PACKET_SIZE, WINDOW_SIZE, FastSFTPClient
 
 FAST_CIPHERS = (
     "aes128-gcm@openssh.com",
@@ -203,3 +205,113 @@ def is_missing(exc: BaseException) -> bool:
     return isinstance(exc, FileNotFoundError) or (
         isinstance(exc, OSError) and exc.errno == errno.ENOENT
     )
+
+
+# -- connecting ----------------------------------------------------------------------
+
+
+def make_connection(
+    host: str,
+    port: int | None,
+    user: str | None,
+    ssh_config_path: Path | None,
+    connect_timeout: float,
+) -> Any:
+    """A fabric Connection with the ssh config resolved; nothing is connected yet."""
+    config = Config(runtime_ssh_path=str(ssh_config_path)) if ssh_config_path else Config()
+    return Connection(
+        host,
+        user=user,
+        port=port,
+        config=config,
+        connect_timeout=max(1, round(connect_timeout)),
+        connect_kwargs={"transport_factory": fast_transport},
+    )
+
+
+def _known_hosts_files(connection: Any, known_hosts: Path | None) -> list[Path]:
+    if known_hosts is not None:
+        return [known_hosts]
+    configured = connection.ssh_config.get("userknownhostsfile")
+    names = configured.split() if configured else ["~/.ssh/known_hosts", "~/.ssh/known_hosts2"]
+    return [Path(os.path.expanduser(n)) for n in names] + [Path("/etc/ssh/ssh_known_hosts")]
+
+
+def secure(connection: Any, known_hosts: Path | None, trust_unknown_hosts: bool) -> None:
+    """Replace fabric's accept-anything host key policy, on the host and every jump host."""
+    while isinstance(connection, Connection):
+        client = connection.client
+        client.set_missing_host_key_policy(
+            TrustUnknown() if trust_unknown_hosts else RefuseUnknown()
+        )
+        for file in _known_hosts_files(connection, known_hosts):
+            if file.is_file():
+                client.load_system_host_keys(str(file))
+        connection = connection.gateway
+
+
+def open_session(connection: Any, alias: str, where: str, io_timeout: float) -> Session:
+    """Connect *connection* (made by :func:`make_connection`, then :func:`secure`d) and open
+    its SFTP channel; every failure becomes one StorageError naming its cause and the fix.
+
+    *alias* is the host as the user wrote it (for the hints), *where* the storage's address.
+    """
+    try:
+        connection.open()
+        transport = connection.client.get_transport()
+        transport.set_keepalive(30)
+        sftp = FastSFTPClient.open_on(transport)
+        # A silent peer (network cut) raises socket.timeout instead of hanging forever.
+        channel = sftp.get_channel()
+        if channel is not None:
+            channel.settimeout(io_timeout)
+    except (OSError, EOFError, paramiko.SSHException) as exc:
+        _close_quietly(connection)
+        raise _connect_error(exc, connection, alias, where) from None
+    return Session(connection=connection, sftp=sftp)
+
+
+def _connect_error(exc: BaseException, connection: Any, alias: str, where: str) -> StorageError:
+    if isinstance(exc, UnknownHostKey):
+        port = connection.port
+        keyscan = (
+            f"ssh-keyscan -p {port} {connection.host}"
+            if port != 22
+            else (f"ssh-keyscan {connection.host}")
+        )
+        return StorageError(
+            f"the SSH host key of {exc.hostname} is not known "
+            f"({exc.key_type} {exc.fingerprint}); refusing to connect",
+            where=where,
+            hint=(
+                "check the fingerprint with the server's administrators, then trust it: "
+                f"run `ssh {alias}` once and accept it, or `{keyscan} >> "
+                "~/.ssh/known_hosts` (or the manifest's storage.sftp.known_hosts file)"
+            ),
+        )
+    if isinstance(exc, paramiko.BadHostKeyException):
+        return StorageError(
+            f"the SSH host key of {exc.hostname} does not match known_hosts: the server "
+            "was reinstalled, or someone is intercepting the connection",
+            where=where,
+            hint=f"ask the server's administrators; if the key really changed, run "
+            f"`ssh-keygen -R {exc.hostname}` and connect again",
+        )
+    if isinstance(exc, paramiko.AuthenticationException):
+        return StorageError(
+            f"SSH authentication failed for user {connection.user!r}: {exc}",
+            where=where,
+            hint="load your key into ssh-agent or set IdentityFile in ~/.ssh/config; "
+            f"check with `ssh {alias}`",
+        )
+    return StorageError(
+        f"cannot open an SFTP session to {connection.host}:{connection.port}: "
+        f"{exc or type(exc).__name__}",
+        where=where,
+        hint=f"check the host name, port and network; try `sftp {alias}`",
+    )
+
+
+def _close_quietly(connection: Any) -> None:
+    with suppress(Exception):
+        connection.close()

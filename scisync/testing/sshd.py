@@ -140,26 +140,7 @@ def start_sshd(workdir: Path, *, sftp_only: bool = False) -> SshServer:
     _keygen(client_key, "scisync-test-client")
     shutil.copyfile(client_key.with_suffix(".pub"), workdir / "authorized_keys")
     user = getpass.getuser()
-    last_log = ""
-    for _attempt in range(5):
-        port = _free_port()
-        config = write_sshd_config(workdir, port, sftp_only=sftp_only)
-        log_path = workdir / "sshd.log"
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(
-                [str(SSHD), "-D", "-e", "-f", str(config)],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-            )
-        if _wait_for_banner(port, process):
-            break
-        if process.poll() is None:
-            process.terminate()
-        process.wait(timeout=10)
-        last_log = log_path.read_text(errors="replace")
-    else:
-        raise RuntimeError(f"sshd did not start; its log:\n{last_log}")
+    port, process = _launch(workdir, sftp_only)
     key_type, key_data = (host_key.with_suffix(".pub")).read_text().split()[:2]
     known_hosts = workdir / "known_hosts"
     known_hosts.write_text(f"[127.0.0.1]:{port} {key_type} {key_data}\n")
@@ -187,6 +168,29 @@ def start_sshd(workdir: Path, *, sftp_only: bool = False) -> SshServer:
         workdir=workdir,
         process=process,
     )
+
+
+def _launch(workdir: Path, sftp_only: bool) -> tuple[int, subprocess.Popen[bytes]]:
+    """Start sshd on a free port, retrying a few times (another process may grab the port)."""
+    last_log = ""
+    for _attempt in range(5):
+        port = _free_port()
+        config = write_sshd_config(workdir, port, sftp_only=sftp_only)
+        log_path = workdir / "sshd.log"
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                [str(SSHD), "-D", "-e", "-f", str(config)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+            )
+        if _wait_for_banner(port, process):
+            return port, process
+        if process.poll() is None:
+            process.terminate()
+        process.wait(timeout=10)
+        last_log = log_path.read_text(errors="replace")
+    raise RuntimeError(f"sshd did not start; its log:\n{last_log}")
 
 
 def _server_fixture(sftp_only: bool) -> Iterator[SshServer]:

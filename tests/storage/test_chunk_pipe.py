@@ -8,7 +8,7 @@ import time
 import pytest
 from paramiko.buffered_pipe import BufferedPipe, PipeTimeout
 
-from scisync.storage.sftp_stream import ChunkPipe
+from scisync.storage.sftp.stream import ChunkPipe
 
 
 @pytest.mark.parametrize("pipe_class", [BufferedPipe, ChunkPipe])

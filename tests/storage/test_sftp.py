@@ -14,10 +14,9 @@ import pytest
 
 from scisync._util.hashing import hash_file
 from scisync.errors import ChecksumMismatch, StorageError
-from scisync.storage import sftp as sftp_module
-from scisync.storage import sftp_stream
 from scisync.storage.base import Checksum, DownloadJob, RemotePath, UploadJob
 from scisync.storage.sftp import SftpStorage
+from scisync.storage.sftp import stream as sftp_stream
 
 if TYPE_CHECKING:
     from scisync.testing.sshd import SshServer
@@ -246,7 +245,7 @@ def test_connections_are_pooled_and_bounded(sshd_server: SshServer, tmp_path: Pa
 @pytest.fixture
 def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make the multi-connection download path kick in for small test files."""
-    monkeypatch.setattr(sftp_module, "SPLIT_THRESHOLD", 2**20)
+    monkeypatch.setattr(sftp_stream, "SPLIT_THRESHOLD", 2**20)
     monkeypatch.setattr(sftp_stream, "SPLIT_BLOCK", 300_000)
 
 
@@ -345,7 +344,7 @@ def test_upload_detects_a_local_file_changed_since_hashing(
 def test_upload_corrupted_on_the_server_is_caught_before_rename(
     sshd_server: SshServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: int
 ) -> None:
-    monkeypatch.setattr(sftp_module, "SPLIT_THRESHOLD", 2**20)
+    monkeypatch.setattr(sftp_stream, "SPLIT_THRESHOLD", 2**20)
     local = tmp_path / "a.bin"
     local.write_bytes(os.urandom(size))
     server = tmp_path / "server"
@@ -356,7 +355,7 @@ def test_upload_corrupted_on_the_server_is_caught_before_rename(
         hash_file(local, ["blake3"])["blake3"],
     )
     storage = storage_for(sshd_server)
-    send = storage._send
+    send = storage._uploader._send
 
     def send_then_corrupt(*args: object, **kwargs: object) -> str:
         tmp = send(*args, **kwargs)  # type: ignore[arg-type]
@@ -365,7 +364,7 @@ def test_upload_corrupted_on_the_server_is_caught_before_rename(
             remote_copy.write(b"\x00corrupt\x00")
         return tmp
 
-    monkeypatch.setattr(storage, "_send", send_then_corrupt)
+    monkeypatch.setattr(storage._uploader, "_send", send_then_corrupt)
     with storage, pytest.raises(ChecksumMismatch, match="differs from the local file"):
         storage.upload([job])
     assert list(server.iterdir()) == []

@@ -45,6 +45,10 @@ _MAX_REPLY = 2**24  # paramiko's own sanity limit for one SFTP message
 SPLIT_BLOCK = 8 * 2**20
 """Unit of work when one file is split over connections: at most one block in memory each."""
 
+SPLIT_THRESHOLD = 64 * 2**20
+"""Downloads at least this large use every idle connection at once (and uploads this large
+are checked on the server right after sending)."""
+
 
 class ChunkPipe:
     """Drop-in for paramiko's ``BufferedPipe`` (a channel's receive buffer), without its

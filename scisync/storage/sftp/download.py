@@ -1,0 +1,142 @@
+"""Downloads: into a local temporary file, hashed while streaming, renamed only when the
+digests match; a large file is fetched over every idle connection at once."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+
+from scisync._util.hashing import StreamingHasher
+from scisync.errors import ChecksumMismatch, StorageError
+from scisync.storage._transfer import (
+    download_algorithms,
+    fsync_dir,
+    place_without_overwrite,
+    run_parallel,
+    sweep_local_temporaries,
+    temp_name,
+    verify_download,
+)
+from scisync.storage.base import DownloadJob, ProgressCallback, RemotePath
+from scisync.storage.local import local_copy_matches
+from scisync.storage.sftp import stream
+from scisync.storage.sftp.server import Server
+from scisync.storage.sftp.stream import OrderedDownload
+from scisync.storage.ssh import TRANSFER_ERRORS, Session, is_missing
+
+
+class Downloader:
+    """Downloads from *server*, several files (or blocks of one) in parallel."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+
+    def download(
+        self, jobs: Sequence[DownloadJob], progress: ProgressCallback | None = None
+    ) -> None:
+        def work(job: DownloadJob, abort: threading.Event) -> None:
+            if local_copy_matches(job):
+                if progress is not None and job.size is not None:
+                    progress(job.size)
+                return
+            with self.server.pool.lease() as session:
+                self._download_one(session, job, progress, abort)
+
+        sweep_local_temporaries(job.local for job in jobs)
+        run_parallel(work, jobs, self.server.connections)
+
+    def _download_one(
+        self,
+        session: Session,
+        job: DownloadJob,
+        progress: ProgressCallback | None,
+        abort: threading.Event,
+    ) -> None:
+        target = job.local
+        try:
+            attrs = session.sftp.stat(str(job.remote))
+        except TRANSFER_ERRORS as exc:
+            if is_missing(exc):
+                raise StorageError(
+                    "file not found on the server",
+                    where=self.server.where(job.remote),
+                    hint="the dataset's files may have been moved or deleted",
+                ) from None
+            raise self.server.error(exc, "read file information", job.remote) from exc
+        size = attrs.st_size or 0
+        if job.size is not None and size != job.size:
+            raise ChecksumMismatch(
+                f"the file on the server has {size} bytes, {job.size} were expected",
+                where=self.server.where(job.remote),
+                hint="the file changed on the server; no local file was written",
+            )
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(
+                f"cannot create folder: {exc.strerror or exc}",
+                where=str(target.parent),
+                hint="check that the download folder is writable",
+            ) from exc
+        tmp = target.parent / temp_name(target.name)
+        try:
+            hasher = StreamingHasher(download_algorithms(job), size_hint=size)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            with os.fdopen(fd, "wb") as sink:
+
+                def consume(data: memoryview) -> None:
+                    hasher.update(data)
+                    sink.write(data)
+                    if progress is not None:
+                        progress(len(data))
+
+                received = self._fetch(session, job.remote, size, consume, abort)
+                sink.flush()
+                os.fsync(sink.fileno())
+            digests = hasher.hexdigests()
+            verify_download(job, digests, received)
+            place_without_overwrite(tmp, target, digests["blake3"])
+            fsync_dir(target.parent)
+        except TRANSFER_ERRORS as exc:
+            raise self.server.error(exc, "download", job.remote) from exc
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def _idle_sessions(self, stack: ExitStack, size: int) -> list[Session]:
+        """Sessions nobody is using right now (for one large file), returned via *stack*."""
+        found: list[Session] = []
+        for _ in range(min(self.server.connections, size // stream.SPLIT_BLOCK) - 1):
+            extra = stack.enter_context(self.server.pool.lease_if_free())
+            if extra is None:
+                break
+            found.append(extra)
+        return found
+
+    def _fetch(
+        self,
+        session: Session,
+        remote: RemotePath,
+        size: int,
+        consume: Callable[[memoryview], None],
+        abort: threading.Event,
+    ) -> int:
+        """Stream *remote* to *consume* in order; large files also use idle connections.
+
+        On two cores two connections downloaded a large file about a third faster than
+        one (bench notes in the report), because paramiko's per-connection work then
+        runs in parallel.  Blocks are fetched by whichever connection is free but handed
+        to *consume* strictly in order, so hashing still happens while streaming and
+        memory stays at most one block per connection.
+        """
+        if size < stream.SPLIT_THRESHOLD or self.server.connections == 1:
+            with session.sftp.open(str(remote), "rb") as handle:
+                return session.sftp.read_pipelined(handle.handle, size, consume, abort)
+        with ExitStack() as stack:
+            sessions = [session, *self._idle_sessions(stack, size)]
+            if len(sessions) == 1:
+                with session.sftp.open(str(remote), "rb") as handle:
+                    return session.sftp.read_pipelined(handle.handle, size, consume, abort)
+            fetcher = OrderedDownload(remote, size, consume, abort)
+            return fetcher.run([s.sftp for s in sessions])

@@ -1,0 +1,179 @@
+"""Checksums of files on the server: ``sha256sum``/``b3sum``/... run there in batches when
+the server allows commands, else the bytes are streamed here and hashed."""
+
+from __future__ import annotations
+
+import shlex
+import threading
+from collections.abc import Iterator, Sequence
+from typing import TypeVar
+
+from scisync._util.hashing import StreamingHasher
+from scisync.errors import StorageError
+from scisync.storage._transfer import run_each
+from scisync.storage.base import RemotePath
+from scisync.storage.sftp.server import Server
+from scisync.storage.ssh import TRANSFER_ERRORS, Session
+
+_CHECKSUM_TOOLS = {
+    "sha256": "sha256sum",
+    "blake3": "b3sum",
+    "blake2b": "b2sum",
+    "md5": "md5sum",
+    "sha1": "sha1sum",
+}
+_DIGEST_LENGTHS = {"sha256": 64, "blake3": 64, "blake2b": 128, "md5": 32, "sha1": 40}
+_SHELL_PROBE = "echo scisync-shell-ok"
+_MAX_COMMAND_CHARS = 32_000  # well below every server's ARG_MAX
+_MAX_EXEC_OUTPUT = 16 * 2**20
+_EXEC_TIMEOUT = 3600.0  # hashing a very large file on a slow server may take this long
+
+T = TypeVar("T")
+
+
+def _batches(items: Sequence[str], max_chars: int) -> Iterator[list[str]]:
+    """Consecutive groups whose quoted lengths add up to at most *max_chars*."""
+    batch: list[str] = []
+    used = 0
+    for item in items:
+        cost = len(shlex.quote(item)) + 1
+        if batch and used + cost > max_chars:
+            yield batch
+            batch, used = [], 0
+        batch.append(item)
+        used += cost
+    if batch:
+        yield batch
+
+
+def split(items: list[T], parts: int) -> list[list[T]]:
+    """*items* in up to *parts* interleaved groups (one per connection)."""
+    count = max(1, min(parts, len(items)))
+    return [group for group in (items[i::count] for i in range(count)) if group]
+
+
+def _digest(line: str, name: str) -> str | None:
+    """The digest at the start of one line of ``sha256sum``-style output, if well formed."""
+    digest = line.split(maxsplit=1)[0].lstrip("\\").lower() if line else ""
+    if len(digest) == _DIGEST_LENGTHS[name] and all(c in "0123456789abcdef" for c in digest):
+        return digest
+    return None
+
+
+class RemoteHashing:
+    """Hashes files on *server*, remembering whether it runs commands and which tools it has."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self._facts_lock = threading.Lock()
+        self._has_shell: bool | None = None
+        self._missing_tools: set[str] = set()
+
+    @property
+    def has_shell(self) -> bool | None:
+        with self._facts_lock:
+            return self._has_shell
+
+    def checksum(self, session: Session, path: RemotePath, name: str) -> str | None:
+        return self.checksums(session, [str(path)], name).get(str(path))
+
+    def checksums(self, session: Session, paths: Sequence[str], name: str) -> dict[str, str]:
+        """Digests of many files with one command per batch (starting a command is slow).
+
+        Files the server could not hash are missing from the result.
+        """
+        tool = _CHECKSUM_TOOLS[name]
+        found: dict[str, str] = {}
+        for batch in _batches(paths, _MAX_COMMAND_CHARS):
+            with self._facts_lock:
+                if self._has_shell is False or tool in self._missing_tools:
+                    return found
+                probe = self._has_shell is None
+            command = f"{tool} -- " + " ".join(shlex.quote(p) for p in batch)
+            if probe:
+                # Learn whether commands run at all in the same round trip (exec is slow).
+                command = f"{_SHELL_PROBE}; {command}"
+            status, out = self._exec(session, command)
+            if probe:
+                marker, _, out = out.partition("\n")
+                has_shell = marker == "scisync-shell-ok"
+                with self._facts_lock:
+                    self._has_shell = has_shell
+                if not has_shell:
+                    return found
+            if status == 127:
+                with self._facts_lock:
+                    self._missing_tools.add(tool)
+                return found
+            lines = out.splitlines()
+            if len(lines) != len(batch):
+                continue  # some file failed (vanished?): trust none of this batch's lines
+            for path, line in zip(batch, lines, strict=True):
+                digest = _digest(line, name)
+                if digest is not None:
+                    found[path] = digest
+        return found
+
+    def _exec(self, session: Session, command: str) -> tuple[int, str]:
+        """Run *command* over an exec channel; (-1, "") if the server will not run it.
+
+        Under ``ForceCommand internal-sftp`` the command is replaced by an SFTP server
+        waiting on stdin, so stdin is closed at once and the probe's echo never appears.
+        """
+        try:
+            channel = session.transport.open_session(timeout=self.server.connect_timeout)
+        except TRANSFER_ERRORS:
+            return -1, ""
+        try:
+            channel.settimeout(_EXEC_TIMEOUT)
+            channel.exec_command(command)
+            channel.shutdown_write()
+            chunks: list[bytes] = []
+            received = 0
+            while data := channel.recv(65536):
+                chunks.append(data)
+                received += len(data)
+                if received > _MAX_EXEC_OUTPUT:
+                    return -1, ""
+            status = channel.recv_exit_status()
+            return status, b"".join(chunks).decode("utf-8", "replace")
+        except TRANSFER_ERRORS:
+            return -1, ""
+        finally:
+            channel.close()
+
+    def blake3(self, paths: Sequence[tuple[RemotePath, int]]) -> dict[str, str]:
+        """blake3 of remote files: b3sum on the server if possible, else streamed here."""
+        pool = self.server.pool
+        workers = self.server.connections
+        groups = split(list(paths), workers)
+
+        def by_shell(
+            group: list[tuple[RemotePath, int]], _abort: threading.Event
+        ) -> dict[str, str]:
+            with pool.lease() as session:
+                return self.checksums(session, [str(p) for p, _ in group], "blake3")
+
+        found: dict[str, str] = {}
+        for outcome in run_each(by_shell, groups, workers):
+            if isinstance(outcome, StorageError):
+                raise outcome
+            found.update(outcome)
+        rest = [(p, size) for p, size in paths if str(p) not in found]
+
+        def by_stream(item: tuple[RemotePath, int], abort: threading.Event) -> tuple[str, str]:
+            path, size = item
+            hasher = StreamingHasher(["blake3"], size_hint=size)
+            with pool.lease() as session:
+                try:
+                    with session.sftp.open(str(path), "rb") as remote:
+                        session.sftp.read_pipelined(remote.handle, size, hasher.update, abort)
+                except TRANSFER_ERRORS as exc:
+                    raise self.server.error(exc, "read", path) from exc
+            return str(path), hasher.hexdigests()["blake3"]
+
+        for streamed in run_each(by_stream, rest, workers):
+            if isinstance(streamed, StorageError):
+                raise streamed
+            found[streamed[0]] = streamed[1]
+        return found
