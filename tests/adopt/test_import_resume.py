@@ -102,12 +102,14 @@ def test_import_killed_after_the_marker_resumes_without_a_second_patch(
     assert read_lock(project / "scisync.lock") is None
 
     log = tmp_path / "resumed.log"
+    scicat_sandbox.reset_stats()
     resumed = _import(project, token, pid, SCISYNC_TEST_CHECKPOINT_LOG=str(log))
     assert resumed.returncode == 0, resumed.stderr
     report = json.loads(resumed.stdout)
     assert report["marker_set"] is False and report["adopted"] is True
     steps = log.read_text() if log.exists() else ""
     assert "set-marker" not in steps  # no second PATCH ...
+    assert [r for r in scicat_sandbox.stats() if r.startswith("PATCH")] == []
     assert _updated_at(scicat_sandbox, token, pid) == marked_at  # ... SciCat agrees
     lock = read_lock(project / "scisync.lock")
     assert lock is not None and lock.datasets[KEY].pid == pid
