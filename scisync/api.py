@@ -22,6 +22,13 @@ from pathlib import Path
 from scisync._util.hashing import CachedHasher
 from scisync._util.secrets import register_secret
 from scisync._util.version import VERSION
+from scisync.adopt.importer import (
+    ImportResult,
+    adoption,
+    draft_import,
+    marking_plan,
+    write_entry,
+)
 from scisync.apply.events import ApplySummary, EventSink
 from scisync.apply.executor import Applier, ApplyResults
 from scisync.apply.journal import Journal
@@ -309,6 +316,51 @@ def apply(
     return ApplyOutcome(plan=the_plan, results=results, lock=lock, lock_written=written)
 
 
+def import_dataset(
+    project: Project,
+    connection: Connection,
+    pid: str,
+    key: str,
+    *,
+    manifest_path: Path | None = None,
+    variables: Mapping[str, str] | None = None,
+    var_files: Sequence[Path] = (),
+) -> ImportResult:
+    """Write a manifest entry for dataset *pid* under *key*, mark it, and adopt it.
+
+    *manifest_path* (default: the project's first manifest file) receives the entry.
+    The marker is set by applying the import's adopt plan (journaled, resumable); the
+    dataset is recorded in the lockfile only when adopting it changes nothing in SciCat;
+    if the manifest's ``defaults:`` would add or change fields, the entry is written and
+    marked, and ``pending`` lists what ``scisync apply`` would change.  The caller holds
+    the apply lock (see :func:`apply_lock`).
+    """
+    variables = dict(variables or {})
+    draft = draft_import(
+        project.manifest,
+        connection.catalog,
+        pid,
+        key,
+        manifest_path=(manifest_path or project.manifest.sources[0]).resolve(),
+        variables=variables,
+        var_files=var_files,
+        where=connection.url,
+    )
+    marking = marking_plan(project.manifest.project, draft)
+    if marking.has_changes:
+        apply(project, connection, marking)
+    write_entry(draft)
+    reloaded = load_project(
+        project.manifest.sources, variables=variables, var_files=var_files,
+        lock_path=project.lock_path,
+    )  # fmt: skip
+    to_apply, pending = adoption(plan(reloaded, connection, targets=[key]), draft)
+    if to_apply is None:
+        return draft.result(adopted=False, lock_written=False, pending=pending)
+    outcome = apply(reloaded, connection, to_apply)
+    return draft.result(adopted=True, lock_written=outcome.lock_written)
+
+
 def interrupted_apply(project: Project) -> int:
     """How many journal entries an interrupted apply left (0 when the last one finished)."""
     return len(Journal(project.state_dir / "journal.jsonl").entries())
@@ -323,12 +375,14 @@ def apply_lock(project: Project, timeout: float) -> ApplyLock:
 __all__ = [
     "ApplyOutcome",
     "Connection",
+    "ImportResult",
     "PlanInputs",
     "Project",
     "apply",
     "apply_lock",
     "check_fresh",
     "connect",
+    "import_dataset",
     "interrupted_apply",
     "load_plan",
     "load_project",

@@ -1,52 +1,68 @@
-"""``scisync import``: bring a dataset that already exists in SciCat under a manifest.
+"""``scisync import``: the steps that bring an existing SciCat dataset under a manifest.
 
-The dataset's metadata becomes a new ``datasets:`` entry (the field table of
-:mod:`scisync.manifest.fields` read backwards), appended with ruamel.yaml's round trip
-so the user's comments and layout survive.  The entry has no ``files:`` section, so
-scisync leaves the dataset's file list alone, and no attachments.  Then the dataset
-gets scisync's marker (``scientificMetadata.scisync_marker``), which makes it findable
-without the lockfile, and the normal plan restricted to the new key adopts it into
-``scisync.lock``: the next ``scisync plan`` shows no changes for it.
+An import is three plain pieces that :func:`scisync.api.import_dataset` runs in order:
 
-The caller holds the apply lock (:func:`scisync.api.apply_lock`) around
-:func:`import_dataset`, as for :func:`scisync.api.apply`.
+1. :func:`draft_import` checks the key and the dataset, builds the manifest entry
+   (:mod:`scisync.adopt.entry`) and proves that the manifest with it still loads,
+   writing nothing;
+2. :func:`marking_plan` is the adopt plan: one ``mark`` change that sets scisync's
+   marker (``scientificMetadata.scisync_marker``) on the dataset, performed, journaled
+   and resumed by the applier like any other change.  The marker comes first: a manifest
+   entry without a marked dataset would plan a *create*;
+3. :func:`write_entry` appends the entry to the manifest file atomically, and the normal
+   plan restricted to the new key (:func:`adoption`) records the dataset in
+   ``scisync.lock`` through the normal apply, when adopting it changes nothing in SciCat.
+
+An import interrupted after the marker was set is simply run again: the dataset then
+carries the marker, so the adopt plan has nothing to do.
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
-from typing import Any
+from pathlib import Path
+from typing import Protocol
 
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.util import load_yaml_guess_indent
-
-from scisync import api
 from scisync._util.atomicfile import write_atomic
 from scisync._util.jsontypes import Json
-from scisync.desired.ids import MARKER_FIELD, SUPERSEDES_FIELD, make_marker
+from scisync.adopt.entry import append_entry, dataset_entry
+from scisync.desired.ids import MARKER_FIELD, make_marker
 from scisync.errors import ApiError, ManifestError, PlanError
-from scisync.manifest.fields import DATASET_FIELDS
+from scisync.manifest import load_manifest
+from scisync.manifest.model import Manifest
 from scisync.manifest.schema import KEY_PATTERN
 from scisync.observe.model import ObservedDataset
-from scisync.plan.model import Action, FieldChange, ResourceKind
+from scisync.plan.model import (
+    Action,
+    FieldChange,
+    Fingerprint,
+    Plan,
+    ResourceChange,
+    ResourceKind,
+)
 
-_SERVER_QUANTITY_KEYS = frozenset({"valueSI", "unitSI"})
-_SCISYNC_METADATA_KEYS = frozenset({MARKER_FIELD, SUPERSEDES_FIELD})
-_TEMPLATE_START = re.compile(r"\{[{%#]")
-_INVESTIGATORS = "principalInvestigators"
+MARKING_INPUTS = "import"
+"""The marking plan's fingerprint: it is made and applied at once, never saved."""
+
+
+class DatasetLookup(Protocol):
+    """The SciCat reads an import needs (:class:`scisync.scicat.client.ScicatClient`)."""
+
+    def get_dataset(self, pid: str, *, context: str | None = None) -> ObservedDataset | None: ...
+
+    def find_datasets_by_markers(
+        self, markers: Sequence[str], *, context: str | None = None
+    ) -> Mapping[str, Sequence[ObservedDataset]]: ...
 
 
 @dataclass(frozen=True)
 class ImportResult:
-    """What :func:`import_dataset` did."""
+    """What :func:`scisync.api.import_dataset` did."""
 
     key: str
     pid: str
@@ -59,162 +75,41 @@ class ImportResult:
     pending: tuple[FieldChange, ...] = ()  # why it was not adopted: changes apply would make
 
 
-def _escape_templates(value: Json) -> Json:
-    """Strings are Jinja templates in a manifest; keep ``{{`` in SciCat's values literal."""
-    if isinstance(value, str):
-        if _TEMPLATE_START.search(value):
-            return "{% raw %}" + value + "{% endraw %}"
-        return value
-    if isinstance(value, list):
-        return [_escape_templates(item) for item in value]
-    if isinstance(value, dict):
-        return {name: _escape_templates(item) for name, item in value.items()}
-    return value
+@dataclass(frozen=True)
+class ImportDraft:
+    """An import checked and prepared, nothing written yet."""
 
+    key: str
+    pid: str
+    manifest_path: Path
+    marker: str
+    entry: Mapping[str, Json]
+    text: str  # the manifest file's new text, the entry appended
+    marker_set: bool  # the dataset does not carry the marker yet
 
-def _strip_server_quantities(value: Json) -> Json:
-    """Drop the valueSI/unitSI SciCat adds to every {value, unit} (the planner ignores them)."""
-    if isinstance(value, dict):
-        return {
-            name: _strip_server_quantities(item)
-            for name, item in value.items()
-            if name not in _SERVER_QUANTITY_KEYS
-        }
-    if isinstance(value, list):
-        return [_strip_server_quantities(item) for item in value]
-    return value
-
-
-def _empty(value: Json) -> bool:
-    return value is None or value == "" or value == [] or value == {}
-
-
-def dataset_entry(key: str, dataset: ObservedDataset) -> dict[str, Json]:
-    """The manifest entry describing *dataset* as SciCat holds it (pure).
-
-    Fields the manifest language has no name for (server bookkeeping such as
-    ``createdAt``, ``size``, ``numberOfFiles``) are left out: scisync does not manage them.
-    """
-    document = dataset.fields
-    kind = document.get("type")
-    if kind not in ("raw", "derived"):
-        raise PlanError(
-            f"dataset {dataset.pid} has type {kind!r}; scisync manages raw and derived datasets",
-            where=f"dataset {dataset.pid}",
-            hint="import a raw or derived dataset",
+    def result(
+        self, *, adopted: bool, lock_written: bool, pending: tuple[FieldChange, ...] = ()
+    ) -> ImportResult:
+        return ImportResult(
+            key=self.key,
+            pid=self.pid,
+            manifest_path=self.manifest_path,
+            marker=self.marker,
+            entry=self.entry,
+            marker_set=self.marker_set,
+            adopted=adopted,
+            lock_written=lock_written,
+            pending=pending,
         )
-    entry: dict[str, Json] = {"key": key, "type": kind}
-    for field in DATASET_FIELDS:
-        # Arrays are written with their plural names; the v3 singular aliases are skipped,
-        # except `investigator`, the only name a derived dataset has for its one PI.
-        if kind not in field.types or field.scicat == _INVESTIGATORS:
-            continue
-        if field.singular:
-            continue
-        value = document.get(field.scicat)
-        if _empty(value):
-            continue
-        if field.camel_keys is not None and isinstance(value, list):
-            to_snake = {camel: snake for snake, camel in field.camel_keys.items()}
-            value = [
-                {to_snake[k]: v for k, v in item.items() if k in to_snake and v is not None}
-                if isinstance(item, dict)
-                else item
-                for item in value
-            ]
-        elif field.scicat == "techniques" and isinstance(value, list):
-            value = [
-                {k: v for k, v in item.items() if k in ("pid", "name")}
-                if isinstance(item, dict)
-                else item
-                for item in value
-            ]
-        entry[field.name] = value
-    investigators = document.get(_INVESTIGATORS)
-    if not _empty(investigators):
-        entry.update(_investigators(kind, investigators, dataset.pid))
-    inputs = document.get("inputDatasets")
-    if kind == "derived" and isinstance(inputs, list) and inputs:
-        entry["input_datasets"] = [{"pid": pid} for pid in inputs]
-    folder = document.get("sourceFolder")
-    if isinstance(folder, str) and PurePosixPath(folder).is_absolute():
-        entry["source_folder"] = folder
-    metadata = document.get("scientificMetadata")
-    if isinstance(metadata, dict):
-        kept = {k: v for k, v in metadata.items() if k not in _SCISYNC_METADATA_KEYS}
-        if kept:
-            entry["scientific_metadata"] = _strip_server_quantities(kept)
-    return {name: _escape_templates(value) for name, value in entry.items()}
 
 
-def _investigators(kind: str, value: Json, pid: str) -> dict[str, Json]:
-    names: list[Json] = list(value) if isinstance(value, list) else [value]
-    if kind == "raw":
-        return {"principal_investigators": names}
-    if len(names) != 1:
-        raise PlanError(
-            f"derived dataset {pid} has {len(names)} principal investigators; a manifest's "
-            "derived dataset has exactly one `investigator`",
-            where=f"dataset {pid}",
-            hint="edit principalInvestigators in SciCat down to one name, then import again",
-        )
-    return {"investigator": names[0]}
-
-
-def _yaml() -> YAML:
-    yaml = YAML(typ="rt")
-    yaml.width = 4096  # never fold a long description into several lines
-    yaml.preserve_quotes = True
-    return yaml
-
-
-def _to_commented(value: Json) -> Any:
-    if isinstance(value, dict):
-        mapping = CommentedMap()
-        for name, item in value.items():
-            mapping[name] = _to_commented(item)
-        return mapping
-    if isinstance(value, list):
-        sequence = CommentedSeq(_to_commented(item) for item in value)
-        if all(not isinstance(item, dict | list) for item in value):
-            sequence.fa.set_flow_style()  # short lists of names read best on one line
-        return sequence
-    return value
-
-
-def append_entry(text: str, entry: Mapping[str, Json]) -> str:
-    """*text* (a manifest) with *entry* appended to its ``datasets:``, comments kept."""
-    _, indent, offset = load_yaml_guess_indent(text)
-    yaml = _yaml()
-    mapping_indent = indent or 2
-    sequence_indent = max(mapping_indent, (offset or 0) + 2)
-    yaml.indent(mapping=mapping_indent, sequence=sequence_indent, offset=offset or 0)
-    document = yaml.load(text)
-    if not isinstance(document, CommentedMap):
-        raise ManifestError("the manifest is not a mapping", hint="start it with 'version: 1'")
-    datasets = document.get("datasets")
-    if datasets is None:
-        datasets = CommentedSeq()
-        document["datasets"] = datasets
-    if not isinstance(datasets, CommentedSeq):
-        raise ManifestError(
-            "`datasets:` is not a list", hint="make it a list of entries (`- key: ...`)"
-        )
-    datasets.fa.set_block_style()
-    datasets.append(_to_commented(dict(entry)))
-    out = io.StringIO()
-    yaml.dump(document, out)
-    return out.getvalue()
-
-
-def _check_key(project: api.Project, key: str, manifest_path: Path) -> None:
+def _check_key(manifest: Manifest, key: str, manifest_path: Path) -> None:
     if not re.fullmatch(KEY_PATTERN, key):
         raise ManifestError(
             f"{key!r} is not a valid key",
             where="--key",
             hint="use letters, digits, '.', '_' and '-', starting with a letter or digit",
         )
-    manifest = project.manifest
     taken = {
         *(d.key for d in manifest.datasets),
         *(s.key for s in manifest.samples),
@@ -229,7 +124,7 @@ def _check_key(project: api.Project, key: str, manifest_path: Path) -> None:
         )
 
 
-def _check_marker(connection: api.Connection, dataset: ObservedDataset, marker: str) -> None:
+def _check_marker(catalog: DatasetLookup, dataset: ObservedDataset, marker: str) -> None:
     if dataset.marker is not None and dataset.marker != marker:
         raise PlanError(
             f"dataset {dataset.pid} is already managed as {dataset.marker!r} (its "
@@ -238,7 +133,7 @@ def _check_marker(connection: api.Connection, dataset: ObservedDataset, marker: 
             where=f"dataset {dataset.pid}",
             hint="import it in the project that manages it, or remove the marker in SciCat first",
         )
-    holders = connection.catalog.find_datasets_by_markers([marker]).get(marker, [])
+    holders = catalog.find_datasets_by_markers([marker]).get(marker, [])
     others = sorted(found.pid for found in holders if found.pid != dataset.pid)
     if others:
         raise PlanError(
@@ -248,8 +143,8 @@ def _check_marker(connection: api.Connection, dataset: ObservedDataset, marker: 
         )
 
 
-def _validated_text(
-    project: api.Project,
+def _check_loads(
+    manifest: Manifest,
     manifest_path: Path,
     text: str,
     variables: Mapping[str, str],
@@ -259,8 +154,8 @@ def _validated_text(
     probe = manifest_path.parent / f".{manifest_path.name}.import-{secrets.token_hex(4)}.yaml"
     probe.write_text(text, encoding="utf-8")
     try:
-        sources = [probe if p == manifest_path else p for p in project.manifest.sources]
-        api.load_project(sources, variables=variables, var_files=var_files)
+        sources = [probe if p == manifest_path else p for p in manifest.sources]
+        load_manifest(sources, variables=variables, var_files=var_files)
     except ManifestError as error:
         raise ManifestError(
             "the imported dataset's metadata does not make a valid manifest entry; "
@@ -275,61 +170,79 @@ def _validated_text(
             os.unlink(probe)
 
 
-def import_dataset(
-    project: api.Project,
-    connection: api.Connection,
+def draft_import(
+    manifest: Manifest,
+    catalog: DatasetLookup,
     pid: str,
     key: str,
     *,
-    manifest_path: Path | None = None,
-    variables: Mapping[str, str] | None = None,
-    var_files: Sequence[Path] = (),
-) -> ImportResult:
-    """Write a manifest entry for dataset *pid* under *key*, mark it, and adopt it.
+    manifest_path: Path,
+    variables: Mapping[str, str],
+    var_files: Sequence[Path],
+    where: str,
+) -> ImportDraft:
+    """Check that *pid* can be imported under *key* into *manifest_path*; write nothing.
 
-    *manifest_path* (default: the project's first manifest file) receives the entry.
-    The dataset is adopted into the lockfile only when adopting it changes nothing in
-    SciCat; if the manifest's ``defaults:`` would add or change fields, the entry is
-    written and marked, and ``pending`` lists what ``scisync apply`` would change.
+    *where* names the SciCat server in the message for a pid it does not have.
     """
-    variables = dict(variables or {})
-    target = (manifest_path or project.manifest.sources[0]).resolve()
-    _check_key(project, key, target)
-    dataset = connection.catalog.get_dataset(pid, context=f"importing {pid}")
+    _check_key(manifest, key, manifest_path)
+    dataset = catalog.get_dataset(pid, context=f"importing {pid}")
     if dataset is None:
         raise ApiError(
             f"SciCat has no dataset {pid!r} that you can read",
-            where=connection.url,
+            where=where,
             hint="check the pid (as SciCat shows it, e.g. 20.500.12269/...) and your token",
         )
-    marker = make_marker(project.manifest.project, key)
-    _check_marker(connection, dataset, marker)
+    marker = make_marker(manifest.project, key)
+    _check_marker(catalog, dataset, marker)
     entry = dataset_entry(key, dataset)
-    new_text = append_entry(target.read_text(encoding="utf-8"), entry)
-    _validated_text(project, target, new_text, variables, var_files)
+    text = append_entry(manifest_path.read_text(encoding="utf-8"), entry)
+    _check_loads(manifest, manifest_path, text, variables, var_files)
+    return ImportDraft(
+        key=key,
+        pid=pid,
+        manifest_path=manifest_path,
+        marker=marker,
+        entry=entry,
+        text=text,
+        marker_set=dataset.marker != marker,
+    )
 
-    # The marker first: a manifest entry without a marked dataset would plan a *create*.
-    marker_set = dataset.marker != marker
-    if marker_set:
-        connection.catalog.patch_dataset(
-            pid,
-            {"scientificMetadata": {MARKER_FIELD: marker}},
-            merge_patch=True,
-            context=f"dataset {key}",
-        )
-    write_atomic(target, new_text.encode("utf-8"))
 
-    reloaded = api.load_project(
-        project.manifest.sources, variables=variables, var_files=var_files,
-        lock_path=project.lock_path,
-    )  # fmt: skip
-    plan = api.plan(reloaded, connection, targets=[key])
-    change = plan.by_address().get(f"{ResourceKind.DATASET.value}.{key}")
-    if change is None or change.pid != pid:
+def marking_plan(project: str, draft: ImportDraft) -> Plan:
+    """The adopt plan: set the marker on the dataset, or nothing when it carries it."""
+    change = ResourceChange(
+        kind=ResourceKind.DATASET,
+        key=draft.key,
+        action=Action.MARK,
+        reason=f"imported: scisync finds {draft.pid} by its marker from now on",
+        pid=draft.pid,
+        marker=draft.marker,
+        patch={"scientificMetadata": {MARKER_FIELD: draft.marker}},
+    )
+    fingerprint = Fingerprint(MARKING_INPUTS, MARKING_INPUTS, MARKING_INPUTS)
+    return Plan(
+        project=project, changes=(change,) if draft.marker_set else (), fingerprint=fingerprint
+    )
+
+
+def write_entry(draft: ImportDraft) -> None:
+    """Append the entry to the manifest file (temp file, then rename)."""
+    write_atomic(draft.manifest_path, draft.text.encode("utf-8"))
+
+
+def adoption(plan: Plan, draft: ImportDraft) -> tuple[Plan | None, tuple[FieldChange, ...]]:
+    """The plan (restricted to the new key) to apply, or None and what it would change.
+
+    The dataset is recorded only when adopting it changes nothing in SciCat; if the
+    manifest's ``defaults:`` would add or change fields, the caller applies nothing.
+    """
+    change = plan.by_address().get(f"{ResourceKind.DATASET.value}.{draft.key}")
+    if change is None or change.pid != draft.pid:
         raise PlanError(
-            f"the plan for {key!r} does not adopt dataset {pid}",
-            where=str(target),
-            hint=f"run `scisync plan --target {key}` to see why",
+            f"the plan for {draft.key!r} does not adopt dataset {draft.pid}",
+            where=str(draft.manifest_path),
+            hint=f"run `scisync plan --target {draft.key}` to see why",
         )
     quiet = (
         change.action in (Action.ADOPT, Action.NOOP)
@@ -338,25 +251,5 @@ def import_dataset(
         and all(a.action.value == "keep" for a in change.attachments)
     )
     if not quiet:
-        return ImportResult(
-            key=key,
-            pid=pid,
-            manifest_path=target,
-            marker=marker,
-            entry=entry,
-            marker_set=marker_set,
-            adopted=False,
-            lock_written=False,
-            pending=change.field_changes,
-        )
-    outcome = api.apply(reloaded, connection, plan)
-    return ImportResult(
-        key=key,
-        pid=pid,
-        manifest_path=target,
-        marker=marker,
-        entry=entry,
-        marker_set=marker_set,
-        adopted=True,
-        lock_written=outcome.lock_written,
-    )
+        return None, change.field_changes
+    return plan, ()

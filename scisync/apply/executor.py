@@ -35,7 +35,7 @@ from scisync.apply.ports import Catalog
 from scisync.desired.ids import attachment_id
 from scisync.desired.model import Hasher
 from scisync.desired.thumbnails import thumbnail_data_uri
-from scisync.errors import ApiError, PlanError, ScisyncError, StorageError
+from scisync.errors import ApiError, PlanError, Problem, ScisyncError, StorageError
 from scisync.plan.model import (
     Action,
     AttachmentAction,
@@ -103,6 +103,7 @@ class Applier:
         self.workers = max(1, workers)
         self.results = ApplyResults()
         self._resumed_pids = journal.created_pids()
+        self._completed = journal.completed_steps()
 
     # ------------------------------------------------------------------ driver
 
@@ -117,27 +118,42 @@ class Applier:
                 bytes=sum(f.size for f in transfers),
             )
         )
-        for group in _levels(self.plan):
-            errors: list[ScisyncError] = []
-            with ThreadPoolExecutor(max_workers=self.workers) as pool:
-                futures = [pool.submit(self._execute, change) for change in group]
-                for future in futures:
-                    error = future.exception()
-                    if isinstance(error, ScisyncError):
-                        errors.append(error)
-                    elif error is not None:
-                        raise error
-            if errors:
-                raise ScisyncError(problems=[p for e in errors for p in e.problems])
+        problems = self._run_levels()
+        if problems:
+            raise ScisyncError(problems=problems)
         self.results.summary = _summarize(self.results, time.monotonic() - started)
         self.events(ApplyFinished(self.results.summary))
         return self.results
 
+    def _run_levels(self) -> list[Problem]:
+        """Run the plan level by level; a failure skips only the changes that depend on it.
+
+        Independent changes still run, so one bad entry does not hold back the rest, and
+        the lockfile records everything that completed.  Returns the failures' problems.
+        """
+        failed: set[str] = set()
+        problems: list[Problem] = []
+        for group in _levels(self.plan):
+            runnable = [c for c in group if not failed.intersection(c.depends_on)]
+            failed.update(c.address for c in group if failed.intersection(c.depends_on))
+            with ThreadPoolExecutor(max_workers=self.workers) as pool:
+                futures = [(c.address, pool.submit(self._execute, c)) for c in runnable]
+                for address, future in futures:
+                    error = future.exception()
+                    if isinstance(error, ScisyncError):
+                        failed.add(address)
+                        problems += error.problems
+                    elif error is not None:
+                        raise error
+        return problems
+
     def _execute(self, change: ResourceChange) -> None:
-        if change.action is Action.FORGET:
+        if change.action is Action.MARK:
+            self._mark(change)
+        elif change.action is Action.FORGET:
             self.results.count(Action.FORGET)
             return
-        if change.kind is ResourceKind.SAMPLE:
+        elif change.kind is ResourceKind.SAMPLE:
             self._sample(change)
         elif change.kind is ResourceKind.DATASET:
             self._dataset(change)
@@ -202,6 +218,23 @@ class Applier:
                 raise
 
     # ------------------------------------------------------------------ datasets
+
+    def _mark(self, change: ResourceChange) -> None:
+        """Set scisync's marker on an existing dataset (``scisync import``).
+
+        A PATCH an interrupted run completed (journaled as done) is not sent again.
+        """
+        assert change.pid is not None and change.patch is not None
+        pid, patch = change.pid, change.patch
+        if ("set-marker", change.address) not in self._completed:
+            self._step(
+                change,
+                "set-marker",
+                lambda: self.catalog.patch_dataset(
+                    pid, patch, merge_patch=True, context=f"dataset {change.key}"
+                ),
+            )
+        self.results.pids[change.address] = pid
 
     def _dataset(self, change: ResourceChange) -> None:
         context = f"dataset {change.key}"

@@ -68,6 +68,10 @@ class Journal:
             if entry.phase == "done" and entry.step == "create-dataset" and "pid" in entry.data
         }
 
+    def completed_steps(self) -> frozenset[tuple[str, str]]:
+        """(step, address) of every step an earlier run finished."""
+        return frozenset((e.step, e.address) for e in self.entries() if e.phase == "done")
+
     def finish(self) -> None:
         """The apply completed: the journal has nothing left to tell."""
         with self._lock:

@@ -61,6 +61,8 @@ def updated_lock(
             else:
                 downloads.pop(change.key, None)
             continue
+        if change.action is Action.MARK:
+            continue  # a marker alone records nothing: the plan that adopts the dataset does
         pid = pids.get(change.address) or change.pid
         if pid is None:
             continue  # not reached (a failed apply): the next plan will try again

@@ -1,4 +1,4 @@
-"""``scisync import PID --key KEY``: the click command over :mod:`scisync.adopt.importer`."""
+"""``scisync import PID --key KEY``: the click command over :func:`scisync.api.import_dataset`."""
 
 from __future__ import annotations
 
@@ -40,12 +40,11 @@ def import_command(
     records it in scisync.lock, so the next `scisync plan` shows no changes for it.
     """
     from scisync import api
-    from scisync.adopt.importer import import_dataset
     from scisync.render.adopt import import_result_json, import_result_text
 
     project = load_project(options, manifest_files, variables, var_files)
     with api.apply_lock(project, lock_timeout), api.connect(project) as connection:
-        result = import_dataset(
+        result = api.import_dataset(
             project,
             connection,
             pid,

@@ -54,6 +54,8 @@ def plan_summary(plan: Plan) -> JsonObject:
     counts = plan.counts()
     summary: JsonObject = {"has_changes": plan.has_changes}
     for action in Action:
+        if action is Action.MARK and not counts.get(action):
+            continue  # only `scisync import` makes marking plans; other plans never show it
         summary[action.value] = counts.get(action, 0)
     summary["upload_files"] = _transfer_files(plan, ResourceKind.DATASET)
     summary["upload_bytes"] = plan.transfer_bytes(ResourceKind.DATASET)

@@ -31,6 +31,7 @@ class Action(StrEnum):
     ADOPT = "adopt"  # found by its marker but missing from the lockfile: record it
     FORGET = "forget"  # removed from the manifest: dropped from the lockfile, left in SciCat
     DOWNLOAD = "download"  # fetch files into a local folder
+    MARK = "mark"  # `scisync import`: set scisync's marker on an existing dataset (a PATCH)
     NOOP = "no-op"
 
 

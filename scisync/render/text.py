@@ -57,6 +57,7 @@ _LOOKS: dict[Action, _Look] = {
     Action.FORGET: _Look("-", "will be forgotten", "red"),
     Action.DOWNLOAD: _Look("<=", "will be downloaded", "cyan"),
     Action.ADOPT: _Look("<-", "will be adopted", "blue"),
+    Action.MARK: _Look("*", "will get scisync's marker", "blue"),
     Action.NOOP: _Look(" ", "is unchanged", "white"),
 }
 _LEGEND_ORDER = (
@@ -66,6 +67,7 @@ _LEGEND_ORDER = (
     Action.FORGET,
     Action.DOWNLOAD,
     Action.ADOPT,
+    Action.MARK,
 )
 
 
@@ -127,6 +129,8 @@ def summary_line(plan: Plan) -> str:
     ]
     if counts.get(Action.ADOPT, 0):
         parts.append(f"{counts[Action.ADOPT]} to adopt")
+    if counts.get(Action.MARK, 0):
+        parts.append(f"{counts[Action.MARK]} to mark")
     parts.append(f"{counts.get(Action.FORGET, 0)} to forget")
     parts.append(_transfer_phrase(plan, ResourceKind.DATASET, "upload"))
     parts.append(_transfer_phrase(plan, ResourceKind.DOWNLOAD, "download"))

@@ -12,7 +12,7 @@ import requests
 from click.testing import CliRunner, Result
 
 from scisync._util.secrets import forget_secrets
-from scisync.adopt.importer import append_entry, dataset_entry
+from scisync.adopt.entry import append_entry, dataset_entry
 from scisync.cli import main
 from scisync.lock.io import read_lock
 from scisync.observe.model import ObservedDataset

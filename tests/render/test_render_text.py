@@ -161,6 +161,7 @@ def test_action_symbols() -> None:
         "<-",
         "-",
         "<=",
+        "*",
     ]
 
 
