@@ -132,6 +132,17 @@ def build_routes(api: Api) -> list[Route]:
         ("GET", "/v4/attachments/{id}", api.attachment_get),
         ("PATCH", "/v4/attachments/{id}", api.attachment_patch),
         ("DELETE", "/v4/attachments/{id}", api.attachment_delete),
+        # v4 published data
+        ("GET", "/v4/publisheddata/count", lambda r: api.published_list(r, count=True)),
+        ("GET", "/v4/publisheddata", api.published_list),
+        ("POST", "/v4/publisheddata", api.published_create),
+        ("POST", "/v4/publisheddata/{id}/publish", api.published_publish),
+        ("POST", "/v4/publisheddata/{id}/register", api.published_register),
+        ("POST", "/v4/publisheddata/{id}/amend", api.published_amend),
+        ("POST", "/v4/publisheddata/{id}/resync", api.published_resync),
+        ("GET", "/v4/publisheddata/{id}", api.published_get),
+        ("PATCH", "/v4/publisheddata/{id}", api.published_patch),
+        ("DELETE", "/v4/publisheddata/{id}", api.published_delete),
     ]
     return [
         Route(method, template, _compile(template), handler, template.endswith("/login"))
