@@ -195,9 +195,9 @@ def test_origdatablocks_v3_and_v4(ingestor: ApiClient) -> None:
     # decorator says isArray (src/datasets/datasets.controller.ts countOrigDatablocks).
     with pytest.raises(ValidationError, match="CountApiResponse"):
         DatasetsApi(ingestor).datasets_controller_count_orig_datablocks_v3(pid)
-    raw = DatasetsApi(ingestor).datasets_controller_count_orig_datablocks_v3_without_preload_content(
-        pid
-    )
+    raw = DatasetsApi(
+        ingestor
+    ).datasets_controller_count_orig_datablocks_v3_without_preload_content(pid)
     assert json.loads(raw.data) == {"count": 2}
 
 
@@ -275,9 +275,9 @@ def test_published_data_lifecycle(scicat_sandbox: SandboxServer, ingestor: ApiCl
     # None.  The sandbox follows the backend; the record still parses into the model.
     assert api.published_data_v4_controller_publish_v4(created.doi) is None
     assert api.published_data_v4_controller_find_one_v4(created.doi).status == "public"
-    registered = _parsed(api.published_data_v4_controller_register_v4_without_preload_content(
-        created.doi
-    ))
+    registered = _parsed(
+        api.published_data_v4_controller_register_v4_without_preload_content(created.doi)
+    )
     assert registered.status == "registered" and registered.registered_time is not None
     with pytest.raises(ApiException) as refused:
         api.published_data_v4_controller_update_v4(
@@ -290,9 +290,9 @@ def test_published_data_lifecycle(scicat_sandbox: SandboxServer, ingestor: ApiCl
     assert not_admin.value.status == 403
     with _client(scicat_sandbox, scicat_sandbox.login("admin")) as admin:
         admin_api = PublishedDataV4Api(admin)
-        amended = _parsed(admin_api.published_data_v4_controller_amend_v4_without_preload_content(
-            created.doi
-        ))
+        amended = _parsed(
+            admin_api.published_data_v4_controller_amend_v4_without_preload_content(created.doi)
+        )
     assert amended.status == "amended"
     got = api.published_data_v4_controller_find_one_v4(created.doi)
     assert got.title == "A better title" and got.status == "amended"

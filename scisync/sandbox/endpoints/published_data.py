@@ -180,9 +180,7 @@ class PublishedDataEndpoints(Endpoints):
         doi = req.params["id"]
         record = self._find_visible(caller, doi, f"Published data with id {doi} not found.")
         if record.get("status") != PRIVATE:
-            raise error(
-                400, f"Published data can only be published if it is in {PRIVATE} state."
-            )
+            raise error(400, f"Published data can only be published if it is in {PRIVATE} state.")
         self._publish_datasets(caller, record, None)
         return Response(201, self._save(caller, record, {"status": PUBLIC}))
 
@@ -206,9 +204,7 @@ class PublishedDataEndpoints(Endpoints):
         if record is None:
             raise error(404, f"Published data with id {doi} not found.")
         if record.get("status") != REGISTERED:
-            raise error(
-                400, f"Published data can only be amended if it is in {REGISTERED} state."
-            )
+            raise error(400, f"Published data can only be amended if it is in {REGISTERED} state.")
         return Response(201, self._save(caller, record, {"status": AMENDED}))
 
     def published_delete(self, req: Request) -> Response:
@@ -243,4 +239,3 @@ class PublishedDataEndpoints(Endpoints):
                 updated = dict(merge_patch(dataset, changes))
                 self._stamp(updated, caller, created=False)
                 tx.replace(DATASETS, pid, updated)
-
