@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import quote
 
@@ -190,7 +191,7 @@ def test_visibility_by_caller(scicat_sandbox: SandboxServer) -> None:
     }
     count = session(scicat_sandbox, "user1").get(_url(scicat_sandbox) + "/count")
     assert count.json() == {"count": 2}
-    where = '{"where":{"datasetPids":{"inq":["%s"]}}}' % public["datasetPids"][0]
+    where = json.dumps({"where": {"datasetPids": {"inq": public["datasetPids"]}}})
     filtered = session(scicat_sandbox, "admin").get(_url(scicat_sandbox), params={"filter": where})
     assert [r["doi"] for r in filtered.json()] == [public["doi"]]
 
