@@ -22,7 +22,9 @@ Dims = tuple[int, ...]
 
 
 def _dims(**powers: int) -> Dims:
-    return tuple(powers.get(name, 0) for name in ("kg", "m", "s", "A", "K", "cd", "mol", "rad", "b"))
+    return tuple(
+        powers.get(name, 0) for name in ("kg", "m", "s", "A", "K", "cd", "mol", "rad", "b")
+    )
 
 
 # name -> (factor to SI, dimensions, offset added before scaling, takes SI prefixes)

@@ -46,7 +46,9 @@ class PublishedDataRecord:
         return self.status in REGISTERED_STATUSES
 
 
-def published_from_document(document: JsonObject, context: str | None = None) -> PublishedDataRecord:
+def published_from_document(
+    document: JsonObject, context: str | None = None
+) -> PublishedDataRecord:
     """Parse a PublishedData document; a malformed one is an ApiError naming the field."""
     doi = document.get("doi")
     status = document.get("status", "private")
@@ -79,4 +81,3 @@ def published_from_document(document: JsonObject, context: str | None = None) ->
         registered_time=registered if isinstance(registered, str) else None,
         fields=dict(document),
     )
-
