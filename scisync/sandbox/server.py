@@ -63,6 +63,8 @@ def _compile(template: str) -> re.Pattern[str]:
 def build_routes(api: Api) -> list[Route]:
     table: list[tuple[str, str, Handler]] = [
         ("POST", "/v3/auth/login", api.login),
+        ("POST", "/v3/auth/ldap", api.ldap_login),
+        ("POST", "/v3/auth/msad", api.ldap_login),
         ("POST", "/v3/users/login", api.users_login),
         ("GET", "/v3/auth/whoami", api.whoami),
         ("POST", "/v3/auth/logout", api.logout),
@@ -145,9 +147,13 @@ def build_routes(api: Api) -> list[Route]:
         ("DELETE", "/v4/publisheddata/{id}", api.published_delete),
     ]
     return [
-        Route(method, template, _compile(template), handler, template.endswith("/login"))
+        Route(method, template, _compile(template), handler, _is_login(template))
         for method, template, handler in table
     ]
+
+
+def _is_login(template: str) -> bool:
+    return template.endswith(("/login", "/auth/ldap", "/auth/msad"))
 
 
 class Faults:

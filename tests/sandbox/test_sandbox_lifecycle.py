@@ -49,7 +49,7 @@ def test_secret_and_accounts_files_are_private_and_documented(tmp_path: Path) ->
     assert len(secret.read_text().strip()) == 64
     accounts = json.loads(info.accounts_file.read_text())
     assert accounts == list(DEFAULT_ACCOUNTS)
-    assert {a[0] for a in info.accounts} == {"admin", "ingestor", "user1"}
+    assert {a[0] for a in info.accounts} == {"admin", "ingestor", "user1", "ldap1"}
 
 
 def test_custom_accounts_file_in_backend_format(tmp_path: Path) -> None:
