@@ -97,9 +97,21 @@ def _parsed(response: Any) -> PublishedData:
     return record
 
 
-def test_login_and_whoami(scicat_sandbox: SandboxServer, ingestor: ApiClient) -> None:
-    me = AuthApi(ingestor).auth_controller_whoami_v3()
-    assert me is not None
+def test_login_ldap_and_whoami(scicat_sandbox: SandboxServer) -> None:
+    with _client(scicat_sandbox) as anonymous:
+        answer = AuthApi(anonymous).auth_controller_ldap_login_v3(
+            CredentialsDto(username="ldap1", password="sandbox-ldap1")
+        )
+        with pytest.raises(ApiException) as refused:
+            AuthApi(anonymous).auth_controller_ldap_login_v3(
+                CredentialsDto(username="ingestor", password="sandbox-ingestor")
+            )
+    assert refused.value.status == 401
+    assert answer.user_id == "sandbox-user-ldap1" and answer.expires_in == 3600
+    with _client(scicat_sandbox, answer.access_token) as client:
+        raw = AuthApi(client).auth_controller_whoami_v3_without_preload_content()
+    me = json.loads(raw.data)
+    assert (me["username"], me["authStrategy"]) == ("ldap1", "ldap")
 
 
 def test_v3_datasets_create_get_list_count_find_one_patch(ingestor: ApiClient) -> None:
