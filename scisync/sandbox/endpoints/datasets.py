@@ -76,9 +76,8 @@ class DatasetEndpoints(Endpoints):
                 values = out.get(plural)
                 if isinstance(values, list) and values:
                     out.setdefault(singular, values[0])
-            investigators = out.get("principalInvestigators")
-            if out.get("type") == "derived" and isinstance(investigators, list) and investigators:
-                out.setdefault("investigator", investigators[0])
+            # No singular `investigator`: convertCurrentToObsoleteSchema adds it only when
+            # the document has an `investigator` path, which the schema does not have.
             if history:
                 out["history"] = []
         return out
