@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from scisync.sandbox import dto
 from scisync.sandbox.quirks import si_value
 
 DATE_FIELDS = frozenset({"creationTime", "startTime", "endTime", "createdAt", "updatedAt"})
@@ -48,6 +49,13 @@ ARRAY_FIELDS = frozenset(
         "techniques",
         "relationships",
     }
+)
+
+
+# schemaTypeOf: a path the schema knows has its type; an unknown one is a String, or a
+# Date when its value has "begin".
+_SCHEMA_PATHS = frozenset(dto.V4_DATASET_CREATE.fields) | frozenset(
+    {"pid", "_id", "version", "createdBy", "updatedBy", "createdAt", "updatedAt"}
 )
 
 
@@ -96,9 +104,7 @@ def fullquery_where(fields: dict[str, Any]) -> dict[str, Any]:
 def search_expression(key: str, value: Any) -> Any:
     """``searchExpression``: the condition for one form field, by its schema type."""
     if key in DATE_FIELDS or (
-        key not in ARRAY_FIELDS | BOOLEAN_FIELDS | NUMBER_FIELDS
-        and isinstance(value, dict)
-        and "begin" in value
+        key not in _SCHEMA_PATHS and isinstance(value, dict) and "begin" in value
     ):
         span = value if isinstance(value, dict) else {}
         return {"$gte": span.get("begin"), "$lte": span.get("end")}
