@@ -30,6 +30,7 @@ from scisync.sandbox.auth import (
     load_secret,
 )
 from scisync.sandbox.http import HttpError, Request, Response, error
+from scisync.sandbox.published_metadata import MetadataCheck
 from scisync.sandbox.settings import SandboxSettings
 from scisync.sandbox.store import IncompatibleDataFolder, Store
 
@@ -194,6 +195,7 @@ class _App:
             load_accounts(data_dir, settings), load_secret(data_dir), settings
         )
         self.api = Api(self.store, self.auth, settings)
+        self.api.published_metadata = MetadataCheck.for_data_dir(data_dir)
         self.routes = build_routes(self.api)
         self.faults = Faults(settings)
         self._counts: Counter[str] = Counter()

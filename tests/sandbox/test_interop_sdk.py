@@ -271,7 +271,12 @@ def test_published_data_lifecycle(scicat_sandbox: SandboxServer, ingestor: ApiCl
             title="A paper's data",
             abstract="What we measured",
             dataset_pids=[pid],
-            metadata={"publisher": {"name": "Sandbox"}, "publicationYear": 2026},
+            metadata={
+                "creators": [{"name": "Ada Lovelace"}],
+                "publisher": {"name": "Sandbox", "publisherIdentifierScheme": "ROR"},
+                "publicationYear": 2026,
+                "resourceType": "Dataset",
+            },
         )
     )
     assert created.status == "private" and created.doi

@@ -30,8 +30,23 @@ def _dataset(server: SandboxServer, user: str = "ingestor", group: str = "ingest
     return str(reply.json()["pid"])
 
 
+# What the backend's default publishedDataConfig requires before publish and register.
+METADATA = {
+    "creators": [{"name": "Ada Lovelace"}],
+    "publisher": {"name": "Sandbox Facility", "publisherIdentifierScheme": "ROR"},
+    "publicationYear": 2026,
+    "resourceType": "Dataset",
+}
+
+
 def _create(server: SandboxServer, user: str = "ingestor", **extra: Any) -> dict[str, Any]:
-    body = {"title": "T", "abstract": "A", "datasetPids": [_dataset(server)], **extra}
+    body = {
+        "title": "T",
+        "abstract": "A",
+        "datasetPids": [_dataset(server)],
+        "metadata": METADATA,
+        **extra,
+    }
     reply = session(server, user).post(_url(server), json=body)
     assert reply.status_code == 201, reply.text
     return dict(reply.json())
@@ -50,7 +65,7 @@ def test_create_assigns_doi_under_the_prefix_and_defaults(
     scicat_sandbox_factory: Factory,
 ) -> None:
     server = scicat_sandbox_factory(SandboxSettings(doi_prefix="10.9999/"))
-    record = _create(server, metadata={"publisher": {"name": "X"}})
+    record = _create(server, metadata={"publisher": {"name": "X"}})  # checked on publish only
     assert record["doi"].startswith("10.9999/") and len(record["doi"]) == len("10.9999/") + 36
     assert record["_id"] == record["doi"]
     assert record["status"] == "private"
@@ -155,7 +170,7 @@ def test_register_publishes_the_datasets_and_stamps_the_time(
 
 def test_publish_needs_update_rights_on_every_dataset(scicat_sandbox: SandboxServer) -> None:
     foreign = _dataset(scicat_sandbox, user="user1", group="group1")
-    body = {"title": "T", "abstract": "A", "datasetPids": [foreign]}
+    body = {"title": "T", "abstract": "A", "datasetPids": [foreign], "metadata": METADATA}
     record = session(scicat_sandbox, "ingestor").post(_url(scicat_sandbox), json=body).json()
     reply = session(scicat_sandbox, "ingestor").post(_url(scicat_sandbox, record["doi"], "publish"))
     assert reply.status_code == 403
@@ -213,3 +228,54 @@ def test_anonymous_create_is_forbidden(scicat_sandbox: SandboxServer) -> None:
     reply = requests.post(_url(scicat_sandbox), json={"title": "T"})
     assert reply.status_code == 403
     assert reply.json()["message"] == "Forbidden resource"
+
+
+@pytest.mark.parametrize(
+    ("change", "errors"),
+    [
+        ({"creators": []}, [("/creators", "must NOT have fewer than 1 items")]),
+        ({"creators": [{}]}, [("/creators/0", "must have required property 'name'")]),
+        (
+            {"publisher": {"name": "X"}},
+            [("/publisher", "must have required property 'publisherIdentifierScheme'")],
+        ),
+        ({"publicationYear": "2026"}, [("/publicationYear", "must be integer")]),
+        ({"resourceType": None}, [("", "must have required property 'resourceType'")]),
+        ({"publicationYear": None}, []),  # ajv's dynamic default: the current year
+    ],
+)
+@pytest.mark.parametrize("action", ["publish", "register"])
+def test_publish_and_register_validate_the_metadata(
+    scicat_sandbox: SandboxServer, change: dict[str, Any], errors: list[Any], action: str
+) -> None:
+    metadata = {k: v for k, v in {**METADATA, **change}.items() if v is not None}
+    record = _create(scicat_sandbox, metadata=metadata)
+    reply = session(scicat_sandbox, "ingestor").post(_url(scicat_sandbox, record["doi"], action))
+    if not errors:
+        assert reply.status_code == 201, reply.text
+        assert "publicationYear" not in reply.json()["metadata"]  # the default is not stored
+        return
+    assert reply.status_code == 400
+    assert [(e["instancePath"], e["message"]) for e in reply.json()] == errors
+    back = session(scicat_sandbox, "ingestor").get(_url(scicat_sandbox, record["doi"]))
+    assert back.json()["status"] == "private"
+
+
+def test_a_config_file_in_the_data_folder_replaces_the_schema(
+    scicat_sandbox_factory: Factory, tmp_path: Any
+) -> None:
+    folder = tmp_path / "custom"
+    folder.mkdir()
+    schema = {"type": "object", "required": ["landingPage"]}
+    (folder / "publishedDataConfig.json").write_text(json.dumps({"metadataSchema": schema}))
+    server = scicat_sandbox_factory(data_dir=folder)
+    record = _create(server)
+    reply = session(server, "ingestor").post(_url(server, record["doi"], "publish"))
+    assert reply.status_code == 400
+    assert reply.json()[0]["params"] == {"missingProperty": "landingPage"}
+    off = tmp_path / "off"
+    off.mkdir()
+    (off / "publishedDataConfig.json").write_text(json.dumps({"metadataSchema": None}))
+    lax = scicat_sandbox_factory(data_dir=off)
+    bare = _create(lax, metadata={})
+    assert session(lax, "ingestor").post(_url(lax, bare["doi"], "publish")).status_code == 201

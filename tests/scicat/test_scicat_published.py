@@ -28,7 +28,7 @@ def _record_body(pid: str, marker: str = "m-1") -> dict[str, object]:
         "datasetPids": [pid],
         "metadata": {
             "creators": [{"name": "Ada"}],
-            "publisher": {"name": "Sandbox Facility"},
+            "publisher": {"name": "Sandbox Facility", "publisherIdentifierScheme": "ROR"},
             "publicationYear": 2026,
             "resourceType": "Dataset",
             "scisync_marker": marker,
@@ -107,3 +107,17 @@ def test_a_bad_body_is_an_api_error_with_the_server_words(client: ScicatClient) 
         client.create_published_data({"title": "x", "abstract": "y", "datasetPids": [], "doi": "1"})
     assert failure.value.status == 400
     assert "property doi should not exist" in str(failure.value)
+
+
+def test_a_metadata_refusal_names_the_fields(client: ScicatClient) -> None:
+    pid = client.create_dataset(dataset_body("pub-5"))["pid"]
+    assert isinstance(pid, str)
+    body = _record_body(pid)
+    body["metadata"] = {"creators": [], "resourceType": "Dataset"}
+    record = client.create_published_data(body)
+    with pytest.raises(ApiError) as refused:
+        client.register_published_data(record.doi)
+    assert refused.value.status == 400
+    text = str(refused.value)
+    assert "metadata/creators: must NOT have fewer than 1 items" in text
+    assert "metadata: must have required property 'publisher'" in text

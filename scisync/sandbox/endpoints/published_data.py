@@ -13,8 +13,11 @@ Follows ``src/published-data/published-data.v4.controller.ts`` (backend 783086a0
   JSON to ``REGISTER_DOI_URI``: the sandbox never calls out; it sets the status and
   ``registeredTime`` as the backend does after a successful registration.
 
-Not served: ``/config``, ``/formpopulate``, the v3 ``/publisheddata`` routes, the
-metadata JSON-schema validation (``publishedDataConfig``) and the OAI resync call.
+- ``publish`` and ``register`` first validate ``metadata`` (see
+  :mod:`scisync.sandbox.published_metadata`): a 400 whose body is ajv's error list.
+
+Not served: ``/config``, ``/formpopulate``, the v3 ``/publisheddata`` routes and the OAI
+resync call.
 """
 
 from __future__ import annotations
@@ -42,7 +45,15 @@ from scisync.sandbox.filters import (
     project,
     v3_where,
 )
-from scisync.sandbox.http import Request, Response, error, forbidden, unauthenticated
+from scisync.sandbox.http import (
+    HttpError,
+    Request,
+    Response,
+    error,
+    forbidden,
+    unauthenticated,
+)
+from scisync.sandbox.published_metadata import DEFAULT_SCHEMA, MetadataCheck
 
 PUBLISHED_DATA = "publisheddata"
 PRIVATE, PUBLIC, REGISTERED, AMENDED = dto.PUBLISHED_DATA_STATUSES
@@ -52,6 +63,15 @@ _MATCHER = Matcher(frozenset({"createdAt", "updatedAt", "registeredTime"}))
 
 class PublishedDataEndpoints(Endpoints):
     """``/v4/publisheddata``."""
+
+    # Replaced by the server with the data folder's publishedDataConfig.json, if any.
+    published_metadata = MetadataCheck(DEFAULT_SCHEMA, {"publicationYear": "currentYear"})
+
+    def _check_metadata(self, record: dict[str, Any]) -> None:
+        """``ValidatorService.validate``: ajv's error list is the whole 400 body."""
+        errors = self.published_metadata.errors(record.get("metadata"))
+        if errors:
+            raise HttpError(400, errors)
 
     # --- access --------------------------------------------------------------------
     def _visible_clause(self, caller: Caller) -> dict[str, Any] | None:
@@ -181,6 +201,7 @@ class PublishedDataEndpoints(Endpoints):
         record = self._find_visible(caller, doi, f"Published data with id {doi} not found.")
         if record.get("status") != PRIVATE:
             raise error(400, f"Published data can only be published if it is in {PRIVATE} state.")
+        self._check_metadata(record)
         self._publish_datasets(caller, record, None)
         return Response(201, self._save(caller, record, {"status": PUBLIC}))
 
@@ -189,6 +210,7 @@ class PublishedDataEndpoints(Endpoints):
         self._require_user(caller)
         doi = req.params["id"]
         record = self._find_visible(caller, doi, f"Published data with id {doi} not found.")
+        self._check_metadata(record)
         moment = quirks.now_iso()
         self._publish_datasets(caller, record, moment)
         changes = {"status": REGISTERED, "registeredTime": moment}
