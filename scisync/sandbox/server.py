@@ -455,6 +455,7 @@ class SandboxInfo:
     data_dir: Path
     accounts: tuple[tuple[str, str, tuple[str, ...]], ...]  # username, password, groups
     accounts_file: Path
+    ldap_accounts: frozenset[str] = frozenset()  # log in at auth/ldap, not auth/login
 
 
 class SandboxServer:
@@ -594,6 +595,9 @@ class SandboxServer:
             data_dir=self.data_dir,
             accounts=accounts,
             accounts_file=self.data_dir / self.settings.functional_accounts_file,
+            ldap_accounts=frozenset(
+                a.username for a in app.auth.accounts.values() if a.strategy == "ldap"
+            ),
         )
 
 

@@ -199,6 +199,9 @@ def test_start_banner_lists_url_and_accounts(scicat_sandbox: SandboxServer) -> N
     lines = describe(scicat_sandbox.info())
     assert lines[0] == f"SciCat sandbox listening on {scicat_sandbox.url}"
     assert any(line.strip().startswith("ingestor / sandbox-ingestor") for line in lines)
+    ldap = [line for line in lines if line.strip().startswith("ldap1 / sandbox-ldap1")]
+    assert len(ldap) == 1 and ldap[0].endswith("(LDAP: scisync login --ldap)")
+    assert not any("LDAP" in line for line in lines if "ingestor /" in line)
 
 
 def test_handler_bug_is_a_500_recorded_not_a_crash(scicat_sandbox: SandboxServer) -> None:
