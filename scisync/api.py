@@ -172,7 +172,7 @@ class PlanInputs:
 
 
 def _gather(
-    project: Project, connection: Connection, *, downloads_only: bool = False
+    project: Project, connection: Connection, *, downloads_only: bool = False, locked: bool = False
 ) -> tuple[PlanInputs, ObservedState]:
     manifest = project.manifest
     if downloads_only:
@@ -198,6 +198,7 @@ def _gather(
             connection.catalog,
             connection.storage,
             found_by_marker=found.result(),
+            pinned=locked,
         )
     desired_digest = rows_digest(
         [
@@ -228,7 +229,9 @@ def plan(
     makes any difference between the catalogue and the lockfile's pinned downloads an error.
     """
     with _without_cyclic_gc():
-        inputs, observed = _gather(project, connection, downloads_only=downloads_only)
+        inputs, observed = _gather(
+            project, connection, downloads_only=downloads_only, locked=locked
+        )
     journal = Journal(project.state_dir / "journal.jsonl")
     options = PlanOptions(
         targets=frozenset(targets),

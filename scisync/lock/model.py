@@ -55,6 +55,21 @@ class LockedDownload:
     files: tuple[LockedFile, ...] = ()
 
 
+QUERY_MEMBER_SEPARATOR = "/"
+"""A query download pins each matching dataset as its own ``downloads`` entry, keyed
+``<download key>/<folder>``; manifest keys never hold a '/', so these never collide."""
+
+
+def query_member_key(download_key: str, folder: str) -> str:
+    return f"{download_key}{QUERY_MEMBER_SEPARATOR}{folder}"
+
+
+def query_download_of(key: str) -> str | None:
+    """The query download a ``downloads`` entry belongs to; None for a plain download."""
+    head, separator, _ = key.partition(QUERY_MEMBER_SEPARATOR)
+    return head if separator else None
+
+
 @dataclass(frozen=True)
 class Lockfile:
     project: str

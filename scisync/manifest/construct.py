@@ -21,6 +21,7 @@ from scisync.manifest.fields import (
 )
 from scisync.manifest.globs import glob_problem
 from scisync.manifest.model import (
+    DEFAULT_MAX_DATASETS,
     AttachmentSpec,
     DatasetSpec,
     DownloadSpec,
@@ -38,6 +39,7 @@ from scisync.manifest.model import (
 )
 from scisync.manifest.nodes import Node, NodePath, Position, format_path
 from scisync.manifest.problems import Problems
+from scisync.manifest.queries import download_query
 from scisync.manifest.schema import KEY_PATTERN
 
 RESERVED_METADATA_KEYS = frozenset({"scisync_marker"})
@@ -426,10 +428,14 @@ class Builder:
                 except re.error as error:
                     self.add(regex, (*path, "regex"), f"invalid regular expression: {error}")
             files = values.get("files")
+            query = values.get("query")
+            limit = values.get("max_datasets")
             specs.append(
                 DownloadSpec(
                     key=key,
-                    dataset=_reference(values["dataset"], "pid"),
+                    dataset=_reference(values["dataset"], "pid") if "dataset" in values else None,
+                    query=download_query(query, (*path, "query"), self.problems) if query else None,
+                    max_datasets=int(str(limit.value)) if limit else DEFAULT_MAX_DATASETS,
                     target=self.local_path(values["target"]),
                     include=self.globs(values.get("include"), (*path, "include")),
                     regex=str(regex.value) if regex is not None else None,

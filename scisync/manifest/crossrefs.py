@@ -33,8 +33,8 @@ def check_references(root: Node, keys: dict[str, tuple[str, Position]], problems
                 graph.setdefault(key, []).append((item.value, item, here))
     downloads = root.get("downloads")
     for index, entry in enumerate(downloads.sequence() if downloads else []):
-        target = entry.mapping()["dataset"]
-        if isinstance(target.value, str):
+        target = entry.mapping().get("dataset")  # a query download names none
+        if target is not None and isinstance(target.value, str):
             _check_target(target, ("downloads", index, "dataset"), "dataset", keys, problems)
     _check_cycles(graph, problems)
 

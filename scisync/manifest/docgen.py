@@ -96,6 +96,7 @@ def structure_reference() -> list[str]:
         *_structure_table("attachments[]", defs["attachment"]),
         *_structure_table("samples[] (besides the fields above)", defs["sample"], sample_fields),
         *_structure_table("downloads[]", defs["download"]),
+        *_structure_table("downloads[].query", defs["dataset_query"]),
     ]
 
 

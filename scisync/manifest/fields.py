@@ -11,6 +11,7 @@ v4 arrays.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -281,3 +282,63 @@ SAMPLE_FIELDS: tuple[FieldDef, ...] = (
 )
 
 SAMPLE_FIELDS_BY_NAME: dict[str, FieldDef] = {f.name: f for f in SAMPLE_FIELDS}
+
+#: A metadata condition: ``<key> <relation> <value> [unit]``; ``range`` takes two numbers.
+#: The key rule is the backend's: it stores keys percent-encoded, so only characters
+#: encodeURIComponent leaves alone and no dots (scisync.scicat.query checks the same).
+_NUMBER = r"[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?"
+METADATA_CONDITION = re.compile(
+    rf"^\s*(?P<key>[A-Za-z0-9_-]{{1,200}})\s+"
+    rf"(?:(?P<op><=|>=|==|<|>)\s+(?P<value>{_NUMBER}|\S+)"
+    rf"|range\s+(?P<low>{_NUMBER})\s+(?P<high>{_NUMBER}))"
+    r"(?:\s+(?P<unit>\S.{0,99}?))?\s*$"
+)
+_CONDITIONS: dict[str, Any] = {
+    "type": "array",
+    "minItems": 1,
+    "items": {"type": "string", "pattern": METADATA_CONDITION.pattern},
+}
+_ZONED_TIME: dict[str, Any] = {
+    "type": "string",
+    "pattern": r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$",
+}
+_QUERY_STRINGS: dict[str, Any] = {**_STRINGS, "minItems": 1, "maxItems": 1000}
+
+#: The criteria of a download's ``query:`` (all given ones must hold; at least one).
+#: ``scicat`` names the backend field each one filters on.
+QUERY_FIELDS: tuple[FieldDef, ...] = (
+    FieldDef("proposal_ids", "proposalIds", _QUERY_STRINGS, "Datasets of any of these proposals."),
+    FieldDef("keywords", "keywords", _QUERY_STRINGS, "Datasets carrying all of these keywords."),
+    FieldDef("type", "type", {"enum": ["raw", "derived"]}, "Only raw or only derived datasets."),
+    FieldDef(
+        "owner_groups", "ownerGroup", _QUERY_STRINGS, "Datasets owned by any of these groups."
+    ),
+    FieldDef(
+        "created_from",
+        "creationTime",
+        _ZONED_TIME,
+        "Created at or after this time (ISO-8601 with a timezone).",
+    ),
+    FieldDef(
+        "created_until",
+        "creationTime",
+        _ZONED_TIME,
+        "Created before this time (ISO-8601 with a timezone).",
+    ),
+    FieldDef(
+        "name",
+        "datasetName",
+        _NONEMPTY,
+        "Glob over the whole dataset name ('*', '?'; case-sensitive).",
+    ),
+    FieldDef(
+        "metadata",
+        "scientificMetadata",
+        _CONDITIONS,
+        "Scientific metadata conditions, each '<key> <op> <value> [unit]' with op one of "
+        "< <= > >= == (e.g. 'temperature > 4 K'), or '<key> range <low> <high> [unit]' "
+        "(both ends excluded). With a unit SciCat compares SI values, so other units match too.",
+    ),
+)
+
+QUERY_FIELDS_BY_NAME: dict[str, FieldDef] = {f.name: f for f in QUERY_FIELDS}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path, PurePosixPath
 from typing import Literal
@@ -143,21 +144,59 @@ class SampleSpec:
     location: SourceLocation | None = None
 
 
+MetadataRelation = Literal["<", "<=", ">", ">=", "==", "range"]
+
+
+@dataclass(frozen=True)
+class MetadataFilter:
+    """``scientificMetadata.<key> <relation> <value> [unit]`` (e.g. ``temperature > 4 K``).
+
+    With a unit SciCat compares SI values; ``range`` takes ``(low, high)``, both excluded.
+    """
+
+    key: str
+    relation: MetadataRelation
+    value: float | str | tuple[float, float]
+    unit: str | None = None
+
+
+@dataclass(frozen=True)
+class DownloadQuery:
+    """Which datasets a query download selects; every given criterion must hold."""
+
+    proposal_ids: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    dataset_type: str | None = None
+    owner_groups: tuple[str, ...] = ()
+    created_from: datetime | None = None
+    created_until: datetime | None = None
+    name_pattern: str | None = None
+    metadata: tuple[MetadataFilter, ...] = ()
+
+
+DEFAULT_MAX_DATASETS = 100
+"""A query download matching more datasets than this is an error unless raised."""
+
+
 @dataclass(frozen=True)
 class DownloadSpec:
-    """Files of a dataset to fetch into a local folder.
+    """Files of one dataset (``dataset``) or of every dataset a query selects (``query``)
+    to fetch into a local folder; exactly one of the two is set.  A query download puts
+    each dataset into its own subfolder of ``target``.
 
     Selection: every file when ``include``, ``regex`` and ``files`` are all empty;
     otherwise a file is selected if it matches any include glob, the regex, or is listed.
     """
 
     key: str
-    dataset: Reference
+    dataset: Reference | None
     target: Path
     include: tuple[str, ...] = ()
     regex: str | None = None
     files: tuple[str, ...] = ()
     location: SourceLocation | None = None
+    query: DownloadQuery | None = None
+    max_datasets: int = DEFAULT_MAX_DATASETS
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from scisync.manifest.fields import DATASET_FIELDS, SAMPLE_FIELDS, FieldDef
+from scisync.manifest.fields import DATASET_FIELDS, QUERY_FIELDS, SAMPLE_FIELDS, FieldDef
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "manifest.schema.json"
 
@@ -176,13 +176,28 @@ def build_schema() -> dict[str, Any]:
         "include/regex/files, every file is downloaded.",
         "type": "object",
         "additionalProperties": False,
-        "required": ["key", "dataset", "target"],
+        "required": ["key", "target"],
+        # One dataset, or every dataset a query selects: exactly one of the two.
+        "oneOf": [{"required": ["dataset"]}, {"required": ["query"]}],
         "properties": {
             "key": _key("download"),
             "dataset": {
                 "description": "The dataset: the key of a dataset in this manifest, or "
-                "{pid: ...} for any SciCat dataset.",
+                "{pid: ...} for any SciCat dataset. Or use `query`.",
                 "$ref": "#/$defs/dataset_ref",
+            },
+            "query": {
+                "description": "Every dataset matching these criteria (all must hold), each "
+                "downloaded into its own folder '<name>-<pid hash>' under target; "
+                "scisync.lock pins the set. See downloads[].query below.",
+                "$ref": "#/$defs/dataset_query",
+            },
+            "max_datasets": {
+                "description": "More matches than this make the query an error "
+                "(default 100); raise it to download more.",
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 100000,
             },
             "target": {
                 "description": "Local folder to download into (relative to the manifest).",
@@ -203,10 +218,18 @@ def build_schema() -> dict[str, Any]:
             },
         },
     }
+    dataset_query = {
+        "description": "Which datasets a query download selects; at least one criterion.",
+        "type": "object",
+        "additionalProperties": False,
+        "minProperties": 1,
+        "properties": {f.name: {**f.schema, "description": f.description} for f in QUERY_FIELDS},
+    }
     defs = {
         "dataset": dataset,
         "sample": sample,
         "download": download,
+        "dataset_query": dataset_query,
         "dataset_ref": {
             "description": "A dataset: a managed key (string) or {pid: ...}.",
             "type": ["string", "object"],

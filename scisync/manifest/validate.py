@@ -14,7 +14,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from scisync._util.secrets import register_secret
-from scisync.manifest.fields import DATASET_FIELDS, SAMPLE_FIELDS
+from scisync.manifest.fields import DATASET_FIELDS, METADATA_CONDITION, SAMPLE_FIELDS
 from scisync.manifest.nodes import Node, NodePath
 from scisync.manifest.problems import Problems, did_you_mean
 from scisync.manifest.schema import (
@@ -42,6 +42,11 @@ SSH_HINT = (
 )
 
 _PATTERN_MESSAGES: dict[str, tuple[str, str | None]] = {
+    METADATA_CONDITION.pattern: (
+        "is not a metadata condition",
+        "write '<key> <op> <value> [unit]' (op: < <= > >= ==), e.g. 'temperature > 4 K', "
+        "or '<key> range <low> <high> [unit]'",
+    ),
     KEY_PATTERN: (
         "is not a valid key",
         "keys use letters, digits, '.', '_' and '-', and start with a letter or digit",
@@ -185,6 +190,9 @@ def _map_error(error: ValidationError, root: Node, problems: Problems) -> None:
         what = f"needs at least {value} item{'s' if value != 1 else ''}"
     elif kind in ("minProperties", "maxProperties") and walked == ("storage",):
         what = "storage needs exactly one of 'local' or 'sftp'"
+    elif kind == "oneOf" and walked[:1] == ("downloads",):
+        what = "a download needs exactly one of 'dataset' or 'query'"
+        hint = "name one dataset with `dataset:`, or select several with `query:`"
     elif kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         what = f"{_short(instance)} is out of range ({kind} {value})"
     else:

@@ -74,3 +74,6 @@ class ObservedState:
     missing_pids: frozenset[str] = frozenset()
     samples: Mapping[str, ObservedSample] = field(default_factory=dict)
     storage: Mapping[RemotePath, RemoteStat] = field(default_factory=dict)
+    # download key -> the pids its query matched (sorted; the datasets are in by_pid).
+    # A query download pinned by the lockfile and planned --locked is not queried.
+    queried: Mapping[str, tuple[str, ...]] = field(default_factory=dict)

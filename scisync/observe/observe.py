@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from scisync.desired.ids import rows_digest
 from scisync.desired.model import DesiredState
-from scisync.lock.model import Lockfile
+from scisync.lock.model import Lockfile, query_download_of
 from scisync.manifest.model import PidRef
 from scisync.observe.model import ObservedDataset, ObservedState
 from scisync.observe.ports import CatalogReader
@@ -25,9 +25,11 @@ def observe(
     storage: Storage | None,
     *,
     found_by_marker: Mapping[str, Sequence[ObservedDataset]] | None = None,
+    pinned: bool = False,
 ) -> ObservedState:
     """``found_by_marker``: the marker query's answer when the caller already made it
-    (markers depend only on the manifest, so it can run while local files are hashed)."""
+    (markers depend only on the manifest, so it can run while local files are hashed).
+    ``pinned`` (``--locked``): query downloads the lockfile pins are not queried again."""
     if found_by_marker is None:
         markers = sorted({dataset.marker for dataset in desired.datasets})
         found_by_marker = catalog.find_datasets_by_markers(markers)
@@ -35,6 +37,7 @@ def observe(
     by_pid: dict[str, ObservedDataset] = {
         dataset.pid: dataset for found in by_marker.values() for dataset in found
     }
+    queried = _run_queries(desired, recorded, catalog, pinned=pinned, into=by_pid)
     wanted_pids = {entry.pid for entry in recorded.datasets.values()}
     wanted_pids |= {entry.pid for entry in recorded.downloads.values()}
     wanted_pids |= {
@@ -58,7 +61,30 @@ def observe(
         missing_pids=missing,
         samples=samples,
         storage=storage_files,
+        queried=queried,
     )
+
+
+def _run_queries(
+    desired: DesiredState,
+    recorded: Lockfile,
+    catalog: CatalogReader,
+    *,
+    pinned: bool,
+    into: dict[str, ObservedDataset],
+) -> dict[str, tuple[str, ...]]:
+    """Each query download's matches (pids), the datasets added to ``into``."""
+    pinned_keys = {query_download_of(key) for key in recorded.downloads} if pinned else set()
+    queried: dict[str, tuple[str, ...]] = {}
+    for download in desired.downloads:
+        spec = download.spec
+        if spec.query is None or spec.key in pinned_keys:
+            continue
+        where = str(spec.location) if spec.location else f"download {spec.key}"
+        found = catalog.query_download_datasets(spec.query, limit=spec.max_datasets, context=where)
+        into.update((dataset.pid, dataset) for dataset in found)
+        queried[spec.key] = tuple(sorted(dataset.pid for dataset in found))
+    return queried
 
 
 def _folders_awaiting_files(
@@ -97,5 +123,7 @@ def observed_digest(observed: ObservedState) -> str:
             yield ["stored", path, stat.size]
         for pid in sorted(observed.missing_pids):
             yield ["missing", pid]
+        for key, pids in sorted(observed.queried.items()):
+            yield ["queried", key, *pids]
 
     return rows_digest(rows())

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
+from scisync.manifest.model import DownloadQuery
 from scisync.observe.model import ObservedDataset, ObservedSample
 
 
@@ -26,3 +27,10 @@ class CatalogReader(Protocol):
     def get_samples(
         self, sample_ids: Sequence[str], *, context: str | None = None
     ) -> Mapping[str, ObservedSample]: ...
+
+    def query_download_datasets(
+        self, query: DownloadQuery, *, limit: int, context: str | None = None
+    ) -> Sequence[ObservedDataset]:
+        """The datasets ``query`` selects (run in SciCat, in batches), with their files,
+        sorted by pid; more than ``limit`` is a :class:`~scisync.errors.QueryLimitError`."""
+        ...

@@ -3,6 +3,7 @@ nothing is deleted anywhere."""
 
 from __future__ import annotations
 
+from scisync.lock.model import query_download_of
 from scisync.plan.context import PlanContext
 from scisync.plan.model import Action, ResourceChange, ResourceKind
 
@@ -39,5 +40,6 @@ def plan_forgets(ctx: PlanContext) -> list[ResourceChange]:
         )
         for kind, kept, entries in recorded
         for key, pid in sorted(entries.items())
-        if key not in kept
+        # entries of a query download still in the manifest are its planner's business
+        if key not in kept and query_download_of(key) not in kept
     ]

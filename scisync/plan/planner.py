@@ -17,6 +17,7 @@ from scisync.plan.datasets import plan_dataset
 from scisync.plan.downloads import plan_download
 from scisync.plan.forget import plan_forgets
 from scisync.plan.model import Fingerprint, Plan, ResourceChange
+from scisync.plan.query_downloads import plan_query_download
 from scisync.plan.samples import plan_sample
 from scisync.plan.selection import dependency_order, selected_keys, wanted
 
@@ -46,7 +47,11 @@ def make_plan(
         if wanted(selected, dataset.key):
             changes.append(plan_dataset(ctx, dataset))
     for download in desired.downloads:
-        if wanted(selected, download.key):
+        if not wanted(selected, download.key):
+            continue
+        if download.spec.query is not None:
+            changes.extend(plan_query_download(ctx, download))
+        else:
             changes.append(plan_download(ctx, download))
     if not ctx.options.targets and not ctx.options.downloads_only:
         changes.extend(plan_forgets(ctx))

@@ -24,6 +24,7 @@ from scisync._util.jsontypes import Json, JsonObject
 from scisync._util.secrets import register_secret
 from scisync.desired.ids import MARKER_FIELD
 from scisync.errors import ApiError, AuthError, ConfigError, QueryLimitError
+from scisync.manifest.model import DownloadQuery
 from scisync.observe.model import ObservedDataset, ObservedSample
 from scisync.scicat.convert import (
     INCLUDED_RELATIONS,
@@ -33,7 +34,7 @@ from scisync.scicat.convert import (
 from scisync.scicat.http import api_root, make_session
 from scisync.scicat.problems import describe_request, error_from_exception, error_from_response
 from scisync.scicat.published import PublishedDataRecord, published_from_document
-from scisync.scicat.query import DatasetQuery
+from scisync.scicat.query import DatasetQuery, query_from_manifest
 
 MAX_URL_LENGTH = 6000
 """Longest URL a batched list query may produce; proxies commonly allow 8 KB."""
@@ -375,6 +376,12 @@ class ScicatClient:
         found = self.get_datasets(pids, context=where)
         return [found[pid] for pid in sorted(found)]
 
+    def query_download_datasets(
+        self, query: DownloadQuery, *, limit: int, context: str | None = None
+    ) -> list[ObservedDataset]:
+        """A manifest download's query (:meth:`query_datasets`)."""
+        return self.query_datasets(query_from_manifest(query), limit=limit, context=context)
+
     def query_dataset_pids(
         self, query: DatasetQuery, *, limit: int, batch_size: int = 100, context: str | None = None
     ) -> list[str]:
@@ -405,7 +412,8 @@ class ScicatClient:
                 raise QueryLimitError(
                     f"the query matches more than {limit} datasets",
                     where=context,
-                    hint="narrow the query, or raise its limit if you mean to download them all",
+                    hint="narrow the query, or raise its limit (a download's max_datasets) if you "
+                    "mean to download them all",
                 )
             if len(page) < page_size:
                 return list(pids)

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from scisync._util.jsontypes import Json, JsonObject
+from scisync.manifest.model import DownloadQuery
 
 Relation = Literal["<", "<=", ">", ">=", "==", "range"]
 RELATIONS: tuple[Relation, ...] = ("<", "<=", ">", ">=", "==", "range")
@@ -188,4 +189,20 @@ def glob_to_regex(pattern: str) -> str:
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
         f"{moment.microsecond // 1000:03d}Z"
+    )
+
+
+def query_from_manifest(query: DownloadQuery) -> DatasetQuery:
+    """A manifest download's ``query:`` as the client runs it (already validated there)."""
+    return DatasetQuery(
+        proposal_ids=query.proposal_ids,
+        keywords=query.keywords,
+        dataset_type=query.dataset_type,
+        owner_groups=query.owner_groups,
+        created_from=query.created_from,
+        created_until=query.created_until,
+        name_pattern=query.name_pattern,
+        metadata=tuple(
+            MetadataCondition(m.key, m.relation, m.value, m.unit) for m in query.metadata
+        ),
     )
