@@ -53,13 +53,14 @@ def plan_command(
     project = load_project(options, manifest_files, variables, var_files)
     with api.connect(project) as connection:
         the_plan = api.plan(project, connection, targets=targets, locked=locked)
-    if out is not None:
+    if out is not None and not the_plan.has_conflicts:
         api.save_plan(options.path(out), the_plan)
     if as_json:
         click.echo(render_plan_json(the_plan), nl=False)
     else:
         click.echo(render_plan_text(the_plan, color=use_color()), nl=False)
-        if out is not None:
+        if out is not None and not the_plan.has_conflicts:
             click.echo(f"Saved the plan to {out}; apply it with `scisync apply {out}`.")
+    api.refuse_conflicts(the_plan, shown=True)
     if detailed_exitcode and the_plan.has_changes:
         sys.exit(ExitCode.CHANGES)

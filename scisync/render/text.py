@@ -20,6 +20,7 @@ from scisync.plan.model import (
     Action,
     AttachmentAction,
     AttachmentChange,
+    Conflict,
     FieldChange,
     FileAction,
     FileChange,
@@ -93,7 +94,8 @@ def render_plan_text(
 ) -> str:
     """The plan as terminal text.  ``color`` adds ANSI styles; the caller decides."""
     paint = _Painter(color)
-    changes = [change for change in plan.changes if change.has_changes]
+    conflicted = {conflict.address for conflict in plan.conflicts}
+    changes = [c for c in plan.changes if c.has_changes or c.address in conflicted]
     lines: list[str] = []
     if changes:
         used = {change.action for change in changes}
@@ -106,13 +108,30 @@ def render_plan_text(
         for change in changes:
             lines.append("")
             lines.extend(_change_lines(change, paint, max_listed_files, value_width))
+            lines.extend(_conflict_lines(plan.conflicts_of(change.address), paint))
+        lines.append("")
+    orphans = [c for c in plan.conflicts if c.address not in {ch.address for ch in changes}]
+    if orphans:
+        # Conflicts about entries that have no change of their own (none today; kept so
+        # that no conflict is ever left off the screen).
+        lines.extend(_conflict_lines(orphans, paint, with_address=True))
         lines.append("")
     if plan.warnings:
         lines.append(paint("Warnings:", "yellow", bold=True))
         lines.extend(f"  {paint('!', 'yellow')} {warning}" for warning in plan.warnings)
         lines.append("")
     lines.append(paint(summary_line(plan), bold=True) if changes else NO_CHANGES)
+    if plan.conflicts:
+        lines.append(paint(conflicts_line(plan), "red", bold=True))
     return redact("\n".join(lines) + "\n")
+
+
+def conflicts_line(plan: Plan) -> str:
+    """The closing line of a plan with conflicts."""
+    return (
+        f"{_count(len(plan.conflicts), 'conflict')}: this plan cannot be applied; "
+        "fix each as its hint says and plan again."
+    )
 
 
 def summary_line(plan: Plan) -> str:
@@ -157,6 +176,9 @@ def _change_lines(
     change: ResourceChange, paint: _Painter, max_listed_files: int, value_width: int
 ) -> list[str]:
     look = _LOOKS[change.action]
+    if change.action is Action.NOOP:
+        # Shown only because of its conflicts.
+        look = _Look("!", "cannot be planned", "red")
     lines = [
         f"  {paint(look.symbol, look.colour, bold=True)} "
         f"{paint(change.address, bold=True)} {look.headline}"
@@ -184,6 +206,21 @@ def _change_lines(
         lines.extend(_file_lines(change, paint, max_listed_files, detail))
     if change.attachments:
         lines.extend(_attachment_lines(change.attachments, paint, detail))
+    return lines
+
+
+def _conflict_lines(
+    conflicts: Iterable[Conflict], paint: _Painter, *, with_address: bool = False
+) -> list[str]:
+    lines = []
+    for conflict in conflicts:
+        what = f"{conflict.address}: {conflict.what}" if with_address else conflict.what
+        lines.append(
+            f"      {paint('✗ conflict', 'red', bold=True)} ({conflict.kind.value}): {what}"
+        )
+        if conflict.where:
+            lines.append(f"        at: {conflict.where}")
+        lines.append(f"        fix: {conflict.hint}")
     return lines
 
 
