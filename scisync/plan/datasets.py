@@ -35,7 +35,7 @@ from scisync.plan.references import UNKNOWN, depends_on, diff_fields, resolve
 
 def plan_dataset(ctx: PlanContext, dataset: DesiredDataset) -> ResourceChange:
     address = f"dataset.{dataset.key}"
-    where = str(dataset.spec.location) if dataset.spec.location else f"dataset {dataset.key}"
+    where = str(dataset.spec.location) if dataset.spec.location else None
     locked = ctx.recorded.datasets.get(dataset.key)
     current = _current_dataset(ctx, dataset)
     if current is _GONE:
@@ -86,7 +86,7 @@ def _files_policy(
     dataset: DesiredDataset,
     current: ObservedDataset,
     locked: LockedDataset | None,
-    where: str,
+    where: str | None,
     state: tuple[list[str], list[str], list[str]],
     fill_empty: bool,
 ) -> ResourceChange | None:

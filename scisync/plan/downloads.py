@@ -50,7 +50,7 @@ def _safe_relative(path: str) -> bool:
 
 def plan_download(ctx: PlanContext, download: DesiredDownload) -> ResourceChange:
     spec = download.spec
-    where = str(spec.location) if spec.location else f"download {spec.key}"
+    where = str(spec.location) if spec.location else None
     locked = ctx.recorded.downloads.get(spec.key)
     if isinstance(spec.dataset, KeyRef):
         source = _source_by_key(ctx, download, spec.dataset, where)
@@ -85,7 +85,7 @@ def plan_download(ctx: PlanContext, download: DesiredDownload) -> ResourceChange
 
 
 def _source_by_key(
-    ctx: PlanContext, download: DesiredDownload, ref: KeyRef, where: str
+    ctx: PlanContext, download: DesiredDownload, ref: KeyRef, where: str | None
 ) -> _Source | None:
     """A download of a dataset the manifest names by key: its pid from this plan or the
     lockfile, its files from SciCat or, for one not created yet, from the manifest."""
@@ -126,7 +126,7 @@ def _source_by_key(
 
 
 def _source_by_pid(
-    ctx: PlanContext, download: DesiredDownload, ref: PidRef, where: str
+    ctx: PlanContext, download: DesiredDownload, ref: PidRef, where: str | None
 ) -> _Source | None:
     """A download of a dataset named by pid: it must be in SciCat and readable."""
     pid = ref.pid
@@ -146,7 +146,7 @@ def _source_by_pid(
 def _file_changes(
     ctx: PlanContext,
     download: DesiredDownload,
-    where: str,
+    where: str | None,
     locked: LockedDownload | None,
     source: _Source,
 ) -> list[FileChange]:
@@ -230,7 +230,7 @@ def _file_change(
 def _check_locked(
     ctx: PlanContext,
     key: str,
-    where: str,
+    where: str | None,
     locked: LockedDownload,
     pid: str | None,
     source: Iterable[ObservedFile | LockedFile],
