@@ -148,11 +148,12 @@ def _map_error(error: ValidationError, root: Node, problems: Problems) -> None:
         if missing:
             names = ", ".join(repr(name) for name in missing)
             plural = "s" if len(missing) > 1 else ""
+            top = "start the manifest with 'version: 1' and 'project: <name>'" if not walked else None
             problems.add(
                 node.position,
                 walked,
                 f"missing required field{plural} {names}",
-                origin,
+                _join(top, origin),
             )
         return
     if kind == "type":
