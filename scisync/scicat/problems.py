@@ -38,10 +38,9 @@ _HINTS: dict[int, str] = {
     504: "a proxy in front of SciCat timed out; try again later",
 }
 
-_ANONYMOUS_403_HINT = (
-    "no token was sent, and SciCat treats anonymous writes as forbidden; set a token "
-    "(SCICAT_TOKEN) or run `scisync login`"
-)
+def _anonymous_403_hint(token_hint: str) -> str:
+    # token_hint names the manifest's own token variable (scicat.token_env).
+    return f"no token was sent, and SciCat treats anonymous writes as forbidden; {token_hint}"
 
 
 def _sent_pid(request: requests.PreparedRequest) -> bool:
@@ -209,7 +208,7 @@ def error_from_response(
         )
     if status == 403:
         hint = (
-            _ANONYMOUS_403_HINT
+            _anonymous_403_hint(token_hint)
             if not authenticated
             else forbidden_hint(
                 request.method or "", urlsplit(request.url or "").path, _sent_pid(request)
