@@ -105,7 +105,11 @@ def check_required_fields(root: Node, problems: Problems) -> None:
             values = entry.mapping()
             kind = values["type"].value if "type" in values else None
             needed = _needed(section, kind, values)
-            missing = [name for name in needed if name not in values]
+            missing = [
+                name
+                for name in needed
+                if name not in values and not _misspelt(name, values, section)
+            ]
             if missing:
                 path: NodePath = (section, index)
                 names = ", ".join(repr(name) for name in missing)
@@ -148,7 +152,9 @@ def _map_error(error: ValidationError, root: Node, problems: Problems) -> None:
         if missing:
             names = ", ".join(repr(name) for name in missing)
             plural = "s" if len(missing) > 1 else ""
-            top = "start the manifest with 'version: 1' and 'project: <name>'" if not walked else None
+            top = (
+                "start the manifest with 'version: 1' and 'project: <name>'" if not walked else None
+            )
             problems.add(
                 node.position,
                 walked,
@@ -180,6 +186,9 @@ def _map_error(error: ValidationError, root: Node, problems: Problems) -> None:
         elif "@" in value:
             message = "is not an email address (or a ';'-separated list of them)"
         what = f"{_short(instance)} {message}"
+        if value == KEY_PATTERN and origin and "/" in str(instance):
+            # for_each over a glob: the items are paths, and folders do not belong in a key.
+            hint = f'{hint}; use the last part of each path, e.g. "run-{{{{ each | basename }}}}"'
     elif kind == "minLength":
         what = "must not be empty"
     elif kind == "minItems":
@@ -232,6 +241,15 @@ def _context(walked: NodePath, instance: dict[str, Any]) -> str:
     kind = instance.get("type")
     prefix = f"{kind} " if walked[0] == "datasets" and isinstance(kind, str) else ""
     return f" ({prefix}{_ENTRY_KINDS[str(walked[0])]} {key!r})"
+
+
+def _misspelt(name: str, values: dict[str, Node], section: str) -> bool:
+    """Whether the entry has an unknown key that is a misspelling of *name*: then the
+    "unknown key ... did you mean" problem already is the one message for this cause."""
+    kind = "sample" if section == "samples" else "dataset"
+    allowed = manifest_schema()["$defs"][kind]["properties"]
+    unknown = [key for key in values if key not in allowed]
+    return bool(unknown) and did_you_mean(name, unknown) is not None
 
 
 def _required_hint(walked: NodePath, missing: list[str], values: dict[str, Node]) -> str | None:

@@ -117,7 +117,16 @@ def _convert_mapping(node: MappingNode, name: str, path: NodePath, problems: Pro
             merged.append(_convert(value_node, name, path, problems))
             continue
         if not isinstance(key_node, ScalarNode):
-            problems.add(key_position, path, "mapping keys must be plain strings")
+            # `x: {{ vars.y }}` unquoted is YAML for a mapping whose key is a mapping.
+            template = isinstance(key_node, MappingNode) and node.flow_style
+            problems.add(
+                key_position,
+                path,
+                "mapping keys must be plain strings",
+                'a template at the start of a value must be quoted, e.g. "{{ vars.name }}"'
+                if template
+                else None,
+            )
             continue
         key = str(key_node.value)
         if key in values:

@@ -38,6 +38,7 @@ _HINTS: dict[int, str] = {
     504: "a proxy in front of SciCat timed out; try again later",
 }
 
+
 def _anonymous_403_hint(token_hint: str) -> str:
     # token_hint names the manifest's own token variable (scicat.token_env).
     return f"no token was sent, and SciCat treats anonymous writes as forbidden; {token_hint}"
