@@ -257,11 +257,12 @@ class Applier:
         def progress(n: int) -> None:
             self.events(BytesTransferred(change.address, n))
 
-        self.storage.upload(jobs, progress)
+        def done(index: int) -> None:
+            self.events(FileDone(change.address, files[index].path, files[index].size))
+
+        self.storage.upload(jobs, progress, done)
         with self.results._lock:
             self.results.bytes_up += total
-        for f in files:
-            self.events(FileDone(change.address, f.path, f.size))
         self.journal.record("done", "upload", change.address)
         self.events(StepFinished(change.address, "upload", f"{len(files)} files"))
         checkpoint(f"after-upload:{change.address}")
@@ -431,13 +432,15 @@ class Applier:
             def progress(n: int) -> None:
                 self.events(BytesTransferred(change.address, n))
 
-            self.storage.download(jobs, progress)
+            def done(index: int) -> None:
+                self.events(FileDone(change.address, wanted[index].path, wanted[index].size))
+
+            self.storage.download(jobs, progress, done)
             with self.results._lock:
                 self.results.bytes_down += sum(f.size for f in wanted)
             found = self.hasher.digests([job.local for job in jobs], ["blake3"])
             for f, result in zip(wanted, found, strict=True):
                 digests[f.path] = result["blake3"]
-                self.events(FileDone(change.address, f.path, f.size))
             self.journal.record("done", "download", change.address)
         for f in change.files:
             if not f.needs_transfer and f.blake3:

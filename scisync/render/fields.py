@@ -30,6 +30,7 @@ from scisync.render.diff import (
     leaf_changes,
     line_diff,
 )
+from scisync.render.units import plural
 
 KNOWN_AFTER_APPLY = "(known after apply)"
 DRIFT_NOTE = "[drift: changed in SciCat since the last apply]"
@@ -183,5 +184,4 @@ def _fold_tail(text: str) -> str:
     return text if len(text) <= CONTEXT_CHARS else text[:CONTEXT_CHARS] + "…"
 
 
-def _plural(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+_plural = plural

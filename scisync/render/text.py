@@ -28,7 +28,7 @@ from scisync.plan.model import (
     ResourceKind,
 )
 from scisync.render.fields import KNOWN_AFTER_APPLY, Layout, field_lines
-from scisync.render.units import human_bytes
+from scisync.render.units import human_bytes, plural
 
 NO_CHANGES = "No changes. SciCat and the storage match the manifest."
 FORGET_DATASET = (
@@ -173,8 +173,7 @@ def _transfer_phrase(plan: Plan, kind: ResourceKind, verb: str) -> str:
     return f"{_count(files, 'file')} ({human_bytes(plan.transfer_bytes(kind))}) to {verb}"
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+_count = plural
 
 
 # --- one change -----------------------------------------------------------------------

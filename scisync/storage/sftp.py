@@ -40,7 +40,15 @@ from scisync.storage._transfer import (
     temp_name,
     verify_download,
 )
-from scisync.storage.base import DownloadJob, ProgressCallback, RemotePath, RemoteStat, UploadJob
+from scisync.storage.base import (
+    DownloadJob,
+    FileDoneCallback,
+    ProgressCallback,
+    RemotePath,
+    RemoteStat,
+    UploadJob,
+    done_by_job,
+)
 from scisync.storage.local import local_copy_matches
 from scisync.storage.sftp_stream import (
     WRITE_REQUEST_SIZE,
@@ -437,7 +445,12 @@ class SftpStorage:
 
     # -- uploads ---------------------------------------------------------------------
 
-    def upload(self, jobs: Sequence[UploadJob], progress: ProgressCallback | None = None) -> None:
+    def upload(
+        self,
+        jobs: Sequence[UploadJob],
+        progress: ProgressCallback | None = None,
+        done: FileDoneCallback | None = None,
+    ) -> None:
         """Upload in phases so that slow per-command costs are paid per batch, not per file.
 
         1. lstat every target (parallel): absent, or present with the same size, or a conflict;
@@ -450,6 +463,7 @@ class SftpStorage:
         """
         errors: list[StorageError] = []
         workers = self.connections
+        finished = done_by_job(jobs, done)
         self._sweep_stale_temporaries(jobs)
 
         def probe(job: UploadJob, _abort: threading.Event) -> bool:
@@ -473,6 +487,7 @@ class SftpStorage:
                 if remote.get(str(job.remote)) == job.blake3:
                     if progress is not None:
                         progress(job.size)
+                    finished(job)
                 else:
                     errors.append(self._differs(job.remote))
 
@@ -491,6 +506,7 @@ class SftpStorage:
                             on_server.update(found)
                 with pending_lock:
                     pending[job] = tmp
+                finished(job)  # its bytes are on the server (renamed into place below)
 
             outcomes = run_each(send, absent, workers)
             errors.extend(o for o in outcomes if isinstance(o, StorageError))
@@ -719,15 +735,22 @@ class SftpStorage:
     # -- downloads -------------------------------------------------------------------
 
     def download(
-        self, jobs: Sequence[DownloadJob], progress: ProgressCallback | None = None
+        self,
+        jobs: Sequence[DownloadJob],
+        progress: ProgressCallback | None = None,
+        done: FileDoneCallback | None = None,
     ) -> None:
+        finished = done_by_job(jobs, done)
+
         def work(job: DownloadJob, abort: threading.Event) -> None:
             if local_copy_matches(job):
                 if progress is not None and job.size is not None:
                     progress(job.size)
+                finished(job)
                 return
             with self._pool.lease() as session:
                 self._download_one(session, job, progress, abort)
+            finished(job)
 
         sweep_local_temporaries(job.local for job in jobs)
         run_parallel(work, jobs, self.connections)
