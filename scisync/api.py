@@ -77,6 +77,14 @@ def load_project(
     )
 
 
+def check_local_inputs(project: Project) -> None:
+    """Offline: every file selection matches a file and every attachment image exists
+    (raises one ManifestError listing every problem)."""
+    from scisync.desired.local_inputs import check_local_inputs as check
+
+    check(project.manifest)
+
+
 @dataclass
 class Connection:
     """Open handles to SciCat and the storage for one plan/apply."""

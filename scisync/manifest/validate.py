@@ -178,17 +178,7 @@ def _map_error(error: ValidationError, root: Node, problems: Problems) -> None:
     elif kind == "const":
         what = f"must be {value!r}; got {_short(instance)}"
     elif kind == "pattern":
-        value = str(value).removesuffix(TEMPLATE_ALTERNATIVE)
-        message, hint = _PATTERN_MESSAGES.get(value, ("has the wrong format", None))
-        if "\\d{4}-\\d{2}-\\d{2}" in value:
-            message = "is not an ISO-8601 date/time"
-            hint = "e.g. 2026-03-01T12:00:00Z"
-        elif "@" in value:
-            message = "is not an email address (or a ';'-separated list of them)"
-        what = f"{_short(instance)} {message}"
-        if value == KEY_PATTERN and origin and "/" in str(instance):
-            # for_each over a glob: the items are paths, and folders do not belong in a key.
-            hint = f'{hint}; use the last part of each path, e.g. "run-{{{{ each | basename }}}}"'
+        what, hint = _pattern_problem(str(value), instance, origin)
     elif kind == "minLength":
         what = "must not be empty"
     elif kind == "minItems":
@@ -200,6 +190,21 @@ def _map_error(error: ValidationError, root: Node, problems: Problems) -> None:
     else:
         what = error.message
     problems.add(node.position, walked, what, _join(hint, origin))
+
+
+def _pattern_problem(pattern: str, instance: Any, origin: str | None) -> tuple[str, str | None]:
+    """What and hint for a value that does not match its schema pattern."""
+    pattern = pattern.removesuffix(TEMPLATE_ALTERNATIVE)
+    message, hint = _PATTERN_MESSAGES.get(pattern, ("has the wrong format", None))
+    if "\\d{4}-\\d{2}-\\d{2}" in pattern:
+        message = "is not an ISO-8601 date/time"
+        hint = "e.g. 2026-03-01T12:00:00Z"
+    elif "@" in pattern:
+        message = "is not an email address (or a ';'-separated list of them)"
+    if pattern == KEY_PATTERN and origin and "/" in str(instance):
+        # for_each over a glob: the items are paths, and folders do not belong in a key.
+        hint = f'{hint}; use the last part of each path, e.g. "run-{{{{ each | basename }}}}"'
+    return f"{_short(instance)} {message}", hint
 
 
 def _looks_scalar(text: str) -> bool:

@@ -92,6 +92,8 @@ def test_validate_without_a_manifest_says_so(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
     # Following the hint works: init, then the same command succeeds.
     assert CliRunner().invoke(main, ["-C", str(tmp_path), "init"]).exit_code == 0
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "curve.csv").write_text("q,i\n")  # the starter's example needs one
     again = CliRunner().invoke(main, ["-C", str(tmp_path), "validate"])
     assert again.exit_code == 0, again.output
 
