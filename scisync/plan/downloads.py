@@ -52,6 +52,7 @@ def plan_download(ctx: PlanContext, download: DesiredDownload) -> ResourceChange
     spec = download.spec
     where = str(spec.location) if spec.location else None
     locked = ctx.recorded.downloads.get(spec.key)
+    conflicts_before = len(ctx.conflicts)
     if isinstance(spec.dataset, KeyRef):
         source = _source_by_key(ctx, download, spec.dataset, where)
     else:
@@ -71,11 +72,13 @@ def plan_download(ctx: PlanContext, download: DesiredDownload) -> ResourceChange
         and locked.pid == pid
         and {f.path for f in locked.files} == {f.path for f in file_changes}
     )
-    action = Action.DOWNLOAD if needs or not recorded_same else Action.NOOP
+    if len(ctx.conflicts) > conflicts_before:
+        # Shown with its conflicts; nothing of it is downloaded or recorded until they go.
+        return ResourceChange(kind=ResourceKind.DOWNLOAD, key=spec.key, action=Action.NOOP, pid=pid)
     return ResourceChange(
         kind=ResourceKind.DOWNLOAD,
         key=spec.key,
-        action=action,
+        action=Action.DOWNLOAD if needs or not recorded_same else Action.NOOP,
         pid=pid,
         source_folder=folder,
         files=tuple(file_changes),
