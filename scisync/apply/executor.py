@@ -264,7 +264,7 @@ class Applier:
         with self.results._lock:
             self.results.bytes_up += total
         self.journal.record("done", "upload", change.address)
-        self.events(StepFinished(change.address, "upload", f"{len(files)} files"))
+        self.events(StepFinished(change.address, "upload", _files(len(files))))
         checkpoint(f"after-upload:{change.address}")
 
     def _create_dataset(self, change: ResourceChange, context: str) -> tuple[str, bool]:
@@ -334,7 +334,7 @@ class Applier:
             self.catalog.create_origdatablock(pid, body, context=context)
             checkpoint(f"after-block:{change.address}:{start}")
         self.journal.record("done", "register-files", change.address, pid=pid)
-        self.events(StepFinished(change.address, "register-files", f"{len(pending)} files"))
+        self.events(StepFinished(change.address, "register-files", _files(len(pending))))
 
     def _attach(
         self, change: ResourceChange, pid: str, attachment: AttachmentChange, context: str
@@ -489,6 +489,10 @@ def _origdatablock_body(files: Sequence[FileChange], algorithm: str | None) -> J
     if algorithm:
         body["chkAlg"] = algorithm
     return body
+
+
+def _files(n: int) -> str:
+    return "1 file" if n == 1 else f"{n} files"
 
 
 def _summarize(results: ApplyResults, elapsed: float) -> ApplySummary:
