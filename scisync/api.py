@@ -84,6 +84,14 @@ def load_project(
     )
 
 
+def check_local_inputs(project: Project) -> None:
+    """Offline: every file selection matches a file and every attachment image exists
+    (raises one ManifestError listing every problem)."""
+    from scisync.desired.local_inputs import check_local_inputs as check
+
+    check(project.manifest)
+
+
 @dataclass
 class Connection:
     """Open handles to SciCat and the storage for one plan/apply."""
@@ -276,6 +284,24 @@ def check_fresh(project: Project, connection: Connection, saved: Plan) -> None:
         )
 
 
+def refuse_conflicts(the_plan: Plan, *, shown: bool = False) -> None:
+    """Raise if *the_plan* has conflicts: such a plan is never applied.
+
+    ``shown`` says the conflicts were just rendered with the plan, so the error only
+    points at them; otherwise it lists every one.
+    """
+    if not the_plan.conflicts:
+        return
+    n = len(the_plan.conflicts)
+    if shown:
+        raise PlanError(
+            f"the plan has {n} conflict{'s' if n != 1 else ''} (listed above, under their "
+            "entries); nothing was changed",
+            hint="follow each conflict's hint, then run `scisync plan` again",
+        )
+    raise PlanError(problems=[conflict.as_problem() for conflict in the_plan.conflicts])
+
+
 def apply(
     project: Project,
     connection: Connection,
@@ -287,8 +313,9 @@ def apply(
     """Execute *the_plan* and record the outcome in the lockfile.
 
     The caller holds the apply lock (see :func:`apply_lock`) from planning to here so
-    that nothing else changes the lockfile in between.
+    that nothing else changes the lockfile in between.  A plan with conflicts is refused.
     """
+    refuse_conflicts(the_plan)
     journal = Journal(project.state_dir / "journal.jsonl")
     recorded = read_lock(project.lock_path) or Lockfile(project=project.manifest.project)
     applier = Applier(

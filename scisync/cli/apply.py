@@ -66,6 +66,7 @@ def apply_command(
             the_plan = api.plan(project, connection, targets=targets)
             if not json_events:
                 click.echo(render_plan_text(the_plan, color=use_color()), nl=False)
+            api.refuse_conflicts(the_plan, shown=not json_events)
             if the_plan.has_changes:
                 confirm_or_refuse(auto_approve)
         with progress(json_events) as sink:

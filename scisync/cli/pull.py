@@ -50,6 +50,7 @@ def pull_command(
         )
         if not json_events:
             click.echo(render_plan_text(the_plan, color=use_color()), nl=False)
+        api.refuse_conflicts(the_plan, shown=not json_events)
         with progress(json_events) as sink:
             outcome = api.apply(project, connection, the_plan, events=sink)
     if not json_events and outcome.lock_written:

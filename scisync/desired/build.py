@@ -54,7 +54,7 @@ def _matches(base: Path, pattern: str) -> list[str]:
     return glob.glob(pattern, root_dir=base, recursive=True, include_hidden=True)
 
 
-def _expand_files(spec: DatasetSpec) -> list[tuple[str, str, os.stat_result]]:
+def expand_files(spec: DatasetSpec) -> list[tuple[str, str, os.stat_result]]:
     """(relative path, absolute local path, stat) for every selected regular file, sorted."""
     chosen: dict[str, tuple[str, os.stat_result]] = {}
     problems: list[Problem] = []
@@ -104,7 +104,7 @@ def _expand_files(spec: DatasetSpec) -> list[tuple[str, str, os.stat_result]]:
             problems.append(
                 Problem(
                     what=f"no file matches {list(selection.include)} under {base}",
-                    where=where,
+                    where=str(selection.location) if selection.location else where,
                     hint="check the patterns; `**/*` selects everything below the base",
                 )
             )
@@ -148,7 +148,7 @@ def _default_source_folder(
 def build_desired(manifest: Manifest, hasher: Hasher) -> DesiredState:
     """Resolve, hash and shape everything the manifest declares."""
     root = storage_root(manifest)
-    expanded = {spec.key: _expand_files(spec) for spec in manifest.datasets}
+    expanded = {spec.key: expand_files(spec) for spec in manifest.datasets}
     # Hashing in two batches (files by SciCat algorithm, then images), by position:
     # 100,000 files make Path objects and dict lookups a noticeable share of a no-op plan.
     digests: dict[str, Mapping[str, str]] = {}

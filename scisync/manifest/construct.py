@@ -127,7 +127,7 @@ class Builder:
                 node,
                 path,
                 f"duplicate key {key!r}: the {first_kind} at {first} has it too",
-                f'{origin}: template the key with each, e.g. key: "run-{{{{ each }}}}"'
+                f'{origin}: template the key with each, e.g. key: "run-{{{{ each | basename }}}}"'
                 if origin
                 else "every dataset, sample and download needs its own key",
             )

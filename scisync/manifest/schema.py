@@ -278,6 +278,7 @@ def build_schema() -> dict[str, Any]:
         "description": "Datasets, samples and downloads scisync keeps in sync with SciCat.",
         "type": "object",
         "additionalProperties": False,
+        "required": ["version", "project"],
         "properties": {
             "version": {"description": "Manifest language version; must be 1.", "const": 1},
             "project": {

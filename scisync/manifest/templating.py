@@ -10,6 +10,7 @@ that every problem is reported at once.
 
 from __future__ import annotations
 
+import difflib
 import glob as globlib
 import os
 import re
@@ -32,7 +33,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from scisync._util.jsontypes import Json
 from scisync.manifest.globs import glob_problem
 from scisync.manifest.nodes import Node, NodePath, format_path
-from scisync.manifest.problems import Problems
+from scisync.manifest.problems import Problems, did_you_mean
 
 _MARKERS = ("{{", "{%", "{#")
 _MISSING = object()
@@ -141,7 +142,7 @@ class Renderer:
                 template = self._templates[node.value] = self.jinja.from_string(node.value)
             return template.render(self.context(node, each))
         except Exception as error:
-            _report(error, node, path, problems)
+            _report(error, node, path, problems, self.context(node, each))
             return None
 
     def evaluate(
@@ -159,7 +160,7 @@ class Renderer:
                 str(value)  # raises the UndefinedError with Jinja's message
             return value
         except Exception as error:
-            _report(error, node, path, problems)
+            _report(error, node, path, problems, self.context(node, each))
             return _MISSING
 
     def render(
@@ -280,7 +281,13 @@ def _with_origin(node: Node, origin: str) -> Node:
     return replace(node, origin=origin)
 
 
-def _report(error: Exception, node: Node, path: NodePath, problems: Problems) -> None:
+def _report(
+    error: Exception,
+    node: Node,
+    path: NodePath,
+    problems: Problems,
+    names: Mapping[str, Any],
+) -> None:
     hint: str | None = None
     if isinstance(error, TemplateFunctionError):
         what, hint = f"template error: {error}", error.hint
@@ -292,7 +299,7 @@ def _report(error: Exception, node: Node, path: NodePath, problems: Problems) ->
         what = f"template syntax error: {error.message}{where}"
     elif isinstance(error, UndefinedError):
         what = f"template error: {error.message}"
-        hint = _undefined_hint(str(error.message))
+        hint = _undefined_hint(str(error.message), names)
     elif isinstance(error, TemplateError):
         what = f"template error: {error.message}"
     else:
@@ -301,9 +308,27 @@ def _report(error: Exception, node: Node, path: NodePath, problems: Problems) ->
     problems.failed_values.add(node.position)
 
 
-def _undefined_hint(message: str) -> str | None:
+_MISSING_ATTRIBUTE = re.compile(r"has no attribute '([^']*)'")
+_UNDEFINED_NAME = re.compile(r"'([^']*)' is undefined")
+
+
+def _undefined_hint(message: str, names: Mapping[str, Any]) -> str | None:
+    """What to do about an undefined name: a did-you-mean among the names that exist."""
     if "'each'" in message:
         return "'each' exists only inside a dataset with for_each"
-    if "no attribute" in message or "is undefined" in message:
-        return "define it under vars:, or pass --var NAME=VALUE / --var-file FILE"
+    define = "define it under vars:, or pass --var NAME=VALUE / --var-file FILE"
+    attribute = _MISSING_ATTRIBUTE.search(message)
+    if attribute is not None:
+        variables = names.get("vars")
+        choices = variables if isinstance(variables, Mapping) else {}
+        close = difflib.get_close_matches(attribute.group(1), [str(n) for n in choices], n=1)
+        return f"did you mean vars.{close[0]}? or {define}" if close else define
+    name = _UNDEFINED_NAME.search(message)
+    if name is not None:
+        variables = names.get("vars")
+        in_vars = isinstance(variables, Mapping) and name.group(1) in variables
+        if in_vars:
+            return f"write vars.{name.group(1)}: variables live under vars"
+        guess = did_you_mean(name.group(1), names)
+        return guess or f"templates know {', '.join(sorted(names))}; {define}"
     return None

@@ -105,7 +105,11 @@ def check_required_fields(root: Node, problems: Problems) -> None:
             values = entry.mapping()
             kind = values["type"].value if "type" in values else None
             needed = _needed(section, kind, values)
-            missing = [name for name in needed if name not in values]
+            missing = [
+                name
+                for name in needed
+                if name not in values and not _misspelt(name, values, section)
+            ]
             if missing:
                 path: NodePath = (section, index)
                 names = ", ".join(repr(name) for name in missing)
@@ -148,11 +152,14 @@ def _map_error(error: ValidationError, root: Node, problems: Problems) -> None:
         if missing:
             names = ", ".join(repr(name) for name in missing)
             plural = "s" if len(missing) > 1 else ""
+            top = (
+                "start the manifest with 'version: 1' and 'project: <name>'" if not walked else None
+            )
             problems.add(
                 node.position,
                 walked,
                 f"missing required field{plural} {names}",
-                origin,
+                _join(top, origin),
             )
         return
     if kind == "type":
@@ -171,14 +178,7 @@ def _map_error(error: ValidationError, root: Node, problems: Problems) -> None:
     elif kind == "const":
         what = f"must be {value!r}; got {_short(instance)}"
     elif kind == "pattern":
-        value = str(value).removesuffix(TEMPLATE_ALTERNATIVE)
-        message, hint = _PATTERN_MESSAGES.get(value, ("has the wrong format", None))
-        if "\\d{4}-\\d{2}-\\d{2}" in value:
-            message = "is not an ISO-8601 date/time"
-            hint = "e.g. 2026-03-01T12:00:00Z"
-        elif "@" in value:
-            message = "is not an email address (or a ';'-separated list of them)"
-        what = f"{_short(instance)} {message}"
+        what, hint = _pattern_problem(str(value), instance, origin)
     elif kind == "minLength":
         what = "must not be empty"
     elif kind == "minItems":
@@ -190,6 +190,21 @@ def _map_error(error: ValidationError, root: Node, problems: Problems) -> None:
     else:
         what = error.message
     problems.add(node.position, walked, what, _join(hint, origin))
+
+
+def _pattern_problem(pattern: str, instance: Any, origin: str | None) -> tuple[str, str | None]:
+    """What and hint for a value that does not match its schema pattern."""
+    pattern = pattern.removesuffix(TEMPLATE_ALTERNATIVE)
+    message, hint = _PATTERN_MESSAGES.get(pattern, ("has the wrong format", None))
+    if "\\d{4}-\\d{2}-\\d{2}" in pattern:
+        message = "is not an ISO-8601 date/time"
+        hint = "e.g. 2026-03-01T12:00:00Z"
+    elif "@" in pattern:
+        message = "is not an email address (or a ';'-separated list of them)"
+    if pattern == KEY_PATTERN and origin and "/" in str(instance):
+        # for_each over a glob: the items are paths, and folders do not belong in a key.
+        hint = f'{hint}; use the last part of each path, e.g. "run-{{{{ each | basename }}}}"'
+    return f"{_short(instance)} {message}", hint
 
 
 def _looks_scalar(text: str) -> bool:
@@ -231,6 +246,15 @@ def _context(walked: NodePath, instance: dict[str, Any]) -> str:
     kind = instance.get("type")
     prefix = f"{kind} " if walked[0] == "datasets" and isinstance(kind, str) else ""
     return f" ({prefix}{_ENTRY_KINDS[str(walked[0])]} {key!r})"
+
+
+def _misspelt(name: str, values: dict[str, Node], section: str) -> bool:
+    """Whether the entry has an unknown key that is a misspelling of *name*: then the
+    "unknown key ... did you mean" problem already is the one message for this cause."""
+    kind = "sample" if section == "samples" else "dataset"
+    allowed = manifest_schema()["$defs"][kind]["properties"]
+    unknown = [key for key in values if key not in allowed]
+    return bool(unknown) and did_you_mean(name, unknown) is not None
 
 
 def _required_hint(walked: NodePath, missing: list[str], values: dict[str, Node]) -> str | None:

@@ -16,6 +16,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from ruamel.yaml.nodes import Node as YamlNode
 
+from scisync.errors import Problem
 from scisync.manifest.nodes import Node, NodePath, Position
 from scisync.manifest.problems import Problems
 
@@ -37,11 +38,14 @@ def load_file(path: Path, problems: Problems) -> Node | None:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        problems.add(
-            Position(name, 1, 1),
-            (),
-            "manifest file not found",
-            "create scisync.yaml, or name the manifest with -f FILE (and -C DIR)",
+        # No position: there is no file to point into.
+        problems.add_problem(
+            Problem(
+                what="manifest file not found",
+                where=name,
+                hint="run `scisync init` to start one here, or name an existing manifest "
+                "with -f FILE (and -C DIR)",
+            )
         )
         return None
     except (OSError, UnicodeDecodeError) as error:
@@ -113,7 +117,16 @@ def _convert_mapping(node: MappingNode, name: str, path: NodePath, problems: Pro
             merged.append(_convert(value_node, name, path, problems))
             continue
         if not isinstance(key_node, ScalarNode):
-            problems.add(key_position, path, "mapping keys must be plain strings")
+            # `x: {{ vars.y }}` unquoted is YAML for a mapping whose key is a mapping.
+            template = isinstance(key_node, MappingNode) and node.flow_style
+            problems.add(
+                key_position,
+                path,
+                "mapping keys must be plain strings",
+                'a template at the start of a value must be quoted, e.g. "{{ vars.name }}"'
+                if template
+                else None,
+            )
             continue
         key = str(key_node.value)
         if key in values:

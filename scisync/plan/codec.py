@@ -19,6 +19,8 @@ from scisync.plan.model import (
     Action,
     AttachmentAction,
     AttachmentChange,
+    Conflict,
+    ConflictKind,
     FieldChange,
     FileAction,
     FileChange,
@@ -46,6 +48,16 @@ def plan_to_json(plan: Plan) -> JsonObject:
         "warnings": list(plan.warnings),
         "summary": plan_summary(plan),
         "changes": [_change_to_json(change) for change in plan.changes],
+        "conflicts": [
+            {
+                "kind": conflict.kind.value,
+                "address": conflict.address,
+                "what": conflict.what,
+                "hint": conflict.hint,
+                "where": conflict.where,
+            }
+            for conflict in plan.conflicts
+        ],
     }
 
 
@@ -166,6 +178,16 @@ def plan_from_json(data: Json, where: str, text: str | None = None) -> Plan:
         format_version=cast(int, root["format_version"]),
         scisync_version=cast(str, root["scisync_version"]),
         warnings=tuple(cast(list[str], root["warnings"])),
+        conflicts=tuple(
+            Conflict(
+                kind=ConflictKind(cast(str, c["kind"])),
+                address=cast(str, c["address"]),
+                what=cast(str, c["what"]),
+                hint=cast(str, c["hint"]),
+                where=cast(str | None, c["where"]),
+            )
+            for c in cast(list[JsonObject], root.get("conflicts", []))
+        ),
     )
 
 

@@ -59,7 +59,7 @@ def test_the_getting_started_tour_runs_as_written(tmp_path: Path) -> None:
     )
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
-    assert "valid (1 datasets, 0 samples, 0 downloads)" in output
+    assert "valid (1 dataset, 0 samples, 0 downloads)" in output
     assert "+ dataset.example-results will be created" in output
     assert "exit code: 0" in output
     assert "~ dataset.example-results will be updated in place" in output
