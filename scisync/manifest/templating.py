@@ -30,6 +30,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from scisync._util.jsontypes import Json
+from scisync._util.limits import MAX_FOR_EACH_ITEMS
 from scisync.manifest.globs import glob_problem
 from scisync.manifest.nodes import Node, NodePath, format_path
 from scisync.manifest.problems import Problems
@@ -192,6 +193,15 @@ class Renderer:
             return [self.render(node, path, problems)]
         items = self._loop_items(loop, (*path, "for_each"), problems)
         if items is None:
+            return []
+        if len(items) > MAX_FOR_EACH_ITEMS:
+            problems.add(
+                loop.position,
+                (*path, "for_each"),
+                f"for_each gave {len(items):,} items, more than the limit of "
+                f"{MAX_FOR_EACH_ITEMS:,}",
+                "split the entry into several, each looping over a part (e.g. one glob per folder)",
+            )
             return []
         if not items:
             # An empty loop would silently drop every dataset it used to stamp out.

@@ -12,10 +12,12 @@ import math
 from pathlib import Path
 
 from ruamel.yaml import YAML
+from ruamel.yaml.composer import MaxDepthExceededError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from ruamel.yaml.nodes import Node as YamlNode
 
+from scisync._util.limits import MAX_MANIFEST_BYTES, MAX_MANIFEST_DEPTH, MAX_MANIFEST_VALUES
 from scisync.manifest.nodes import Node, NodePath, Position
 from scisync.manifest.problems import Problems
 
@@ -35,7 +37,9 @@ def load_file(path: Path, problems: Problems) -> Node | None:
     """Parse *path*; on failure add problems and return None."""
     name = display_name(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_MANIFEST_BYTES + 1)
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         problems.add(
             Position(name, 1, 1),
@@ -44,8 +48,32 @@ def load_file(path: Path, problems: Problems) -> Node | None:
             "create scisync.yaml, or name the manifest with -f FILE (and -C DIR)",
         )
         return None
-    except (OSError, UnicodeDecodeError) as error:
-        problems.add(Position(name, 1, 1), (), f"cannot read manifest: {error}")
+    except IsADirectoryError:
+        problems.add(
+            Position(name, 1, 1),
+            (),
+            "the manifest is a folder, not a file",
+            "name the manifest file with -f FILE, or the project folder with -C DIR",
+        )
+        return None
+    except UnicodeDecodeError as error:
+        problems.add(
+            Position(name, 1, 1),
+            (),
+            f"the manifest is not UTF-8 text (byte {error.start})",
+            "save it as UTF-8",
+        )
+        return None
+    except OSError as error:
+        problems.add(Position(name, 1, 1), (), f"cannot read manifest: {error.strerror}")
+        return None
+    if len(raw) > MAX_MANIFEST_BYTES:
+        problems.add(
+            Position(name, 1, 1),
+            (),
+            f"the file is larger than the limit of {MAX_MANIFEST_BYTES:,} bytes",
+            "split it into several manifest files (-f A -f B), or generate entries with for_each",
+        )
         return None
     return load_text(text, name, problems)
 
@@ -53,8 +81,18 @@ def load_file(path: Path, problems: Problems) -> Node | None:
 def load_text(text: str, name: str, problems: Problems) -> Node | None:
     """Parse YAML *text* (named *name* in messages)."""
     yaml = YAML(typ="rt")
+    yaml.max_depth = MAX_MANIFEST_DEPTH  # ruamel's composer recurses once per level
     try:
         composed = yaml.compose(text)
+    except MaxDepthExceededError as error:
+        mark = error.problem_mark
+        problems.add(
+            Position(name, mark.line + 1, mark.column + 1) if mark else Position(name, 1, 1),
+            (),
+            f"the document nests deeper than the limit of {MAX_MANIFEST_DEPTH} levels",
+            "flatten the structure: manifests and metadata need only a few levels",
+        )
+        return None
     except MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
@@ -75,7 +113,59 @@ def load_text(text: str, name: str, problems: Problems) -> Node | None:
     if composed is None:
         problems.add(Position(name, 1, 1), (), "the manifest is empty", "start with 'version: 1'")
         return None
+    if not _expansion_within_limit(composed, name, problems):
+        return None
     return _convert(composed, name, (), problems)
+
+
+def _expansion_within_limit(root: YamlNode, name: str, problems: Problems) -> bool:
+    """Whether *root* expands to at most MAX_MANIFEST_VALUES values.
+
+    An alias is the node its anchor names, shared: the composed graph stays small while
+    its expansion (what :func:`_convert` builds) can be exponential ("billion laughs").
+    Sizes are counted once per node, so this check is linear in the document.
+    """
+    sizes: dict[int, int] = {}
+
+    def size(node: YamlNode) -> int:
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        total = 1
+        if isinstance(node, SequenceNode):
+            total += sum(size(child) for child in node.value)
+        elif isinstance(node, MappingNode):
+            total += sum(size(key) + size(value) for key, value in node.value)
+        sizes[id(node)] = total = min(total, MAX_MANIFEST_VALUES + 1)
+        return total
+
+    if size(root) <= MAX_MANIFEST_VALUES:
+        return True
+    anchored = [n for n in _walk_once(root) if getattr(n, "anchor", None) is not None]
+    culprit = max(anchored, key=lambda n: sizes[id(n)], default=root)
+    problems.add(
+        _position(culprit, name),
+        (),
+        f"YAML aliases expand the document to more than {MAX_MANIFEST_VALUES:,} values",
+        "use each anchor (&name) a few times at most; repeat a block with for_each instead",
+    )
+    return False
+
+
+def _walk_once(root: YamlNode) -> list[YamlNode]:
+    """Every distinct node of the composed graph, each once."""
+    seen: dict[int, YamlNode] = {}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen[id(node)] = node
+        if isinstance(node, SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, MappingNode):
+            stack.extend(part for pair in node.value for part in pair)
+    return list(seen.values())
 
 
 def _position(node: YamlNode, name: str) -> Position:
