@@ -41,11 +41,17 @@ def check_consistent(lock: Lockfile, where: Locator) -> None:
         lambda key: where(("samples", key, "sample_id")),
     )
     for key, entry in lock.datasets.items():
-        here = where(("datasets", key, "attachments"))
-        _check_unique(((a.caption, a.id) for a in entry.attachments), "attachment id",
-                      lambda _caption, here=here: here)  # fmt: skip
+        _check_unique(
+            ((a.caption, a.id) for a in entry.attachments),
+            "attachment id",
+            _fixed(where(("datasets", key, "attachments"))),
+        )
     _check_superseded(lock, where)
     _check_downloads_agree(lock, where)
+
+
+def _fixed(where: str) -> Callable[[str], str]:
+    return lambda _name: where
 
 
 def _check_tree(files: Iterable[LockedFile], where: str) -> None:

@@ -10,7 +10,6 @@ that every problem is reported at once.
 
 from __future__ import annotations
 
-import glob as globlib
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -31,7 +30,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from scisync._util.jsontypes import Json
 from scisync._util.limits import MAX_FOR_EACH_ITEMS
-from scisync.manifest.globs import glob_problem
+from scisync.manifest.globs import UnreadableFolder, expand_glob, glob_problem
 from scisync.manifest.nodes import Node, NodePath, format_path
 from scisync.manifest.problems import Problems
 
@@ -108,8 +107,15 @@ class Renderer:
             problem = glob_problem(pattern, allow_absolute=True)
             if problem:
                 raise TemplateFunctionError(problem)
-            found = globlib.glob(pattern, root_dir=folder, recursive=True)
-            return sorted(Path(path).as_posix() for path in found)
+            base, relative = ("/", pattern) if pattern.startswith("/") else (str(folder), pattern)
+            try:
+                found = expand_glob(base, relative, include_hidden=False)
+            except UnreadableFolder as error:
+                raise TemplateFunctionError(
+                    f"glob() cannot read folder {error.folder}: {error.error.strerror}"
+                ) from None
+            prefix = "/" if pattern.startswith("/") else ""
+            return [prefix + path for path in found]
 
         return glob
 
