@@ -18,7 +18,7 @@ from scisync._util.atomicfile import write_if_changed
 from scisync._util.boundedjson import JsonProblem, parse_json, read_bounded
 from scisync._util.jsontypes import Json, JsonObject
 from scisync._util.limits import MAX_LOCKFILE_BYTES
-from scisync.errors import LockfileError
+from scisync.errors import LockfileError, os_error_hint
 from scisync.lock.consistency import check_consistent, entry_locator
 from scisync.lock.fastcheck import lock_violations
 from scisync.lock.model import (
@@ -341,7 +341,9 @@ def read_lock(path: Path) -> Lockfile | None:
         ) from None
     except OSError as error:
         raise LockfileError(
-            f"cannot read scisync.lock: {error.strerror}", where=str(path)
+            f"cannot read scisync.lock: {error.strerror}",
+            where=str(path),
+            hint=os_error_hint(error),
         ) from None
     if raw is None:
         return None
@@ -365,7 +367,7 @@ def write_lock(path: Path, lock: Lockfile) -> bool:
         raise LockfileError(
             f"cannot write scisync.lock: {error.strerror}",
             where=str(path),
-            hint="check the directory is writable and the disk is not full",
+            hint=os_error_hint(error),
         ) from None
 
 

@@ -18,6 +18,7 @@ from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from ruamel.yaml.nodes import Node as YamlNode
 
 from scisync._util.limits import MAX_MANIFEST_BYTES, MAX_MANIFEST_DEPTH, MAX_MANIFEST_VALUES
+from scisync.errors import os_error_hint
 from scisync.manifest.nodes import Node, NodePath, Position
 from scisync.manifest.problems import Problems
 
@@ -65,7 +66,12 @@ def load_file(path: Path, problems: Problems) -> Node | None:
         )
         return None
     except OSError as error:
-        problems.add(Position(name, 1, 1), (), f"cannot read manifest: {error.strerror}")
+        problems.add(
+            Position(name, 1, 1),
+            (),
+            f"cannot read manifest: {error.strerror}",
+            os_error_hint(error),
+        )
         return None
     if len(raw) > MAX_MANIFEST_BYTES:
         problems.add(
