@@ -13,6 +13,7 @@ line and column of a problem runs only once a problem is known to exist.
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import cast
@@ -55,7 +56,10 @@ def read_bounded(path: Path, limit: int) -> bytes | None:
     """
     try:
         with path.open("rb") as handle:
-            data = handle.read(limit + 1)
+            # The size first: a huge (or sparse) file is refused without reading it.
+            if os.fstat(handle.fileno()).st_size > limit:
+                raise JsonProblem(f"the file is larger than the limit of {limit:,} bytes")
+            data = handle.read(limit + 1)  # and a file growing meanwhile stops here
     except FileNotFoundError:
         return None
     if len(data) > limit:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from scisync._util.jsontypes import Json, JsonObject
+from scisync._util.names import local_name_problem, shown
 from scisync.desired.ids import MARKER_FIELD, canonical_digest, derived_sample_id, make_marker
 from scisync.desired.model import (
     DesiredAttachment,
@@ -25,9 +26,8 @@ from scisync.desired.model import (
     PresentFile,
     reference_value,
 )
-from scisync.desired.names import local_name_problem, shown
 from scisync.desired.thumbnails import thumbnail_data_uri
-from scisync.errors import ManifestError, Problem, StorageError
+from scisync.errors import ManifestError, Problem, StorageError, os_error_hint
 from scisync.manifest.globs import SymlinkLoop, UnreadableFolder, expand_glob
 from scisync.manifest.model import (
     DatasetSpec,
@@ -72,7 +72,7 @@ def _matches(selection: FileSelection, pattern: str, where: str) -> list[str]:
         raise StorageError(
             f"cannot list folder {shown(error.folder)}: {error.error.strerror}",
             where=where,
-            hint="make the folder readable (chmod u+rx), or move it out of the files' base",
+            hint=os_error_hint(error.error),
         ) from None
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from scisync._util.jsonpos import locate
+from scisync._util.names import local_name_problem, shown
 from scisync.errors import LockfileError
 from scisync.lock.model import LockedFile, Lockfile
 
@@ -55,9 +56,13 @@ def _fixed(where: str) -> Callable[[str], str]:
 
 
 def _check_tree(files: Iterable[LockedFile], where: str) -> None:
-    """No path is also a folder of another path (``a`` and ``a/b``)."""
+    """Every path a name scisync could have written; none also the folder of another
+    (``a`` and ``a/b``)."""
     paths = {file.path for file in files}
     for path in sorted(paths):
+        reason = local_name_problem(path)
+        if reason is not None:
+            raise LockfileError(f"file path {shown(path)} {reason}", where=where, hint=_HINT)
         parts = path.split("/")
         for end in range(1, len(parts)):
             folder = "/".join(parts[:end])

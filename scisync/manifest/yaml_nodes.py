@@ -39,7 +39,7 @@ def load_file(path: Path, problems: Problems) -> Node | None:
     name = display_name(path)
     try:
         with path.open("rb") as handle:
-            raw = handle.read(MAX_MANIFEST_BYTES + 1)
+            raw = handle.read(MAX_MANIFEST_BYTES + 1)  # never more than the limit, however big
         text = raw.decode("utf-8")
     except FileNotFoundError:
         problems.add(

@@ -1,5 +1,5 @@
-"""Which local file names can become dataset file paths: the one rule, used when the
-desired state is built (before any upload, record or lockfile write).
+"""Which file names can be dataset file paths: the one rule, used when the desired state
+is built (before any upload, record or lockfile write) and when a lockfile is read.
 
 A dataset file's path is stored in SciCat (JSON, shown in web pages and terminals) and
 in scisync.lock (one file per line).  A name that is not valid UTF-8 cannot be stored at
