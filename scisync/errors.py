@@ -129,10 +129,10 @@ _OS_HINTS: dict[int, str] = {
     "it), or choose a path you may use",
     errno.EPERM: "the operation is not permitted on this file (immutable, or owned by "
     "another user); choose another path or ask the owner",
-    errno.ENOSPC: "free some space (df -h shows each file system) or choose another place; "
-    "scisync continues where it stopped when run again",
-    errno.EDQUOT: "your disk quota is used up: free some space or ask for a larger quota; "
-    "scisync continues where it stopped when run again",
+    errno.ENOSPC: "free some space (df -h shows each file system) or choose another place, "
+    "then run the command again (apply and pull continue where they stopped)",
+    errno.EDQUOT: "your disk quota is used up: free some space or ask for a larger quota, "
+    "then run the command again (apply and pull continue where they stopped)",
     errno.ENAMETOOLONG: "shorten the name (a name holds at most 255 bytes, a path 4096)",
     errno.ENOTDIR: "a file stands where a folder is expected in this path: rename or move "
     "the file, or correct the path",

@@ -43,7 +43,7 @@ class Hostile:
 
 def make_workspace(root: Path, sandbox: SandboxServer, token: str) -> Workspace:
     project = root / "project"
-    project.mkdir()
+    project.mkdir(parents=True)
     store = root / "store"
     storage = storage_yaml("local", store)
     write_manifest(project, sandbox.url, storage)
