@@ -322,8 +322,13 @@ LOCKFILES = [
 # --- saved plans ----------------------------------------------------------------------
 
 
-def _saved_plan(edit: Callable[[dict[str, object]], object] | None = None,
-                text: Callable[[str], str] | None = None) -> Callable[[Workspace], list[str]]:  # fmt: skip
+Prepare = Callable[[Workspace], list[str]]
+
+
+def _saved_plan(
+    edit: Callable[[dict[str, object]], object] | None = None,
+    text: Callable[[str], str] | None = None,
+) -> Prepare:
     """``plan --out plan.json``, then the saved file edited by *edit* (on the JSON data)
     or by *text* (on the text); the case applies it."""
 
@@ -400,6 +405,14 @@ def _base_under_file(ws: Workspace) -> list[str]:
     return ["plan"]
 
 
+def _state_is_file(*args: str) -> Prepare:
+    def prepare(ws: Workspace) -> list[str]:
+        (ws.root / ".scisync").write_text("not a folder\n")
+        return list(args)
+
+    return prepare
+
+
 # `plan --out` plans before it saves: the hash cache (.scisync/, machine-local) is written.
 _CACHE = frozenset({".scisync"})
 OS_ERRORS = [
@@ -408,9 +421,16 @@ OS_ERRORS = [
     Hostile("ENOTDIR-out-under-file", _out_under_file, "Not a directory", may_write=_CACHE),
     Hostile("ENOTDIR-files-base-under-file", _base_under_file, "does not exist"),
     Hostile("EISDIR-lockfile-is-folder", _lock_is_folder, "Is a directory"),
-    Hostile("EISDIR-out-is-folder", lambda ws: ["plan", "--out", "runs"], "Is a directory", may_write=_CACHE),
+    Hostile("EISDIR-out-is-folder", lambda ws: ["plan", "--out", "runs"], "Is a directory",
+            may_write=_CACHE),
     Hostile("ENAMETOOLONG-manifest", _long_manifest_name, "File name too long"),
-    Hostile("ENAMETOOLONG-out", lambda ws: ["plan", "--out", "p" * 300], "File name too long", may_write=_CACHE),
+    Hostile("ENAMETOOLONG-out", lambda ws: ["plan", "--out", "p" * 300], "File name too long",
+            may_write=_CACHE),
+    # Not translated where it happens: the CLI boundary's catch-all names path and errno.
+    Hostile("EEXIST-state-folder-is-a-file-pull", _state_is_file("pull"),
+            "file system error: File exists"),
+    Hostile("EEXIST-state-folder-is-a-file-apply", _state_is_file("apply", "--auto-approve"),
+            "something already exists at this path"),
 ]  # fmt: skip
 
 

@@ -103,9 +103,7 @@ def _root_only(path: Path) -> None:
     path.chmod(0)
 
 
-def _check(
-    result: subprocess.CompletedProcess[str], fragment: str, path: str, hint: str
-) -> None:
+def _check(result: subprocess.CompletedProcess[str], fragment: str, path: str, hint: str) -> None:
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     assert fragment in output, output
@@ -140,15 +138,14 @@ def test_eacces_names_the_path_and_what_to_do(
         path.chmod(0o755)  # root's folder: nobody may look in, not write
     else:
         _root_only(path)
-    before = snapshot(workspace.root, workspace.store), catalogue(
-        workspace.sandbox, workspace.token
+    before = (
+        snapshot(workspace.root, workspace.store),
+        catalogue(workspace.sandbox, workspace.token),
     )
     result = run_scisync(workspace, *args, user=NOBODY)
     _check(result, fragment, target.split("/")[-1], EACCES_HINT)
     assert "Permission denied" in result.stderr
-    after = snapshot(workspace.root, workspace.store), catalogue(
-        workspace.sandbox, workspace.token
-    )
+    after = snapshot(workspace.root, workspace.store), catalogue(workspace.sandbox, workspace.token)
     changed = {p for p in set(before[0]) | set(after[0]) if before[0].get(p) != after[0].get(p)}
     # `plan --out` plans (and so fills the hash cache) before it saves
     assert {p for p in changed if b"/.scisync" not in p} == set()
