@@ -90,8 +90,9 @@ def load_text(text: str, name: str, problems: Problems) -> Node | None:
     yaml.max_depth = MAX_MANIFEST_DEPTH  # ruamel's composer recurses once per level
     try:
         composed = yaml.compose(text)
-    except MaxDepthExceededError as error:
-        mark = error.problem_mark
+    except (MaxDepthExceededError, RecursionError) as error:
+        # RecursionError only if a ruamel.yaml without max_depth were installed anyway
+        mark = getattr(error, "problem_mark", None)
         problems.add(
             Position(name, mark.line + 1, mark.column + 1) if mark else Position(name, 1, 1),
             (),
