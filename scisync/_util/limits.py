@@ -20,6 +20,10 @@ MAX_MANIFEST_DEPTH = 64
 MAX_MANIFEST_VALUES = 1_000_000
 #: Items one ``for_each`` may stamp out.
 MAX_FOR_EACH_ITEMS = 10_000
+#: Characters or items a template's ``*`` may build (``{{ 'x' * 10**9 }}``), and bits a
+#: template's ``**`` may build (``{{ 9 ** 9 ** 9 }}``).
+MAX_TEMPLATE_VALUE = 1_000_000
+MAX_TEMPLATE_INT_BITS = 100_000
 
 #: Size of scisync.lock and of a saved plan, in bytes.
 MAX_LOCKFILE_BYTES = 512 * MIB
