@@ -1,7 +1,10 @@
-"""Checks on glob patterns written in manifests (files, downloads, the glob() helper).
+"""Glob patterns written in manifests (files, downloads, the glob() helper): the checks
+that refuse patterns which can never mean what the user wants, and the walker that
+resolves them against local folders.
 
-Patterns stay patterns in the typed model (the lead resolves them later); here we only
-refuse ones that can never mean what the user wants.
+Patterns stay patterns in the typed model; desired/build.py and the glob() template
+function resolve them with :func:`expand_glob`, which never walks into a symlinked folder
+through ``**`` unless asked to, and then stops at a loop.
 """
 
 from __future__ import annotations

@@ -419,6 +419,19 @@ def _state_is_file(*args: str) -> Prepare:
     return prepare
 
 
+def _download_under_file(ws: Workspace) -> list[str]:
+    """An applied project whose download target lies below a file."""
+    code, output = run_cli(ws, ["apply", "--auto-approve"])
+    assert code == 0, output
+    (ws.root / "notes.txt").write_text("a file, not a folder\n")
+    ws.edit(
+        "datasets:\n",
+        "downloads:\n  - key: mirror\n    dataset: raw-1\n    target: notes.txt/mirror\n"
+        "datasets:\n",
+    )
+    return ["pull"]
+
+
 # `plan --out` plans before it saves: the hash cache (.scisync/, machine-local) is written.
 _CACHE = frozenset({".scisync"})
 OS_ERRORS = [
@@ -431,6 +444,9 @@ OS_ERRORS = [
             may_write=_CACHE),
     Hostile("ENAMETOOLONG-manifest", _long_manifest_name, "File name too long"),
     Hostile("ENAMETOOLONG-out", lambda ws: ["plan", "--out", "p" * 300], "File name too long",
+            may_write=_CACHE),
+    # Fails during the transfer: the apply journal (.scisync/, machine-local) records it.
+    Hostile("ENOTDIR-download-target-under-file", _download_under_file, "Not a directory",
             may_write=_CACHE),
     # Not translated where it happens: the CLI boundary's catch-all names path and errno.
     Hostile("EEXIST-state-folder-is-a-file-pull", _state_is_file("pull"),
