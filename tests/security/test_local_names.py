@@ -42,7 +42,7 @@ def _lock_with(path: str) -> Lockfile:
 @example("caf\udce9.dat")
 @example("a\\b")
 @example("x" * 256)
-@settings(max_examples=400)
+@settings(max_examples=400, deadline=None)
 def test_an_accepted_name_round_trips_through_the_lockfile(name: str) -> None:
     problem = local_name_problem(name)
     if problem is not None:
@@ -60,6 +60,7 @@ def test_an_accepted_name_round_trips_through_the_lockfile(name: str) -> None:
 
 
 @given(names, st.sampled_from([*map(chr, range(32)), "\x7f", "\x85", "\x9b", "\u2028"]))
+@settings(deadline=None)
 def test_a_control_character_anywhere_is_refused(name: str, control: str) -> None:
     cut = len(name) // 2
     hostile = name[:cut] + control + name[cut:]
@@ -70,6 +71,7 @@ def test_a_control_character_anywhere_is_refused(name: str, control: str) -> Non
 
 
 @given(st.binary(min_size=1, max_size=40).filter(lambda b: b"/" not in b and b"\0" not in b))
+@settings(deadline=None)
 def test_bytes_that_are_not_utf8_are_refused(raw: bytes) -> None:
     name = os.fsdecode(raw)
     try:
@@ -81,6 +83,7 @@ def test_bytes_that_are_not_utf8_are_refused(raw: bytes) -> None:
 
 
 @given(names)
+@settings(deadline=None)
 def test_a_shown_name_never_holds_a_raw_control_character(name: str) -> None:
     text = shown(name)
     assert not any(_is_control(char) for char in text)
@@ -88,7 +91,7 @@ def test_a_shown_name_never_holds_a_raw_control_character(name: str) -> None:
 
 
 @given(names.filter(lambda n: local_name_problem(n) is not None and "/" not in n))
-@settings(max_examples=100)
+@settings(max_examples=100, deadline=None)
 def test_a_refused_name_in_an_edited_lockfile_is_refused_too(name: str) -> None:
     text = dumps_lock(_lock_with("x.dat")).replace('"x.dat"', _json_string(name))
     with pytest.raises(LockfileError):
@@ -141,7 +144,9 @@ def test_a_symlink_loop_is_an_error_only_when_followed(tree: Path) -> None:
 
 
 @given(st.sampled_from(["*", "**", "**/*", "a/*", "*/*.dat", "**/b/*", "a/**/*.dat", "?/x.dat"]))
-@settings(max_examples=20, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 def test_without_links_the_walker_agrees_with_glob(tree: Path, pattern: str) -> None:
     import glob
 
