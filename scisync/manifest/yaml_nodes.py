@@ -125,38 +125,68 @@ def load_text(text: str, name: str, problems: Problems) -> Node | None:
     return _convert(composed, name, (), problems)
 
 
+class _SelfReference(Exception):
+    """An alias inside the node its anchor names: the expansion never ends."""
+
+    def __init__(self, node: YamlNode) -> None:
+        self.node = node
+
+
 def _expansion_within_limit(root: YamlNode, name: str, problems: Problems) -> bool:
-    """Whether *root* expands to at most MAX_MANIFEST_VALUES values.
+    """Whether *root*, once its aliases are expanded, holds at most MAX_MANIFEST_VALUES
+    values and nests at most MAX_MANIFEST_DEPTH levels.
 
-    An alias is the node its anchor names, shared: the composed graph stays small while
-    its expansion (what :func:`_convert` builds) can be exponential ("billion laughs").
-    Sizes are counted once per node, so this check is linear in the document.
+    An alias is the node its anchor names, shared: the composed graph stays small (the
+    composer bounded its depth) while its expansion, what :func:`_convert` builds, can be
+    exponential ("billion laughs") or nest an anchor inside an anchor inside ...  Each
+    node is measured once, so this check is linear in the document.
     """
-    sizes: dict[int, int] = {}
+    measured: dict[int, tuple[int, int]] = {}  # id -> (values, depth) of its expansion
+    open_nodes: set[int] = set()
 
-    def size(node: YamlNode) -> int:
-        known = sizes.get(id(node))
+    def measure(node: YamlNode) -> tuple[int, int]:
+        known = measured.get(id(node))
         if known is not None:
             return known
-        total = 1
-        if isinstance(node, SequenceNode):
-            total += sum(size(child) for child in node.value)
-        elif isinstance(node, MappingNode):
-            total += sum(size(key) + size(value) for key, value in node.value)
-        sizes[id(node)] = total = min(total, MAX_MANIFEST_VALUES + 1)
-        return total
+        if id(node) in open_nodes:
+            raise _SelfReference(node)
+        open_nodes.add(id(node))
+        children = _children(node)
+        parts = [measure(child) for child in children]
+        values = min(1 + sum(size for size, _ in parts), MAX_MANIFEST_VALUES + 1)
+        depth = min(1 + max((deep for _, deep in parts), default=0), MAX_MANIFEST_DEPTH + 1)
+        open_nodes.discard(id(node))
+        measured[id(node)] = values, depth
+        return values, depth
 
-    if size(root) <= MAX_MANIFEST_VALUES:
+    try:
+        values, depth = measure(root)
+    except _SelfReference as loop:
+        problems.add(_position(loop.node, name), (), "a YAML alias refers to the node that "
+                     "contains it, so it never ends", "an anchor (&name) cannot be used "
+                     "inside itself")  # fmt: skip
+        return False
+    if values <= MAX_MANIFEST_VALUES and depth <= MAX_MANIFEST_DEPTH:
         return True
+    index = 0 if values > MAX_MANIFEST_VALUES else 1
     anchored = [n for n in _walk_once(root) if getattr(n, "anchor", None) is not None]
-    culprit = max(anchored, key=lambda n: sizes[id(n)], default=root)
-    problems.add(
-        _position(culprit, name),
-        (),
-        f"YAML aliases expand the document to more than {MAX_MANIFEST_VALUES:,} values",
-        "use each anchor (&name) a few times at most; repeat a block with for_each instead",
-    )
+    culprit = max(anchored, key=lambda n: measured[id(n)][index], default=root)
+    if index == 0:
+        what = f"YAML aliases expand the document to more than {MAX_MANIFEST_VALUES:,} values"
+        hint = "use each anchor (&name) a few times at most; repeat a block with for_each"
+    else:
+        what = f"YAML aliases nest the document deeper than {MAX_MANIFEST_DEPTH} levels"
+        hint = "an alias adds its anchor's levels to those around it: flatten the structure"
+    problems.add(_position(culprit, name), (), what, hint)
     return False
+
+
+def _children(node: YamlNode) -> list[YamlNode]:
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    if isinstance(node, MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
 
 
 def _walk_once(root: YamlNode) -> list[YamlNode]:
@@ -168,10 +198,7 @@ def _walk_once(root: YamlNode) -> list[YamlNode]:
         if id(node) in seen:
             continue
         seen[id(node)] = node
-        if isinstance(node, SequenceNode):
-            stack.extend(node.value)
-        elif isinstance(node, MappingNode):
-            stack.extend(part for pair in node.value for part in pair)
+        stack.extend(_children(node))
     return list(seen.values())
 
 

@@ -135,6 +135,11 @@ MANIFESTS = [
                                                              for i in range(10)) + "}\n"
                              for n in range(1, 8))),
             "YAML aliases expand the document"),
+    Hostile("alias-inside-itself", _write("version: 1\nproject: x\nloop: &a {b: 1, c: *a}\n"),
+            "a YAML alias refers to the node that contains it"),
+    Hostile("alias-depth-chain", _write("version: 1\nproject: deep\n" + "".join(
+        f"a{i}: &a{i} " + "[" * 60 + (f"*a{i - 1}" if i else "x") + "]" * 60 + "\n"
+        for i in range(30))), "YAML aliases nest the document deeper than 64 levels"),
     Hostile("billion-laughs-in-var-file", _var_file(_laughs(key="v")),
             "YAML aliases expand the document"),
     Hostile("flow-nesting-3000", _write("version: 1\nproject: deep\nx: " + "[" * DEEP + "]" * DEEP),
