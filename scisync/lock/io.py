@@ -185,7 +185,7 @@ def lock_from_json(data: Json, where: str, text: str | None = None) -> Lockfile:
         first = violations[0]
         more = f" (and {len(violations) - 1} more problems)" if len(violations) > 1 else ""
         raise LockfileError(
-            f"scisync.lock is invalid: {first.message}{more}",
+            f"scisync.lock is invalid: {_shortened(first.message)}{more}",
             where=violation_where(where, first, text),
             hint=_RESTORE_HINT,
         )
@@ -217,6 +217,11 @@ def lock_from_json(data: Json, where: str, text: str | None = None) -> Lockfile:
         _check_files(download.files, f"{where}: $.downloads.{key}", hint, paths_checked=True)
     check_consistent(lock, entry_locator(where, text))
     return canonical_lock(lock)
+
+
+def _shortened(message: str, limit: int = 300) -> str:
+    """jsonschema quotes the offending value whole: a hostile one can be megabytes."""
+    return message if len(message) <= limit else message[:limit] + "…"
 
 
 def _refuse_newer(data: Json, where: str) -> None:
