@@ -167,7 +167,7 @@ def plan_from_json(data: Json, where: str, text: str | None = None) -> Plan:
         first = violations[0]
         more = f" (and {len(violations) - 1} more problems)" if len(violations) > 1 else ""
         raise PlanError(
-            f"not a valid scisync plan: {first.message}{more}",
+            f"not a valid scisync plan: {_shortened(first.message)}{more}",
             where=violation_where(where, first, text),
             hint="make a new plan with 'scisync plan --out FILE'",
         )
@@ -185,6 +185,11 @@ def plan_from_json(data: Json, where: str, text: str | None = None) -> Plan:
         scisync_version=cast(str, root["scisync_version"]),
         warnings=tuple(cast(list[str], root["warnings"])),
     )
+
+
+def _shortened(message: str, limit: int = 300) -> str:
+    """jsonschema quotes the offending value whole: a hostile one can be megabytes."""
+    return message if len(message) <= limit else message[:limit] + "…"
 
 
 def _check_digest(data: Json, where: str) -> None:
