@@ -29,10 +29,11 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from scisync._util.jsontypes import Json
-from scisync._util.limits import MAX_FOR_EACH_ITEMS, MAX_TEMPLATE_INT_BITS, MAX_TEMPLATE_VALUE
+from scisync._util.limits import MAX_FOR_EACH_ITEMS
 from scisync.manifest.globs import UnreadableFolder, expand_glob, glob_problem
 from scisync.manifest.nodes import Node, NodePath, format_path
 from scisync.manifest.problems import Problems
+from scisync.manifest.template_bounds import BoundedSandbox, TemplateLimitError, render_bounded
 
 _MARKERS = ("{{", "{%", "{#")
 _MISSING = object()
@@ -44,41 +45,6 @@ class TemplateFunctionError(Exception):
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)
         self.hint = hint
-
-
-class _BoundedSandbox(ImmutableSandboxedEnvironment):
-    """Jinja's sandbox, with ``*`` and ``**`` bounded: a one-line template can otherwise ask
-    for a gigabyte string (``'x' * 10**9``) or an integer with billions of digits."""
-
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator == "*":
-            for sequence, count in ((left, right), (right, left)):
-                size = len(sequence) * count if _repeatable(sequence, count) else 0
-                if size > MAX_TEMPLATE_VALUE:
-                    raise TemplateFunctionError(
-                        f"'*' would build a value of {size:,} characters or items, more "
-                        f"than the limit of {MAX_TEMPLATE_VALUE:,}",
-                        "build smaller values; a manifest value needs no more",
-                    )
-        if operator == "**" and _power_bits(left, right) > MAX_TEMPLATE_INT_BITS:
-            raise TemplateFunctionError(
-                f"'**' would build a number of more than {MAX_TEMPLATE_INT_BITS:,} bits",
-                "use smaller numbers",
-            )
-        return super().call_binop(context, operator, left, right)
-
-
-def _repeatable(sequence: Any, count: Any) -> bool:
-    return isinstance(sequence, str | list | tuple) and isinstance(count, int)
-
-
-def _power_bits(left: Any, right: Any) -> int:
-    """About how many bits ``left ** right`` has (0 when it cannot grow large)."""
-    if not (isinstance(left, int) and isinstance(right, int)) or abs(left) <= 1 or right <= 0:
-        return 0
-    return int(left.bit_length() * right)
 
 
 def is_template(text: str) -> bool:
@@ -108,7 +74,7 @@ class Renderer:
     _contexts: dict[str, dict[str, Any]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.jinja = _BoundedSandbox(
+        self.jinja = BoundedSandbox(
             undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
         )
         # Run folders come from glob(); their last component is the usual key part.
@@ -181,7 +147,7 @@ class Renderer:
             if template is None:
                 # for_each renders the same strings once per item: compile them once
                 template = self._templates[node.value] = self.jinja.from_string(node.value)
-            return template.render(self.context(node, each))
+            return render_bounded(template, self.context(node, each))
         except Exception as error:
             _report(error, node, path, problems)
             return None
@@ -333,7 +299,7 @@ def _with_origin(node: Node, origin: str) -> Node:
 
 def _report(error: Exception, node: Node, path: NodePath, problems: Problems) -> None:
     hint: str | None = None
-    if isinstance(error, TemplateFunctionError):
+    if isinstance(error, TemplateFunctionError | TemplateLimitError):
         what, hint = f"template error: {error}", error.hint
     elif isinstance(error, SecurityError):
         what = f"template refused by the sandbox: {error}"
