@@ -36,7 +36,7 @@ from scisync.apply.lockbuild import updated_lock
 from scisync.desired.build import build_desired
 from scisync.desired.ids import make_marker, rows_digest
 from scisync.desired.model import DesiredState
-from scisync.errors import PlanError
+from scisync.errors import LockfileError, PlanError
 from scisync.lock.filelock import ApplyLock
 from scisync.lock.io import lock_digest, read_lock, write_lock
 from scisync.lock.model import Lockfile
@@ -222,6 +222,18 @@ def _gather(
     return PlanInputs(desired, recorded, fingerprint), observed
 
 
+def require_lockfile(project: Project) -> None:
+    """Refuse ``--locked`` without a lockfile: there is nothing to hold the run to, and
+    going ahead would download unpinned data and write a new lockfile as if it were fine."""
+    if not project.lock_path.exists():
+        raise LockfileError(
+            f"--locked needs {project.lock_path.name}, and there is none",
+            where=str(project.lock_path),
+            hint="commit the lockfile with the manifest (git add scisync.lock); to create "
+            "it, run the same command once without --locked",
+        )
+
+
 def plan(
     project: Project,
     connection: Connection,
@@ -235,6 +247,8 @@ def plan(
     ``downloads_only`` plans just the manifest's downloads (``scisync pull``); ``locked``
     makes any difference between the catalogue and the lockfile's pinned downloads an error.
     """
+    if locked:
+        require_lockfile(project)
     with _without_cyclic_gc():
         inputs, observed = _gather(project, connection, downloads_only=downloads_only)
     journal = Journal(project.state_dir / "journal.jsonl")
@@ -414,5 +428,6 @@ __all__ = [
     "load_plan",
     "load_project",
     "plan",
+    "require_lockfile",
     "save_plan",
 ]

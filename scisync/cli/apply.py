@@ -55,12 +55,14 @@ def apply_command(
     from scisync.render.text import render_plan_text, resume_notice
 
     project = load_project(options, manifest_files, variables, var_files)
+    # A saved plan is read (and its digest checked) before anything is locked or started.
+    saved = api.load_plan(options.path(plan_file)) if plan_file is not None else None
     with api.apply_lock(project, lock_timeout), api.connect(project) as connection:
         left = api.interrupted_apply(project)
         if left:
             click.echo(resume_notice(left), err=True)
-        if plan_file is not None:
-            the_plan = api.load_plan(options.path(plan_file))
+        if saved is not None:
+            the_plan = saved
             api.check_fresh(project, connection, the_plan)
         else:
             the_plan = api.plan(project, connection, targets=targets)

@@ -57,6 +57,8 @@ def plan_command(
     from scisync.render.text import render_plan_text
 
     project = load_project(options, manifest_files, variables, var_files)
+    if locked:
+        api.require_lockfile(project)  # before connecting: nothing starts for nothing
     with api.connect(project) as connection:
         the_plan = api.plan(project, connection, targets=targets, locked=locked)
     if out is not None and not the_plan.has_conflicts:

@@ -44,6 +44,8 @@ def pull_command(
     from scisync.render.text import render_plan_text
 
     project = load_project(options, manifest_files, variables, var_files)
+    if locked:
+        api.require_lockfile(project)  # before the apply lock: nothing is written
     with api.apply_lock(project, lock_timeout), api.connect(project) as connection:
         the_plan = api.plan(
             project, connection, targets=targets, locked=locked, downloads_only=True

@@ -377,11 +377,13 @@ class Builder:
                 continue
             values = item.mapping()
             base_node = values.get("base")
+            follow = values.get("follow_symlinks")
             selections.append(
                 FileSelection(
                     base=self.local_path(base_node or item.with_value(".")),
                     include=self.globs(values["include"], (*here, "include")),
                     exclude=self.globs(values.get("exclude"), (*here, "exclude")),
+                    follow_symlinks=bool(follow.value) if follow is not None else False,
                     location=self.location(item, here),
                 )
             )

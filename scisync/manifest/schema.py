@@ -250,6 +250,11 @@ def build_schema() -> dict[str, Any]:
                 },
                 "include": _globs("Globs of files to upload, relative to base ('**' allowed)."),
                 "exclude": _globs("Globs of files to leave out."),
+                "follow_symlinks": {
+                    "description": "Let '**' descend into symlinks to folders (a link back "
+                    "to a folder above is an error). Default false: such links are skipped.",
+                    "type": "boolean",
+                },
             },
         },
         "attachment": {

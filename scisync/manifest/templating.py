@@ -11,7 +11,6 @@ that every problem is reported at once.
 from __future__ import annotations
 
 import difflib
-import glob as globlib
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -31,9 +30,11 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from scisync._util.jsontypes import Json
-from scisync.manifest.globs import glob_problem
+from scisync._util.limits import MAX_FOR_EACH_ITEMS
+from scisync.manifest.globs import UnreadableFolder, expand_glob, glob_problem
 from scisync.manifest.nodes import Node, NodePath, format_path
 from scisync.manifest.problems import Problems, did_you_mean
+from scisync.manifest.template_bounds import BoundedSandbox, TemplateLimitError, render_bounded
 
 _MARKERS = ("{{", "{%", "{#")
 _MISSING = object()
@@ -74,7 +75,7 @@ class Renderer:
     _contexts: dict[str, dict[str, Any]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.jinja = ImmutableSandboxedEnvironment(
+        self.jinja = BoundedSandbox(
             undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
         )
         # Run folders come from glob(); their last component is the usual key part.
@@ -108,8 +109,15 @@ class Renderer:
             problem = glob_problem(pattern, allow_absolute=True)
             if problem:
                 raise TemplateFunctionError(problem)
-            found = globlib.glob(pattern, root_dir=folder, recursive=True)
-            return sorted(Path(path).as_posix() for path in found)
+            base, relative = ("/", pattern) if pattern.startswith("/") else (str(folder), pattern)
+            try:
+                found = expand_glob(base, relative, include_hidden=False)
+            except UnreadableFolder as error:
+                raise TemplateFunctionError(
+                    f"glob() cannot read folder {error.folder}: {error.error.strerror}"
+                ) from None
+            prefix = "/" if pattern.startswith("/") else ""
+            return [prefix + path for path in found]
 
         return glob
 
@@ -140,7 +148,7 @@ class Renderer:
             if template is None:
                 # for_each renders the same strings once per item: compile them once
                 template = self._templates[node.value] = self.jinja.from_string(node.value)
-            return template.render(self.context(node, each))
+            return render_bounded(template, self.context(node, each))
         except Exception as error:
             _report(error, node, path, problems, self.context(node, each))
             return None
@@ -193,6 +201,15 @@ class Renderer:
             return [self.render(node, path, problems)]
         items = self._loop_items(loop, (*path, "for_each"), problems)
         if items is None:
+            return []
+        if len(items) > MAX_FOR_EACH_ITEMS:
+            problems.add(
+                loop.position,
+                (*path, "for_each"),
+                f"for_each gave {len(items):,} items, more than the limit of "
+                f"{MAX_FOR_EACH_ITEMS:,}",
+                "split the entry into several, each looping over a part (e.g. one glob per folder)",
+            )
             return []
         if not items:
             # An empty loop would silently drop every dataset it used to stamp out.
@@ -289,7 +306,7 @@ def _report(
     names: Mapping[str, Any],
 ) -> None:
     hint: str | None = None
-    if isinstance(error, TemplateFunctionError):
+    if isinstance(error, TemplateFunctionError | TemplateLimitError):
         what, hint = f"template error: {error}", error.hint
     elif isinstance(error, SecurityError):
         what = f"template refused by the sandbox: {error}"

@@ -128,27 +128,14 @@ def _map_error(error: ValidationError, root: Node, problems: Problems) -> None:
     if node.position in problems.failed_values:
         return  # its template failed and was reported; the raw text is no real value
     kind = error.validator
-    value: Any = error.validator_value
     instance: Any = error.instance
-    schema: Any = error.schema
-    hint: str | None = None
     origin = _origin(root, path)
     if kind == "additionalProperties" and isinstance(instance, dict):
-        allowed = set(schema.get("properties", {}) if isinstance(schema, dict) else ())
-        for key in sorted(set(instance) - allowed):
-            position = node.key_positions.get(key, node.position)
-            if key.lower() in SECRET_KEYS:
-                secret = instance[key]
-                if isinstance(secret, str):
-                    register_secret(secret)  # masked in every message from now on
-                hint = SSH_HINT if walked[:1] == ("storage",) else SECRET_HINT
-                problems.add(position, (*walked, key), f"{key!r} cannot be set here", hint)
-                continue
-            hint = did_you_mean(key, allowed) or _allowed(allowed)
-            problems.add(position, (*walked, key), f"unknown key {key!r}", _join(hint, origin))
+        _unknown_keys(error, node, walked, origin, problems)
         return
     if kind == "required" and isinstance(instance, dict):
-        missing = [name for name in value if name not in instance]
+        required: list[str] = error.validator_value  # type: ignore[assignment]
+        missing = [name for name in required if name not in instance]
         if missing:
             names = ", ".join(repr(name) for name in missing)
             plural = "s" if len(missing) > 1 else ""
@@ -162,6 +149,38 @@ def _map_error(error: ValidationError, root: Node, problems: Problems) -> None:
                 _join(top, origin),
             )
         return
+    what, hint = _describe(error, walked, origin)
+    problems.add(node.position, walked, what, _join(hint, origin))
+
+
+def _unknown_keys(
+    error: ValidationError, node: Node, walked: NodePath, origin: str | None, problems: Problems
+) -> None:
+    """One problem per key the schema does not allow: a secret, or a (misspelt) unknown."""
+    instance: dict[str, Any] = error.instance  # type: ignore[assignment]
+    schema: Any = error.schema
+    allowed = set(schema.get("properties", {}) if isinstance(schema, dict) else ())
+    for key in sorted(set(instance) - allowed):
+        position = node.key_positions.get(key, node.position)
+        if key.lower() in SECRET_KEYS:
+            secret = instance[key]
+            if isinstance(secret, str):
+                register_secret(secret)  # masked in every message from now on
+            secret_hint = SSH_HINT if walked[:1] == ("storage",) else SECRET_HINT
+            problems.add(position, (*walked, key), f"{key!r} cannot be set here", secret_hint)
+            continue
+        hint = did_you_mean(key, allowed) or _allowed(allowed)
+        problems.add(position, (*walked, key), f"unknown key {key!r}", _join(hint, origin))
+
+
+def _describe(
+    error: ValidationError, walked: NodePath, origin: str | None
+) -> tuple[str, str | None]:
+    """(what, hint) for a violation of one value's own constraints."""
+    kind = error.validator
+    value: Any = error.validator_value
+    instance: Any = error.instance
+    hint: str | None = None
     if kind == "type":
         what = f"expected {_types(value)}, got {_json_type(instance)}"
         if (
@@ -189,7 +208,7 @@ def _map_error(error: ValidationError, root: Node, problems: Problems) -> None:
         what = f"{_short(instance)} is out of range ({kind} {value})"
     else:
         what = error.message
-    problems.add(node.position, walked, what, _join(hint, origin))
+    return what, hint
 
 
 def _pattern_problem(pattern: str, instance: Any, origin: str | None) -> tuple[str, str | None]:

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from scisync._util.hashing import StreamingHasher, hash_file, normalise_algorithm
-from scisync.errors import StorageError
+from scisync.errors import StorageError, os_error_hint
 from scisync.storage._transfer import (
     copy_stream,
     download_algorithms,
@@ -48,7 +48,7 @@ def _os_error(exc: OSError, action: str, where: Path | RemotePath) -> StorageErr
     return StorageError(
         f"cannot {action}: {exc.strerror or exc}",
         where=str(where),
-        hint="check that the path exists, is on a mounted file system and is writable",
+        hint=os_error_hint(exc),
     )
 
 
