@@ -96,6 +96,10 @@ class AuthError(ApiError):
     """Authentication failed, or the token expired."""
 
 
+class QueryLimitError(ScisyncError):
+    """A dataset query matches more datasets than its limit allows."""
+
+
 class StorageError(ScisyncError):
     """The file storage (local or SFTP) failed or holds something unexpected."""
 

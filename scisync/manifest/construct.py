@@ -163,12 +163,14 @@ class Builder:
             )
         token_env = values.get("token_env")
         timeout = values.get("timeout")
+        login = values.get("login")
         return ScicatConfig(
             url=str(url.value) if url is not None else None,
             sandbox=self.local_path(sandbox) if sandbox is not None else None,
             token_env=str(token_env.value) if token_env is not None else "SCICAT_TOKEN",
             username_env=str(user.value) if user is not None else None,
             password_env=str(password.value) if password is not None else None,
+            login="ldap" if login is not None and login.value == "ldap" else "local",
             timeout=float(timeout.value) if timeout is not None else 30.0,
         )
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path, PurePosixPath
+from typing import Literal
 
 from scisync._util.jsontypes import Json
 
@@ -58,6 +59,7 @@ class ScicatConfig:
     token_env: str = "SCICAT_TOKEN"
     username_env: str | None = None
     password_env: str | None = None
+    login: Literal["local", "ldap"] = "local"  # which SciCat login the password goes to
     timeout: float = 30.0
 
 

@@ -322,6 +322,12 @@ def build_schema() -> dict[str, Any]:
                         env_name,
                         "Name of the environment variable holding the password.",
                     ),
+                    "login": {
+                        "description": "Where username_env/password_env log in: local "
+                        "(SciCat's auth/login: local and functional accounts, the default) "
+                        "or ldap (auth/ldap: facility accounts).",
+                        "enum": ["local", "ldap"],
+                    },
                     "timeout": {
                         "description": "HTTP timeout in seconds (default 30).",
                         "type": "number",

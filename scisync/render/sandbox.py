@@ -13,6 +13,7 @@ def describe(info: SandboxInfo) -> list[str]:
         f"accounts (from {info.accounts_file}; demo only, never expose beyond localhost):",
     ]
     for username, password, groups in info.accounts:
-        lines.append(f"  {username} / {password}  groups: {', '.join(groups) or '-'}")
+        how = "  (LDAP: scisync login --ldap)" if username in info.ldap_accounts else ""
+        lines.append(f"  {username} / {password}  groups: {', '.join(groups) or '-'}{how}")
     lines.append("Press Ctrl-C to stop.")
     return lines

@@ -49,7 +49,18 @@ DEFAULT_ACCOUNTS: tuple[dict[str, Any], ...] = (
         "role": "group1",
         "global": False,
     },
+    {
+        # A facility (LDAP) account: it logs in at auth/ldap only (a sandbox extension
+        # of the file format; the backend asks an LDAP server instead).
+        "username": "ldap1",
+        "email": "ldap1@sandbox.invalid",
+        "password": "sandbox-ldap1",
+        "role": "group1",
+        "global": False,
+        "authStrategy": "ldap",
+    },
 )
+AUTH_STRATEGIES = ("local", "ldap")
 
 
 @dataclass(frozen=True)
@@ -60,6 +71,7 @@ class Account:
     email: str
     password: str
     groups: tuple[str, ...]
+    strategy: str = "local"  # "local" (auth/login) or "ldap" (auth/ldap)
 
     @property
     def user_id(self) -> str:
@@ -73,7 +85,7 @@ class Account:
             "id": self.user_id,
             "username": self.username,
             "email": self.email,
-            "authStrategy": "local",
+            "authStrategy": self.strategy,
         }
 
 
@@ -114,11 +126,18 @@ def parse_accounts(raw: Any, static_groups: tuple[str, ...]) -> dict[str, Accoun
         if entry.get("global"):
             groups.append("globalaccess")
         groups.extend(g for g in static_groups if g not in groups)
+        strategy = entry.get("authStrategy", "local")
+        if strategy not in AUTH_STRATEGIES:
+            raise ValueError(
+                f"account {entry['username']!r}: authStrategy must be one of "
+                f"{', '.join(AUTH_STRATEGIES)}, not {strategy!r}"
+            )
         accounts[entry["username"]] = Account(
             username=entry["username"],
             email=str(entry.get("email", "")),
             password=str(entry.get("password", "")),
             groups=tuple(groups),
+            strategy=strategy,
         )
     return accounts
 
@@ -163,11 +182,14 @@ class Authenticator:
     def accounts(self) -> dict[str, Account]:
         return dict(self._accounts)
 
-    def check_password(self, username: object, password: object) -> Account | None:
+    def check_password(
+        self, username: object, password: object, strategy: str = "local"
+    ) -> Account | None:
+        """The account, if the password is right and it logs in with ``strategy``."""
         if not isinstance(username, str) or not isinstance(password, str):
             return None
         account = self._accounts.get(username)
-        if account is None:
+        if account is None or account.strategy != strategy:
             return None
         if not hmac.compare_digest(account.password.encode(), password.encode()):
             return None

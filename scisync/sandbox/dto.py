@@ -406,6 +406,20 @@ SAMPLE_CREATE = Table(
 )
 SAMPLE_UPDATE = SAMPLE_CREATE.optional().without("sampleId")
 
+# src/published-data/dto/update-published-data.v4.dto.ts (create = the same, update = partial)
+PUBLISHED_DATA_STATUSES = ("private", "public", "registered", "amended")
+PUBLISHED_DATA_CREATE = Table(
+    {
+        "title": _f(is_string, True),
+        "abstract": _f(is_string, True),
+        "datasetPids": _f(string_list, True),
+        "registeredTime": _f(is_date),
+        "status": _f(one_of(*PUBLISHED_DATA_STATUSES)),
+        "metadata": _f(is_object),
+    }
+)
+PUBLISHED_DATA_UPDATE = PUBLISHED_DATA_CREATE.optional()
+
 LOGIN = Table({"username": _f(is_string, True), "password": _f(is_string, True)})
 
 DATE_FIELDS = frozenset({"creationTime", "startTime", "endTime"})

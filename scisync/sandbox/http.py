@@ -65,6 +65,11 @@ def error(status: int, message: Any, *, with_error_name: bool = True) -> HttpErr
     return HttpError(status, body)
 
 
+def unauthenticated() -> HttpError:
+    """``AuthenticatedPoliciesGuard``'s answer to a caller without a (valid) token."""
+    return error(401, "Unauthenticated")
+
+
 def forbidden(message: str = "Forbidden resource") -> HttpError:
     return error(403, message)
 

@@ -11,6 +11,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from scisync.sandbox import units
+
 # Stored whatever the client sends: the pre-save hook derives it from the default policy.
 CLASSIFICATION = "IN=medium,AV=low,CO=low"
 
@@ -57,53 +59,15 @@ def dataset_name_from_source_folder(source_folder: str) -> str:
 
 
 # --- physical quantities -------------------------------------------------------------
-# unit -> (factor to SI, SI unit, offset).  SI value = value * factor + offset.
-_UNITS: dict[str, tuple[float, str, float]] = {}
-
-
-def _add(names: str, factor: float, si: str, offset: float = 0.0) -> None:
-    for name in names.split():
-        _UNITS[name] = (factor, si, offset)
-
-
-_PREFIXES = {"G": 1e9, "M": 1e6, "k": 1e3, "": 1.0, "c": 1e-2, "m": 1e-3, "u": 1e-6,
-             "µ": 1e-6, "n": 1e-9, "p": 1e-12}  # fmt: skip
-for _base, _si in (("m", "m"), ("s", "s"), ("g", "kg"), ("Hz", "Hz"), ("V", "V"),
-                   ("A", "A"), ("W", "W"), ("J", "J"), ("Pa", "Pa"), ("T", "T"),
-                   ("N", "N"), ("eV", "J"), ("mol", "mol")):  # fmt: skip
-    for _prefix, _factor in _PREFIXES.items():
-        _scale = _factor / 1000.0 if _base == "g" else _factor
-        if _base == "eV":
-            _scale = _factor * 1.602176634e-19
-        _add(_prefix + _base, _scale, _si)
-_add("meter meters metre", 1.0, "m")
-_add("second seconds sec", 1.0, "s")
-_add("min minute minutes", 60.0, "s")
-_add("h hour hours", 3600.0, "s")
-_add("Å angstrom Angstrom", 1e-10, "m")
-_add("K kelvin", 1.0, "K")
-_add("mK", 1e-3, "K")
-_add("degC °C celsius", 1.0, "K", 273.15)
-_add("bar", 1e5, "Pa")
-_add("mbar", 1e2, "Pa")
-_add("deg degree degrees °", 0.017453292519943295, "rad")
-_add("rad", 1.0, "rad")
-_add("mrad", 1e-3, "rad")
-_add("l L liter litre", 1e-3, "m^3")
-_add("ml mL", 1e-6, "m^3")
-
-
 def si_value(value: Any, unit: str) -> tuple[Any, str]:
-    """Convert to SI; unknown units or non-numbers are passed through unchanged."""
-    known = _UNITS.get(unit.strip())
-    if known is None or isinstance(value, bool) or not isinstance(value, int | float):
+    """``(valueSI, unitSI)`` as the backend's ``convertToSI``; what mathjs cannot convert
+    (an unknown unit, a value that is not a number) is passed through unchanged."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
         return value, unit
-    factor, si_unit, offset = known
-    converted = value * factor + offset
-    # Keep integers where the conversion is exact, as JavaScript numbers print.
-    if isinstance(converted, float) and converted.is_integer() and abs(converted) < 2**53:
-        return int(converted), si_unit
-    return converted, si_unit
+    try:
+        return units.to_si(value, unit)
+    except units.UnknownUnit:
+        return value, unit
 
 
 def _is_quantity(node: dict[str, Any]) -> tuple[str, str] | None:

@@ -30,6 +30,7 @@ from scisync.sandbox.auth import (
     load_secret,
 )
 from scisync.sandbox.http import HttpError, Request, Response, error
+from scisync.sandbox.published_metadata import MetadataCheck
 from scisync.sandbox.settings import SandboxSettings
 from scisync.sandbox.store import IncompatibleDataFolder, Store
 
@@ -63,6 +64,8 @@ def _compile(template: str) -> re.Pattern[str]:
 def build_routes(api: Api) -> list[Route]:
     table: list[tuple[str, str, Handler]] = [
         ("POST", "/v3/auth/login", api.login),
+        ("POST", "/v3/auth/ldap", api.ldap_login),
+        ("POST", "/v3/auth/msad", api.ldap_login),
         ("POST", "/v3/users/login", api.users_login),
         ("GET", "/v3/auth/whoami", api.whoami),
         ("POST", "/v3/auth/logout", api.logout),
@@ -132,11 +135,26 @@ def build_routes(api: Api) -> list[Route]:
         ("GET", "/v4/attachments/{id}", api.attachment_get),
         ("PATCH", "/v4/attachments/{id}", api.attachment_patch),
         ("DELETE", "/v4/attachments/{id}", api.attachment_delete),
+        # v4 published data
+        ("GET", "/v4/publisheddata/count", lambda r: api.published_list(r, count=True)),
+        ("GET", "/v4/publisheddata", api.published_list),
+        ("POST", "/v4/publisheddata", api.published_create),
+        ("POST", "/v4/publisheddata/{id}/publish", api.published_publish),
+        ("POST", "/v4/publisheddata/{id}/register", api.published_register),
+        ("POST", "/v4/publisheddata/{id}/amend", api.published_amend),
+        ("POST", "/v4/publisheddata/{id}/resync", api.published_resync),
+        ("GET", "/v4/publisheddata/{id}", api.published_get),
+        ("PATCH", "/v4/publisheddata/{id}", api.published_patch),
+        ("DELETE", "/v4/publisheddata/{id}", api.published_delete),
     ]
     return [
-        Route(method, template, _compile(template), handler, template.endswith("/login"))
+        Route(method, template, _compile(template), handler, _is_login(template))
         for method, template, handler in table
     ]
+
+
+def _is_login(template: str) -> bool:
+    return template.endswith(("/login", "/auth/ldap", "/auth/msad"))
 
 
 class Faults:
@@ -177,6 +195,7 @@ class _App:
             load_accounts(data_dir, settings), load_secret(data_dir), settings
         )
         self.api = Api(self.store, self.auth, settings)
+        self.api.published_metadata = MetadataCheck.for_data_dir(data_dir)
         self.routes = build_routes(self.api)
         self.faults = Faults(settings)
         self._counts: Counter[str] = Counter()
@@ -436,6 +455,7 @@ class SandboxInfo:
     data_dir: Path
     accounts: tuple[tuple[str, str, tuple[str, ...]], ...]  # username, password, groups
     accounts_file: Path
+    ldap_accounts: frozenset[str] = frozenset()  # log in at auth/ldap, not auth/login
 
 
 class SandboxServer:
@@ -575,6 +595,9 @@ class SandboxServer:
             data_dir=self.data_dir,
             accounts=accounts,
             accounts_file=self.data_dir / self.settings.functional_accounts_file,
+            ldap_accounts=frozenset(
+                a.username for a in app.auth.accounts.values() if a.strategy == "ldap"
+            ),
         )
 
 

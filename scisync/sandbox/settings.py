@@ -60,6 +60,10 @@ class SandboxSettings:
     pid_prefix: str = "20.500.12269"  # PID_PREFIX
     # DATASET_CREATION_VALIDATION_ENABLED + _REGEX: client-supplied pids must match.
     dataset_creation_validation_regex: str | None = None
+    # DOI_PREFIX: published data get "<prefix>/<uuid>" (DOI_SHORT_SUFFIX: 10 hex digits).
+    # 10.5072 is DataCite's prefix for tests; registering never calls out.
+    doi_prefix: str = "10.5072"
+    doi_short_suffix: bool = False
     jwt_expires_in: int = 3600  # JWT_EXPIRES_IN, seconds
     max_body_bytes: int = 16 * 1024 * 1024  # MAX_FILE_UPLOAD_SIZE ("16mb")
     functional_accounts_file: str = "functionalAccounts.json"  # relative to the data folder

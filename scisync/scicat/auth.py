@@ -4,7 +4,8 @@
 
 1. the environment variable named by ``scicat.token_env`` (default ``SCICAT_TOKEN``);
 2. ``scicat.username_env`` / ``scicat.password_env``: log in at ``POST /api/v3/auth/login``
-   (local and functional accounts only, as SciCat allows);
+   (local and functional accounts), or at ``POST /api/v3/auth/ldap`` when
+   ``scicat.login`` is ``ldap`` (facility accounts);
 3. the credential store written by ``scisync login``.
 
 None of them -> None (anonymous; SciCat then shows only published datasets).  A token
@@ -13,13 +14,13 @@ known to be expired is reported as such, with what to do, instead of being sent.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
 
+import jwt
 import requests
 
 from scisync._util.secrets import register_secret
@@ -27,6 +28,7 @@ from scisync.errors import AuthError, ConfigError
 from scisync.manifest.model import ScicatConfig
 from scisync.scicat.client import ScicatClient
 from scisync.scicat.credentials import CredentialStore, StoredCredential
+from scisync.scicat.http import api_root
 
 
 @dataclass(frozen=True)
@@ -39,20 +41,51 @@ class LoginResult:
         return f"LoginResult(token=***, expires_at={self.expires_at!r}, username={self.username!r})"
 
 
+LoginMethod = Literal["local", "ldap"]
+LOGIN_METHODS: tuple[LoginMethod, ...] = ("local", "ldap")
+_LOGIN_PATHS: dict[LoginMethod, str] = {"local": "v3/auth/login", "ldap": "v3/auth/ldap"}
+
+EXPIRES_SOON = timedelta(minutes=15)
+"""A token with less time left than this is announced when it is stored or used."""
+
+
 def token_expiry(token: str) -> datetime | None:
-    """The ``exp`` claim of a JWT (not verified: only to warn early), or None."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        return None
-    payload = parts[1] + "=" * (-len(parts[1]) % 4)
+    """The ``exp`` claim of a JWT, or None.
+
+    Read with PyJWT without checking the signature (only SciCat knows the secret): this is
+    only to warn early, SciCat still decides whether the token is valid.
+    """
     try:
-        claims = json.loads(base64.urlsafe_b64decode(payload.encode("ascii")))
-    except (ValueError, binascii.Error, UnicodeError):
+        claims = jwt.decode(token, options={"verify_signature": False, "verify_exp": False})
+    except jwt.PyJWTError:
         return None
-    exp = claims.get("exp") if isinstance(claims, dict) else None
+    exp = claims.get("exp")
     if isinstance(exp, int | float) and not isinstance(exp, bool):
-        return datetime.fromtimestamp(exp, tz=UTC)
+        try:
+            return datetime.fromtimestamp(exp, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
     return None
+
+
+def expires_soon(
+    expires_at: datetime | None, now: datetime | None = None, within: timedelta = EXPIRES_SOON
+) -> bool:
+    """Will the token expire within ``within`` (but has not yet)?"""
+    if expires_at is None:
+        return False
+    moment = now or datetime.now(tz=UTC)
+    return not is_expired(expires_at, moment) and expires_at - moment < within
+
+
+def login_page_url(base_url: str) -> str:
+    """The SciCat web page where users log in: the API's origin + ``/login``.
+
+    The frontend and the API usually share the origin (``https://host/login`` and
+    ``https://host/api/v3``); where they do not, the CLI takes ``--login-url``.
+    """
+    parts = urlsplit(api_root(base_url))
+    return urlunsplit((parts.scheme, parts.netloc, "/login", "", ""))
 
 
 def is_expired(expires_at: datetime | None, now: datetime | None = None) -> bool:
@@ -69,17 +102,23 @@ def login(
     username: str,
     password: str,
     *,
+    method: LoginMethod = "local",
     timeout: float = 30,
     session: requests.Session | None = None,
 ) -> LoginResult:
-    """Log in with a local/functional account; returns the JWT and when it expires."""
+    """Log in with a password; returns the JWT and when it expires.
+
+    ``method`` ``"local"`` is SciCat's ``auth/login`` (local and functional accounts),
+    ``"ldap"`` its ``auth/ldap`` (facility accounts); both answer the same way.
+    """
     register_secret(password)
     client = ScicatClient(base_url, None, timeout=timeout, session=session)
-    where = f"login to {client.api_root} as {username}"
+    kind = "an LDAP login" if method == "ldap" else "a login"
+    where = f"{kind} to {client.api_root} as {username}"
     try:
         answer = client.request_json(
             "POST",
-            "v3/auth/login",
+            _LOGIN_PATHS[method],
             body={"username": username, "password": password},
             context=where,
         )
@@ -87,8 +126,7 @@ def login(
         raise AuthError(
             "SciCat refused the username or password",
             where=where,
-            hint="check the credentials; only local and functional accounts can log in "
-            "with a password (others: copy a token from the SciCat web page into $SCICAT_TOKEN)",
+            hint=_REFUSED_HINTS[method],
             status=error.status,
             server_message=error.server_message,
         ) from None
@@ -104,6 +142,39 @@ def login(
         )
     register_secret(token)
     return LoginResult(token=token, expires_at=_expiry_of(fields, token), username=username)
+
+
+_REFUSED_HINTS: dict[LoginMethod, str] = {
+    "local": "check the credentials; this login takes local and functional accounts only "
+    "(facility accounts: `scisync login --method ldap` or scicat.login: ldap; others: "
+    "`scisync login --browser`)",
+    "ldap": "check the credentials; this login takes LDAP (facility) accounts only "
+    "(functional accounts: `scisync login --method local`; others: `scisync login --browser`)",
+}
+
+
+def check_token(base_url: str, token: str, *, timeout: float = 30) -> LoginResult:
+    """Ask SciCat (``whoami``) whether ``token`` is valid here; the caller stores it.
+
+    SciCat treats an unknown token as anonymous, so whoami is the only way to know.
+    """
+    token = token.strip()
+    if not token:
+        raise AuthError(
+            "no token was given",
+            where="scisync login",
+            hint="paste the token from your SciCat user settings page",
+        )
+    register_secret(token)
+    expires = token_expiry(token)
+    if expires is not None and is_expired(expires):
+        raise expired_error("the pasted token", expires, "SCICAT_TOKEN")
+    with ScicatClient(base_url, token, timeout=timeout) as client:
+        me = client.verify_token()
+    username = me.get("username")
+    return LoginResult(
+        token=token, expires_at=expires, username=username if isinstance(username, str) else None
+    )
 
 
 def _expiry_of(answer: Mapping[str, object], token: str) -> datetime | None:
@@ -151,7 +222,7 @@ def resolve_token(
                     where="scicat",
                     hint="set scicat.url in the manifest",
                 )
-            return login(url, username, password, timeout=config.timeout).token
+            return login(url, username, password, method=config.login, timeout=config.timeout).token
         if username or password:
             missing = config.password_env if username else config.username_env
             raise ConfigError(

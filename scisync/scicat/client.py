@@ -23,7 +23,7 @@ import requests
 from scisync._util.jsontypes import Json, JsonObject
 from scisync._util.secrets import register_secret
 from scisync.desired.ids import MARKER_FIELD
-from scisync.errors import ApiError, AuthError, ConfigError
+from scisync.errors import ApiError, AuthError, ConfigError, QueryLimitError
 from scisync.observe.model import ObservedDataset, ObservedSample
 from scisync.scicat.convert import (
     INCLUDED_RELATIONS,
@@ -32,6 +32,8 @@ from scisync.scicat.convert import (
 )
 from scisync.scicat.http import api_root, make_session
 from scisync.scicat.problems import describe_request, error_from_exception, error_from_response
+from scisync.scicat.published import PublishedDataRecord, published_from_document
+from scisync.scicat.query import DatasetQuery
 
 MAX_URL_LENGTH = 6000
 """Longest URL a batched list query may produce; proxies commonly allow 8 KB."""
@@ -350,6 +352,65 @@ class ScicatClient:
             seen.setdefault(dataset.pid, dataset)
         return list(seen.values())
 
+    def query_datasets(
+        self,
+        query: DatasetQuery,
+        *,
+        limit: int,
+        batch_size: int = 100,
+        context: str | None = None,
+    ) -> list[ObservedDataset]:
+        """The datasets ``query`` selects, with their files, sorted by pid.
+
+        The query runs in SciCat (``GET /api/v3/datasets/fullquery``, ``batch_size`` pids
+        a page, sorted by pid), then the matches are read with their origdatablocks in
+        batched ``$in`` lookups.  More than ``limit`` matches is a
+        :class:`~scisync.errors.QueryLimitError`, found after reading at most ``limit + 1``
+        matches and before reading any file list.
+        """
+        if limit < 1 or batch_size < 1:
+            raise ValueError("limit and batch_size must be positive")
+        where = context or "dataset query"
+        pids = self.query_dataset_pids(query, limit=limit, batch_size=batch_size, context=where)
+        found = self.get_datasets(pids, context=where)
+        return [found[pid] for pid in sorted(found)]
+
+    def query_dataset_pids(
+        self, query: DatasetQuery, *, limit: int, batch_size: int = 100, context: str | None = None
+    ) -> list[str]:
+        """The pids ``query`` matches (at most ``limit``, else QueryLimitError)."""
+        fields = _compact(query.to_fullquery_fields())
+        pids: dict[str, None] = {}
+        skip = 0
+        while True:
+            page_size = min(batch_size, limit + 1 - len(pids))
+            limits = _compact({"limit": page_size, "skip": skip, "order": "pid:asc"})
+            url_query = f"fields={quote(fields, safe='')}&limits={quote(limits, safe='')}"
+            if len(self.url("v3/datasets/fullquery")) + len(url_query) > MAX_URL_LENGTH:
+                raise QueryLimitError(
+                    f"the query is too long for one request ({len(url_query)} characters)",
+                    where=context,
+                    hint="list fewer proposal ids, keywords or owner groups",
+                )
+            page = self.request_json(
+                "GET", "v3/datasets/fullquery", query=url_query, context=context
+            )
+            if not isinstance(page, list):
+                raise _unexpected("GET", self.url("v3/datasets/fullquery"), "a JSON list", context)
+            for item in page:
+                pid = item.get("pid") if isinstance(item, dict) else None
+                if isinstance(pid, str):
+                    pids[pid] = None
+            if len(pids) > limit:
+                raise QueryLimitError(
+                    f"the query matches more than {limit} datasets",
+                    where=context,
+                    hint="narrow the query, or raise its limit if you mean to download them all",
+                )
+            if len(page) < page_size:
+                return list(pids)
+            skip += page_size
+
     def create_dataset(self, body: Mapping[str, Json], *, context: str | None = None) -> JsonObject:
         """``POST /api/v4/datasets`` (never retried); returns the stored document."""
         return self._object("POST", "v4/datasets", body=dict(body), context=context)
@@ -474,6 +535,123 @@ class ScicatClient:
         return self._object(
             "PATCH", f"v3/samples/{quote_id(sample_id)}", body=body, context=context
         )
+
+    # -- published data (v4) -------------------------------------------------------------
+
+    def create_published_data(
+        self, body: Mapping[str, Json], *, context: str | None = None
+    ) -> PublishedDataRecord:
+        """``POST /api/v4/publisheddata`` (never retried): a ``private`` record.
+
+        ``body`` holds ``title``, ``abstract``, ``datasetPids`` (required) and optionally
+        ``metadata`` (DataCite fields: creators, publisher, publicationYear, resourceType,
+        ...); SciCat assigns the DOI.
+        """
+        document = self._object("POST", "v4/publisheddata", body=dict(body), context=context)
+        return published_from_document(document, context)
+
+    def get_published_data(
+        self, doi: str, *, context: str | None = None
+    ) -> PublishedDataRecord | None:
+        """One record by DOI; None when it does not exist or the caller may not see it."""
+        document = self._get_optional(f"v4/publisheddata/{quote_id(doi)}", None, context)
+        return None if document is None else published_from_document(document, context)
+
+    def find_published_data(
+        self, where: Mapping[str, Json] | None = None, *, context: str | None = None
+    ) -> list[PublishedDataRecord]:
+        """Every visible record matching ``where`` (LoopBack/Mongo syntax), paginated."""
+        found: list[PublishedDataRecord] = []
+        skip = 0
+        while True:
+            filter_: JsonObject = {
+                "where": dict(where or {}),
+                "limits": {"limit": self.page_size, "skip": skip, "order": "doi:asc"},
+            }
+            page = self.request_json(
+                "GET", "v4/publisheddata", query=filter_query(filter_), context=context
+            )
+            if not isinstance(page, list):
+                raise _unexpected("GET", self.url("v4/publisheddata"), "a JSON list", context)
+            found.extend(
+                published_from_document(item, context) for item in page if isinstance(item, dict)
+            )
+            if len(page) < self.page_size:
+                return found
+            skip += self.page_size
+
+    def find_published_data_by_metadata(
+        self, key: str, values: Sequence[str], *, context: str | None = None
+    ) -> dict[str, list[PublishedDataRecord]]:
+        """Records whose ``metadata.<key>`` is one of ``values`` (e.g. a manifest marker),
+        batched; every value is a key of the answer."""
+        found: dict[str, list[PublishedDataRecord]] = {value: [] for value in values}
+        documents = self.find_in(
+            "v4/publisheddata",
+            f"metadata.{key}",
+            values,
+            operator="inq",
+            limits={"order": "doi:asc"},
+            context=context or "looking up published data in SciCat",
+        )
+        for document in documents:
+            record = published_from_document(document, context)
+            value = record.metadata.get(key)
+            if isinstance(value, str) and value in found:
+                found[value].append(record)
+        return found
+
+    def update_published_data(
+        self, doi: str, changes: Mapping[str, Json], *, context: str | None = None
+    ) -> PublishedDataRecord:
+        """``PATCH /api/v4/publisheddata/{doi}``: a ``$set`` of ``changes``.
+
+        SciCat refuses (400) once the record is registered or amended, and for non-admins
+        once it is no longer private; check :attr:`PublishedDataRecord.is_registered` first.
+        """
+        document = self._object(
+            "PATCH", f"v4/publisheddata/{quote_id(doi)}", body=dict(changes), context=context
+        )
+        return published_from_document(document, context)
+
+    def publish_published_data(
+        self, doi: str, *, context: str | None = None
+    ) -> PublishedDataRecord:
+        """``POST .../publish``: private -> public; its datasets become ``isPublished``."""
+        return self._published_action(doi, "publish", context)
+
+    def register_published_data(
+        self, doi: str, *, context: str | None = None
+    ) -> PublishedDataRecord:
+        """``POST .../register``: registers the DOI (SciCat calls DataCite if configured)
+        and sets ``registeredTime``; its datasets become ``isPublished``."""
+        return self._published_action(doi, "register", context)
+
+    def amend_published_data(self, doi: str, *, context: str | None = None) -> PublishedDataRecord:
+        """``POST .../amend`` (ADMIN_GROUPS only): registered -> amended.
+
+        In the backend (783086a0) this changes only the status: an amended record's content
+        still cannot be PATCHed, and ``register`` sets it back to registered.
+        """
+        return self._published_action(doi, "amend", context)
+
+    def resync_published_data(
+        self, doi: str, changes: Mapping[str, Json], *, context: str | None = None
+    ) -> None:
+        """``POST .../resync``: the same update as PATCH, pushed to SciCat's OAI provider
+        if one is configured (its answer is discarded)."""
+        self.request_json(
+            "POST",
+            f"v4/publisheddata/{quote_id(doi)}/resync",
+            body=dict(changes),
+            context=context,
+        )
+
+    def _published_action(self, doi: str, action: str, context: str | None) -> PublishedDataRecord:
+        document = self._object(
+            "POST", f"v4/publisheddata/{quote_id(doi)}/{action}", body={}, context=context
+        )
+        return published_from_document(document, context)
 
 
 def http_date(moment: datetime) -> str:

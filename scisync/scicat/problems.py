@@ -117,6 +117,8 @@ def server_message(response: requests.Response) -> str:
 def _message_from_json(body: Json) -> str:
     if isinstance(body, str):
         return body
+    if isinstance(body, list):
+        return _json_schema_errors(body) or json.dumps(body)
     if not isinstance(body, dict):
         return json.dumps(body)
     message = body.get("message")
@@ -133,6 +135,18 @@ def _message_from_json(body: Json) -> str:
     if isinstance(error, dict) and isinstance(error.get("message"), str):
         return str(error["message"])
     return json.dumps(body)
+
+
+def _json_schema_errors(errors: list[Json]) -> str | None:
+    """ajv's error list, which published data's publish/register answer as the whole body
+    (``ValidatorService``): ``metadata/creators: must NOT have fewer than 1 items``."""
+    lines = []
+    for error in errors:
+        if not isinstance(error, dict) or not isinstance(error.get("message"), str):
+            return None
+        path = str(error.get("instancePath") or "")
+        lines.append(f"metadata{path}: {error['message']}")
+    return "; ".join(lines) if lines else None
 
 
 def _class_validator_errors(message: str) -> str | None:

@@ -25,6 +25,7 @@ ERROR_CLASSES = frozenset(
         "ConfigError",
         "ApiError",
         "AuthError",
+        "QueryLimitError",
         "StorageError",
         "ChecksumMismatch",
         "LockfileError",

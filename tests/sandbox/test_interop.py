@@ -128,7 +128,8 @@ def test_pyscicat_creates_dataset_with_origdatablock(scicat_sandbox: SandboxServ
     assert back is not None
     assert back["principalInvestigator"] == "Ada"
     assert back["size"] == 123 and back["numberOfFiles"] == 1
-    assert back["scientificMetadata"]["energy"]["unitSI"] == "J"
+    # mathjs writes SI units in base units (backend test/TestData.js: eV -> "(kg m^2) / s^2").
+    assert back["scientificMetadata"]["energy"]["unitSI"] == "(kg m^2) / s^2"
     blocks = client.datasets_origdatablocks_get_one(pid)
     assert blocks is not None and blocks[0]["dataFileList"][0]["chk"] == checksum
     found = client.datasets_get_many({"pid": {"inq": [pid]}})

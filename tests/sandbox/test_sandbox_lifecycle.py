@@ -49,7 +49,7 @@ def test_secret_and_accounts_files_are_private_and_documented(tmp_path: Path) ->
     assert len(secret.read_text().strip()) == 64
     accounts = json.loads(info.accounts_file.read_text())
     assert accounts == list(DEFAULT_ACCOUNTS)
-    assert {a[0] for a in info.accounts} == {"admin", "ingestor", "user1"}
+    assert {a[0] for a in info.accounts} == {"admin", "ingestor", "user1", "ldap1"}
 
 
 def test_custom_accounts_file_in_backend_format(tmp_path: Path) -> None:
@@ -199,6 +199,9 @@ def test_start_banner_lists_url_and_accounts(scicat_sandbox: SandboxServer) -> N
     lines = describe(scicat_sandbox.info())
     assert lines[0] == f"SciCat sandbox listening on {scicat_sandbox.url}"
     assert any(line.strip().startswith("ingestor / sandbox-ingestor") for line in lines)
+    ldap = [line for line in lines if line.strip().startswith("ldap1 / sandbox-ldap1")]
+    assert len(ldap) == 1 and ldap[0].endswith("(LDAP: scisync login --ldap)")
+    assert not any("LDAP" in line for line in lines if "ingestor /" in line)
 
 
 def test_handler_bug_is_a_500_recorded_not_a_crash(scicat_sandbox: SandboxServer) -> None:

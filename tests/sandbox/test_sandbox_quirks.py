@@ -293,3 +293,27 @@ def test_pid_validation_regex_when_enabled(tmp_path: Path) -> None:
         ).dataset_creation_validation_regex
         is None
     )  # not enabled
+
+
+def test_v3_answers_carry_the_singular_ids_of_non_empty_arrays(
+    scicat_sandbox: SandboxServer,
+) -> None:
+    # convertCurrentToObsoleteSchema (src/datasets/datasets.controller.ts): the first element
+    # of each non-empty array; no `investigator` (the schema has no such path).
+    full = _create(
+        scicat_sandbox,
+        proposalIds=["p1", "p2"],
+        sampleIds=["s1"],
+        instrumentIds=["i1"],
+        principalInvestigators=["Ada"],
+    )
+    empty = _create(scicat_sandbox)
+    s = session(scicat_sandbox, "ingestor")
+    got = s.get(f"{scicat_sandbox.root_url}/v3/datasets/{quoted(full)}").json()
+    assert (got["proposalId"], got["sampleId"], got["instrumentId"]) == ("p1", "s1", "i1")
+    assert got["principalInvestigator"] == "Ada" and got["proposalIds"] == ["p1", "p2"]
+    assert "investigator" not in got  # a derived dataset
+    bare = s.get(f"{scicat_sandbox.root_url}/v3/datasets/{quoted(empty)}").json()
+    assert not {"proposalId", "sampleId", "instrumentId", "principalInvestigator"} & set(bare)
+    v4 = s.get(f"{scicat_sandbox.root_url}/v4/datasets/{quoted(full)}").json()
+    assert "proposalId" not in v4

@@ -151,7 +151,10 @@ def test_login_rejected_is_clear_and_hides_the_password(fault_server: FaultServe
     assert raised.value.status == 401
 
 
-def test_login_command_stores_the_token(fault_server: FaultServer, tmp_path: Path) -> None:
+def test_login_command_stores_the_token(
+    fault_server: FaultServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("scisync.cli.login.stdin_is_terminal", lambda: True)
     fault_server.queue(Answer(201, {"access_token": FRESH, "expires_in": 3600}))
     runner = CliRunner()
     result = runner.invoke(

@@ -8,7 +8,7 @@ import re
 import uuid
 from typing import Any
 
-from scisync.sandbox import dto, quirks
+from scisync.sandbox import dto, fullquery, quirks
 from scisync.sandbox.auth import ANONYMOUS, Caller
 from scisync.sandbox.endpoints.base import (
     ATTACHMENTS,
@@ -34,7 +34,7 @@ from scisync.sandbox.filters import (
     project,
     v3_where,
 )
-from scisync.sandbox.http import Request, Response, error, forbidden
+from scisync.sandbox.http import Request, Response, error, forbidden, internal_error
 from scisync.sandbox.store import DuplicateId
 
 _DATASET_FIELDS = frozenset(
@@ -76,9 +76,8 @@ class DatasetEndpoints(Endpoints):
                 values = out.get(plural)
                 if isinstance(values, list) and values:
                     out.setdefault(singular, values[0])
-            investigators = out.get("principalInvestigators")
-            if out.get("type") == "derived" and isinstance(investigators, list) and investigators:
-                out.setdefault("investigator", investigators[0])
+            # No singular `investigator`: convertCurrentToObsoleteSchema adds it only when
+            # the document has an `investigator` path, which the schema does not have.
             if history:
                 out["history"] = []
         return out
@@ -291,15 +290,24 @@ class DatasetEndpoints(Endpoints):
         return ("[" + ",".join(parts) + "]").encode("utf-8")
 
     def dataset_fullquery(self, req: Request) -> Response:
-        """``GET /datasets/fullquery?fields={...}&limits={...}`` (the search-form query)."""
+        """``GET /datasets/fullquery?fields={...}&limits={...}`` (see :mod:`..fullquery`)."""
+        caller = req.caller
         try:
             fields = parse_json_param(req.query_one("fields"), "fields")
             limits = parse_json_param(req.query_one("limits"), "limits")
-            clauses = [_fullquery_clause(key, value) for key, value in fields.items()]
-            read = self.access.read_clause(req.caller)
-            where = {"$and": [c for c in [*clauses, read] if c]}
-            found = self.dataset_matcher.select(self.store.all(DATASETS), where)
+            fullquery.access_fields(
+                fields,
+                anonymous=caller.account is None,
+                admin=self.access.is_admin(caller),
+                groups=list(caller.groups),
+            )
+            where = fullquery.fullquery_where(fields)
+            text = where.pop("$text", None)
+            clauses = [where, _text_clause(text)] if text is not None else [where]
+            found = self.dataset_matcher.select(self.store.all(DATASETS), {"$and": clauses})
             page = page_v3(limits, default_limit=100)
+        except fullquery.BrokenQuery:
+            raise internal_error() from None
         except FilterError as exc:
             raise filter_error(exc) from None
         return Response(200, [self.dataset_output(d, "v3") for d in apply_page(found, page)])
@@ -407,46 +415,23 @@ class DatasetEndpoints(Endpoints):
         return Response(200, current)
 
 
-_SCIENTIFIC_OPS = {"GREATER_THAN": "$gt", "LESS_THAN": "$lt"}
+_TEXT_FIELDS = ("datasetName", "description", "keywords", "sourceFolder", "pid")
 
 
-def _fullquery_clause(key: str, value: Any) -> dict[str, Any]:
-    """One search-form field as a ``where`` clause (``createFullqueryFilter``, simplified)."""
-    if key == "mode":
-        return value if isinstance(value, dict) else {}
-    if key == "text":
-        if not isinstance(value, str) or not value:
-            return {}
-        pattern = re.escape(value)
-        names = ("datasetName", "description", "keywords", "sourceFolder", "pid")
-        return {"$or": [{n: {"$regex": pattern, "$options": "i"}} for n in names]}
-    if key == "scientific":
-        return {"$and": [_scientific(c) for c in value]} if isinstance(value, list) else {}
-    if isinstance(value, list):
-        return {key: {"$in": value}} if value else {}
-    if isinstance(value, dict) and ("begin" in value or "end" in value):
-        span: dict[str, Any] = {}
-        if value.get("begin"):
-            span["$gte"] = value["begin"]
-        if value.get("end"):
-            span["$lte"] = value["end"]
-        return {key: span} if span else {}
-    return {key: value}
+def _text_clause(text: Any) -> dict[str, Any]:
+    """``$text: {$search}`` approximated: every word, case-insensitively, in a text field.
 
-
-def _scientific(condition: Any) -> dict[str, Any]:
-    if not isinstance(condition, dict) or not isinstance(condition.get("lhs"), str):
-        raise FilterError("Invalid scientific condition in fields")
-    lhs, rhs, relation = condition["lhs"], condition.get("rhs"), condition.get("relation")
-    unit = condition.get("unit")
-    base = f"scientificMetadata.{lhs}"
-    if relation == "EQUAL_TO_STRING":
-        return {"$or": [{f"{base}.value": rhs}, {base: rhs}]}
-    if isinstance(unit, str) and unit:
-        rhs, _ = quirks.si_value(rhs, unit)
-        path = f"{base}.valueSI"
-    else:
-        path = f"{base}.value"
-    if relation in _SCIENTIFIC_OPS:
-        return {path: {_SCIENTIFIC_OPS[relation]: rhs}}
-    return {path: rhs}
+    MongoDB's text index tokenises and stems; the sandbox has no text index, so it looks
+    for each word as a substring of the fields the backend's index covers most often.
+    """
+    words = str(text or "").split()
+    return (
+        {
+            "$and": [
+                {"$or": [{n: {"$regex": re.escape(w), "$options": "i"}} for n in _TEXT_FIELDS]}
+                for w in words
+            ]
+        }
+        if words
+        else {}
+    )

@@ -1,4 +1,4 @@
-"""``auth/login``, ``auth/whoami``, ``auth/logout``."""
+"""``auth/login``, ``auth/ldap``, ``auth/whoami``, ``auth/logout``."""
 
 from __future__ import annotations
 
@@ -14,6 +14,18 @@ class LoginEndpoints(Endpoints):
     def login(self, req: Request) -> Response:
         body = req.body if isinstance(req.body, dict) else {}
         account = self.auth.check_password(body.get("username"), body.get("password"))
+        if account is None:
+            raise error(401, "Unauthorized", with_error_name=False)
+        return Response(201, self.auth.login_response(account))
+
+    def ldap_login(self, req: Request) -> Response:
+        """``auth/ldap`` (and legacy ``auth/msad``): accounts marked ``authStrategy: ldap``.
+
+        The backend's LdapAuthGuard answers like the local one: 201 with the same body, or
+        401 ``Unauthorized`` (also for a functional account, which LDAP does not know).
+        """
+        body = req.body if isinstance(req.body, dict) else {}
+        account = self.auth.check_password(body.get("username"), body.get("password"), "ldap")
         if account is None:
             raise error(401, "Unauthorized", with_error_name=False)
         return Response(201, self.auth.login_response(account))
@@ -34,7 +46,7 @@ class LoginEndpoints(Endpoints):
                 "username": account.username,
                 "email": account.email,
                 "currentGroups": list(req.caller.groups),
-                "authStrategy": "local",
+                "authStrategy": account.strategy,
             },
         )
 

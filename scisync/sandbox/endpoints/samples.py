@@ -21,7 +21,14 @@ from scisync.sandbox.filters import (
     project,
     v3_where,
 )
-from scisync.sandbox.http import Request, Response, error, forbidden, internal_error
+from scisync.sandbox.http import (
+    Request,
+    Response,
+    error,
+    forbidden,
+    internal_error,
+    unauthenticated,
+)
 from scisync.sandbox.store import DuplicateId
 
 
@@ -30,7 +37,7 @@ class SampleEndpoints(Endpoints):
 
     def _require_sample_user(self, caller: Caller) -> None:
         if caller.account is None:
-            raise error(401, "Unauthenticated", with_error_name=False)
+            raise unauthenticated()
         if not self.access.sample_creator(caller):
             raise forbidden()
 
@@ -111,7 +118,7 @@ class SampleEndpoints(Endpoints):
 
     def sample_delete(self, req: Request) -> Response:
         if req.caller.account is None:
-            raise error(401, "Unauthenticated", with_error_name=False)
+            raise unauthenticated()
         if not self.access.may_delete(req.caller):
             raise forbidden()
         sample_id = req.params["id"]
