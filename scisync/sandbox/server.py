@@ -383,7 +383,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         elif response.body is not None:
             payload = json.dumps(response.body, ensure_ascii=False).encode("utf-8")
         self.send_response(response.status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Type", response.content_type)
         self.send_header("Content-Length", str(len(payload)))
         for name, value in response.headers.items():
             self.send_header(name, value)
