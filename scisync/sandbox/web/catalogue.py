@@ -105,7 +105,9 @@ def parse_table_query(query: dict[str, list[str]], *, published_only: bool = Fal
     )
 
 
-def readable_access(store: Store, access: Access, caller: Caller, where: Any) -> list[str]:
+def readable_access(
+    store: Store, access: Access, caller: Caller, where: Any, collection: str = DATASETS
+) -> list[str]:
     """The distinct stored ``access`` values whose datasets *caller* may list.
 
     A catalogue has few distinct combinations of owner group, access groups, published
@@ -116,7 +118,7 @@ def readable_access(store: Store, access: Access, caller: Caller, where: Any) ->
     read = access.read_clause(caller)
     clauses = [c for c in (read, where) if c]
     combined = {"$and": clauses} if clauses else {}
-    texts = [text for (text,) in store.select(DATASETS, "DISTINCT access", "1", [])]
+    texts = [text for (text,) in store.select(collection, "DISTINCT access", "1", [])]
     docs = [json.loads(text) for text in texts]
     chosen = {id(doc) for doc in _MATCHER.select(docs, combined)}
     return [text for text, doc in zip(texts, docs, strict=True) if id(doc) in chosen]
@@ -150,23 +152,25 @@ def _in(column: str, values: list[str]) -> str:
     return f"{column} IN ({','.join('?' * len(values))})" if values else "0"
 
 
-def dataset_table(store: Store, access: Access, caller: Caller, query: TableQuery) -> TablePage:
-    """One page of the datasets table as *caller* may see it."""
+def table(
+    store: Store, access: Access, caller: Caller, query: TableQuery, collection: str = DATASETS
+) -> TablePage:
+    """One page of the datasets (or samples) table as *caller* may see it."""
     published = {"isPublished": True} if query.published_only else None
-    allowed = readable_access(store, access, caller, published)
+    allowed = readable_access(store, access, caller, published, collection)
     read_sql = _in("access", allowed)
-    choices = store.select(DATASETS, "DISTINCT type, owner", read_sql, allowed)
+    choices = store.select(collection, "DISTINCT type, owner", read_sql, allowed)
     types = tuple(sorted({str(t) for t, _ in choices if t}))
     groups = tuple(sorted({str(g) for _, g in choices if g}))
     filter_sql, filter_params = _filters(query)
     where = f"{read_sql} AND {filter_sql}"
     params = [*allowed, *filter_params]
-    ((total,),) = store.select(DATASETS, "count(*)", where, params)
+    ((total,),) = store.select(collection, "count(*)", where, params)
     pages = max(1, -(-total // PER_PAGE))
     page = min(query.page, pages)
     direction = "DESC" if query.descending else "ASC"
     rows = store.select(
-        DATASETS,
+        collection,
         "id, access, brief, name, type, owner, created, size",
         where,
         [*params, PER_PAGE, (page - 1) * PER_PAGE],
