@@ -76,7 +76,10 @@ def test_the_dataset_page_shows_files_plot_sample_and_lineage(
         image,
     )
     assert rendered > 0
-    assert "Integrated intensity of the three frames" in page.find_element(By.TAG_NAME, "figcaption").text
+    assert (
+        "Integrated intensity of the three frames"
+        in page.find_element(By.TAG_NAME, "figcaption").text
+    )
     lineage = page.find_element(By.ID, "lineage")
     assert lineage.tag_name == "svg"
     assert "Silicon powder, batch 1" in lineage.get_attribute("innerHTML")
@@ -139,5 +142,7 @@ def test_hostile_catalogue_text_is_shown_as_text_never_run(
 def _pid(server: SandboxServer) -> str:
     api = requests.Session()
     api.headers["Authorization"] = f"Bearer {server.login('ingestor')}"
-    found = api.get(server.root_url + "/v4/datasets", params={"filter": '{"limits": {"limit": 100}}'})
+    found = api.get(
+        server.root_url + "/v4/datasets", params={"filter": '{"limits": {"limit": 100}}'}
+    )
     return next(d["pid"] for d in found.json() if d["datasetName"] == DATASET)
