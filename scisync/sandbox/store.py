@@ -59,7 +59,7 @@ _CHUNK = 500  # stay well below SQLite's bound-parameter limit
 LAYOUT_VERSION = 2
 """Bumped when the tables change shape; a data folder of another layout is refused, not
 misread (an index that silently comes back empty would hide every origdatablock).
-Layout 1 (no ``briefs`` table) is upgraded in place: the table is filled from the bodies."""
+Layout 1 (no ``briefs`` table, no links in ``refs``) is upgraded in place from the bodies."""
 _UPGRADABLE = frozenset({1})
 
 
@@ -249,14 +249,15 @@ class Store:
         )
         return list(rows)
 
-    def containing(self, collection: str, text: str) -> list[dict[str, Any]]:
-        """Documents whose stored JSON contains *text*: a cheap superset for reverse links
-        (which datasets name this pid as an input); callers check the field itself."""
+    def referring(self, collection: str, key: str) -> list[dict[str, Any]]:
+        """Documents of *collection* whose ``inputDatasets`` or ``sampleIds`` hold *key*
+        (the datasets derived from a dataset, the datasets of a sample), in insertion order."""
         rows = self._connection().execute(
-            "SELECT body FROM docs WHERE collection=? AND instr(body, ?) > 0 ORDER BY seq",
-            (collection, text),
+            "SELECT DISTINCT d.seq, d.body FROM refs r JOIN docs d"
+            " ON d.collection=? AND d.id=r.doc_id WHERE r.collection=? AND r.ref=? ORDER BY d.seq",
+            (collection, _links_of(collection), key),
         )
-        return [_load(body) for (body,) in rows]
+        return [_load(body) for _, body in rows]
 
 
 class Writer:
@@ -280,6 +281,7 @@ class Writer:
             f" VALUES (?, ?, ?{_BRIEF_MARKS})",
             (cursor.lastrowid, collection, doc_id, *_brief(doc)),
         )
+        _set_links(self._conn, collection, doc_id, doc)
         self._set_refs(collection, doc_id, refs)
 
     def replace(
@@ -294,12 +296,16 @@ class Writer:
             " WHERE collection=? AND id=?",
             (*_brief(doc), collection, doc_id),
         )
+        _set_links(self._conn, collection, doc_id, doc)
         if refs is not None:
             self._set_refs(collection, doc_id, refs)
 
     def delete(self, collection: str, doc_id: str) -> None:
         self._conn.execute("DELETE FROM docs WHERE collection=? AND id=?", (collection, doc_id))
         self._conn.execute("DELETE FROM briefs WHERE collection=? AND id=?", (collection, doc_id))
+        self._conn.execute(
+            "DELETE FROM refs WHERE collection=? AND doc_id=?", (_links_of(collection), doc_id)
+        )
         self._conn.execute("DELETE FROM refs WHERE collection=? AND doc_id=?", (collection, doc_id))
 
     def _set_refs(self, collection: str, doc_id: str, refs: Iterable[str]) -> None:
@@ -354,8 +360,35 @@ def _brief(doc: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
+# Lists of ids a document points to, indexed in ``refs`` under "<collection>#links" so the
+# reverse direction (what was derived from this dataset) needs no scan of every body.
+_LINK_FIELDS = ("inputDatasets", "sampleIds")
+
+
+def _links_of(collection: str) -> str:
+    return f"{collection}#links"
+
+
+def _set_links(conn: sqlite3.Connection, collection: str, doc_id: str, doc: dict[str, Any]) -> None:
+    links = _links_of(collection)
+    conn.execute("DELETE FROM refs WHERE collection=? AND doc_id=?", (links, doc_id))
+    targets = [
+        value
+        for name in _LINK_FIELDS
+        if isinstance(doc.get(name), list)
+        for value in doc[name]
+        if isinstance(value, str)
+    ]
+    conn.executemany(
+        "INSERT INTO refs (collection, ref, doc_id) VALUES (?, ?, ?)",
+        [(links, target, doc_id) for target in dict.fromkeys(targets)],
+    )
+
+
 def _fill_briefs(conn: sqlite3.Connection) -> None:
     rows = conn.execute("SELECT seq, collection, id, body FROM docs").fetchall()
+    for _, collection, doc_id, body in rows:
+        _set_links(conn, collection, doc_id, _load(body))
     conn.executemany(
         f"INSERT OR REPLACE INTO briefs (seq, collection, id, {_BRIEF_COLUMNS})"
         f" VALUES (?, ?, ?{_BRIEF_MARKS})",

@@ -150,7 +150,7 @@ class Views:
     def _referring(self, caller: Caller, field: str, key: str) -> tuple[Link, ...]:
         """Readable datasets whose list *field* holds *key* (derived ones, a sample's)."""
         links = []
-        for doc in self.store.containing(DATASETS, json.dumps(key, ensure_ascii=False)):
+        for doc in self.store.referring(DATASETS, key):
             values = doc.get(field)
             if isinstance(values, list) and key in values and self.access.can_read(caller, doc):
                 links.append(
