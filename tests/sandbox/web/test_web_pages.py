@@ -257,3 +257,58 @@ def test_the_api_answers_are_unchanged_by_the_web_page(catalogue: SandboxServer)
     assert reply.status_code == 404
     assert reply.headers["Content-Type"] == "application/json; charset=utf-8"
     assert json.loads(reply.text)["statusCode"] == 404
+
+
+def test_the_lineage_links_inputs_sample_and_derived_datasets(tmp_path: Path) -> None:
+    with SandboxServer(tmp_path) as server:
+        api = session(server, "ingestor")
+        root = server.root_url
+        sample = api.post(
+            root + "/v3/samples",
+            json={"sampleName": "powder", "ownerGroup": "ingestor", "isPublished": True},
+        ).json()["sampleId"]
+        raw = api.post(
+            root + "/v4/datasets",
+            json=v4_dataset(datasetName="raw scan", sampleIds=[sample], isPublished=True),
+        ).json()["pid"]
+        hidden = api.post(root + "/v4/datasets", json=v4_dataset(datasetName="secret")).json()
+        derived = [
+            api.post(
+                root + "/v4/datasets",
+                json=v4_dataset(
+                    datasetName=f"fit {i}", inputDatasets=[raw, hidden["pid"]], isPublished=True
+                ),
+            ).json()["pid"]
+            for i in range(10)
+        ]
+        page = requests.get(server.web_url + "datasets/" + quote(raw, safe="")).text
+        svg = page[page.index("<svg") : page.index("</svg>")]
+        assert f'href="/samples/{sample}"' in svg
+        assert svg.count("node derived") == 7  # 7 drawn, the rest in one "+3 more" box
+        assert "+3 more" in svg
+        assert page.count('href="/datasets/') >= 10  # every derived one is listed as a link
+        fit = requests.get(server.web_url + "datasets/" + quote(derived[0], safe="")).text
+        assert f'href="/datasets/{quote(raw, safe="")}"' in fit
+        assert "secret" not in fit  # an input the visitor may not read: its pid, no name
+        assert f"{hidden['pid']} (not visible to you)" in fit
+        sample_page = requests.get(server.web_url + "samples/" + sample).text
+        assert ">raw scan</a>" in sample_page
+
+
+def test_an_upgraded_data_folder_keeps_its_lineage(tmp_path: Path) -> None:
+    with SandboxServer(tmp_path) as server:
+        api = session(server, "ingestor")
+        raw = api.post(
+            server.root_url + "/v4/datasets", json=v4_dataset(datasetName="raw", isPublished=True)
+        ).json()["pid"]
+        api.post(
+            server.root_url + "/v4/datasets",
+            json=v4_dataset(datasetName="fit", inputDatasets=[raw], isPublished=True),
+        )
+    with sqlite3.connect(tmp_path / "sandbox.sqlite3") as conn:  # as layout 1 left it
+        conn.execute("DROP TABLE briefs")
+        conn.execute("DELETE FROM refs WHERE collection LIKE '%#links'")
+        conn.execute("PRAGMA user_version=1")
+    with SandboxServer(tmp_path) as server:
+        page = requests.get(server.web_url + "datasets/" + quote(raw, safe="")).text
+        assert ">fit</a>" in page
