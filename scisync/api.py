@@ -41,6 +41,7 @@ from scisync.lock.filelock import ApplyLock
 from scisync.lock.io import lock_digest, read_lock, write_lock
 from scisync.lock.model import Lockfile
 from scisync.manifest import load_manifest
+from scisync.manifest.graph import DependencyGraph, dependency_graph
 from scisync.manifest.model import LocalStorageConfig, Manifest, SftpStorageConfig
 from scisync.observe.model import ObservedState
 from scisync.observe.observe import observe, observed_digest
@@ -407,6 +408,11 @@ def interrupted_apply(project: Project) -> int:
     return len(Journal(project.state_dir / "journal.jsonl").entries())
 
 
+def graph(project: Project) -> DependencyGraph:
+    """The manifest's dependency graph (samples, datasets, downloads; offline)."""
+    return dependency_graph(project.manifest)
+
+
 def apply_lock(project: Project, timeout: float) -> ApplyLock:
     """The lock that keeps two applies on the same lockfile from running at once."""
     project.state_dir.mkdir(parents=True, exist_ok=True)
@@ -423,6 +429,7 @@ __all__ = [
     "apply_lock",
     "check_fresh",
     "connect",
+    "graph",
     "import_dataset",
     "interrupted_apply",
     "load_plan",
