@@ -36,11 +36,12 @@ from scisync.apply.lockbuild import updated_lock
 from scisync.desired.build import build_desired
 from scisync.desired.ids import make_marker, rows_digest
 from scisync.desired.model import DesiredState
-from scisync.errors import PlanError
+from scisync.errors import LockfileError, PlanError
 from scisync.lock.filelock import ApplyLock
 from scisync.lock.io import lock_digest, read_lock, write_lock
 from scisync.lock.model import Lockfile
 from scisync.manifest import load_manifest
+from scisync.manifest.graph import DependencyGraph, dependency_graph
 from scisync.manifest.model import LocalStorageConfig, Manifest, SftpStorageConfig
 from scisync.observe.model import ObservedState
 from scisync.observe.observe import observe, observed_digest
@@ -82,6 +83,14 @@ def load_project(
         lock_path=lock_path or base / LOCK_NAME,
         state_dir=base / STATE_DIR,
     )
+
+
+def check_local_inputs(project: Project) -> None:
+    """Offline: every file selection matches a file and every attachment image exists
+    (raises one ManifestError listing every problem)."""
+    from scisync.desired.local_inputs import check_local_inputs as check
+
+    check(project.manifest)
 
 
 @dataclass
@@ -215,6 +224,18 @@ def _gather(
     return PlanInputs(desired, recorded, fingerprint), observed
 
 
+def require_lockfile(project: Project) -> None:
+    """Refuse ``--locked`` without a lockfile: there is nothing to hold the run to, and
+    going ahead would download unpinned data and write a new lockfile as if it were fine."""
+    if not project.lock_path.exists():
+        raise LockfileError(
+            f"--locked needs {project.lock_path.name}, and there is none",
+            where=str(project.lock_path),
+            hint="commit the lockfile with the manifest (git add scisync.lock); to create "
+            "it, run the same command once without --locked",
+        )
+
+
 def plan(
     project: Project,
     connection: Connection,
@@ -228,6 +249,8 @@ def plan(
     ``downloads_only`` plans just the manifest's downloads (``scisync pull``); ``locked``
     makes any difference between the catalogue and the lockfile's pinned downloads an error.
     """
+    if locked:
+        require_lockfile(project)
     with _without_cyclic_gc():
         inputs, observed = _gather(
             project, connection, downloads_only=downloads_only, locked=locked
@@ -279,6 +302,24 @@ def check_fresh(project: Project, connection: Connection, saved: Plan) -> None:
         )
 
 
+def refuse_conflicts(the_plan: Plan, *, shown: bool = False) -> None:
+    """Raise if *the_plan* has conflicts: such a plan is never applied.
+
+    ``shown`` says the conflicts were just rendered with the plan, so the error only
+    points at them; otherwise it lists every one.
+    """
+    if not the_plan.conflicts:
+        return
+    n = len(the_plan.conflicts)
+    if shown:
+        raise PlanError(
+            f"the plan has {n} conflict{'s' if n != 1 else ''} (listed above, under their "
+            "entries); nothing was changed",
+            hint="follow each conflict's hint, then run `scisync plan` again",
+        )
+    raise PlanError(problems=[conflict.as_problem() for conflict in the_plan.conflicts])
+
+
 def apply(
     project: Project,
     connection: Connection,
@@ -290,8 +331,9 @@ def apply(
     """Execute *the_plan* and record the outcome in the lockfile.
 
     The caller holds the apply lock (see :func:`apply_lock`) from planning to here so
-    that nothing else changes the lockfile in between.
+    that nothing else changes the lockfile in between.  A plan with conflicts is refused.
     """
+    refuse_conflicts(the_plan)
     journal = Journal(project.state_dir / "journal.jsonl")
     recorded = read_lock(project.lock_path) or Lockfile(project=project.manifest.project)
     applier = Applier(
@@ -369,6 +411,11 @@ def interrupted_apply(project: Project) -> int:
     return len(Journal(project.state_dir / "journal.jsonl").entries())
 
 
+def graph(project: Project) -> DependencyGraph:
+    """The manifest's dependency graph (samples, datasets, downloads; offline)."""
+    return dependency_graph(project.manifest)
+
+
 def apply_lock(project: Project, timeout: float) -> ApplyLock:
     """The lock that keeps two applies on the same lockfile from running at once."""
     project.state_dir.mkdir(parents=True, exist_ok=True)
@@ -385,10 +432,12 @@ __all__ = [
     "apply_lock",
     "check_fresh",
     "connect",
+    "graph",
     "import_dataset",
     "interrupted_apply",
     "load_plan",
     "load_project",
     "plan",
+    "require_lockfile",
     "save_plan",
 ]

@@ -9,8 +9,11 @@ token can never leak through an exception text.
 
 from __future__ import annotations
 
+import errno
+import os
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import TypeGuard
 
 from scisync._util.secrets import redact
 
@@ -115,3 +118,64 @@ class PlanError(ScisyncError):
 
 class ConcurrencyError(ScisyncError):
     """Another scisync apply holds the lock."""
+
+
+class FileSystemError(ScisyncError):
+    """The operating system refused a file operation (see :func:`from_os_error`)."""
+
+
+# What to do about each errno, worded for the person at the terminal.  The one table:
+# every place that reports an OSError takes its hint from here.
+_OS_HINTS: dict[int, str] = {
+    errno.ENOENT: "check the path: create the missing file or folder, or correct the name "
+    "in the manifest or on the command line",
+    errno.EACCES: "give your user access (ls -l shows owner and mode; chmod or chown fixes "
+    "it), or choose a path you may use",
+    errno.EPERM: "the operation is not permitted on this file (immutable, or owned by "
+    "another user); choose another path or ask the owner",
+    errno.ENOSPC: "free some space (df -h shows each file system) or choose another place, "
+    "then run the command again (apply and pull continue where they stopped)",
+    errno.EDQUOT: "your disk quota is used up: free some space or ask for a larger quota, "
+    "then run the command again (apply and pull continue where they stopped)",
+    errno.ENAMETOOLONG: "shorten the name (a name holds at most 255 bytes, a path 4096)",
+    errno.ENOTDIR: "a file stands where a folder is expected in this path: rename or move "
+    "the file, or correct the path",
+    errno.EISDIR: "a folder stands where a file is expected: give a file name, or move the "
+    "folder away",
+    errno.EMFILE: "too many files are open: raise the limit (ulimit -n 4096) or run with "
+    "fewer --workers",
+    errno.ENFILE: "the system has too many files open: close other programs or raise fs.file-max",
+    errno.EROFS: "the file system is mounted read-only: choose a writable place",
+    errno.ELOOP: "a symlink in this path points (in a loop) back at itself: fix the link",
+    errno.EEXIST: "something already exists at this path: move it away",
+}
+_OS_HINT_DEFAULT = "check the path exists, is on a mounted file system and is writable"
+
+
+def is_file_system_error(error: BaseException) -> TypeGuard[OSError]:
+    """Whether *error* is the operating system refusing a file operation (not a network
+    error: requests' and socket errors are OSErrors too, but name no file)."""
+    if not isinstance(error, OSError) or isinstance(error, ConnectionError | TimeoutError):
+        return False
+    return error.filename is not None or error.errno in _OS_HINTS
+
+
+def os_error_hint(error: OSError) -> str:
+    """What to do about *error*, by its errno."""
+    return _OS_HINTS.get(error.errno or 0, _OS_HINT_DEFAULT)
+
+
+def from_os_error(
+    error: OSError, action: str | None = None, path: str | os.PathLike[str] | None = None
+) -> FileSystemError:
+    """*error* as a message naming the path and what to do: ``cannot <action>: <reason>``."""
+    reason = error.strerror or type(error).__name__
+    where = os.fsdecode(path) if path is not None else _paths(error)
+    what = f"cannot {action}: {reason}" if action else f"file system error: {reason}"
+    return FileSystemError(what, where=where, hint=os_error_hint(error))
+
+
+def _paths(error: OSError) -> str | None:
+    names = [n for n in (error.filename, error.filename2) if n is not None]
+    shown = [repr(os.fsdecode(n)) if isinstance(n, bytes | str) else str(n) for n in names]
+    return " -> ".join(shown) or None

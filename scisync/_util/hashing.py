@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 import blake3 as _blake3
 
-from scisync.errors import StorageError
+from scisync.errors import StorageError, os_error_hint
 
 SUPPORTED_ALGORITHMS = ("blake3", "sha256", "sha1", "md5", "blake2b")
 """Normalised names of the algorithms scisync can compute."""
@@ -125,7 +125,7 @@ def hash_file(path: Path, algorithms: Sequence[str]) -> dict[str, str]:
         raise StorageError(
             f"cannot read file to hash it: {exc.strerror or exc}",
             where=str(path),
-            hint="check that the file exists and is readable",
+            hint=os_error_hint(exc),
         ) from exc
 
 
@@ -285,7 +285,7 @@ class HashCache:
             raise StorageError(
                 f"cannot write the hash cache: {exc.strerror or exc}",
                 where=str(self.file),
-                hint="check that the folder is writable, or delete the cache file",
+                hint=os_error_hint(exc),
             ) from exc
 
 
@@ -319,7 +319,7 @@ def hash_files(
             raise StorageError(
                 f"cannot read file to hash it: {exc.strerror or exc}",
                 where=str(path),
-                hint="check that the file exists and is readable",
+                hint=os_error_hint(exc),
             ) from exc
         cached = cache.lookup(path, st, wanted) if cache is not None else None
         if cached is not None:

@@ -290,13 +290,14 @@ class Applier:
         def progress(n: int) -> None:
             self.events(BytesTransferred(change.address, n))
 
-        self.storage.upload(jobs, progress)
+        def done(index: int) -> None:
+            self.events(FileDone(change.address, files[index].path, files[index].size))
+
+        self.storage.upload(jobs, progress, done)
         with self.results._lock:
             self.results.bytes_up += total
-        for f in files:
-            self.events(FileDone(change.address, f.path, f.size))
         self.journal.record("done", "upload", change.address)
-        self.events(StepFinished(change.address, "upload", f"{len(files)} files"))
+        self.events(StepFinished(change.address, "upload", _files(len(files))))
         checkpoint(f"after-upload:{change.address}")
 
     def _create_dataset(self, change: ResourceChange, context: str) -> tuple[str, bool]:
@@ -366,7 +367,7 @@ class Applier:
             self.catalog.create_origdatablock(pid, body, context=context)
             checkpoint(f"after-block:{change.address}:{start}")
         self.journal.record("done", "register-files", change.address, pid=pid)
-        self.events(StepFinished(change.address, "register-files", f"{len(pending)} files"))
+        self.events(StepFinished(change.address, "register-files", _files(len(pending))))
 
     def _attach(
         self, change: ResourceChange, pid: str, attachment: AttachmentChange, context: str
@@ -464,13 +465,15 @@ class Applier:
             def progress(n: int) -> None:
                 self.events(BytesTransferred(change.address, n))
 
-            self.storage.download(jobs, progress)
+            def done(index: int) -> None:
+                self.events(FileDone(change.address, wanted[index].path, wanted[index].size))
+
+            self.storage.download(jobs, progress, done)
             with self.results._lock:
                 self.results.bytes_down += sum(f.size for f in wanted)
             found = self.hasher.digests([job.local for job in jobs], ["blake3"])
             for f, result in zip(wanted, found, strict=True):
                 digests[f.path] = result["blake3"]
-                self.events(FileDone(change.address, f.path, f.size))
             self.journal.record("done", "download", change.address)
         for f in change.files:
             if not f.needs_transfer and f.blake3:
@@ -519,6 +522,10 @@ def _origdatablock_body(files: Sequence[FileChange], algorithm: str | None) -> J
     if algorithm:
         body["chkAlg"] = algorithm
     return body
+
+
+def _files(n: int) -> str:
+    return "1 file" if n == 1 else f"{n} files"
 
 
 def _summarize(results: ApplyResults, elapsed: float) -> ApplySummary:

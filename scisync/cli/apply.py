@@ -55,17 +55,20 @@ def apply_command(
     from scisync.render.text import render_plan_text, resume_notice
 
     project = load_project(options, manifest_files, variables, var_files)
+    # A saved plan is read (and its digest checked) before anything is locked or started.
+    saved = api.load_plan(options.path(plan_file)) if plan_file is not None else None
     with api.apply_lock(project, lock_timeout), api.connect(project) as connection:
         left = api.interrupted_apply(project)
         if left:
             click.echo(resume_notice(left), err=True)
-        if plan_file is not None:
-            the_plan = api.load_plan(options.path(plan_file))
+        if saved is not None:
+            the_plan = saved
             api.check_fresh(project, connection, the_plan)
         else:
             the_plan = api.plan(project, connection, targets=targets)
             if not json_events:
                 click.echo(render_plan_text(the_plan, color=use_color()), nl=False)
+            api.refuse_conflicts(the_plan, shown=not json_events)
             if the_plan.has_changes:
                 confirm_or_refuse(auto_approve)
         with progress(json_events) as sink:

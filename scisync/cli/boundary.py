@@ -14,7 +14,7 @@ import click
 
 from scisync._util.secrets import redact
 from scisync.cli.options import GlobalOptions
-from scisync.errors import ExitCode, ScisyncError
+from scisync.errors import ExitCode, ScisyncError, from_os_error, is_file_system_error
 
 
 def _echo_traceback(ctx: click.Context) -> None:
@@ -39,6 +39,12 @@ class ScisyncGroup(click.Group):
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as error:
+            if is_file_system_error(error):
+                # The operating system refused something no stage translated itself: a
+                # condition of the user's machine (a full disk, a missing folder), no bug.
+                _echo_traceback(ctx)
+                click.echo(f"Error: {from_os_error(error).format()}", err=True)
+                ctx.exit(ExitCode.ERROR)
             # Python would print the traceback itself, unredacted: an exception text from a
             # library can quote request headers, and so the token.
             _echo_traceback(ctx)

@@ -14,6 +14,7 @@ import click
 from scisync._util.version import VERSION
 from scisync.cli.apply import apply_command
 from scisync.cli.boundary import ScisyncGroup
+from scisync.cli.graph import graph_command
 from scisync.cli.import_ import import_command
 from scisync.cli.init import init_command
 from scisync.cli.login import login_command
@@ -47,6 +48,7 @@ def main(ctx: click.Context, debug: bool, directory: Path | None) -> None:
 for _command in (
     init_command,
     validate_command,
+    graph_command,
     plan_command,
     apply_command,
     pull_command,

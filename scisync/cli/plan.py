@@ -33,6 +33,11 @@ from scisync.errors import ExitCode
     "--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when none."
 )
 @click.option("--locked", is_flag=True, help="Fail if downloads no longer match scisync.lock.")
+@click.option(
+    "--compact",
+    is_flag=True,
+    help="Fold unchanged lines of long texts (changes are always shown).",
+)
 @click.pass_obj
 def plan_command(
     options: GlobalOptions,
@@ -44,6 +49,7 @@ def plan_command(
     as_json: bool,
     detailed_exitcode: bool,
     locked: bool,
+    compact: bool,
 ) -> None:
     """Show what apply would change in SciCat, the storage and scisync.lock."""
     from scisync import api
@@ -51,15 +57,18 @@ def plan_command(
     from scisync.render.text import render_plan_text
 
     project = load_project(options, manifest_files, variables, var_files)
+    if locked:
+        api.require_lockfile(project)  # before connecting: nothing starts for nothing
     with api.connect(project) as connection:
         the_plan = api.plan(project, connection, targets=targets, locked=locked)
-    if out is not None:
+    if out is not None and not the_plan.has_conflicts:
         api.save_plan(options.path(out), the_plan)
     if as_json:
         click.echo(render_plan_json(the_plan), nl=False)
     else:
-        click.echo(render_plan_text(the_plan, color=use_color()), nl=False)
-        if out is not None:
+        click.echo(render_plan_text(the_plan, color=use_color(), compact=compact), nl=False)
+        if out is not None and not the_plan.has_conflicts:
             click.echo(f"Saved the plan to {out}; apply it with `scisync apply {out}`.")
+    api.refuse_conflicts(the_plan, shown=True)
     if detailed_exitcode and the_plan.has_changes:
         sys.exit(ExitCode.CHANGES)

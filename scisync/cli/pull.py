@@ -44,12 +44,15 @@ def pull_command(
     from scisync.render.text import render_plan_text
 
     project = load_project(options, manifest_files, variables, var_files)
+    if locked:
+        api.require_lockfile(project)  # before the apply lock: nothing is written
     with api.apply_lock(project, lock_timeout), api.connect(project) as connection:
         the_plan = api.plan(
             project, connection, targets=targets, locked=locked, downloads_only=True
         )
         if not json_events:
             click.echo(render_plan_text(the_plan, color=use_color()), nl=False)
+        api.refuse_conflicts(the_plan, shown=not json_events)
         with progress(json_events) as sink:
             outcome = api.apply(project, connection, the_plan, events=sink)
     if not json_events and outcome.lock_written:

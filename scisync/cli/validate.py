@@ -22,16 +22,20 @@ def validate_command(
     var_files: tuple[Path, ...],
     as_json: bool,
 ) -> None:
-    """Check the manifest (YAML, schema, templates, references) without contacting SciCat."""
+    """Check the manifest (YAML, schema, templates, references) and its local files
+    (globs that match nothing, missing attachment images) without contacting SciCat."""
+    from scisync import api
     from scisync.render.validation import validation_json, validation_text
 
+    def checked() -> api.Project:
+        project = load_project(options, manifest_files, variables, var_files)
+        api.check_local_inputs(project)
+        return project
+
     if as_json:
-        text, valid = validation_json(
-            lambda: load_project(options, manifest_files, variables, var_files)
-        )
+        text, valid = validation_json(checked)
         click.echo(text)
         if not valid:
             sys.exit(ExitCode.ERROR)
         return
-    manifest = load_project(options, manifest_files, variables, var_files).manifest
-    click.echo(validation_text(manifest))
+    click.echo(validation_text(checked().manifest))

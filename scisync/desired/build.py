@@ -6,7 +6,6 @@ It never talks to SciCat or the storage.
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import os
 import stat
@@ -14,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from scisync._util.jsontypes import Json, JsonObject
+from scisync._util.names import local_name_problem, shown
 from scisync.desired.ids import MARKER_FIELD, canonical_digest, derived_sample_id, make_marker
 from scisync.desired.model import (
     DesiredAttachment,
@@ -27,10 +27,12 @@ from scisync.desired.model import (
     reference_value,
 )
 from scisync.desired.thumbnails import thumbnail_data_uri
-from scisync.errors import ManifestError, Problem
+from scisync.errors import ManifestError, Problem, StorageError, os_error_hint
+from scisync.manifest.globs import SymlinkLoop, UnreadableFolder, expand_glob
 from scisync.manifest.model import (
     DatasetSpec,
     DownloadSpec,
+    FileSelection,
     LocalStorageConfig,
     Manifest,
     SampleSpec,
@@ -48,13 +50,55 @@ def storage_root(manifest: Manifest) -> RemotePath | None:
     return None
 
 
-def _matches(base: Path, pattern: str) -> list[str]:
-    """Relative POSIX paths under *base* matching *pattern* (``**`` recursive, hidden files
-    included), as strings: pathlib's glob compares Path objects and is several times slower."""
-    return glob.glob(pattern, root_dir=base, recursive=True, include_hidden=True)
+_MAX_NAME_PROBLEMS = 20  # per dataset: enough to see the pattern, not a wall of text
 
 
-def _expand_files(spec: DatasetSpec) -> list[tuple[str, str, os.stat_result]]:
+def _matches(selection: FileSelection, pattern: str, where: str) -> list[str]:
+    """Relative POSIX paths under the selection's base matching *pattern* (``**``
+    recursive, hidden files included); a symlink loop or an unreadable folder is an error."""
+    try:
+        return expand_glob(
+            os.fspath(selection.base), pattern, follow_symlinks=selection.follow_symlinks
+        )
+    except SymlinkLoop as loop:
+        raise ManifestError(
+            f"following symlinks runs in a loop: {shown(loop.link)} leads back to "
+            f"{shown(loop.target)}",
+            where=where,
+            hint="remove or fix the link, or drop `follow_symlinks: true` so that '**' "
+            "skips linked folders",
+        ) from None
+    except UnreadableFolder as error:
+        raise StorageError(
+            f"cannot list folder {shown(error.folder)}: {error.error.strerror}",
+            where=where,
+            hint=os_error_hint(error.error),
+        ) from None
+
+
+def _name_problems(chosen: Iterable[str], where: str) -> list[Problem]:
+    problems = []
+    for relative in chosen:
+        reason = local_name_problem(relative)
+        if reason is not None:
+            problems.append(
+                Problem(
+                    what=f"local file {shown(relative)} cannot be a dataset file: its name "
+                    f"{reason}",
+                    where=where,
+                    hint="rename the file, or leave it out with `exclude:`",
+                )
+            )
+    if len(problems) > _MAX_NAME_PROBLEMS:
+        more = len(problems) - _MAX_NAME_PROBLEMS
+        problems = problems[:_MAX_NAME_PROBLEMS]
+        problems.append(
+            Problem(what=f"{more} more local file names cannot be dataset files", where=where)
+        )
+    return problems
+
+
+def expand_files(spec: DatasetSpec) -> list[tuple[str, str, os.stat_result]]:
     """(relative path, absolute local path, stat) for every selected regular file, sorted."""
     chosen: dict[str, tuple[str, os.stat_result]] = {}
     problems: list[Problem] = []
@@ -73,10 +117,10 @@ def _expand_files(spec: DatasetSpec) -> list[tuple[str, str, os.stat_result]]:
         base_text = os.fspath(base)
         excluded: set[str] = set()
         for pattern in selection.exclude:
-            excluded.update(_matches(base, pattern))
+            excluded.update(_matches(selection, pattern, where))
         matched_any = False
         for pattern in selection.include:
-            for relative in _matches(base, pattern):
+            for relative in _matches(selection, pattern, where):
                 if relative in excluded:
                     continue
                 path = os.path.join(base_text, relative)
@@ -104,10 +148,11 @@ def _expand_files(spec: DatasetSpec) -> list[tuple[str, str, os.stat_result]]:
             problems.append(
                 Problem(
                     what=f"no file matches {list(selection.include)} under {base}",
-                    where=where,
+                    where=str(selection.location) if selection.location else where,
                     hint="check the patterns; `**/*` selects everything below the base",
                 )
             )
+    problems.extend(_name_problems(chosen, where))
     if problems:
         raise ManifestError(problems=problems)
     return [(relative, *chosen[relative]) for relative in sorted(chosen)]
@@ -148,7 +193,7 @@ def _default_source_folder(
 def build_desired(manifest: Manifest, hasher: Hasher) -> DesiredState:
     """Resolve, hash and shape everything the manifest declares."""
     root = storage_root(manifest)
-    expanded = {spec.key: _expand_files(spec) for spec in manifest.datasets}
+    expanded = {spec.key: expand_files(spec) for spec in manifest.datasets}
     # Hashing in two batches (files by SciCat algorithm, then images), by position:
     # 100,000 files make Path objects and dict lookups a noticeable share of a no-op plan.
     digests: dict[str, Mapping[str, str]] = {}

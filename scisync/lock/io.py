@@ -15,8 +15,11 @@ from pathlib import Path
 from typing import cast
 
 from scisync._util.atomicfile import write_if_changed
+from scisync._util.boundedjson import JsonProblem, parse_json, read_bounded
 from scisync._util.jsontypes import Json, JsonObject
-from scisync.errors import LockfileError
+from scisync._util.limits import MAX_LOCKFILE_BYTES
+from scisync.errors import LockfileError, os_error_hint
+from scisync.lock.consistency import check_consistent, entry_locator
 from scisync.lock.fastcheck import lock_violations
 from scisync.lock.model import (
     LOCK_VERSION,
@@ -34,6 +37,10 @@ ABSENT_DIGEST = "absent"
 
 _UPGRADE_HINT = "upgrade scisync: pip install -U scisync"
 _BUG_HINT = "report this as a scisync bug: only valid lockfiles may be written"
+_RESTORE_HINT = (
+    "restore it from git (git checkout -- scisync.lock), or delete it and run "
+    "'scisync plan': scisync finds its datasets again by their markers"
+)
 
 
 # --- canonical form -------------------------------------------------------------------
@@ -178,10 +185,9 @@ def lock_from_json(data: Json, where: str, text: str | None = None) -> Lockfile:
         first = violations[0]
         more = f" (and {len(violations) - 1} more problems)" if len(violations) > 1 else ""
         raise LockfileError(
-            f"scisync.lock is invalid: {first.message}{more}",
+            f"scisync.lock is invalid: {_shortened(first.message)}{more}",
             where=violation_where(where, first, text),
-            hint="restore it from git (git checkout -- scisync.lock), or delete it and run "
-            "'scisync plan': scisync finds its datasets again by their markers",
+            hint=_RESTORE_HINT,
         )
     root = cast(JsonObject, data)
     sections = cast(dict[str, dict[str, dict[str, Json]]], data)
@@ -209,7 +215,13 @@ def lock_from_json(data: Json, where: str, text: str | None = None) -> Lockfile:
         _check_files(entry.files, f"{where}: $.datasets.{key}", hint, paths_checked=True)
     for key, download in lock.downloads.items():
         _check_files(download.files, f"{where}: $.downloads.{key}", hint, paths_checked=True)
+    check_consistent(lock, entry_locator(where, text))
     return canonical_lock(lock)
+
+
+def _shortened(message: str, limit: int = 300) -> str:
+    """jsonschema quotes the offending value whole: a hostile one can be megabytes."""
+    return message if len(message) <= limit else message[:limit] + "…"
 
 
 def _refuse_newer(data: Json, where: str) -> None:
@@ -302,14 +314,21 @@ def _compact(value: Json, *, sort_keys: bool = True) -> str:
 def loads_lock(text: str, where: str) -> Lockfile:
     """Parse lockfile *text*; ``where`` (the file name) is used in error messages."""
     try:
-        data = json.loads(text)
+        # The schema fixes the lockfile's shape, so only parser-breaking depth needs a check.
+        data = parse_json(text, check_depth=False)
     except json.JSONDecodeError as error:
         raise LockfileError(
             f"scisync.lock is not valid JSON: {error.msg}",
             where=f"{where}:{error.lineno}:{error.colno}",
             hint="resolve merge conflicts or restore it from git (git checkout -- scisync.lock)",
         ) from None
-    return lock_from_json(cast(Json, data), where, text)
+    except JsonProblem as problem:
+        raise LockfileError(
+            f"scisync.lock is invalid: {problem.what}",
+            where=problem.where(where),
+            hint=_RESTORE_HINT,
+        ) from None
+    return lock_from_json(data, where, text)
 
 
 # --- files ----------------------------------------------------------------------------
@@ -318,13 +337,21 @@ def loads_lock(text: str, where: str) -> Lockfile:
 def read_lock(path: Path) -> Lockfile | None:
     """The lockfile at *path*, or None when there is none."""
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return None
+        raw = read_bounded(path, MAX_LOCKFILE_BYTES)
+    except JsonProblem as problem:
+        raise LockfileError(
+            f"scisync.lock is too large: {problem.what}",
+            where=str(path),
+            hint=_RESTORE_HINT,
+        ) from None
     except OSError as error:
         raise LockfileError(
-            f"cannot read scisync.lock: {error.strerror}", where=str(path)
+            f"cannot read scisync.lock: {error.strerror}",
+            where=str(path),
+            hint=os_error_hint(error),
         ) from None
+    if raw is None:
+        return None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -345,7 +372,7 @@ def write_lock(path: Path, lock: Lockfile) -> bool:
         raise LockfileError(
             f"cannot write scisync.lock: {error.strerror}",
             where=str(path),
-            hint="check the directory is writable and the disk is not full",
+            hint=os_error_hint(error),
         ) from None
 
 

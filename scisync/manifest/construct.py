@@ -129,7 +129,7 @@ class Builder:
                 node,
                 path,
                 f"duplicate key {key!r}: the {first_kind} at {first} has it too",
-                f'{origin}: template the key with each, e.g. key: "run-{{{{ each }}}}"'
+                f'{origin}: template the key with each, e.g. key: "run-{{{{ each | basename }}}}"'
                 if origin
                 else "every dataset, sample and download needs its own key",
             )
@@ -381,11 +381,13 @@ class Builder:
                 continue
             values = item.mapping()
             base_node = values.get("base")
+            follow = values.get("follow_symlinks")
             selections.append(
                 FileSelection(
                     base=self.local_path(base_node or item.with_value(".")),
                     include=self.globs(values["include"], (*here, "include")),
                     exclude=self.globs(values.get("exclude"), (*here, "exclude")),
+                    follow_symlinks=bool(follow.value) if follow is not None else False,
                     location=self.location(item, here),
                 )
             )

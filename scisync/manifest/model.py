@@ -102,6 +102,7 @@ class FileSelection:
     base: Path
     include: tuple[str, ...]
     exclude: tuple[str, ...] = ()
+    follow_symlinks: bool = False  # whether "**" descends into symlinked folders
     # where it was written (e.g. to report a glob that matches nothing); not part of its value
     location: SourceLocation | None = field(default=None, compare=False)
 

@@ -44,6 +44,21 @@ def load_manifest(
     if not files:
         raise ValueError("load_manifest needs at least one manifest path")
     problems = Problems()
+    folders, roots = _load_files(files, problems)
+    overrides = _overrides(var_files, variables or {}, problems)
+    problems.raise_if_any()
+
+    merged = merge_documents(roots, problems)
+    rendered = _render(merged, overrides, folders, environ, problems)
+    rendered = _apply_defaults(rendered)
+    check_no_secrets(rendered, problems)
+    validate_document(rendered, problems)
+    problems.raise_if_any()
+    return _build(rendered, folders, files, problems)
+
+
+def _load_files(files: Sequence[Path], problems: Problems) -> tuple[dict[str, Path], list[Node]]:
+    """Each file's folder (by display name) and its parsed root mapping."""
     folders: dict[str, Path] = {}
     roots: list[Node] = []
     for path in files:
@@ -57,16 +72,13 @@ def load_manifest(
             )
             continue
         roots.append(root)
-    overrides = _overrides(var_files, variables or {}, problems)
-    problems.raise_if_any()
+    return folders, roots
 
-    merged = merge_documents(roots, problems)
-    rendered = _render(merged, overrides, folders, environ, problems)
-    rendered = _apply_defaults(rendered)
-    check_no_secrets(rendered, problems)
-    validate_document(rendered, problems)
-    problems.raise_if_any()
 
+def _build(
+    rendered: Node, folders: dict[str, Path], files: Sequence[Path], problems: Problems
+) -> Manifest:
+    """The typed manifest from the rendered, schema-valid document."""
     builder = Builder(rendered, folders, problems)
     version = rendered.get("version")
     project = rendered.get("project")

@@ -273,6 +273,11 @@ def build_schema() -> dict[str, Any]:
                 },
                 "include": _globs("Globs of files to upload, relative to base ('**' allowed)."),
                 "exclude": _globs("Globs of files to leave out."),
+                "follow_symlinks": {
+                    "description": "Let '**' descend into symlinks to folders (a link back "
+                    "to a folder above is an error). Default false: such links are skipped.",
+                    "type": "boolean",
+                },
             },
         },
         "attachment": {
@@ -301,6 +306,7 @@ def build_schema() -> dict[str, Any]:
         "description": "Datasets, samples and downloads scisync keeps in sync with SciCat.",
         "type": "object",
         "additionalProperties": False,
+        "required": ["version", "project"],
         "properties": {
             "version": {"description": "Manifest language version; must be 1.", "const": 1},
             "project": {

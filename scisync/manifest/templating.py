@@ -10,7 +10,7 @@ that every problem is reported at once.
 
 from __future__ import annotations
 
-import glob as globlib
+import difflib
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -30,9 +30,11 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from scisync._util.jsontypes import Json
-from scisync.manifest.globs import glob_problem
+from scisync._util.limits import MAX_FOR_EACH_ITEMS
+from scisync.manifest.globs import UnreadableFolder, expand_glob, glob_problem
 from scisync.manifest.nodes import Node, NodePath, format_path
-from scisync.manifest.problems import Problems
+from scisync.manifest.problems import Problems, did_you_mean
+from scisync.manifest.template_bounds import BoundedSandbox, TemplateLimitError, render_bounded
 
 _MARKERS = ("{{", "{%", "{#")
 _MISSING = object()
@@ -73,7 +75,7 @@ class Renderer:
     _contexts: dict[str, dict[str, Any]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.jinja = ImmutableSandboxedEnvironment(
+        self.jinja = BoundedSandbox(
             undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
         )
         # Run folders come from glob(); their last component is the usual key part.
@@ -107,8 +109,15 @@ class Renderer:
             problem = glob_problem(pattern, allow_absolute=True)
             if problem:
                 raise TemplateFunctionError(problem)
-            found = globlib.glob(pattern, root_dir=folder, recursive=True)
-            return sorted(Path(path).as_posix() for path in found)
+            base, relative = ("/", pattern) if pattern.startswith("/") else (str(folder), pattern)
+            try:
+                found = expand_glob(base, relative, include_hidden=False)
+            except UnreadableFolder as error:
+                raise TemplateFunctionError(
+                    f"glob() cannot read folder {error.folder}: {error.error.strerror}"
+                ) from None
+            prefix = "/" if pattern.startswith("/") else ""
+            return [prefix + path for path in found]
 
         return glob
 
@@ -139,9 +148,9 @@ class Renderer:
             if template is None:
                 # for_each renders the same strings once per item: compile them once
                 template = self._templates[node.value] = self.jinja.from_string(node.value)
-            return template.render(self.context(node, each))
+            return render_bounded(template, self.context(node, each))
         except Exception as error:
-            _report(error, node, path, problems)
+            _report(error, node, path, problems, self.context(node, each))
             return None
 
     def evaluate(
@@ -159,7 +168,7 @@ class Renderer:
                 str(value)  # raises the UndefinedError with Jinja's message
             return value
         except Exception as error:
-            _report(error, node, path, problems)
+            _report(error, node, path, problems, self.context(node, each))
             return _MISSING
 
     def render(
@@ -192,6 +201,15 @@ class Renderer:
             return [self.render(node, path, problems)]
         items = self._loop_items(loop, (*path, "for_each"), problems)
         if items is None:
+            return []
+        if len(items) > MAX_FOR_EACH_ITEMS:
+            problems.add(
+                loop.position,
+                (*path, "for_each"),
+                f"for_each gave {len(items):,} items, more than the limit of "
+                f"{MAX_FOR_EACH_ITEMS:,}",
+                "split the entry into several, each looping over a part (e.g. one glob per folder)",
+            )
             return []
         if not items:
             # An empty loop would silently drop every dataset it used to stamp out.
@@ -280,9 +298,15 @@ def _with_origin(node: Node, origin: str) -> Node:
     return replace(node, origin=origin)
 
 
-def _report(error: Exception, node: Node, path: NodePath, problems: Problems) -> None:
+def _report(
+    error: Exception,
+    node: Node,
+    path: NodePath,
+    problems: Problems,
+    names: Mapping[str, Any],
+) -> None:
     hint: str | None = None
-    if isinstance(error, TemplateFunctionError):
+    if isinstance(error, TemplateFunctionError | TemplateLimitError):
         what, hint = f"template error: {error}", error.hint
     elif isinstance(error, SecurityError):
         what = f"template refused by the sandbox: {error}"
@@ -292,7 +316,7 @@ def _report(error: Exception, node: Node, path: NodePath, problems: Problems) ->
         what = f"template syntax error: {error.message}{where}"
     elif isinstance(error, UndefinedError):
         what = f"template error: {error.message}"
-        hint = _undefined_hint(str(error.message))
+        hint = _undefined_hint(str(error.message), names)
     elif isinstance(error, TemplateError):
         what = f"template error: {error.message}"
     else:
@@ -301,9 +325,27 @@ def _report(error: Exception, node: Node, path: NodePath, problems: Problems) ->
     problems.failed_values.add(node.position)
 
 
-def _undefined_hint(message: str) -> str | None:
+_MISSING_ATTRIBUTE = re.compile(r"has no attribute '([^']*)'")
+_UNDEFINED_NAME = re.compile(r"'([^']*)' is undefined")
+
+
+def _undefined_hint(message: str, names: Mapping[str, Any]) -> str | None:
+    """What to do about an undefined name: a did-you-mean among the names that exist."""
     if "'each'" in message:
         return "'each' exists only inside a dataset with for_each"
-    if "no attribute" in message or "is undefined" in message:
-        return "define it under vars:, or pass --var NAME=VALUE / --var-file FILE"
+    define = "define it under vars:, or pass --var NAME=VALUE / --var-file FILE"
+    attribute = _MISSING_ATTRIBUTE.search(message)
+    if attribute is not None:
+        variables = names.get("vars")
+        choices = variables if isinstance(variables, Mapping) else {}
+        close = difflib.get_close_matches(attribute.group(1), [str(n) for n in choices], n=1)
+        return f"did you mean vars.{close[0]}? or {define}" if close else define
+    name = _UNDEFINED_NAME.search(message)
+    if name is not None:
+        variables = names.get("vars")
+        in_vars = isinstance(variables, Mapping) and name.group(1) in variables
+        if in_vars:
+            return f"write vars.{name.group(1)}: variables live under vars"
+        guess = did_you_mean(name.group(1), names)
+        return guess or f"templates know {', '.join(sorted(names))}; {define}"
     return None

@@ -110,7 +110,11 @@ def check_required_fields(root: Node, problems: Problems) -> None:
             values = entry.mapping()
             kind = values["type"].value if "type" in values else None
             needed = _needed(section, kind, values)
-            missing = [name for name in needed if name not in values]
+            missing = [
+                name
+                for name in needed
+                if name not in values and not _misspelt(name, values, section)
+            ]
             if missing:
                 path: NodePath = (section, index)
                 names = ", ".join(repr(name) for name in missing)
@@ -129,37 +133,59 @@ def _map_error(error: ValidationError, root: Node, problems: Problems) -> None:
     if node.position in problems.failed_values:
         return  # its template failed and was reported; the raw text is no real value
     kind = error.validator
-    value: Any = error.validator_value
     instance: Any = error.instance
-    schema: Any = error.schema
-    hint: str | None = None
     origin = _origin(root, path)
     if kind == "additionalProperties" and isinstance(instance, dict):
-        allowed = set(schema.get("properties", {}) if isinstance(schema, dict) else ())
-        for key in sorted(set(instance) - allowed):
-            position = node.key_positions.get(key, node.position)
-            if key.lower() in SECRET_KEYS:
-                secret = instance[key]
-                if isinstance(secret, str):
-                    register_secret(secret)  # masked in every message from now on
-                hint = SSH_HINT if walked[:1] == ("storage",) else SECRET_HINT
-                problems.add(position, (*walked, key), f"{key!r} cannot be set here", hint)
-                continue
-            hint = did_you_mean(key, allowed) or _allowed(allowed)
-            problems.add(position, (*walked, key), f"unknown key {key!r}", _join(hint, origin))
+        _unknown_keys(error, node, walked, origin, problems)
         return
     if kind == "required" and isinstance(instance, dict):
-        missing = [name for name in value if name not in instance]
+        required: list[str] = error.validator_value  # type: ignore[assignment]
+        missing = [name for name in required if name not in instance]
         if missing:
             names = ", ".join(repr(name) for name in missing)
             plural = "s" if len(missing) > 1 else ""
+            top = (
+                "start the manifest with 'version: 1' and 'project: <name>'" if not walked else None
+            )
             problems.add(
                 node.position,
                 walked,
                 f"missing required field{plural} {names}",
-                origin,
+                _join(top, origin),
             )
         return
+    what, hint = _describe(error, walked, origin)
+    problems.add(node.position, walked, what, _join(hint, origin))
+
+
+def _unknown_keys(
+    error: ValidationError, node: Node, walked: NodePath, origin: str | None, problems: Problems
+) -> None:
+    """One problem per key the schema does not allow: a secret, or a (misspelt) unknown."""
+    instance: dict[str, Any] = error.instance  # type: ignore[assignment]
+    schema: Any = error.schema
+    allowed = set(schema.get("properties", {}) if isinstance(schema, dict) else ())
+    for key in sorted(set(instance) - allowed):
+        position = node.key_positions.get(key, node.position)
+        if key.lower() in SECRET_KEYS:
+            secret = instance[key]
+            if isinstance(secret, str):
+                register_secret(secret)  # masked in every message from now on
+            secret_hint = SSH_HINT if walked[:1] == ("storage",) else SECRET_HINT
+            problems.add(position, (*walked, key), f"{key!r} cannot be set here", secret_hint)
+            continue
+        hint = did_you_mean(key, allowed) or _allowed(allowed)
+        problems.add(position, (*walked, key), f"unknown key {key!r}", _join(hint, origin))
+
+
+def _describe(
+    error: ValidationError, walked: NodePath, origin: str | None
+) -> tuple[str, str | None]:
+    """(what, hint) for a violation of one value's own constraints."""
+    kind = error.validator
+    value: Any = error.validator_value
+    instance: Any = error.instance
+    hint: str | None = None
     if kind == "type":
         what = f"expected {_types(value)}, got {_json_type(instance)}"
         if (
@@ -176,14 +202,7 @@ def _map_error(error: ValidationError, root: Node, problems: Problems) -> None:
     elif kind == "const":
         what = f"must be {value!r}; got {_short(instance)}"
     elif kind == "pattern":
-        value = str(value).removesuffix(TEMPLATE_ALTERNATIVE)
-        message, hint = _PATTERN_MESSAGES.get(value, ("has the wrong format", None))
-        if "\\d{4}-\\d{2}-\\d{2}" in value:
-            message = "is not an ISO-8601 date/time"
-            hint = "e.g. 2026-03-01T12:00:00Z"
-        elif "@" in value:
-            message = "is not an email address (or a ';'-separated list of them)"
-        what = f"{_short(instance)} {message}"
+        what, hint = _pattern_problem(str(value), instance, origin)
     elif kind == "minLength":
         what = "must not be empty"
     elif kind == "minItems":
@@ -197,7 +216,22 @@ def _map_error(error: ValidationError, root: Node, problems: Problems) -> None:
         what = f"{_short(instance)} is out of range ({kind} {value})"
     else:
         what = error.message
-    problems.add(node.position, walked, what, _join(hint, origin))
+    return what, hint
+
+
+def _pattern_problem(pattern: str, instance: Any, origin: str | None) -> tuple[str, str | None]:
+    """What and hint for a value that does not match its schema pattern."""
+    pattern = pattern.removesuffix(TEMPLATE_ALTERNATIVE)
+    message, hint = _PATTERN_MESSAGES.get(pattern, ("has the wrong format", None))
+    if "\\d{4}-\\d{2}-\\d{2}" in pattern:
+        message = "is not an ISO-8601 date/time"
+        hint = "e.g. 2026-03-01T12:00:00Z"
+    elif "@" in pattern:
+        message = "is not an email address (or a ';'-separated list of them)"
+    if pattern == KEY_PATTERN and origin and "/" in str(instance):
+        # for_each over a glob: the items are paths, and folders do not belong in a key.
+        hint = f'{hint}; use the last part of each path, e.g. "run-{{{{ each | basename }}}}"'
+    return f"{_short(instance)} {message}", hint
 
 
 def _looks_scalar(text: str) -> bool:
@@ -239,6 +273,15 @@ def _context(walked: NodePath, instance: dict[str, Any]) -> str:
     kind = instance.get("type")
     prefix = f"{kind} " if walked[0] == "datasets" and isinstance(kind, str) else ""
     return f" ({prefix}{_ENTRY_KINDS[str(walked[0])]} {key!r})"
+
+
+def _misspelt(name: str, values: dict[str, Node], section: str) -> bool:
+    """Whether the entry has an unknown key that is a misspelling of *name*: then the
+    "unknown key ... did you mean" problem already is the one message for this cause."""
+    kind = "sample" if section == "samples" else "dataset"
+    allowed = manifest_schema()["$defs"][kind]["properties"]
+    unknown = [key for key in values if key not in allowed]
+    return bool(unknown) and did_you_mean(name, unknown) is not None
 
 
 def _required_hint(walked: NodePath, missing: list[str], values: dict[str, Node]) -> str | None:

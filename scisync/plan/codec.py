@@ -7,18 +7,23 @@ counts, which are ignored when a plan is loaded.  ``plan_from_json(plan_to_json(
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import cast
 
 from scisync._util.atomicfile import write_atomic
+from scisync._util.boundedjson import JsonProblem, parse_json, read_bounded
 from scisync._util.jsontypes import Json, JsonObject
-from scisync.errors import PlanError
+from scisync._util.limits import MAX_PLAN_BYTES
+from scisync.errors import PlanError, os_error_hint
 from scisync.plan.model import (
     PLAN_FORMAT_VERSION,
     Action,
     AttachmentAction,
     AttachmentChange,
+    Conflict,
+    ConflictKind,
     FieldChange,
     FileAction,
     FileChange,
@@ -29,12 +34,14 @@ from scisync.plan.model import (
 )
 from scisync.schemas import schema_violations, violation_where
 
+_NEW_PLAN_HINT = "make a new plan with 'scisync plan --out FILE'"
+
 # --- model -> JSON --------------------------------------------------------------------
 
 
 def plan_to_json(plan: Plan) -> JsonObject:
-    """The plan as JSON data, valid against plan.schema.json."""
-    return {
+    """The plan as JSON data, valid against plan.schema.json, bound by its ``digest``."""
+    data: JsonObject = {
         "format_version": plan.format_version,
         "scisync_version": plan.scisync_version,
         "project": plan.project,
@@ -46,7 +53,31 @@ def plan_to_json(plan: Plan) -> JsonObject:
         "warnings": list(plan.warnings),
         "summary": plan_summary(plan),
         "changes": [_change_to_json(change) for change in plan.changes],
+        "conflicts": [
+            {
+                "kind": conflict.kind.value,
+                "address": conflict.address,
+                "what": conflict.what,
+                "hint": conflict.hint,
+                "where": conflict.where,
+            }
+            for conflict in plan.conflicts
+        ],
     }
+    data["digest"] = plan_digest(data)
+    return data
+
+
+def plan_digest(data: JsonObject) -> str:
+    """``sha256:<hex>`` of the canonical JSON of *data* without its ``digest`` field.
+
+    Canonical JSON survives a save and load unchanged (sorted keys, Python's exact float
+    text), so the digest of a loaded plan equals the one written exactly when no byte of
+    meaning was changed in between.
+    """
+    content = {key: value for key, value in data.items() if key != "digest"}
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def plan_summary(plan: Plan) -> JsonObject:
@@ -144,12 +175,13 @@ def plan_from_json(data: Json, where: str, text: str | None = None) -> Plan:
             hint=f"this scisync reads plan formats up to {PLAN_FORMAT_VERSION}; "
             "or make a new plan with this scisync",
         )
+    _check_digest(data, where)
     violations = schema_violations("plan", data)
     if violations:
         first = violations[0]
         more = f" (and {len(violations) - 1} more problems)" if len(violations) > 1 else ""
         raise PlanError(
-            f"not a valid scisync plan: {first.message}{more}",
+            f"not a valid scisync plan: {_shortened(first.message)}{more}",
             where=violation_where(where, first, text),
             hint="make a new plan with 'scisync plan --out FILE'",
         )
@@ -166,7 +198,42 @@ def plan_from_json(data: Json, where: str, text: str | None = None) -> Plan:
         format_version=cast(int, root["format_version"]),
         scisync_version=cast(str, root["scisync_version"]),
         warnings=tuple(cast(list[str], root["warnings"])),
+        conflicts=tuple(
+            Conflict(
+                kind=ConflictKind(cast(str, c["kind"])),
+                address=cast(str, c["address"]),
+                what=cast(str, c["what"]),
+                hint=cast(str, c["hint"]),
+                where=cast(str | None, c["where"]),
+            )
+            for c in cast(list[JsonObject], root.get("conflicts", []))
+        ),
     )
+
+
+def _shortened(message: str, limit: int = 300) -> str:
+    """jsonschema quotes the offending value whole: a hostile one can be megabytes."""
+    return message if len(message) <= limit else message[:limit] + "…"
+
+
+def _check_digest(data: Json, where: str) -> None:
+    """A saved plan is applied only as it was made: any edit shows in its digest."""
+    if not isinstance(data, dict):
+        return  # the schema check names what is wrong
+    digest = data.get("digest")
+    if digest is None:
+        raise PlanError(
+            "the saved plan has no digest, so scisync cannot tell whether it was changed",
+            where=where,
+            hint=_NEW_PLAN_HINT,
+        )
+    if digest != plan_digest(data):
+        raise PlanError(
+            "the saved plan was changed after it was saved: its content does not match its digest",
+            where=where,
+            hint=_NEW_PLAN_HINT + "; review it with 'scisync plan' before applying, and "
+            "do not edit the saved file",
+        )
 
 
 def _change_from_json(data: JsonObject) -> ResourceChange:
@@ -235,34 +302,43 @@ def save_plan(path: Path, plan: Plan) -> None:
         write_atomic(path, dumps_plan(plan).encode("utf-8"))
     except OSError as error:
         raise PlanError(
-            f"cannot save the plan: {error.strerror}",
-            where=str(path),
-            hint="check the directory exists and is writable",
+            f"cannot save the plan: {error.strerror}", where=str(path), hint=os_error_hint(error)
         ) from None
 
 
 def load_plan(path: Path) -> Plan:
-    """Read a plan saved by :func:`save_plan`."""
+    """Read a plan saved by :func:`save_plan`; refuse it if it was changed since."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+        raw = read_bounded(path, MAX_PLAN_BYTES)
+        if raw is None:
+            raise PlanError(
+                "the saved plan does not exist",
+                where=str(path),
+                hint="make one with 'scisync plan --out FILE'",
+            )
+        text = raw.decode("utf-8")
+    except (JsonProblem, UnicodeDecodeError) as error:
         raise PlanError(
-            "the saved plan does not exist",
-            where=str(path),
-            hint="make one with 'scisync plan --out FILE'",
+            f"cannot read the saved plan: {error}", where=str(path), hint=_NEW_PLAN_HINT
         ) from None
-    except (OSError, UnicodeDecodeError) as error:
+    except OSError as error:
         raise PlanError(
-            f"cannot read the saved plan: {error}",
+            f"cannot read the saved plan: {error.strerror}",
             where=str(path),
-            hint="make a new plan with 'scisync plan --out FILE'",
+            hint=os_error_hint(error),
         ) from None
     try:
-        data = json.loads(text)
+        data = parse_json(text)
     except json.JSONDecodeError as error:
         raise PlanError(
             f"the saved plan is not valid JSON: {error.msg}",
             where=f"{path}:{error.lineno}:{error.colno}",
-            hint="make a new plan with 'scisync plan --out FILE'",
+            hint=_NEW_PLAN_HINT,
         ) from None
-    return plan_from_json(cast(Json, data), str(path), text)
+    except JsonProblem as problem:
+        raise PlanError(
+            f"not a valid scisync plan: {problem.what}",
+            where=problem.where(str(path)),
+            hint=_NEW_PLAN_HINT,
+        ) from None
+    return plan_from_json(data, str(path), text)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from scisync.desired.model import DesiredState
-from scisync.errors import Problem
 from scisync.lock.model import Lockfile
 from scisync.observe.model import ObservedState
+from scisync.plan.model import Conflict, ConflictKind
 
 
 @dataclass(frozen=True)
@@ -28,5 +28,11 @@ class PlanContext:
     recorded: Lockfile
     options: PlanOptions
     pids: dict[str, str | None] = field(default_factory=dict)  # address -> pid (None: unknown)
-    problems: list[Problem] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+
+    def conflict(
+        self, kind: ConflictKind, address: str, what: str, hint: str, where: str | None = None
+    ) -> None:
+        """Record that *address* cannot be planned as the manifest says (planning goes on)."""
+        self.conflicts.append(Conflict(kind, address, what, hint, where))

@@ -8,16 +8,23 @@ from collections.abc import Sequence
 from scisync._util.jsontypes import JsonObject
 from scisync.desired.ids import SUPERSEDES_FIELD
 from scisync.desired.model import DesiredDataset
-from scisync.errors import Problem
 from scisync.lock.model import LockedDataset
 from scisync.manifest.model import FilesPolicy
 from scisync.observe.model import ObservedDataset
 from scisync.plan.attachments import attachment_changes
 from scisync.plan.context import PlanContext
-from scisync.plan.files import existing_file_changes, few, file_state, files_reason, upload_changes
+from scisync.plan.files import (
+    existing_file_changes,
+    few,
+    file_state,
+    files_count,
+    files_reason,
+    upload_changes,
+)
 from scisync.plan.model import (
     Action,
     AttachmentAction,
+    ConflictKind,
     FieldChange,
     FileAction,
     ResourceChange,
@@ -28,21 +35,31 @@ from scisync.plan.references import UNKNOWN, depends_on, diff_fields, resolve
 
 def plan_dataset(ctx: PlanContext, dataset: DesiredDataset) -> ResourceChange:
     address = f"dataset.{dataset.key}"
-    where = str(dataset.spec.location) if dataset.spec.location else f"dataset {dataset.key}"
+    where = str(dataset.spec.location) if dataset.spec.location else None
     locked = ctx.recorded.datasets.get(dataset.key)
     current = _current_dataset(ctx, dataset)
+    if current is _GONE:
+        # A conflict says why; the entry is shown with it and nothing is planned for it.
+        ctx.pids[address] = locked.pid if locked else None
+        return ResourceChange(
+            kind=ResourceKind.DATASET,
+            key=dataset.key,
+            action=Action.NOOP,
+            pid=locked.pid if locked else None,
+            marker=dataset.marker,
+        )
     if current is None:
         return _create_change(ctx, dataset, Action.CREATE, None)
 
     ctx.pids[address] = current.pid
     if current.fields.get("type") not in (None, dataset.spec.type):
-        ctx.problems.append(
-            Problem(
-                what=f"dataset {dataset.key!r} is of type {current.fields.get('type')!r} in "
-                f"SciCat but {dataset.spec.type!r} in the manifest; SciCat cannot change a type",
-                where=where,
-                hint="restore the type, or give the entry a new key to create a new dataset",
-            )
+        ctx.conflict(
+            ConflictKind.TYPE_CHANGED,
+            address,
+            f"{current.pid} is of type {current.fields.get('type')!r} in SciCat but "
+            f"{dataset.spec.type!r} in the manifest; SciCat cannot change a type",
+            "restore the type, or give the entry a new key to create a new dataset",
+            where,
         )
         return _noop(dataset, current)
 
@@ -69,39 +86,40 @@ def _files_policy(
     dataset: DesiredDataset,
     current: ObservedDataset,
     locked: LockedDataset | None,
-    where: str,
+    where: str | None,
     state: tuple[list[str], list[str], list[str]],
     fill_empty: bool,
 ) -> ResourceChange | None:
     """What changed files lead to instead of an update (a replacement, or a refusal
-    recorded as a problem); None when the update may go ahead."""
+    recorded as conflicts, every one found); None when the update may go ahead."""
     added, changed, removed = state
-    if changed or removed:
+    address = f"dataset.{dataset.key}"
+    if (changed or removed) and dataset.spec.on_files_changed is FilesPolicy.REPLACE:
         why = files_reason(changed, removed)
-        if dataset.spec.on_files_changed is FilesPolicy.REPLACE:
-            supersedes = (*(locked.supersedes if locked else ()), current.pid)
-            return _create_change(ctx, dataset, Action.REPLACE, why, supersedes=supersedes)
-        ctx.problems.append(
-            Problem(
-                what=f"dataset {dataset.key!r} ({current.pid}): {why}; published files are never "
-                "overwritten",
-                where=where,
-                hint="set `on_files_changed: replace` to publish a new dataset superseding it, "
-                "or restore the files",
-            )
+        supersedes = (*(locked.supersedes if locked else ()), current.pid)
+        return _create_change(ctx, dataset, Action.REPLACE, why, supersedes=supersedes)
+    refused = False
+    if changed or removed:
+        ctx.conflict(
+            ConflictKind.FILES_CHANGED,
+            address,
+            f"{files_reason(changed, removed)} in {current.pid}; published files are never "
+            "overwritten",
+            "set `on_files_changed: replace` to publish a new dataset superseding it, "
+            "or restore the files",
+            where,
         )
-        return _noop(dataset, current)
+        refused = True
     if added and not fill_empty and not dataset.spec.append_files:
-        ctx.problems.append(
-            Problem(
-                what=f"dataset {dataset.key!r} ({current.pid}): {len(added)} file(s) added "
-                f"({few(added)}) to a dataset that already has files",
-                where=where,
-                hint="set `append_files: true` to append them, or `on_files_changed: replace`",
-            )
+        ctx.conflict(
+            ConflictKind.FILES_ADDED,
+            address,
+            f"{files_count(added)} added ({few(added)}) to {current.pid}, which already has files",
+            "set `append_files: true` to append them, or `on_files_changed: replace`",
+            where,
         )
-        return _noop(dataset, current)
-    return None
+        refused = True
+    return _noop(dataset, current) if refused else None
 
 
 def _update_change(
@@ -126,7 +144,11 @@ def _update_change(
     reason: str | None
     if locked is None or locked.pid != current.pid:
         action = Action.ADOPT
-        reason = "found in SciCat by its marker; not in scisync.lock"
+        reason = (
+            "found in SciCat by its scisync marker; not in scisync.lock yet"
+            if locked is None
+            else f"scisync.lock's pid {locked.pid} is gone; found {current.pid} by its marker"
+        )
     elif touched:
         action = Action.UPDATE
         reason = (
@@ -153,8 +175,13 @@ def _update_change(
     )
 
 
+_GONE = ObservedDataset(pid="", fields={}, files=(), attachments=())
+"""Stands for "the dataset cannot be told": a conflict was recorded instead."""
+
+
 def _current_dataset(ctx: PlanContext, dataset: DesiredDataset) -> ObservedDataset | None:
-    """The dataset in SciCat this entry manages: the lockfile's pid, else by marker."""
+    """The dataset in SciCat this entry manages: the lockfile's pid, else by marker;
+    ``_GONE`` when that cannot be decided (a conflict says why)."""
     locked = ctx.recorded.datasets.get(dataset.key)
     if locked is not None and locked.pid in ctx.observed.by_pid:
         return ctx.observed.by_pid[locked.pid]
@@ -166,28 +193,26 @@ def _current_dataset(ctx: PlanContext, dataset: DesiredDataset) -> ObservedDatas
     }
     current = [c for c in candidates if c.pid not in superseded]
     if locked is not None and not current:
-        ctx.problems.append(
-            Problem(
-                what=f"dataset {dataset.key!r}: pid {locked.pid} from scisync.lock is not in SciCat"
-                " (or this account cannot read it)",
-                where=str(dataset.spec.location) if dataset.spec.location else None,
-                hint="check the account's groups; if it is really gone, delete its entry from "
-                "scisync.lock to create it again",
-            )
+        ctx.conflict(
+            ConflictKind.RECORD_GONE,
+            f"dataset.{dataset.key}",
+            f"pid {locked.pid} from scisync.lock is not in SciCat (or this account cannot read it)",
+            "check the account's groups; if it is really gone, delete its entry from "
+            "scisync.lock to create it again",
+            str(dataset.spec.location) if dataset.spec.location else None,
         )
-        return None
+        return _GONE
     if len(current) > 1:
         pids = ", ".join(sorted(c.pid for c in current))
-        ctx.problems.append(
-            Problem(
-                what=f"dataset {dataset.key!r}: several datasets in SciCat carry its marker "
-                f"{dataset.marker!r} ({pids})",
-                where=str(dataset.spec.location) if dataset.spec.location else None,
-                hint="two applies raced without a lockfile; pick the right one with "
-                "`scisync import PID --key KEY`",
-            )
+        ctx.conflict(
+            ConflictKind.DUPLICATE_MARKER,
+            f"dataset.{dataset.key}",
+            f"several datasets in SciCat carry its marker {dataset.marker!r} ({pids})",
+            "two applies raced without a lockfile; pick the right one with "
+            "`scisync import PID --key KEY`",
+            str(dataset.spec.location) if dataset.spec.location else None,
         )
-        return None
+        return _GONE
     return current[0] if current else None
 
 

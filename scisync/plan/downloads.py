@@ -8,12 +8,18 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from scisync.desired.model import DesiredDownload
-from scisync.errors import Problem
 from scisync.lock.model import LockedDownload, LockedFile
 from scisync.manifest.model import KeyRef, PidRef
 from scisync.observe.model import ObservedFile
 from scisync.plan.context import PlanContext
-from scisync.plan.model import Action, FileAction, FileChange, ResourceChange, ResourceKind
+from scisync.plan.model import (
+    Action,
+    ConflictKind,
+    FileAction,
+    FileChange,
+    ResourceChange,
+    ResourceKind,
+)
 
 
 @dataclass(frozen=True)
@@ -44,8 +50,9 @@ def _safe_relative(path: str) -> bool:
 
 def plan_download(ctx: PlanContext, download: DesiredDownload) -> ResourceChange:
     spec = download.spec
-    where = str(spec.location) if spec.location else f"download {spec.key}"
+    where = str(spec.location) if spec.location else None
     locked = ctx.recorded.downloads.get(spec.key)
+    conflicts_before = len(ctx.conflicts)
     if isinstance(spec.dataset, KeyRef):
         source = _source_by_key(ctx, download, spec.dataset, where)
     else:
@@ -65,11 +72,13 @@ def plan_download(ctx: PlanContext, download: DesiredDownload) -> ResourceChange
         and locked.pid == pid
         and {f.path for f in locked.files} == {f.path for f in file_changes}
     )
-    action = Action.DOWNLOAD if needs or not recorded_same else Action.NOOP
+    if len(ctx.conflicts) > conflicts_before:
+        # Shown with its conflicts; nothing of it is downloaded or recorded until they go.
+        return ResourceChange(kind=ResourceKind.DOWNLOAD, key=spec.key, action=Action.NOOP, pid=pid)
     return ResourceChange(
         kind=ResourceKind.DOWNLOAD,
         key=spec.key,
-        action=action,
+        action=Action.DOWNLOAD if needs or not recorded_same else Action.NOOP,
         pid=pid,
         source_folder=folder,
         files=tuple(file_changes),
@@ -79,7 +88,7 @@ def plan_download(ctx: PlanContext, download: DesiredDownload) -> ResourceChange
 
 
 def _source_by_key(
-    ctx: PlanContext, download: DesiredDownload, ref: KeyRef, where: str
+    ctx: PlanContext, download: DesiredDownload, ref: KeyRef, where: str | None
 ) -> _Source | None:
     """A download of a dataset the manifest names by key: its pid from this plan or the
     lockfile, its files from SciCat or, for one not created yet, from the manifest."""
@@ -90,12 +99,12 @@ def _source_by_key(
     if address not in ctx.pids and recorded_dataset is not None:
         pid = recorded_dataset.pid  # pull: the dataset is known from the lockfile
     elif address not in ctx.pids:
-        ctx.problems.append(
-            Problem(
-                what=f"download {spec.key!r}: dataset {ref.key!r} has no pid in scisync.lock yet",
-                where=where,
-                hint="run `scisync apply` first (or download by `pid:`)",
-            )
+        ctx.conflict(
+            ConflictKind.STALE_REFERENCE,
+            f"download.{spec.key}",
+            f"dataset {ref.key!r} has no pid in scisync.lock yet",
+            "run `scisync apply` first (or download by `pid:`)",
+            where,
         )
         return None
     managed = next((d for d in ctx.desired.datasets if d.key == ref.key), None)
@@ -120,19 +129,18 @@ def _source_by_key(
 
 
 def _source_by_pid(
-    ctx: PlanContext, download: DesiredDownload, ref: PidRef, where: str
+    ctx: PlanContext, download: DesiredDownload, ref: PidRef, where: str | None
 ) -> _Source | None:
     """A download of a dataset named by pid: it must be in SciCat and readable."""
     pid = ref.pid
     observed = ctx.observed.by_pid.get(pid)
     if observed is None:
-        ctx.problems.append(
-            Problem(
-                what=f"download {download.spec.key!r}: dataset {pid} is not in SciCat "
-                "(or not readable)",
-                where=where,
-                hint="check the pid and that your account may read the dataset",
-            )
+        ctx.conflict(
+            ConflictKind.STALE_REFERENCE,
+            f"download.{download.spec.key}",
+            f"dataset {pid} is not in SciCat (or not readable by this account)",
+            "check the pid and that your account may read the dataset",
+            where,
         )
         return None
     return _Source(pid, observed.files, str(observed.fields.get("sourceFolder", "")))
@@ -141,7 +149,7 @@ def _source_by_pid(
 def _file_changes(
     ctx: PlanContext,
     download: DesiredDownload,
-    where: str,
+    where: str | None,
     locked: LockedDownload | None,
     source: _Source,
 ) -> list[FileChange]:
@@ -153,16 +161,35 @@ def _file_changes(
         if not _selected(download, file.path):
             continue
         if not _safe_relative(file.path):
-            ctx.problems.append(
-                Problem(
-                    what=f"download {spec.key!r}: SciCat lists the file path {file.path!r}, which "
-                    "would land outside the target folder",
-                    where=where,
-                    hint="refused for safety; ask the dataset's owner to fix the file list",
-                )
+            ctx.conflict(
+                ConflictKind.UNSAFE_PATH,
+                f"download.{spec.key}",
+                f"SciCat lists the file path {file.path!r}, which would land outside the "
+                "target folder",
+                "refused for safety; ask the dataset's owner to fix the file list",
+                where,
             )
             continue
-        file_changes.append(_file_change(download, file, pinned, source.folder))
+        change = _file_change(download, file, pinned, source.folder)
+        if change.action is FileAction.ADD and file.path in download.present:
+            # A file is there but is not the catalogue's: scisync never overwrites it, so
+            # the plan says so instead of promising a download apply would refuse.
+            was_pinned = file.path in pinned and (
+                pinned[file.path].blake3 == download.present[file.path].blake3
+            )
+            ctx.conflict(
+                ConflictKind.LOCAL_MODIFIED,
+                f"download.{spec.key}",
+                f"{change.local} is the file downloaded before, but the catalogue's file has "
+                "changed since"
+                if was_pinned
+                else f"{change.local} differs from the catalogue's file (modified locally?)",
+                "move the local file away (or restore it) and run again; scisync never "
+                "overwrites a file",
+                where,
+            )
+            continue
+        file_changes.append(change)
     return file_changes
 
 
@@ -206,7 +233,7 @@ def _file_change(
 def _check_locked(
     ctx: PlanContext,
     key: str,
-    where: str,
+    where: str | None,
     locked: LockedDownload,
     pid: str | None,
     source: Iterable[ObservedFile | LockedFile],
@@ -232,11 +259,10 @@ def _check_locked(
                 f"~ {pinned.path} checksum {pinned.checksum} -> {seen.chk_alg}:{seen.chk}"
             )
     if differences:
-        ctx.problems.append(
-            Problem(
-                what=f"download {key!r}: the catalogue no longer matches scisync.lock: "
-                + "; ".join(differences),
-                where=where,
-                hint="run without --locked to accept the new state and update scisync.lock",
-            )
+        ctx.conflict(
+            ConflictKind.LOCK_MISMATCH,
+            f"download.{key}",
+            "the catalogue no longer matches scisync.lock: " + "; ".join(differences),
+            "run without --locked to accept the new state and update scisync.lock",
+            where,
         )

@@ -100,10 +100,14 @@ def few(paths: Sequence[str], limit: int = 3) -> str:
     return shown if len(paths) <= limit else f"{shown}, … {len(paths) - limit} more"
 
 
+def files_count(paths: Sequence[str]) -> str:
+    return "1 file" if len(paths) == 1 else f"{len(paths)} files"
+
+
 def files_reason(changed: Sequence[str], removed: Sequence[str]) -> str:
     parts = []
     if changed:
-        parts.append(f"{len(changed)} file(s) changed ({few(changed)})")
+        parts.append(f"{files_count(changed)} changed ({few(changed)})")
     if removed:
-        parts.append(f"{len(removed)} file(s) removed ({few(removed)})")
+        parts.append(f"{files_count(removed)} removed ({few(removed)})")
     return " and ".join(parts)

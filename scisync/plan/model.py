@@ -14,8 +14,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from scisync._util.jsontypes import Json, JsonObject
+from scisync.errors import Problem
 
-PLAN_FORMAT_VERSION = 1
+# Version 2 added ``conflicts``.  A scisync reads every format up to its own (an older
+# plan simply has no conflicts) and refuses newer ones with an upgrade hint.
+PLAN_FORMAT_VERSION = 2
 
 
 class ResourceKind(StrEnum):
@@ -83,6 +86,41 @@ class AttachmentChange:
     thumbnail_sha256: str  # sha256 of the data URI sent to SciCat
 
 
+class ConflictKind(StrEnum):
+    """Why an entry cannot be brought to what the manifest says (one per root cause)."""
+
+    FILES_CHANGED = "files-changed"  # published files changed or removed; policy refuses
+    FILES_ADDED = "files-added"  # files added to a dataset that has files; policy refuses
+    TYPE_CHANGED = "type-changed"  # SciCat cannot change a dataset's type
+    RECORD_GONE = "record-gone"  # the lockfile's pid is not (readable) in SciCat
+    DUPLICATE_MARKER = "duplicate-marker"  # several datasets carry the entry's marker
+    STALE_REFERENCE = "stale-reference"  # a reference to a pid that is not known or readable
+    UNSAFE_PATH = "unsafe-path"  # a catalogue file path that would escape its folder
+    LOCK_MISMATCH = "lock-mismatch"  # --locked: the catalogue moved away from scisync.lock
+    LOCAL_MODIFIED = "local-modified"  # a downloaded file was modified locally
+    MALFORMED_RECORD = "malformed-record"  # a catalogue record scisync cannot read safely
+    OUTSIDE_STORAGE_ROOTS = "outside-storage-roots"  # sourceFolder outside the storage roots
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """One reason an entry's change is refused: listed in the plan under its entry.
+
+    A plan with conflicts is shown in full (every conflict at once), exits 1 and cannot
+    be applied.  ``what`` says what is wrong, ``hint`` what to do; ``where`` is the
+    manifest location of the entry when there is one.
+    """
+
+    kind: ConflictKind
+    address: str  # "<kind>.<key>" of the entry it belongs to
+    what: str
+    hint: str
+    where: str | None = None
+
+    def as_problem(self) -> Problem:
+        return Problem(what=f"{self.address}: {self.what}", where=self.where, hint=self.hint)
+
+
 @dataclass(frozen=True)
 class ResourceChange:
     """What happens to one manifest entry (or one forgotten lockfile entry)."""
@@ -130,10 +168,18 @@ class Plan:
     format_version: int = PLAN_FORMAT_VERSION
     scisync_version: str = ""
     warnings: tuple[str, ...] = ()
+    conflicts: tuple[Conflict, ...] = ()  # all of them, in the order of the changes
 
     @property
     def has_changes(self) -> bool:
         return any(change.has_changes for change in self.changes)
+
+    @property
+    def has_conflicts(self) -> bool:
+        return bool(self.conflicts)
+
+    def conflicts_of(self, address: str) -> tuple[Conflict, ...]:
+        return tuple(c for c in self.conflicts if c.address == address)
 
     def counts(self) -> Mapping[Action, int]:
         counted: dict[Action, int] = {}

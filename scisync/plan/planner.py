@@ -1,15 +1,15 @@
 """The planner: a pure function of desired, observed and recorded state.
 
 It imports nothing that does I/O (a test checks this) and never raises on what it
-finds on the server, except for changes a policy forbids, which are collected and
-raised together as one PlanError.  This module only orchestrates: each kind of entry
-is planned by its own module (samples, datasets, downloads, forget).
+finds on the server: changes a policy forbids, and records it cannot use, become
+conflicts in the plan, all of them collected, each under its entry.  This module only
+orchestrates: each kind of entry is planned by its own module (samples, datasets,
+downloads, forget).
 """
 
 from __future__ import annotations
 
 from scisync.desired.model import DesiredState
-from scisync.errors import PlanError
 from scisync.lock.model import Lockfile
 from scisync.observe.model import ObservedState
 from scisync.plan.context import PlanContext, PlanOptions
@@ -55,12 +55,11 @@ def make_plan(
             changes.append(plan_download(ctx, download))
     if not ctx.options.targets and not ctx.options.downloads_only:
         changes.extend(plan_forgets(ctx))
-    if ctx.problems:
-        raise PlanError(problems=ctx.problems)
     return Plan(
         project=desired.project,
         changes=tuple(changes),
         fingerprint=fingerprint,
         scisync_version=ctx.options.scisync_version,
         warnings=tuple(ctx.warnings),
+        conflicts=tuple(ctx.conflicts),
     )

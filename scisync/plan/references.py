@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from scisync._util.jsontypes import Json, JsonObject
-from scisync.plan.compare import merge_patch, values_equal
+from scisync.plan.compare import merge_patch, normalise_observed, values_equal
 from scisync.plan.context import PlanContext
 from scisync.plan.model import FieldChange
 
@@ -74,6 +74,8 @@ def diff_fields(
         resolved_json: Json = resolved  # type: ignore[assignment]
         if values_equal(name, resolved_json, before):
             continue
-        changes.append(FieldChange(name, before, resolved_json, drift=drift))
+        # Shown without what the server derives (valueSI/unitSI): never a change to show.
+        shown = normalise_observed(resolved_json, before)
+        changes.append(FieldChange(name, shown, resolved_json, drift=drift))
         patch[name] = merge_patch(resolved_json, before) if isinstance(before, dict) else wanted
     return changes, patch

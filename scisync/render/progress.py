@@ -29,7 +29,7 @@ from scisync.apply.events import (
     StepFinished,
     StepStarted,
 )
-from scisync.render.units import human_bytes, human_duration, human_rate
+from scisync.render.units import human_bytes, human_duration, human_rate, plural
 
 _EVENT_NAMES: dict[type, str] = {
     ApplyStarted: "apply_started",
@@ -77,7 +77,10 @@ def plain_event_line(event: ApplyEvent) -> str | None:
     """The log line for *event*, or None for events too frequent to log (byte counts)."""
     match event:
         case ApplyStarted(changes=changes, files=files, bytes=size):
-            return f"Applying {changes} changes; {files} files ({human_bytes(size)}) to transfer."
+            return (
+                f"Applying {plural(changes, 'change')}; {plural(files, 'file')} "
+                f"({human_bytes(size)}) to transfer."
+            )
         case StepStarted(address=address, step=step):
             return f"{address}: {step}..."
         case StepFinished(address=address, step=step, detail=detail):

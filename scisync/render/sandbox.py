@@ -9,6 +9,7 @@ def describe(info: SandboxInfo) -> list[str]:
     """The lines shown on start: where it listens and how to log in."""
     lines = [
         f"SciCat sandbox listening on {info.url}",
+        f"web page: {info.web_url}",
         f"data folder: {info.data_dir}",
         f"accounts (from {info.accounts_file}; demo only, never expose beyond localhost):",
     ]

@@ -11,25 +11,25 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import cast
 
 import click
 
-from scisync._util.jsontypes import Json
 from scisync._util.secrets import redact
 from scisync.plan.model import (
     Action,
     AttachmentAction,
     AttachmentChange,
-    FieldChange,
+    Conflict,
     FileAction,
     FileChange,
     Plan,
     ResourceChange,
     ResourceKind,
 )
-from scisync.render.units import human_bytes
+from scisync.render.fields import KNOWN_AFTER_APPLY, Layout, field_lines
+from scisync.render.units import human_bytes, plural
 
-KNOWN_AFTER_APPLY = "(known after apply)"
 NO_CHANGES = "No changes. SciCat and the storage match the manifest."
 FORGET_DATASET = (
     "forget: dropped from scisync.lock; the dataset stays in SciCat "
@@ -37,7 +37,7 @@ FORGET_DATASET = (
 )
 FORGET_SAMPLE = "forget: dropped from scisync.lock; the sample stays in SciCat"
 FORGET_DOWNLOAD = "forget: dropped from scisync.lock; the downloaded files stay where they are"
-ADOPT_NOTE = "adopt: found in SciCat by its scisync marker; recorded in scisync.lock, not created"
+ADOPT_NOTE = "adopt: recorded in scisync.lock, not created again"
 
 MAX_LISTED_FILES = 10
 VALUE_WIDTH = 60
@@ -92,10 +92,16 @@ def render_plan_text(
     color: bool,
     max_listed_files: int = MAX_LISTED_FILES,
     value_width: int = VALUE_WIDTH,
+    compact: bool = False,
 ) -> str:
-    """The plan as terminal text.  ``color`` adds ANSI styles; the caller decides."""
+    """The plan as terminal text.  ``color`` adds ANSI styles; the caller decides.
+
+    Every change is shown in full; ``compact`` folds unchanged context (never a change).
+    """
     paint = _Painter(color)
-    changes = [change for change in plan.changes if change.has_changes]
+    layout = Layout(paint, color, value_width, compact)
+    conflicted = {conflict.address for conflict in plan.conflicts}
+    changes = [c for c in plan.changes if c.has_changes or c.address in conflicted]
     lines: list[str] = []
     if changes:
         used = {change.action for change in changes}
@@ -104,17 +110,38 @@ def render_plan_text(
             for action in _LEGEND_ORDER
             if action in used
         )
-        lines.append(f"scisync will perform these actions ({legend}):")
+        if legend:
+            lines.append(f"scisync will perform these actions ({legend}):")
+        else:
+            lines.append("scisync cannot plan these entries:")
         for change in changes:
             lines.append("")
-            lines.extend(_change_lines(change, paint, max_listed_files, value_width))
+            lines.extend(_change_lines(change, layout, max_listed_files))
+            lines.extend(_conflict_lines(plan.conflicts_of(change.address), paint))
+        lines.append("")
+    orphans = [c for c in plan.conflicts if c.address not in {ch.address for ch in changes}]
+    if orphans:
+        # Conflicts about entries that have no change of their own (none today; kept so
+        # that no conflict is ever left off the screen).
+        lines.extend(_conflict_lines(orphans, paint, with_address=True))
         lines.append("")
     if plan.warnings:
         lines.append(paint("Warnings:", "yellow", bold=True))
         lines.extend(f"  {paint('!', 'yellow')} {warning}" for warning in plan.warnings)
         lines.append("")
-    lines.append(paint(summary_line(plan), bold=True) if changes else NO_CHANGES)
+    if plan.has_changes or not plan.conflicts:
+        lines.append(paint(summary_line(plan), bold=True) if plan.has_changes else NO_CHANGES)
+    if plan.conflicts:
+        lines.append(paint(conflicts_line(plan), "red", bold=True))
     return redact("\n".join(lines) + "\n")
+
+
+def conflicts_line(plan: Plan) -> str:
+    """The closing line of a plan with conflicts."""
+    return (
+        f"{_count(len(plan.conflicts), 'conflict')}: this plan cannot be applied; "
+        "fix each as its hint says and plan again."
+    )
 
 
 def summary_line(plan: Plan) -> str:
@@ -150,28 +177,34 @@ def _transfer_phrase(plan: Plan, kind: ResourceKind, verb: str) -> str:
     return f"{_count(files, 'file')} ({human_bytes(plan.transfer_bytes(kind))}) to {verb}"
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+_count = plural
 
 
 # --- one change -----------------------------------------------------------------------
 
 
-def _change_lines(
-    change: ResourceChange, paint: _Painter, max_listed_files: int, value_width: int
-) -> list[str]:
+def _change_lines(change: ResourceChange, layout: Layout, max_listed_files: int) -> list[str]:
+    paint = cast(_Painter, layout.paint)
     look = _LOOKS[change.action]
+    if change.action is Action.NOOP:
+        # Shown only because of its conflicts.
+        look = _Look("!", "cannot be planned", "red")
+    headline = look.headline
+    reason = change.reason
+    if change.action is Action.REPLACE and reason:
+        headline, reason = f"{headline} because {reason}", None
     lines = [
         f"  {paint(look.symbol, look.colour, bold=True)} "
-        f"{paint(change.address, bold=True)} {look.headline}"
+        f"{paint(change.address, bold=True)} {headline}"
     ]
     detail = "      "
     label = "sample id" if change.kind is ResourceKind.SAMPLE else "pid"
-    lines.append(f"{detail}{label}: {change.pid if change.pid else KNOWN_AFTER_APPLY}")
+    if change.pid or change.action not in (Action.NOOP, Action.REPLACE):
+        lines.append(f"{detail}{label}: {change.pid if change.pid else KNOWN_AFTER_APPLY}")
     if change.action is Action.REPLACE:
         lines.append(f"{detail}new pid: {KNOWN_AFTER_APPLY}")
-    if change.reason:
-        lines.append(f"{detail}reason: {change.reason}")
+    if reason:
+        lines.append(f"{detail}reason: {reason}")
     if change.action is Action.FORGET:
         lines.append(f"{detail}{paint(_forget_note(change.kind), 'red')}")
     if change.action is Action.ADOPT:
@@ -182,12 +215,28 @@ def _change_lines(
         lines.append(f"{detail}after: {', '.join(change.depends_on)}")
     if change.field_changes:
         lines.append(f"{detail}fields:")
+        creating = change.action in (Action.CREATE, Action.REPLACE)
         for field in change.field_changes:
-            lines.append(f"{detail}  {_field_text(field, change.action, paint, value_width)}")
+            lines.extend(f"{detail}  {line}" for line in field_lines(field, creating, layout))
     if change.files:
         lines.extend(_file_lines(change, paint, max_listed_files, detail))
     if change.attachments:
         lines.extend(_attachment_lines(change.attachments, paint, detail))
+    return lines
+
+
+def _conflict_lines(
+    conflicts: Iterable[Conflict], paint: _Painter, *, with_address: bool = False
+) -> list[str]:
+    lines = []
+    for conflict in conflicts:
+        what = f"{conflict.address}: {conflict.what}" if with_address else conflict.what
+        lines.append(
+            f"      {paint('✗ conflict', 'red', bold=True)} ({conflict.kind.value}): {what}"
+        )
+        if conflict.where:
+            lines.append(f"        at: {conflict.where}")
+        lines.append(f"        fix: {conflict.hint}")
     return lines
 
 
@@ -197,28 +246,6 @@ def _forget_note(kind: ResourceKind) -> str:
     if kind is ResourceKind.DOWNLOAD:
         return FORGET_DOWNLOAD
     return FORGET_DATASET
-
-
-def _field_text(field: FieldChange, action: Action, paint: _Painter, width: int) -> str:
-    after = KNOWN_AFTER_APPLY if field.after_unknown else format_value(field.after, width)
-    if action is Action.CREATE:
-        text = f"{field.name}: {after}"
-    else:
-        text = f"{field.name}: {format_value(field.before, width)} → {after}"
-    if field.drift:
-        text += "  " + paint("[drift: changed in SciCat since the last apply]", "magenta")
-    return text
-
-
-def format_value(value: Json, width: int = VALUE_WIDTH) -> str:
-    """Compact JSON of *value*, secrets masked, cut to about *width* characters."""
-    text = redact(json.dumps(value, ensure_ascii=False, separators=(", ", ": "), sort_keys=True))
-    if len(text) <= width:
-        return text
-    if isinstance(value, str):
-        # Keep it recognisably a string, and say how long it really is.
-        return f'{text[: max(1, width - 2)]}…" ({len(value)} chars)'
-    return f"{text[: max(1, width - 1)]}…"
 
 
 # --- files and attachments ------------------------------------------------------------

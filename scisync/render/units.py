@@ -27,12 +27,22 @@ def human_rate(bytes_per_second: float) -> str:
 
 
 def human_duration(seconds: float) -> str:
-    """``0.4 s``, ``4.2 s``, ``1:05`` (m:ss), ``1:02:03`` (h:mm:ss)."""
+    """``40 ms``, ``0.4 s``, ``4.2 s``, ``1:05`` (m:ss), ``1:02:03`` (h:mm:ss).
+
+    Under a tenth of a second in milliseconds, so a quick apply does not claim 0.0 s.
+    """
     if math.isnan(seconds) or seconds < 0:
         seconds = 0.0
+    if 0 < seconds < 0.095:
+        return f"{max(1, round(seconds * 1000))} ms"
     if round(seconds, 1) < 60:
         return f"{seconds:.1f} s"
     whole = round(seconds)
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def plural(n: int, noun: str, many: str | None = None) -> str:
+    """``1 file``, ``2 files``, ``0 files`` (``many`` for irregular plurals)."""
+    return f"{n} {noun}" if n == 1 else f"{n} {many or noun + 's'}"

@@ -18,11 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scisync.sandbox import jwt
+import jwt  # PyJWT
+
 from scisync.sandbox.quirks import now_iso
 from scisync.sandbox.settings import SandboxSettings
 
 SECRET_FILE = "jwt_secret"
+_ALGORITHM = "HS256"  # the backend signs with JWT_SECRET, HMAC-SHA256
 
 # The demo accounts written when the data folder has no accounts file.  DEMO ONLY: the
 # passwords are public (they are in this source file); never expose a sandbox beyond
@@ -199,7 +201,7 @@ class Authenticator:
         now = int(time.time())
         ttl = self._settings.jwt_expires_in if expires_in is None else expires_in
         payload = {**account.public_record(), "iat": now, "exp": now + ttl}
-        return jwt.encode(payload, self._secret)
+        return jwt.encode(payload, self._secret, algorithm=_ALGORITHM)
 
     def login_response(self, account: Account) -> dict[str, Any]:
         """The body of a successful ``POST auth/login`` (201)."""
@@ -223,12 +225,14 @@ class Authenticator:
         if scheme.lower() != "bearer" or not token.strip():
             return ANONYMOUS
         try:
-            payload = jwt.decode(token.strip(), self._secret)
-        except jwt.TokenError:
+            # Only HS256 (never "none" or an algorithm the token names), with an expiry.
+            payload = jwt.decode(
+                token.strip(), self._secret, algorithms=[_ALGORITHM], options={"require": ["exp"]}
+            )
+        except jwt.ExpiredSignatureError:
+            raise SessionExpired() from None
+        except jwt.InvalidTokenError:
             return ANONYMOUS
-        exp = payload.get("exp")
-        if isinstance(exp, int | float) and exp < time.time():
-            raise SessionExpired()
         account = self._accounts.get(str(payload.get("username")))
         if account is None:
             return ANONYMOUS

@@ -34,6 +34,7 @@ class Response:
     body: Any = None  # JSON-serialisable; None means an empty body
     headers: dict[str, str] = field(default_factory=dict)
     payload: bytes | None = None  # already-encoded JSON; sent instead of body
+    content_type: str = "application/json; charset=utf-8"
 
 
 class HttpError(Exception):

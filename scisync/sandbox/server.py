@@ -33,6 +33,8 @@ from scisync.sandbox.http import HttpError, Request, Response, error
 from scisync.sandbox.published_metadata import MetadataCheck
 from scisync.sandbox.settings import SandboxSettings
 from scisync.sandbox.store import IncompatibleDataFolder, Store
+from scisync.sandbox.web.pages import MAX_FORM_BYTES, WebPages, WebRequest
+from scisync.sandbox.web.session import caller_from
 
 Handler = Callable[[Request], Response]
 
@@ -197,6 +199,7 @@ class _App:
         self.api = Api(self.store, self.auth, settings)
         self.api.published_metadata = MetadataCheck.for_data_dir(data_dir)
         self.routes = build_routes(self.api)
+        self.web = WebPages(self.store, self.auth, settings)
         self.faults = Faults(settings)
         self._counts: Counter[str] = Counter()
         self._counts_lock = threading.Lock()
@@ -278,6 +281,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         app = self.server.app
         split = urlsplit(self.path)
+        if not _is_api(split.path):
+            self._serve_web(split.path, split.query)
+            return
         # Match on the raw path so that an encoded "/" in a pid stays inside its segment.
         route, params = app.match(self.command, split.path)
         app.count(f"{self.command} {route.template if route else 'unmatched'}")
@@ -304,6 +310,47 @@ class _RequestHandler(BaseHTTPRequestHandler):
             text = "Bad Gateway" if status == 502 else "Service Unavailable"
             response = Response(status, {"statusCode": status, "message": text})
         self._send(response)
+
+    def _serve_web(self, path: str, query_text: str) -> None:
+        """The web page (everything outside ``/api``): no fault injection, HTML answers."""
+        app = self.server.app
+        key = f"{self.command} web {app.web.route_name(self.command, path)}"
+        app.count(key)
+        started = time.perf_counter()
+        try:
+            form = self._read_form()
+            caller, expired = caller_from(app.auth, self.headers.get("Cookie"))
+            request = WebRequest(
+                method=self.command,
+                path=path,
+                query=parse_qs(query_text, keep_blank_values=True),
+                form=form,
+                caller=caller,
+                expired=expired,
+            )
+            response = app.web.handle(request)
+        except HttpError as exc:
+            response = Response(exc.status, payload=str(exc.body).encode(), content_type=_TEXT)
+        except Exception:
+            app.record_error(traceback.format_exc())
+            response = Response(500, payload=b"Internal server error", content_type=_TEXT)
+        app.add_time(key, started)
+        self._send(response)
+
+    def _read_form(self) -> dict[str, list[str]]:
+        length_text = self.headers.get("Content-Length") or "0"
+        if not length_text.isdigit() or "chunked" in self.headers.get("Transfer-Encoding", ""):
+            self.close_connection = True
+            raise error(400, "a form needs a Content-Length")
+        length = int(length_text)
+        if length > MAX_FORM_BYTES:
+            self.close_connection = True
+            raise error(413, "request entity too large")
+        body = self.rfile.read(length) if length else b""
+        content_type = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if content_type != "application/x-www-form-urlencoded":
+            return {}
+        return parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
 
     def _respond(
         self, route: Route | None, params: dict[str, str], path: str, query_text: str
@@ -402,7 +449,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         elif response.body is not None:
             payload = json.dumps(response.body, ensure_ascii=False).encode("utf-8")
         self.send_response(response.status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Type", response.content_type)
         self.send_header("Content-Length", str(len(payload)))
         for name, value in response.headers.items():
             self.send_header(name, value)
@@ -418,6 +465,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 self._read_body()
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
+
+
+_TEXT = "text/plain; charset=utf-8"
+
+
+def _is_api(path: str) -> bool:
+    return path[:5].lower() in ("/api/", "/api")
 
 
 class _HttpServer(ThreadingHTTPServer):
@@ -452,6 +506,7 @@ class SandboxInfo:
 
     url: str
     root_url: str
+    web_url: str  # the catalogue's web page
     data_dir: Path
     accounts: tuple[tuple[str, str, tuple[str, ...]], ...]  # username, password, groups
     accounts_file: Path
@@ -555,6 +610,11 @@ class SandboxServer:
     def url(self) -> str:
         return f"{self.root_url}/v3"
 
+    @property
+    def web_url(self) -> str:
+        """The web page: the catalogue in a browser (``/``)."""
+        return self.root_url.removesuffix("/api") + "/"
+
     def stats(self) -> dict[str, int]:
         """Requests served so far, keyed ``"METHOD /vN/route/{param}"``."""
         app, _ = self._running()
@@ -592,6 +652,7 @@ class SandboxServer:
         return SandboxInfo(
             url=self.url,
             root_url=self.root_url,
+            web_url=self.web_url,
             data_dir=self.data_dir,
             accounts=accounts,
             accounts_file=self.data_dir / self.settings.functional_accounts_file,

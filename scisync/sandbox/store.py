@@ -12,7 +12,7 @@ import contextlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +34,33 @@ CREATE TABLE IF NOT EXISTS refs (
 );
 CREATE INDEX IF NOT EXISTS refs_by_ref ON refs (collection, ref);
 CREATE INDEX IF NOT EXISTS refs_by_doc ON refs (collection, doc_id);
+CREATE TABLE IF NOT EXISTS briefs (
+    seq INTEGER PRIMARY KEY,
+    collection TEXT NOT NULL,
+    id TEXT NOT NULL,
+    access TEXT NOT NULL,
+    brief TEXT NOT NULL,
+    name TEXT,
+    type TEXT,
+    owner TEXT,
+    created TEXT,
+    size INTEGER,
+    text TEXT NOT NULL,
+    UNIQUE (collection, id)
+);
+CREATE INDEX IF NOT EXISTS briefs_by_access ON briefs (collection, access);
+CREATE INDEX IF NOT EXISTS briefs_by_created ON briefs (collection, created);
+CREATE INDEX IF NOT EXISTS briefs_by_name ON briefs (collection, name);
 """
 
 _CHUNK = 500  # stay well below SQLite's bound-parameter limit
 
 
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2
 """Bumped when the tables change shape; a data folder of another layout is refused, not
-misread (an index that silently comes back empty would hide every origdatablock)."""
+misread (an index that silently comes back empty would hide every origdatablock).
+Layout 1 (no ``briefs`` table, no links in ``refs``) is upgraded in place from the bodies."""
+_UPGRADABLE = frozenset({1})
 
 
 class IncompatibleDataFolder(Exception):
@@ -64,15 +83,19 @@ class Store:
         with self._connection() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
             self._check_layout(conn)
+            (version,) = conn.execute("PRAGMA user_version").fetchone()
             conn.executescript(_SCHEMA)
-            conn.execute(f"PRAGMA user_version={LAYOUT_VERSION}")
             columns = {row[1] for row in conn.execute("PRAGMA table_info(docs)")}
             if "access" not in columns:  # a data folder from before the column existed
                 conn.execute("ALTER TABLE docs ADD COLUMN access TEXT NOT NULL DEFAULT '{}'")
+            if version == 1:
+                _fill_briefs(conn)
+            conn.execute(f"PRAGMA user_version={LAYOUT_VERSION}")
+            conn.commit()
 
     def _check_layout(self, conn: sqlite3.Connection) -> None:
         (version,) = conn.execute("PRAGMA user_version").fetchone()
-        if version == LAYOUT_VERSION:
+        if version == LAYOUT_VERSION or version in _UPGRADABLE:
             return
         has_documents = (
             conn.execute(
@@ -205,6 +228,37 @@ class Store:
         found.sort(key=lambda row: row[0])
         return [(ref, access, body) for _, ref, access, body in found]
 
+    def select(
+        self,
+        collection: str,
+        columns: str,
+        where: str,
+        params: Sequence[Any],
+        tail: str = "",
+    ) -> list[tuple[Any, ...]]:
+        """``SELECT columns FROM briefs`` of *collection* ``WHERE`` *where* ``tail``.
+
+        For tables over many documents (the web page): each row has ``seq``, ``id`` and the
+        columns :func:`_brief` fills (``access`` and ``brief`` are JSON).  *columns*,
+        *where* and *tail* are fixed SQL text from the caller's code with ``?``
+        placeholders; every value goes in *params*.
+        """
+        rows = self._connection().execute(
+            f"SELECT {columns} FROM briefs WHERE collection=? AND ({where}) {tail}",
+            (collection, *params),
+        )
+        return list(rows)
+
+    def referring(self, collection: str, key: str) -> list[dict[str, Any]]:
+        """Documents of *collection* whose ``inputDatasets`` or ``sampleIds`` hold *key*
+        (the datasets derived from a dataset, the datasets of a sample), in insertion order."""
+        rows = self._connection().execute(
+            "SELECT DISTINCT d.seq, d.body FROM refs r JOIN docs d"
+            " ON d.collection=? AND d.id=r.doc_id WHERE r.collection=? AND r.ref=? ORDER BY d.seq",
+            (collection, _links_of(collection), key),
+        )
+        return [_load(body) for _, body in rows]
+
 
 class Writer:
     """Write operations inside one transaction (see :meth:`Store.write`)."""
@@ -216,12 +270,19 @@ class Writer:
         self, collection: str, doc_id: str, doc: dict[str, Any], refs: Iterable[str] = ()
     ) -> None:
         try:
-            self._conn.execute(
+            cursor = self._conn.execute(
                 "INSERT INTO docs (collection, id, body, access) VALUES (?, ?, ?, ?)",
                 (collection, doc_id, _dump(doc), _access(doc)),
             )
         except sqlite3.IntegrityError:
             raise DuplicateId(doc_id) from None
+        if collection in LISTED:
+            self._conn.execute(
+                f"INSERT INTO briefs (seq, collection, id, {_BRIEF_COLUMNS})"
+                f" VALUES (?, ?, ?{_BRIEF_MARKS})",
+                (cursor.lastrowid, collection, doc_id, *_brief(doc)),
+            )
+            _set_links(self._conn, collection, doc_id, doc)
         self._set_refs(collection, doc_id, refs)
 
     def replace(
@@ -231,11 +292,22 @@ class Writer:
             "UPDATE docs SET body=?, access=? WHERE collection=? AND id=?",
             (_dump(doc), _access(doc), collection, doc_id),
         )
+        if collection in LISTED:
+            self._conn.execute(
+                f"UPDATE briefs SET ({_BRIEF_COLUMNS}) = ({_BRIEF_MARKS[2:]})"
+                " WHERE collection=? AND id=?",
+                (*_brief(doc), collection, doc_id),
+            )
+            _set_links(self._conn, collection, doc_id, doc)
         if refs is not None:
             self._set_refs(collection, doc_id, refs)
 
     def delete(self, collection: str, doc_id: str) -> None:
         self._conn.execute("DELETE FROM docs WHERE collection=? AND id=?", (collection, doc_id))
+        self._conn.execute("DELETE FROM briefs WHERE collection=? AND id=?", (collection, doc_id))
+        self._conn.execute(
+            "DELETE FROM refs WHERE collection=? AND doc_id=?", (_links_of(collection), doc_id)
+        )
         self._conn.execute("DELETE FROM refs WHERE collection=? AND doc_id=?", (collection, doc_id))
 
     def _set_refs(self, collection: str, doc_id: str, refs: Iterable[str]) -> None:
@@ -250,12 +322,87 @@ def _dump(doc: dict[str, Any]) -> str:
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
 
 
-_ACCESS_FIELDS = ("ownerGroup", "accessGroups", "isPublished", "sharedWith")
+ACCESS_FIELDS = ("ownerGroup", "accessGroups", "isPublished", "sharedWith")
 
 
 def _access(doc: dict[str, Any]) -> str:
     """The fields read access depends on, kept beside the body to check without parsing it."""
-    return _dump({k: doc[k] for k in _ACCESS_FIELDS if k in doc})
+    return _dump({k: doc[k] for k in ACCESS_FIELDS if k in doc})
+
+
+# What tables of many documents show, search and sort on (the sandbox's web page), kept
+# in the narrow ``briefs`` table: a page over 100,000 datasets never reads the bodies.
+# Only the collections the page lists have briefs (and links): blocks and attachments,
+# written far more often, pay nothing for it.
+LISTED = frozenset({"datasets", "samples"})
+_BRIEF_FIELDS = ("description", "keywords", "numberOfFiles", "sampleId", "isPublished")
+_BRIEF_DESCRIPTION = 300  # characters of the description a table shows
+_BRIEF_COLUMNS = "access, brief, name, type, owner, created, size, text"
+_BRIEF_MARKS = ", ?" * 8
+
+
+def _brief(doc: dict[str, Any]) -> tuple[Any, ...]:
+    """The ``briefs`` columns of *doc*, in ``_BRIEF_COLUMNS`` order."""
+    shown = {k: doc[k] for k in _BRIEF_FIELDS if k in doc}
+    description = doc.get("description")
+    if isinstance(description, str):
+        shown["description"] = description[:_BRIEF_DESCRIPTION]
+    name = doc.get("datasetName", doc.get("sampleName"))
+    keywords = doc.get("keywords")
+    words = [str(k) for k in keywords] if isinstance(keywords, list) else []
+    # case-insensitive search text, folded here: SQLite's lower() and LIKE fold ASCII only
+    searched = [name, description, *words]
+    size = doc.get("size")
+    return (
+        _access(doc),
+        _dump(shown),
+        name if isinstance(name, str) else None,
+        str(doc["type"]) if isinstance(doc.get("type"), str) else None,
+        str(doc["ownerGroup"]) if isinstance(doc.get("ownerGroup"), str) else None,
+        str(doc.get("creationTime") or doc.get("createdAt") or "") or None,
+        size if isinstance(size, int) and not isinstance(size, bool) else None,
+        "\n".join(t for t in searched if isinstance(t, str)).casefold(),
+    )
+
+
+# Lists of ids a document points to, indexed in ``refs`` under "<collection>#links" so the
+# reverse direction (what was derived from this dataset) needs no scan of every body.
+_LINK_FIELDS = ("inputDatasets", "sampleIds")
+
+
+def _links_of(collection: str) -> str:
+    return f"{collection}#links"
+
+
+def _set_links(conn: sqlite3.Connection, collection: str, doc_id: str, doc: dict[str, Any]) -> None:
+    links = _links_of(collection)
+    conn.execute("DELETE FROM refs WHERE collection=? AND doc_id=?", (links, doc_id))
+    targets = [
+        value
+        for name in _LINK_FIELDS
+        if isinstance(doc.get(name), list)
+        for value in doc[name]
+        if isinstance(value, str)
+    ]
+    conn.executemany(
+        "INSERT INTO refs (collection, ref, doc_id) VALUES (?, ?, ?)",
+        [(links, target, doc_id) for target in dict.fromkeys(targets)],
+    )
+
+
+def _fill_briefs(conn: sqlite3.Connection) -> None:
+    marks = ",".join("?" * len(LISTED))
+    rows = conn.execute(
+        f"SELECT seq, collection, id, body FROM docs WHERE collection IN ({marks})", sorted(LISTED)
+    )
+    for seq, collection, doc_id, body in rows.fetchall():
+        doc = _load(body)
+        _set_links(conn, collection, doc_id, doc)
+        conn.execute(
+            f"INSERT OR REPLACE INTO briefs (seq, collection, id, {_BRIEF_COLUMNS})"
+            f" VALUES (?, ?, ?{_BRIEF_MARKS})",
+            (seq, collection, doc_id, *_brief(doc)),
+        )
 
 
 def _load(body: str) -> dict[str, Any]:

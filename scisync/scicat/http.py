@@ -11,10 +11,15 @@ POST whose *connection* was refused is retried: it never reached the server.)
 from __future__ import annotations
 
 import inspect
+from types import TracebackType
+from typing import Self
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.connectionpool import ConnectionPool
+from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError
+from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
 RETRYABLE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
@@ -27,17 +32,55 @@ def api_root(base_url: str) -> str:
     """``http://host:3000/api/v3`` -> ``http://host:3000/api``.
 
     Accepts the URL scitacean/pyscicat take (ending in ``/api/v3``), a v4 URL, the ``/api``
-    root itself, or a bare server URL (``/api`` is then appended).
+    root itself, or a bare server URL (``/api`` is then appended), with or without a
+    trailing slash, behind a path prefix or not.  Anything else is refused with a message
+    saying what to write instead (ValueError), never guessed at.
     """
-    parts = urlsplit(base_url.strip())
+    text = base_url.strip()
+    parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"{base_url!r} is not an http(s) URL")
+        guess = f"; did you mean 'http://{text}'?" if "://" not in text and text else ""
+        raise ValueError(f"{base_url!r} is not an http(s) URL{guess}")
+    if parts.username or parts.password:
+        raise ValueError(
+            "the SciCat URL must not carry a user name or password; "
+            "name the token's environment variable with scicat.token_env"
+        )
+    if parts.query or parts.fragment:
+        raise ValueError(f"the SciCat URL must not have a query or fragment ({text!r})")
     segments = [segment for segment in parts.path.split("/") if segment]
+    if "api" in (s.lower() for s in segments[:-2]) and segments[-1].lower() not in ("v3", "v4"):
+        suggestion = _root_url(parts.scheme, parts.netloc, _through_version(segments))
+        raise ValueError(
+            f"{text!r} goes past the API root; give the root itself, e.g. {suggestion!r}"
+        )
+    if segments and _is_version(segments[-1]) and segments[-1].lower() not in ("v3", "v4"):
+        raise ValueError(
+            f"{text!r} names API {segments[-1]}; scisync speaks SciCat's v3/v4 API "
+            "(write .../api/v3)"
+        )
     if segments and segments[-1].lower() in ("v3", "v4"):
         segments.pop()
     if not segments or segments[-1].lower() != "api":
         segments.append("api")
-    return urlunsplit((parts.scheme, parts.netloc, "/" + "/".join(segments), "", ""))
+    return _root_url(parts.scheme, parts.netloc, segments)
+
+
+def _is_version(segment: str) -> bool:
+    return len(segment) > 1 and segment[0] in "vV" and segment[1:].isdigit()
+
+
+def _through_version(segments: list[str]) -> list[str]:
+    lowered = [s.lower() for s in segments]
+    at = lowered.index("api")
+    keep = segments[: at + 1]
+    if at + 1 < len(segments) and _is_version(segments[at + 1]):
+        keep.append(segments[at + 1])
+    return keep
+
+
+def _root_url(scheme: str, netloc: str, segments: list[str]) -> str:
+    return urlunsplit((scheme, netloc, "/" + "/".join(segments), "", ""))
 
 
 class BearerAuth(requests.auth.AuthBase):
@@ -62,6 +105,37 @@ class BearerAuth(requests.auth.AuthBase):
     __str__ = __repr__
 
 
+def fails_fast(error: Exception | None) -> bool:
+    """A wrong host or port: the name does not resolve, or nothing listens there.
+
+    Retrying cannot fix either, so the user hears about it at once instead of after
+    seconds of silent backoff.
+    """
+    if isinstance(error, NameResolutionError):
+        return True
+    if isinstance(error, NewConnectionError):
+        cause = error.__cause__ or error.__context__
+        return isinstance(cause, ConnectionRefusedError) or "refused" in str(error).lower()
+    return False
+
+
+class _Retry(Retry):
+    """urllib3's Retry, except that a wrong host or port is not retried."""
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: BaseHTTPResponse | None = None,
+        error: Exception | None = None,
+        _pool: ConnectionPool | None = None,
+        _stacktrace: TracebackType | None = None,
+    ) -> Self:
+        if fails_fast(error):
+            raise MaxRetryError(_pool, url or "", error) from error  # type: ignore[arg-type]
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+
 def make_retry(retries: int, backoff_factor: float) -> Retry:
     options: dict[str, object] = {
         "total": retries,
@@ -82,7 +156,7 @@ def make_retry(retries: int, backoff_factor: float) -> Retry:
     }
     if "retry_after_max" in inspect.signature(Retry.__init__).parameters:
         options["retry_after_max"] = RETRY_AFTER_MAX_SECONDS
-    return Retry(**options)  # type: ignore[arg-type]
+    return _Retry(**options)  # type: ignore[arg-type]
 
 
 def make_session(

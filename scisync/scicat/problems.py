@@ -15,7 +15,7 @@ import re
 from urllib.parse import urlsplit
 
 import requests
-from urllib3.exceptions import MaxRetryError, ReadTimeoutError
+from urllib3.exceptions import MaxRetryError, NameResolutionError, ReadTimeoutError
 
 from scisync._util.jsontypes import Json
 from scisync._util.secrets import redact
@@ -38,10 +38,10 @@ _HINTS: dict[int, str] = {
     504: "a proxy in front of SciCat timed out; try again later",
 }
 
-_ANONYMOUS_403_HINT = (
-    "no token was sent, and SciCat treats anonymous writes as forbidden; set a token "
-    "(SCICAT_TOKEN) or run `scisync login`"
-)
+
+def _anonymous_403_hint(token_hint: str) -> str:
+    # token_hint names the manifest's own token variable (scicat.token_env).
+    return f"no token was sent, and SciCat treats anonymous writes as forbidden; {token_hint}"
 
 
 def _sent_pid(request: requests.PreparedRequest) -> bool:
@@ -223,7 +223,7 @@ def error_from_response(
         )
     if status == 403:
         hint = (
-            _ANONYMOUS_403_HINT
+            _anonymous_403_hint(token_hint)
             if not authenticated
             else forbidden_hint(
                 request.method or "", urlsplit(request.url or "").path, _sent_pid(request)
@@ -256,6 +256,23 @@ def _root_cause(error: Exception) -> str:
     return f": {found[-1].strip()}" if found else ""
 
 
+def _root_is(error: BaseException, kind: type[BaseException]) -> bool:
+    """Whether *kind* is among the causes of *error* (requests wraps urllib3 wraps OSError)."""
+    seen: BaseException | None = error
+    for _ in range(8):  # bounded: exception chains can loop
+        if seen is None:
+            return False
+        if isinstance(seen, kind):
+            return True
+        if isinstance(seen, MaxRetryError) and seen.reason is not None:
+            seen = seen.reason
+        elif seen.args and isinstance(seen.args[0], BaseException):
+            seen = seen.args[0]
+        else:
+            seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def error_from_exception(
     error: requests.RequestException, *, method: str, url: str, context: str | None
 ) -> ApiError:
@@ -267,6 +284,12 @@ def error_from_exception(
     elif isinstance(error, requests.exceptions.SSLError):
         what = f"TLS failed for {doing}"
         hint = "check the SciCat URL and its certificate"
+    elif isinstance(error, requests.ConnectionError) and _root_is(error, NameResolutionError):
+        what = f"could not connect to SciCat for {doing}: the host name is not known"
+        hint = "check the host name in the SciCat URL (scicat.url)"
+    elif isinstance(error, requests.ConnectionError) and _root_is(error, ConnectionRefusedError):
+        what = f"could not connect to SciCat for {doing}: nothing answers there (refused)"
+        hint = "check the port in the SciCat URL (scicat.url) and that SciCat is running"
     elif isinstance(error, requests.ConnectionError):
         what = f"could not connect to SciCat for {doing}{_root_cause(error)}"
         hint = "check the SciCat URL (scicat.url) and that the server is running"

@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO, TypeVar
 
 from scisync._util.hashing import StreamingHasher, hash_file, normalise_algorithm
-from scisync.errors import ChecksumMismatch, Problem, StorageError
+from scisync.errors import ChecksumMismatch, Problem, StorageError, os_error_hint
 from scisync.storage.base import DownloadJob, ProgressCallback
 
 TEMP_MARKER = ".scisync-tmp-"
@@ -59,7 +59,7 @@ def sweep_local_temporaries(paths: Iterable[Path]) -> None:
             raise StorageError(
                 f"cannot list folder: {exc.strerror or exc}",
                 where=str(folder),
-                hint="check the folder's permissions",
+                hint=os_error_hint(exc),
             ) from exc
         for name in stale_temporaries(listing, names):
             (folder / name).unlink(missing_ok=True)

@@ -17,6 +17,11 @@ RemotePath = PurePosixPath
 ProgressCallback = Callable[[int], None]
 """Called with the number of bytes just transferred (from any worker thread)."""
 
+FileDoneCallback = Callable[[int], None]
+"""Called with the index (in the jobs given) of a file whose bytes are all transferred,
+or that was found already in place (from any worker thread), so that file counts advance
+with the bytes instead of all at the end of a batch."""
+
 
 @dataclass(frozen=True)
 class Checksum:
@@ -86,7 +91,12 @@ class Storage(Protocol):
         """The file's checksum computed on the server, or None where it cannot be."""
         ...
 
-    def upload(self, jobs: Sequence[UploadJob], progress: ProgressCallback | None = None) -> None:
+    def upload(
+        self,
+        jobs: Sequence[UploadJob],
+        progress: ProgressCallback | None = None,
+        done: FileDoneCallback | None = None,
+    ) -> None:
         """Upload files in parallel: temporary name, then rename; size verified after.
 
         An existing remote file with the same size and checksum is skipped; one that
@@ -95,7 +105,10 @@ class Storage(Protocol):
         ...
 
     def download(
-        self, jobs: Sequence[DownloadJob], progress: ProgressCallback | None = None
+        self,
+        jobs: Sequence[DownloadJob],
+        progress: ProgressCallback | None = None,
+        done: FileDoneCallback | None = None,
     ) -> None:
         """Download files in parallel: temporary file, verify, then rename into place.
 
@@ -107,3 +120,16 @@ class Storage(Protocol):
     def close(self) -> None:
         """Release connections.  Safe to call twice."""
         ...
+
+
+def done_by_job(
+    jobs: Sequence[UploadJob] | Sequence[DownloadJob], done: FileDoneCallback | None
+) -> Callable[[UploadJob | DownloadJob], None]:
+    """A callback taking the job itself, for implementations that work job by job."""
+    index = {id(job): i for i, job in enumerate(jobs)}
+
+    def call(job: UploadJob | DownloadJob) -> None:
+        if done is not None:
+            done(index[id(job)])
+
+    return call

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from scisync._util.hashing import StreamingHasher, hash_file, normalise_algorithm
-from scisync.errors import StorageError
+from scisync.errors import StorageError, os_error_hint
 from scisync.storage._transfer import (
     copy_stream,
     download_algorithms,
@@ -23,7 +23,15 @@ from scisync.storage._transfer import (
     temp_name,
     verify_download,
 )
-from scisync.storage.base import DownloadJob, ProgressCallback, RemotePath, RemoteStat, UploadJob
+from scisync.storage.base import (
+    DownloadJob,
+    FileDoneCallback,
+    ProgressCallback,
+    RemotePath,
+    RemoteStat,
+    UploadJob,
+    done_by_job,
+)
 
 
 def _local(path: RemotePath) -> Path:
@@ -40,7 +48,7 @@ def _os_error(exc: OSError, action: str, where: Path | RemotePath) -> StorageErr
     return StorageError(
         f"cannot {action}: {exc.strerror or exc}",
         where=str(where),
-        hint="check that the path exists, is on a mounted file system and is writable",
+        hint=os_error_hint(exc),
     )
 
 
@@ -114,9 +122,17 @@ class LocalStorage:
 
     # -- uploads ---------------------------------------------------------------------
 
-    def upload(self, jobs: Sequence[UploadJob], progress: ProgressCallback | None = None) -> None:
+    def upload(
+        self,
+        jobs: Sequence[UploadJob],
+        progress: ProgressCallback | None = None,
+        done: FileDoneCallback | None = None,
+    ) -> None:
+        finished = done_by_job(jobs, done)
+
         def work(job: UploadJob, abort: threading.Event) -> None:
             self._upload_one(job, progress, abort)
+            finished(job)
 
         sweep_local_temporaries(_local(job.remote) for job in jobs)
         run_parallel(work, jobs, self.workers)
@@ -209,10 +225,16 @@ class LocalStorage:
     # -- downloads -------------------------------------------------------------------
 
     def download(
-        self, jobs: Sequence[DownloadJob], progress: ProgressCallback | None = None
+        self,
+        jobs: Sequence[DownloadJob],
+        progress: ProgressCallback | None = None,
+        done: FileDoneCallback | None = None,
     ) -> None:
+        finished = done_by_job(jobs, done)
+
         def work(job: DownloadJob, abort: threading.Event) -> None:
             self._download_one(job, progress, abort)
+            finished(job)
 
         sweep_local_temporaries(job.local for job in jobs)
         run_parallel(work, jobs, self.workers)

@@ -29,9 +29,14 @@ def test_init_writes_a_manifest_that_validates(tmp_path: Path) -> None:
     assert (root / schema).resolve() == SCHEMA_PATH.resolve()
     assert "project: my-analysis" in text
 
+    # validate checks the local files too: the example dataset needs a file under data/.
+    empty = _run(root, "validate")
+    assert empty.exit_code == 1 and "files base folder" in empty.output
+    (root / "data").mkdir()
+    (root / "data" / "curve.csv").write_text("q,i\n")
     validated = _run(root, "validate")
     assert validated.exit_code == 0, validated.output
-    assert "valid (1 datasets" in validated.output
+    assert "valid (1 dataset," in validated.output
     assert ".scisync/" in (root / ".gitignore").read_text().splitlines()
 
 
@@ -40,6 +45,8 @@ def test_init_with_a_url_validates_and_names_the_token_variable(tmp_path: Path) 
     assert made.exit_code == 0, made.output
     text = (tmp_path / "scisync.yaml").read_text()
     assert "url: https://scicat.example.org/api/v3" in text and "sandbox:" not in text
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "curve.csv").write_text("q,i\n")
     assert _run(tmp_path, "validate").exit_code == 0
 
 

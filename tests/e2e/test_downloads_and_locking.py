@@ -168,3 +168,30 @@ def test_download_of_a_dataset_created_in_the_same_apply(workspace: Workspace) -
     lock = json.loads(workspace.lock.read_text())
     assert lock["downloads"]["fresh"]["pid"] == lock["datasets"]["raw-2"]["pid"]
     assert workspace.run("plan", "--detailed-exitcode").exit_code == ExitCode.OK
+
+
+def test_a_locally_modified_download_is_a_conflict_not_a_download(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """Plan and apply agree: a file that differs locally is a conflict in the plan (exit 1,
+    nothing written), and following its fix (move the file away) downloads it."""
+    assert workspace.run("apply", "--auto-approve").exit_code == 0
+    pid = _raw1_pid(workspace)
+    first = tmp_path / "collaborator"
+    _collaborator(first, workspace.sandbox.url, workspace.storage, pid)
+    assert _run(workspace, first, "pull").exit_code == 0
+    edited = first / "data" / "frames" / "frame-2.dat"
+    edited.write_bytes(b"edited by hand")
+    planned = _run(workspace, first, "plan")
+    assert planned.exit_code == ExitCode.ERROR
+    assert "✗ conflict (local-modified)" in planned.output
+    assert "frame-2.dat differs from the catalogue's file" in planned.output
+    assert "+ frame-2.dat" not in planned.output  # never promised as a download
+    refused = _run(workspace, first, "pull")
+    assert refused.exit_code == ExitCode.ERROR and "conflict" in refused.output
+    assert edited.read_bytes() == b"edited by hand"
+    edited.rename(first / "frame-2.dat.mine")  # the fix: move the local file away
+    pulled = _run(workspace, first, "pull")
+    assert pulled.exit_code == 0, pulled.output
+    original = (workspace.root / "runs" / "run-1" / "frame-2.dat").read_bytes()
+    assert edited.read_bytes() == original

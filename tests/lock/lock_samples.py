@@ -22,7 +22,10 @@ def hexdigest(rng: random.Random) -> str:
 
 
 def random_path(rng: random.Random) -> str:
-    return "/".join(rng.choice(_NAMES) for _ in range(rng.randint(1, 3)))
+    # Files end in ".dat" and folders do not, so no path is also the folder of another
+    # (a lockfile that says so is refused: scisync/lock/consistency.py).
+    folders = [rng.choice(_NAMES) for _ in range(rng.randint(0, 2))]
+    return "/".join([*folders, rng.choice(_NAMES) + ".dat"])
 
 
 def random_files(rng: random.Random) -> tuple[LockedFile, ...]:
@@ -47,12 +50,12 @@ def random_lock(seed: int) -> Lockfile:
         captions = rng.sample(_NAMES, rng.randint(0, 3))
         datasets[key] = LockedDataset(
             key=key,
-            pid=f"20.500.12269/{rng.randrange(10**6)}",
+            pid=f"20.500.12269/{key}-{rng.randrange(10**6)}",
             fields_digest="sha256:" + hexdigest(rng),
             files=random_files(rng),
             attachments=tuple(
-                LockedAttachment(caption=c, id=f"aid-{rng.randrange(999)}", blake3=hexdigest(rng))
-                for c in captions
+                LockedAttachment(caption=c, id=f"aid-{key}-{n}", blake3=hexdigest(rng))
+                for n, c in enumerate(captions)
             ),
             supersedes=tuple(f"20.500.12269/old{i}" for i in range(rng.randint(0, 2))),
         )

@@ -88,8 +88,14 @@ def test_validate_with_file_and_vars(write: Callable[..., Path]) -> None:
 def test_validate_without_a_manifest_says_so(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["-C", str(tmp_path), "validate"])
     assert result.exit_code == 1
-    assert "scisync.yaml:1:1: (top level): manifest file not found" in result.output
+    assert "scisync.yaml: manifest file not found (run `scisync init`" in result.output
     assert "Traceback" not in result.output
+    # Following the hint works: init, then the same command succeeds.
+    assert CliRunner().invoke(main, ["-C", str(tmp_path), "init"]).exit_code == 0
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "curve.csv").write_text("q,i\n")  # the starter's example needs one
+    again = CliRunner().invoke(main, ["-C", str(tmp_path), "validate"])
+    assert again.exit_code == 0, again.output
 
 
 def test_validate_yaml_syntax_error(write: Callable[..., Path]) -> None:

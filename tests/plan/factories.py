@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
-from scisync._util.jsontypes import JsonObject
+from scisync._util.jsontypes import Json, JsonObject
 from scisync.desired.ids import MARKER_FIELD, canonical_digest, make_marker
 from scisync.desired.model import (
     DesiredDataset,
@@ -53,12 +53,21 @@ def dataset(
     policy: FilesPolicy = FilesPolicy.REFUSE,
     append: bool = False,
     dataset_type: str = "raw",
+    metadata: JsonObject | None = None,
+    fields: JsonObject | None = None,
 ) -> DesiredDataset:
     spec = DatasetSpec(
         key=key,
         type=dataset_type,
-        fields={"datasetName": key, "ownerGroup": "g1", "description": description},
-        scientific_metadata={"temperature": {"value": 4, "unit": "K"}},
+        fields={
+            "datasetName": key,
+            "ownerGroup": "g1",
+            "description": description,
+            **(fields or {}),
+        },
+        scientific_metadata=metadata
+        if metadata is not None
+        else {"temperature": {"value": 4, "unit": "K"}},
         source_folder=None,
         files=(FileSelection(base=Path("/data"), include=("*",)),) if files else (),
         attachments=(),
@@ -122,9 +131,7 @@ def observed_from(desired: DesiredDataset, pid: str, **overrides: object) -> Obs
     fields: JsonObject = dict(desired.body)
     for ref_field in ("inputDatasets", "sampleIds"):
         fields.pop(ref_field, None)
-    metadata = dict(fields["scientificMetadata"])  # type: ignore[arg-type]
-    metadata["temperature"] = {"value": 4, "unit": "K", "valueSI": 4, "unitSI": "K"}
-    fields["scientificMetadata"] = metadata
+    fields["scientificMetadata"] = _with_si(fields["scientificMetadata"])
     fields.update({"pid": pid, "createdAt": "2026-01-01T00:00:00.000Z", "size": 1})
     fields.update(overrides)  # type: ignore[arg-type]
     files = tuple(
@@ -132,6 +139,15 @@ def observed_from(desired: DesiredDataset, pid: str, **overrides: object) -> Obs
         for f in desired.files
     )
     return ObservedDataset(pid=pid, fields=fields, files=files)
+
+
+def _with_si(value: Json) -> Json:
+    """Quantities as SciCat stores them: with the valueSI/unitSI it derives."""
+    if isinstance(value, dict):
+        if set(value) == {"value", "unit"}:
+            return {**value, "valueSI": value["value"], "unitSI": value["unit"]}
+        return {name: _with_si(item) for name, item in value.items()}
+    return value
 
 
 def observed(*datasets: ObservedDataset) -> ObservedState:

@@ -122,6 +122,7 @@ def sample_plan() -> Plan:
         kind=ResourceKind.SAMPLE,
         key="s1",
         action=Action.ADOPT,
+        reason="found in SciCat by its sample id; not in scisync.lock",
         pid="sample-1",
         marker="demo/s1",
     )

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -10,6 +12,7 @@ from scisync.errors import PlanError
 from scisync.plan.codec import (
     dumps_plan,
     load_plan,
+    plan_digest,
     plan_from_json,
     plan_summary,
     plan_to_json,
@@ -74,7 +77,48 @@ def test_derived_fields_are_ignored_on_load() -> None:
     summary = data["summary"]
     assert isinstance(summary, dict)
     summary["create"] = 99
+    data["digest"] = plan_digest(data)  # an edit with its digest made anew
     assert plan_from_json(data, "<test>") == sample_plan()
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda d: d["summary"].update(create=99),
+        lambda d: d["changes"][0].update(action="delete"),
+        lambda d: d["changes"][1]["files"][0].update(size=0),
+        lambda d: d["fingerprint"].update(observed="x"),
+        lambda d: d.update(project="another"),
+        lambda d: d["changes"].reverse(),
+        lambda d: d.update(digest=d["digest"].upper()),
+    ],
+    ids=["summary", "action", "file-size", "fingerprint", "project", "order", "digest-case"],
+)
+def test_a_changed_plan_is_refused(edit: Callable[[Any], object]) -> None:
+    data = json.loads(json.dumps(plan_to_json(sample_plan())))
+    edit(data)
+    with pytest.raises(PlanError) as raised:
+        plan_from_json(data, "plan.json")
+    assert str(raised.value).startswith("plan.json: the saved plan was changed after it was saved")
+
+
+def test_a_plan_without_digest_is_refused() -> None:
+    data = plan_to_json(sample_plan())
+    del data["digest"]
+    with pytest.raises(PlanError, match="has no digest"):
+        plan_from_json(data, "plan.json")
+
+
+def test_the_digest_survives_saving_and_loading_every_value(tmp_path: Path) -> None:
+    """Floats, unicode, nested metadata: what json writes and reads back digests the same."""
+    first, *rest = sample_plan().changes
+    body = {"x": 0.1, "big": 1e300, "tiny": -0.0, "text": "ü\u2028日本", "deep": [[{"a": None}]]}
+    plan = dataclasses.replace(
+        sample_plan(), changes=(dataclasses.replace(first, body=body), *rest)
+    )
+    path = tmp_path / "p.json"
+    save_plan(path, plan)
+    assert load_plan(path) == plan
 
 
 def test_newer_format_refused() -> None:
@@ -94,6 +138,7 @@ def test_invalid_plan_names_the_field() -> None:
     changes = data["changes"]
     assert isinstance(changes, list) and isinstance(changes[2], dict)
     changes[2]["action"] = "delete"
+    data["digest"] = plan_digest(data)
     with pytest.raises(PlanError) as raised:
         plan_from_json(data, "plan.json")
     assert "plan.json: $.changes[2].action" in str(raised.value)
@@ -138,7 +183,10 @@ def test_invalid_saved_plan_points_at_line(tmp_path: Path) -> None:
     save_plan(path, sample_plan())
     text = path.read_text()
     assert text.count('"action": "forget"') == 1
-    path.write_text(text.replace('"action": "forget"', '"action": "delete"'))
+    edited = text.replace('"action": "forget"', '"action": "delete"')
+    # with its digest made anew (same length), so that the schema check is what refuses it
+    old_digest = json.loads(edited)["digest"]
+    path.write_text(edited.replace(old_digest, plan_digest(json.loads(edited))))
     lines = path.read_text().splitlines()
     line = next(n for n, content in enumerate(lines, 1) if '"delete"' in content)
     column = lines[line - 1].index('"delete"') + 1

@@ -11,7 +11,7 @@ from scisync.desired.ids import SUPERSEDES_FIELD
 from scisync.errors import PlanError
 from scisync.manifest.model import FilesPolicy, KeyRef, PidRef
 from scisync.observe.model import ObservedState
-from scisync.plan.model import Action, FileAction, ResourceKind
+from scisync.plan.model import Action, ConflictKind, FileAction, ResourceKind
 from scisync.plan.planner import PlanOptions, make_plan
 
 from .factories import (
@@ -122,15 +122,34 @@ def test_server_added_si_units_and_time_formats_are_not_changes() -> None:
 def test_changed_files_are_refused_by_default() -> None:
     old = dataset("raw", files=(local_file("a.h5", "old"),))
     new = dataset("raw", files=(local_file("a.h5", "new content"),))
-    with pytest.raises(PlanError) as caught:
-        make_plan(
-            state((new,)),
-            observed(observed_from(old, "p/1")),
-            lockfile(locked(old, "p/1")),
-            FINGERPRINT,
-        )
-    message = str(caught.value)
-    assert "1 file(s) changed (a.h5)" in message and "on_files_changed: replace" in message
+    plan = make_plan(
+        state((new,)),
+        observed(observed_from(old, "p/1")),
+        lockfile(locked(old, "p/1")),
+        FINGERPRINT,
+    )
+    [conflict] = plan.conflicts
+    assert conflict.kind is ConflictKind.FILES_CHANGED
+    assert conflict.address == "dataset.raw"
+    assert "1 file changed (a.h5)" in conflict.what and "on_files_changed: replace" in conflict.hint
+    assert [c.action for c in plan.changes] == [Action.NOOP]
+
+
+def test_every_refused_file_change_is_listed_at_once() -> None:
+    """A removed file does not hide an added one: both conflicts are in the plan."""
+    old = dataset("raw", files=(local_file("a.h5"), local_file("gone.h5", "x")))
+    new = dataset("raw", files=(local_file("a.h5"), local_file("b.h5", "more")))
+    plan = make_plan(
+        state((new,)),
+        observed(observed_from(old, "p/1")),
+        lockfile(locked(old, "p/1")),
+        FINGERPRINT,
+    )
+    assert [c.kind for c in plan.conflicts] == [
+        ConflictKind.FILES_CHANGED,
+        ConflictKind.FILES_ADDED,
+    ]
+    assert "gone.h5" in plan.conflicts[0].what and "b.h5" in plan.conflicts[1].what
 
 
 def test_changed_files_with_replace_policy_plan_a_superseding_dataset() -> None:
@@ -147,7 +166,7 @@ def test_changed_files_with_replace_policy_plan_a_superseding_dataset() -> None:
     assert change.supersedes == ("p/1",)
     assert change.body is not None
     assert change.body["scientificMetadata"][SUPERSEDES_FIELD] == "p/1"  # type: ignore[index]
-    assert change.reason == "1 file(s) changed (a.h5)"
+    assert change.reason == "1 file changed (a.h5)"
 
 
 def test_replaced_dataset_is_current_and_old_one_is_not_ambiguous() -> None:
@@ -166,13 +185,14 @@ def test_replaced_dataset_is_current_and_old_one_is_not_ambiguous() -> None:
 def test_added_files_need_append_policy() -> None:
     old = dataset("raw", files=(local_file("a.h5"),))
     new_files = (local_file("a.h5"), local_file("b.h5", "more"))
-    with pytest.raises(PlanError, match="append_files: true"):
-        make_plan(
-            state((dataset("raw", files=new_files),)),
-            observed(observed_from(old, "p/1")),
-            lockfile(locked(old, "p/1")),
-            FINGERPRINT,
-        )
+    refused = make_plan(
+        state((dataset("raw", files=new_files),)),
+        observed(observed_from(old, "p/1")),
+        lockfile(locked(old, "p/1")),
+        FINGERPRINT,
+    )
+    [conflict] = refused.conflicts
+    assert conflict.kind is ConflictKind.FILES_ADDED and "append_files: true" in conflict.hint
     plan = make_plan(
         state((dataset("raw", files=new_files, append=True),)),
         observed(observed_from(old, "p/1")),
@@ -208,20 +228,24 @@ def test_removed_entries_are_forgotten_not_deleted() -> None:
 
 def test_two_datasets_with_one_marker_is_an_error_naming_both() -> None:
     raw = dataset("raw")
-    with pytest.raises(PlanError) as caught:
-        make_plan(
-            state((raw,)),
-            observed(observed_from(raw, "p/1"), observed_from(raw, "p/2")),
-            None,
-            FINGERPRINT,
-        )
-    assert "p/1" in str(caught.value) and "p/2" in str(caught.value)
+    plan = make_plan(
+        state((raw,)),
+        observed(observed_from(raw, "p/1"), observed_from(raw, "p/2")),
+        None,
+        FINGERPRINT,
+    )
+    [conflict] = plan.conflicts
+    assert conflict.kind is ConflictKind.DUPLICATE_MARKER
+    assert "p/1" in conflict.what and "p/2" in conflict.what
+    assert [c.action for c in plan.changes] == [Action.NOOP]
 
 
 def test_locked_pid_missing_from_scicat_is_an_error_not_a_duplicate() -> None:
     raw = dataset("raw")
-    with pytest.raises(PlanError, match="not in SciCat"):
-        make_plan(state((raw,)), ObservedState(), lockfile(locked(raw, "p/1")), FINGERPRINT)
+    plan = make_plan(state((raw,)), ObservedState(), lockfile(locked(raw, "p/1")), FINGERPRINT)
+    [conflict] = plan.conflicts
+    assert conflict.kind is ConflictKind.RECORD_GONE and "not in SciCat" in conflict.what
+    assert [(c.action, c.pid) for c in plan.changes] == [(Action.NOOP, "p/1")]
 
 
 def test_sample_update_always_sends_is_published() -> None:

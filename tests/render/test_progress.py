@@ -208,3 +208,14 @@ def test_tty_close_clears_an_unfinished_status_line() -> None:
     before = stream.getvalue()
     progress.close()  # nothing shown any more: nothing written
     assert stream.getvalue() == before
+
+
+def test_plain_start_line_counts_in_words() -> None:
+    from scisync.render.progress import plain_event_line
+
+    assert plain_event_line(ApplyStarted(changes=1, files=1, bytes=10)) == (
+        "Applying 1 change; 1 file (10 B) to transfer."
+    )
+    assert plain_event_line(ApplyStarted(changes=2, files=0, bytes=0)) == (
+        "Applying 2 changes; 0 files (0 B) to transfer."
+    )

@@ -11,7 +11,6 @@ from scisync.render.text import (
     KNOWN_AFTER_APPLY,
     NO_CHANGES,
     action_symbol,
-    format_value,
     render_plan_text,
     summary_line,
 )
@@ -58,7 +57,8 @@ def test_create_block(text: str) -> None:
             "      fields:",
             '        datasetName: "Run 1"',
             "        inputDatasets: (known after apply)",
-            '        scientificMetadata: {"temp": {"v": 4.5}}',
+            "        scientificMetadata:",
+            "          temp.v: 4.5",
             "      files: 2 to add (12.3 MiB)",
             "        + a.h5  4.0 MiB",
             "        + b.h5  8.3 MiB",
@@ -75,9 +75,11 @@ def test_update_block_with_drift(text: str) -> None:
             "      pid: 20.500.12269/abc",
             "      reason: metadata differs",
             "      fields:",
-            '        description: "old text" → "new text"'
+            '        ~ description: "old text" → "new text"'
             "  [drift: changed in SciCat since the last apply]",
-            '        keywords: ["a"] → ["a", "b"]',
+            "        ~ keywords:",
+            '            + [1]: "b"',
+            "            (1 unchanged value not shown)",
             "      files: 1 to add (2.0 KiB), 1 unchanged (3.0 GiB)",
             "        + extra.txt  2.0 KiB",
             "      attachments: 1 to update",
@@ -90,7 +92,8 @@ def test_replace_block(text: str) -> None:
     replace = block(text, "dataset.run3")
     assert "pid: 20.500.12269/old" in replace
     assert f"new pid: {KNOWN_AFTER_APPLY}" in replace
-    assert "reason: files changed: c.h5" in replace
+    assert replace.startswith("  -/+ dataset.run3 must be replaced because files changed: c.h5")
+    assert "reason:" not in replace
     assert "files: 1 changed (10 B), 1 removed (20 B)" in replace
     assert "        ~ c.h5  10 B" in replace
     assert "        - d.h5  20 B" in replace
@@ -108,7 +111,8 @@ def test_forget_says_plainly_that_the_dataset_stays(text: str) -> None:
 def test_download_and_adopt_blocks(text: str) -> None:
     assert "files: 1 to download (1.0 MiB)" in block(text, "download.ref")
     adopt = block(text, "sample.s1")
-    assert "found in SciCat by its scisync marker" in adopt
+    assert "reason: found in SciCat by its sample id; not in scisync.lock" in adopt
+    assert sum(1 for line in adopt.splitlines() if "found in SciCat" in line) == 1
     assert "      sample id: sample-1" in adopt
 
 
@@ -163,17 +167,6 @@ def test_action_symbols() -> None:
         "<=",
         "*",
     ]
-
-
-def test_values_compact_and_truncated() -> None:
-    assert format_value({"b": 1, "a": [1, 2]}) == '{"a": [1, 2], "b": 1}'
-    assert format_value(None) == "null"
-    long = "x" * 500
-    shown = format_value(long, width=20)
-    assert shown.startswith('"xxxx') and shown.endswith('…" (500 chars)')
-    assert len(shown) < 40
-    shown_obj = format_value({"k": "y" * 300}, width=30)
-    assert shown_obj.endswith("…") and len(shown_obj) == 30
 
 
 def test_secrets_are_masked_even_when_truncated() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from conftest import Answer, FaultServer
 
@@ -84,15 +86,27 @@ def test_get_timeout_is_retried_then_reported(fault_server: FaultServer) -> None
 
 
 def test_connection_refused_names_the_url(refused_url: str) -> None:
-    client = ScicatClient(refused_url, "a-token-value", retries=1, backoff_factor=0)
+    # Default retries and backoff: a refused connection is never retried, so this is fast.
+    client = ScicatClient(refused_url, "a-token-value")
+    started = time.monotonic()
     with pytest.raises(ApiError) as raised:
         client.create_dataset({"datasetName": "x"}, context="dataset raw-run-1")
+    assert time.monotonic() - started < 1.0
     text = str(raised.value)
     root = refused_url.removesuffix("/v3")
     assert f"{root}/v4/datasets" in text
-    assert "Connection refused" in text
+    assert "nothing answers there (refused)" in text
+    assert "check the port" in text
     assert "dataset raw-run-1" in text
     assert raised.value.status is None
+
+
+def test_an_unknown_host_fails_fast_with_one_message() -> None:
+    client = ScicatClient("http://no-such-host.invalid/api/v3", None)
+    started = time.monotonic()
+    with pytest.raises(ApiError, match="the host name is not known"):
+        client.get_datasets(["x"])
+    assert time.monotonic() - started < 5.0  # the resolver's own time, no retries
 
 
 def test_a_url_that_is_not_http_is_a_config_error() -> None:

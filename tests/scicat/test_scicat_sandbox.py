@@ -113,6 +113,27 @@ def test_anonymous_write_is_403_saying_no_token(scicat_sandbox: SandboxServer) -
         anonymous.create_dataset(dataset_body("anon"))
 
 
+def test_anonymous_403_hint_names_the_manifests_token_variable(
+    scicat_sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """`token_env: MY_SCICAT_TOKEN`: the hint says to set that, and following it works."""
+    anonymous = ScicatClient(
+        scicat_sandbox.url, None, backoff_factor=0, token_env="MY_SCICAT_TOKEN"
+    )
+    with pytest.raises(ApiError) as raised:
+        anonymous.create_dataset(dataset_body("anon2"))
+    assert "$MY_SCICAT_TOKEN" in str(raised.value)
+    assert "SCICAT_TOKEN" not in str(raised.value).replace("MY_SCICAT_TOKEN", "")
+    config = ScicatConfig(url=scicat_sandbox.url, sandbox=None, token_env="MY_SCICAT_TOKEN")
+    token = resolve_token(
+        config,
+        {"MY_SCICAT_TOKEN": scicat_sandbox.login("ingestor")},
+        CredentialStore(tmp_path / "credentials.json"),
+    )
+    followed = ScicatClient(scicat_sandbox.url, token, backoff_factor=0)
+    followed.create_dataset(dataset_body("anon2"))
+
+
 def test_expired_token(scicat_sandbox: SandboxServer) -> None:
     # The sandbox signs tokens; an already-expired one is what SciCat answers SESSION_EXPIRED to.
     app, _ = scicat_sandbox._running()

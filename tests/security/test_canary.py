@@ -120,7 +120,7 @@ def test_the_token_never_appears_in_output_or_files(
     def fails(*args: str, token: str = canary, **env: str) -> str:
         done = session.run(token, *args, **env)
         assert done.returncode == 1, (args, done.stdout, done.stderr)
-        return done.stderr
+        return done.stdout + done.stderr  # a plan's conflicts are on stdout, with the plan
 
     # A normal session.
     ok("validate")

@@ -61,8 +61,20 @@ def test_upload_download_round_trip(backend: Backend, tmp_path: Path) -> None:
         for name, data in contents.items()
     ]
     progressed: list[int] = []
-    backend.storage.upload(jobs, progressed.append)
+    seen: list[tuple[str, int]] = []  # ("bytes", n) and ("done", index), in order
+
+    def on_bytes(n: int) -> None:
+        progressed.append(n)
+        seen.append(("bytes", n))
+
+    backend.storage.upload(jobs, on_bytes, lambda index: seen.append(("done", index)))
     assert sum(progressed) == sum(len(d) for d in contents.values())
+    # Each file is reported done once, and files are reported as their bytes move, not
+    # all at the end of the batch.
+    done = [index for kind, index in seen if kind == "done"]
+    assert sorted(done) == list(range(len(jobs)))
+    first_done = next(i for i, (kind, _) in enumerate(seen) if kind == "done")
+    assert sum(n for kind, n in seen[:first_done] if kind == "bytes") < sum(progressed)
     for name, data in contents.items():
         assert (backend.remote_root / "ds" / name).read_bytes() == data
     assert leftovers(backend.remote_root) == []
@@ -83,7 +95,9 @@ def test_upload_download_round_trip(backend: Backend, tmp_path: Path) -> None:
         )
         for name, data in contents.items()
     ]
-    backend.storage.download(downloads)
+    downloaded: list[int] = []
+    backend.storage.download(downloads, None, downloaded.append)
+    assert sorted(downloaded) == list(range(len(downloads)))
     for name, data in contents.items():
         assert (dest / name).read_bytes() == data
     assert leftovers(dest) == []

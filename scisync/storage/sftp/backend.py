@@ -17,7 +17,14 @@ from pathlib import Path
 from scisync._util.hashing import normalise_algorithm
 from scisync.errors import StorageError
 from scisync.storage._transfer import is_temp_name
-from scisync.storage.base import DownloadJob, ProgressCallback, RemotePath, RemoteStat, UploadJob
+from scisync.storage.base import (
+    DownloadJob,
+    FileDoneCallback,
+    ProgressCallback,
+    RemotePath,
+    RemoteStat,
+    UploadJob,
+)
 from scisync.storage.sftp.download import Downloader
 from scisync.storage.sftp.hashing import RemoteHashing
 from scisync.storage.sftp.server import Server
@@ -157,11 +164,19 @@ class SftpStorage:
                 raise self._server.error(exc, "read file information", path) from exc
             return self._hashing.checksum(session, path, name)
 
-    def upload(self, jobs: Sequence[UploadJob], progress: ProgressCallback | None = None) -> None:
+    def upload(
+        self,
+        jobs: Sequence[UploadJob],
+        progress: ProgressCallback | None = None,
+        done: FileDoneCallback | None = None,
+    ) -> None:
         """See :meth:`.upload.Uploader.upload`."""
-        self._uploader.upload(jobs, progress)
+        self._uploader.upload(jobs, progress, done)
 
     def download(
-        self, jobs: Sequence[DownloadJob], progress: ProgressCallback | None = None
+        self,
+        jobs: Sequence[DownloadJob],
+        progress: ProgressCallback | None = None,
+        done: FileDoneCallback | None = None,
     ) -> None:
-        self._downloader.download(jobs, progress)
+        self._downloader.download(jobs, progress, done)

@@ -19,7 +19,13 @@ from scisync.storage._transfer import (
     temp_name,
     verify_download,
 )
-from scisync.storage.base import DownloadJob, ProgressCallback, RemotePath
+from scisync.storage.base import (
+    DownloadJob,
+    FileDoneCallback,
+    ProgressCallback,
+    RemotePath,
+    done_by_job,
+)
 from scisync.storage.local import local_copy_matches
 from scisync.storage.sftp import stream
 from scisync.storage.sftp.server import Server
@@ -34,15 +40,22 @@ class Downloader:
         self.server = server
 
     def download(
-        self, jobs: Sequence[DownloadJob], progress: ProgressCallback | None = None
+        self,
+        jobs: Sequence[DownloadJob],
+        progress: ProgressCallback | None = None,
+        done: FileDoneCallback | None = None,
     ) -> None:
+        finished = done_by_job(jobs, done)
+
         def work(job: DownloadJob, abort: threading.Event) -> None:
             if local_copy_matches(job):
                 if progress is not None and job.size is not None:
                     progress(job.size)
+                finished(job)
                 return
             with self.server.pool.lease() as session:
                 self._download_one(session, job, progress, abort)
+            finished(job)
 
         sweep_local_temporaries(job.local for job in jobs)
         run_parallel(work, jobs, self.server.connections)

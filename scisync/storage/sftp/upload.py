@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import stat as stat_mod
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from scisync._util.hashing import StreamingHasher
 from scisync.errors import ChecksumMismatch, StorageError
@@ -18,7 +18,13 @@ from scisync.storage._transfer import (
     stale_temporaries,
     temp_name,
 )
-from scisync.storage.base import ProgressCallback, RemotePath, UploadJob
+from scisync.storage.base import (
+    FileDoneCallback,
+    ProgressCallback,
+    RemotePath,
+    UploadJob,
+    done_by_job,
+)
 from scisync.storage.sftp import stream
 from scisync.storage.sftp.hashing import RemoteHashing, split
 from scisync.storage.sftp.server import Server
@@ -36,7 +42,12 @@ class Uploader:
         self._dirs_lock = threading.Lock()
         self._known_dirs: set[str] = set()
 
-    def upload(self, jobs: Sequence[UploadJob], progress: ProgressCallback | None = None) -> None:
+    def upload(
+        self,
+        jobs: Sequence[UploadJob],
+        progress: ProgressCallback | None = None,
+        done: FileDoneCallback | None = None,
+    ) -> None:
         """Upload in phases so that slow per-command costs are paid per batch, not per file.
 
         1. lstat every target (parallel): absent, or present with the same size, or a conflict;
@@ -48,14 +59,15 @@ class Uploader:
         Temporaries not renamed are removed whatever happens, including interruptions.
         """
         errors: list[StorageError] = []
+        finished = done_by_job(jobs, done)
         self._sweep_stale_temporaries(jobs)
         present, absent = self._probe(jobs, errors)
         if present:
-            self._skip_identical(present, progress, errors)
+            self._skip_identical(present, progress, finished, errors)
         pending: dict[UploadJob, str] = {}  # job -> temporary path on the server
         pending_lock = threading.Lock()
         try:
-            on_server = self._send_all(absent, progress, pending, pending_lock, errors)
+            on_server = self._send_all(absent, progress, finished, pending, pending_lock, errors)
             if self.verify and pending:
                 self._verify_sent(pending, on_server, errors)
             self._rename_all(pending, pending_lock, errors)
@@ -90,6 +102,7 @@ class Uploader:
         self,
         present: list[UploadJob],
         progress: ProgressCallback | None,
+        finished: Callable[[UploadJob], None],
         errors: list[StorageError],
     ) -> None:
         """Phase 2: files already there count as done if identical, else as conflicts."""
@@ -98,6 +111,7 @@ class Uploader:
             if remote.get(str(job.remote)) == job.blake3:
                 if progress is not None:
                     progress(job.size)
+                finished(job)
             else:
                 errors.append(self._differs(job.remote))
 
@@ -105,6 +119,7 @@ class Uploader:
         self,
         absent: list[UploadJob],
         progress: ProgressCallback | None,
+        finished: Callable[[UploadJob], None],
         pending: dict[UploadJob, str],
         pending_lock: threading.Lock,
         errors: list[StorageError],
@@ -122,6 +137,7 @@ class Uploader:
                         on_server.update(found)
             with pending_lock:
                 pending[job] = tmp
+            finished(job)  # its bytes are on the server (renamed into place later)
 
         outcomes = run_each(send, absent, self.server.connections)
         errors.extend(o for o in outcomes if isinstance(o, StorageError))

@@ -1,0 +1,45 @@
+"""Which file names can be dataset file paths: the one rule, used when the desired state
+is built (before any upload, record or lockfile write) and when a lockfile is read.
+
+A dataset file's path is stored in SciCat (JSON, shown in web pages and terminals) and
+in scisync.lock (one file per line).  A name that is not valid UTF-8 cannot be stored at
+all; a control character (a newline above all) forges lines in the lockfile and in
+every listing; a backslash reads as a folder separator on Windows and in SciCat's
+clients; names longer than the file systems allow cannot be downloaded again.  Such a
+file is refused while planning, naming it, so that nothing is half done.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from scisync._util.limits import MAX_NAME_BYTES, MAX_PATH_BYTES
+
+# Line and paragraph separators: not control characters (Zl/Zp), but they break lines.
+_LINE_BREAKS = frozenset("\u2028\u2029")
+
+
+def shown(path: str) -> str:
+    """*path* quoted for a message, every unprintable character escaped (``'a\\nb'``)."""
+    return repr(path)
+
+
+def local_name_problem(relative: str) -> str | None:
+    """Why *relative* (a ``/``-separated path from :func:`os.fsdecode`) cannot be a dataset
+    file path, or None when it can."""
+    try:
+        encoded = relative.encode("utf-8")
+    except UnicodeEncodeError:
+        # os.fsdecode maps bytes that are not UTF-8 to lone surrogates.
+        return "is not valid UTF-8 (the file system holds bytes SciCat cannot store)"
+    for char in relative:
+        if char in _LINE_BREAKS or unicodedata.category(char) == "Cc":
+            return f"contains the control character U+{ord(char):04X}"
+    if "\\" in relative:
+        return "contains a backslash, which SciCat clients read as a folder separator"
+    if len(encoded) > MAX_PATH_BYTES:
+        return f"is longer than {MAX_PATH_BYTES} bytes"
+    for part in relative.split("/"):
+        if len(part.encode("utf-8")) > MAX_NAME_BYTES:
+            return f"has a component longer than {MAX_NAME_BYTES} bytes"
+    return None

@@ -1,0 +1,127 @@
+"""Rules that hold between the entries of a lockfile, beyond what its schema can say.
+
+The schema checks each entry's shape; a lockfile edited by hand (or merged badly by git)
+can still be well-formed and contradict itself: two keys claiming one SciCat record, a
+record both live and replaced, one path that is both a file and a folder, two downloads
+of one dataset that pin different content for the same file.  Acting on such a file
+would upload, skip or delete on the strength of an entry that cannot be true, so it is
+refused with the entry named.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from scisync._util.jsonpos import locate
+from scisync._util.names import local_name_problem, shown
+from scisync.errors import LockfileError
+from scisync.lock.model import LockedFile, Lockfile
+
+#: How each problem is located: the lockfile's JSON path -> "file:line:col: $.path".
+Locator = Callable[[tuple[str, ...]], str]
+
+_HINT = (
+    "restore scisync.lock from git (git checkout -- scisync.lock), or delete it and run "
+    "'scisync plan': scisync finds its datasets again by their markers"
+)
+
+
+def check_consistent(lock: Lockfile, where: Locator) -> None:
+    """Raise :class:`LockfileError` naming the first entry that contradicts another."""
+    for section, entries in (("datasets", lock.datasets), ("downloads", lock.downloads)):
+        for key, entry in entries.items():
+            _check_tree(entry.files, where((section, key, "files")))
+    _check_unique(
+        ((key, entry.pid) for key, entry in lock.datasets.items()),
+        "pid",
+        lambda key: where(("datasets", key, "pid")),
+    )
+    _check_unique(
+        ((key, entry.sample_id) for key, entry in lock.samples.items()),
+        "sample_id",
+        lambda key: where(("samples", key, "sample_id")),
+    )
+    for key, entry in lock.datasets.items():
+        _check_unique(
+            ((a.caption, a.id) for a in entry.attachments),
+            "attachment id",
+            _fixed(where(("datasets", key, "attachments"))),
+        )
+    _check_superseded(lock, where)
+    _check_downloads_agree(lock, where)
+
+
+def _fixed(where: str) -> Callable[[str], str]:
+    return lambda _name: where
+
+
+def _check_tree(files: Iterable[LockedFile], where: str) -> None:
+    """Every path a name scisync could have written; none also the folder of another
+    (``a`` and ``a/b``)."""
+    paths = {file.path for file in files}
+    for path in sorted(paths):
+        reason = local_name_problem(path)
+        if reason is not None:
+            raise LockfileError(f"file path {shown(path)} {reason}", where=where, hint=_HINT)
+        parts = path.split("/")
+        for end in range(1, len(parts)):
+            folder = "/".join(parts[:end])
+            if folder in paths:
+                raise LockfileError(
+                    f"{folder!r} is listed as a file and also as the folder of {path!r}",
+                    where=where,
+                    hint=_HINT,
+                )
+
+
+def _check_unique(pairs: Iterable[tuple[str, str]], what: str, where: Callable[[str], str]) -> None:
+    owner: dict[str, str] = {}
+    for name, value in pairs:
+        if value in owner:
+            raise LockfileError(
+                f"{owner[value]!r} and {name!r} record the same {what} {value!r}",
+                where=where(name),
+                hint=_HINT,
+            )
+        owner[value] = name
+
+
+def _check_superseded(lock: Lockfile, where: Locator) -> None:
+    live = {entry.pid: key for key, entry in lock.datasets.items()}
+    for key, entry in lock.datasets.items():
+        for pid in entry.supersedes:
+            if pid in live:
+                raise LockfileError(
+                    f"dataset {key!r} records that it replaced {pid}, which is the live "
+                    f"dataset of {live[pid]!r}",
+                    where=where(("datasets", key, "supersedes")),
+                    hint=_HINT,
+                )
+
+
+def _check_downloads_agree(lock: Lockfile, where: Locator) -> None:
+    pinned: dict[tuple[str, str], tuple[str, LockedFile]] = {}
+    for key, download in lock.downloads.items():
+        for file in download.files:
+            first = pinned.setdefault((download.pid, file.path), (key, file))
+            if (first[1].size, first[1].blake3) != (file.size, file.blake3):
+                raise LockfileError(
+                    f"downloads {first[0]!r} and {key!r} pin different content for file "
+                    f"{file.path!r} of dataset {download.pid}",
+                    where=where(("downloads", key, "files")),
+                    hint=_HINT,
+                )
+
+
+def entry_locator(source: str, text: str | None) -> Locator:
+    """A :data:`Locator` for lockfile *text* read from *source*."""
+
+    def where(parts: tuple[str, ...]) -> str:
+        path = "$." + ".".join(parts)
+        found = locate(text, parts) if text is not None else None
+        return f"{source}:{found[0]}:{found[1]}: {path}" if found else f"{source}: {path}"
+
+    return where
+
+
+__all__ = ["Locator", "check_consistent", "entry_locator"]

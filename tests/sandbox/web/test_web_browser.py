@@ -1,0 +1,148 @@
+"""The web page in a real headless Chromium, over the README quickstart's sandbox folder.
+
+After `scisync apply`, `scisync sandbox --data .scisync-sandbox` serves the catalogue; a
+visitor signs in, finds the dataset, sees its files and its plot actually drawn.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+import requests
+from selenium.webdriver.common.by import By
+
+from scisync.sandbox import SandboxServer
+from tests.sandbox.helpers import v4_dataset
+
+DATASET = "Silicon calibration scan"
+SCREENSHOT = Path(__file__).parents[3] / "docs" / "sandbox-dataset-page.png"
+
+
+def _sign_in(page: Any, server: SandboxServer, password: str = "sandbox-ingestor") -> None:
+    page.get(server.web_url + "login")
+    page.find_element(By.ID, "username").send_keys("ingestor")
+    page.find_element(By.ID, "password").send_keys(password)
+    page.find_element(By.CSS_SELECTOR, "form.login button[type=submit]").click()
+
+
+def _names(page: Any) -> list[str]:
+    return [a.text for a in page.find_elements(By.CSS_SELECTOR, "#datasets tbody td:first-child a")]
+
+
+def test_an_anonymous_visitor_does_not_see_the_unpublished_dataset(
+    page: Any, served: SandboxServer
+) -> None:
+    page.get(served.web_url)
+    assert page.title.startswith("Datasets")
+    assert DATASET not in page.page_source
+    assert page.find_element(By.ID, "no-results").is_displayed()
+    pid = _pid(served)
+    page.get(served.web_url + "datasets/" + quote(pid, safe=""))
+    assert page.find_element(By.TAG_NAME, "h1").text == "Dataset not found"
+    assert DATASET not in page.page_source
+
+
+def test_the_login_form_refuses_a_wrong_password_then_signs_in_and_out(
+    page: Any, served: SandboxServer
+) -> None:
+    _sign_in(page, served, password="wrong")
+    assert page.find_element(By.ID, "login-error").text == "Wrong username or password."
+    assert not page.find_elements(By.ID, "signed-in-user")
+    _sign_in(page, served)
+    assert page.find_element(By.ID, "signed-in-user").text == "ingestor"
+    assert _names(page) == [DATASET]
+    page.find_element(By.CSS_SELECTOR, ".who form button").click()
+    assert not page.find_elements(By.ID, "signed-in-user")
+    assert _names(page) == []
+
+
+def test_the_dataset_page_shows_files_plot_sample_and_lineage(
+    page: Any, served: SandboxServer
+) -> None:
+    _sign_in(page, served)
+    page.find_element(By.LINK_TEXT, DATASET).click()
+    assert page.find_element(By.ID, "dataset-name").text == DATASET
+    rows = page.find_elements(By.CSS_SELECTOR, "#files tbody tr")
+    cells = [[td.text for td in row.find_elements(By.TAG_NAME, "td")] for row in rows]
+    assert [c[0] for c in cells] == ["frame-001.csv", "frame-002.csv", "frame-003.csv"]
+    assert all(len(c[2]) == 64 and int(c[2], 16) >= 0 for c in cells)  # sha256 checksums
+    image = page.find_element(By.CSS_SELECTOR, ".gallery img")
+    rendered = page.execute_script(
+        "const i = arguments[0]; return i.complete && i.naturalWidth > 0 ? i.naturalWidth : 0;",
+        image,
+    )
+    assert rendered > 0
+    assert (
+        "Integrated intensity of the three frames"
+        in page.find_element(By.TAG_NAME, "figcaption").text
+    )
+    lineage = page.find_element(By.ID, "lineage")
+    assert lineage.tag_name == "svg"
+    assert "Silicon powder, batch 1" in lineage.get_attribute("innerHTML")
+    assert page.find_elements(By.CSS_SELECTOR, "#files")  # and the metadata with units:
+    assert "angstrom" in page.find_element(By.CSS_SELECTOR, "table.quantities").text
+    path = SCREENSHOT if os.environ.get("SCISYNC_UPDATE_SCREENSHOT") else None
+    if path is not None:
+        page.set_window_size(1100, 1400)
+        page.save_screenshot(str(path))
+    page.find_element(By.LINK_TEXT, "Silicon powder, batch 1").click()
+    assert page.find_element(By.ID, "sample-name").text == "Silicon powder, batch 1"
+    assert DATASET in page.find_element(By.CSS_SELECTOR, "ul.links").text
+
+
+def test_search_narrows_the_list(page: Any, served: SandboxServer) -> None:
+    api = requests.Session()
+    api.headers["Authorization"] = f"Bearer {served.login('ingestor')}"
+    for name in ("Water background", "Empty cell"):
+        body = v4_dataset(datasetName=name, keywords=["background"], isPublished=True)
+        assert api.post(served.root_url + "/v4/datasets", json=body).status_code == 201
+    _sign_in(page, served)
+    assert sorted(_names(page)) == sorted([DATASET, "Water background", "Empty cell"])
+    box = page.find_element(By.ID, "q")
+    box.send_keys("SILICON")
+    box.submit()
+    assert _names(page) == [DATASET]
+    box = page.find_element(By.ID, "q")
+    box.clear()
+    box.send_keys("background")  # a keyword
+    box.submit()
+    assert sorted(_names(page)) == ["Empty cell", "Water background"]
+    page.get(served.web_url + "?q=nothing-like-this")
+    assert page.find_element(By.ID, "no-results").is_displayed()
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "<script>window.pwned = 1</script>",
+        '"><img src=x onerror="window.pwned=1">',
+        "</title><svg onload=window.pwned=1>",
+    ],
+)
+def test_hostile_catalogue_text_is_shown_as_text_never_run(
+    page: Any, served: SandboxServer, hostile: str
+) -> None:
+    api = requests.Session()
+    api.headers["Authorization"] = f"Bearer {served.login('ingestor')}"
+    body = v4_dataset(
+        datasetName=hostile, description=hostile, keywords=[hostile], isPublished=True
+    )
+    pid = api.post(served.root_url + "/v4/datasets", json=body).json()["pid"]
+    for url in (served.web_url + "?q=pwned", served.web_url + "datasets/" + quote(pid, safe="")):
+        page.get(url)
+        assert page.execute_script("return window.pwned === undefined")
+        assert page.find_elements(By.CSS_SELECTOR, "script") == []
+        assert hostile in page.find_element(By.TAG_NAME, "main").text
+
+
+def _pid(server: SandboxServer) -> str:
+    api = requests.Session()
+    api.headers["Authorization"] = f"Bearer {server.login('ingestor')}"
+    found = api.get(
+        server.root_url + "/v4/datasets", params={"filter": '{"limits": {"limit": 100}}'}
+    )
+    return next(d["pid"] for d in found.json() if d["datasetName"] == DATASET)
