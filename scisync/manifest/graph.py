@@ -58,5 +58,6 @@ def dependency_graph(manifest: Manifest) -> DependencyGraph:
         for ref in dataset.input_datasets:
             link(ref, "dataset", here, "input")
     for download in manifest.downloads:
-        link(download.dataset, "dataset", f"download.{download.key}", "download")
+        if download.dataset is not None:  # a query download's datasets are known at plan time
+            link(download.dataset, "dataset", f"download.{download.key}", "download")
     return DependencyGraph(tuple(nodes) + tuple(external.values()), tuple(edges))
