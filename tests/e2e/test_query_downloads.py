@@ -106,9 +106,10 @@ def test_a_query_download_is_pinned_and_reproduced_after_a_new_dataset_matches(
     assert narrowed.exit_code == 0, narrowed.output
     assert narrowed.output.count("no longer matches the query") == 2
     assert _run(workspace, first, "pull").exit_code == 0
-    assert [k.split("/")[1].rsplit("-", 1)[0] for k in json.loads(
-        (first / "scisync.lock").read_text()
-    )["downloads"]] == ["Raw-run-3"]
+    assert [
+        k.split("/")[1].rsplit("-", 1)[0]
+        for k in json.loads((first / "scisync.lock").read_text())["downloads"]
+    ] == ["Raw-run-3"]
     assert len(_folders(first)) == 3  # forgotten downloads leave their files in place
 
 
