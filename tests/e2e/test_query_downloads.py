@@ -113,6 +113,17 @@ def test_a_query_download_is_pinned_and_reproduced_after_a_new_dataset_matches(
     assert len(_folders(first)) == 3  # forgotten downloads leave their files in place
 
 
+def test_a_saved_query_plan_applies_as_planned(workspace: Workspace, tmp_path: Path) -> None:
+    assert workspace.run("apply", "--auto-approve").exit_code == 0
+    root = _collaborator(tmp_path / "saved", workspace, "type: raw\n")
+    saved = _run(workspace, root, "plan", "--out", str(root / "plan.json"))
+    assert saved.exit_code == 0, saved.output
+    applied = _run(workspace, root, "apply", str(root / "plan.json"))
+    assert applied.exit_code == 0, applied.output
+    assert [f.rsplit("-", 1)[0] for f in _folders(root)] == ["Raw-run-1", "Raw-run-2"]
+    assert _run(workspace, root, "plan", "--detailed-exitcode").exit_code == ExitCode.OK
+
+
 def test_a_metadata_condition_in_other_units_compares_si_values(
     workspace: Workspace, tmp_path: Path
 ) -> None:

@@ -59,6 +59,10 @@ def test_reproducible_download_selects_by_pid_and_key() -> None:
     assert by_key["our-fits"].dataset == KeyRef("peak-fits")
     assert by_key["raw-images"].dataset == PidRef("20.500.12269/4a7c1f6e-raw-powder-2025")
     assert by_key["raw-logs"].regex == r"^logs/run-\d{4}\.log$"
+    cold = by_key["cold-runs"]
+    assert cold.dataset is None and cold.max_datasets == 200
+    assert cold.query is not None and cold.query.proposal_ids == ("20251234",)
+    assert [m.relation for m in cold.query.metadata] == ["<", "range"]
 
 
 def test_validate_exits_1_with_positions_and_no_traceback(write: Callable[..., Path]) -> None:
