@@ -282,6 +282,13 @@ class ApplyOutcome:
 def check_fresh(project: Project, connection: Connection, saved: Plan) -> None:
     """Refuse a saved plan whose inputs moved on since it was made."""
     inputs, _ = _gather(project, connection)
+    if inputs.fingerprint.observed != saved.fingerprint.observed and any(
+        d.query is not None for d in project.manifest.downloads
+    ):
+        # A plan made --locked did not run the queries the lockfile pins: observe the same way.
+        pinned, _ = _gather(project, connection, locked=True)
+        if pinned.fingerprint.observed == saved.fingerprint.observed:
+            inputs = pinned
     moved = [
         name
         for name, then, now in (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -122,6 +123,15 @@ def test_a_saved_query_plan_applies_as_planned(workspace: Workspace, tmp_path: P
     assert applied.exit_code == 0, applied.output
     assert [f.rsplit("-", 1)[0] for f in _folders(root)] == ["Raw-run-1", "Raw-run-2"]
     assert _run(workspace, root, "plan", "--detailed-exitcode").exit_code == ExitCode.OK
+    # A --locked plan does not run the pinned query; applying it later is not "stale".
+    write_manifest(workspace.root, workspace.sandbox.url, workspace.storage, datasets=3)
+    assert workspace.run("apply", "--auto-approve").exit_code == 0
+    shutil.rmtree(root / "data")
+    saved = _run(workspace, root, "plan", "--locked", "--out", str(root / "plan.json"))
+    assert saved.exit_code == 0, saved.output
+    applied = _run(workspace, root, "apply", str(root / "plan.json"))
+    assert applied.exit_code == 0, applied.output
+    assert [f.rsplit("-", 1)[0] for f in _folders(root)] == ["Raw-run-1", "Raw-run-2"]
 
 
 def test_a_metadata_condition_in_other_units_compares_si_values(
