@@ -29,11 +29,12 @@ from scisync.adopt.importer import (
     marking_plan,
     write_entry,
 )
+from scisync.apply.cancel import Cancellation
 from scisync.apply.events import ApplySummary, EventSink
 from scisync.apply.executor import Applier, ApplyResults
 from scisync.apply.journal import Journal
 from scisync.apply.lockbuild import updated_lock
-from scisync.desired.build import build_desired
+from scisync.desired.build import build_desired, storage_roots
 from scisync.desired.ids import make_marker, rows_digest
 from scisync.desired.model import DesiredState
 from scisync.errors import LockfileError, PlanError
@@ -108,7 +109,7 @@ def _open_storage(manifest: Manifest) -> Storage | None:
     if isinstance(config, LocalStorageConfig):
         from scisync.storage.local import LocalStorage
 
-        return LocalStorage(hardlink=config.hardlink)
+        return LocalStorage(hardlink=config.hardlink, roots=storage_roots(manifest))
     if isinstance(config, SftpStorageConfig):
         from scisync.storage.sftp import SftpStorage
 
@@ -119,6 +120,7 @@ def _open_storage(manifest: Manifest) -> Storage | None:
             connections=config.connections,
             ssh_config_path=config.ssh_config,
             known_hosts=config.known_hosts,
+            roots=storage_roots(manifest),
         )
     return None
 
@@ -334,11 +336,16 @@ def apply(
     *,
     events: EventSink | None = None,
     workers: int = 4,
+    cancel: Cancellation | None = None,
 ) -> ApplyOutcome:
     """Execute *the_plan* and record the outcome in the lockfile.
 
     The caller holds the apply lock (see :func:`apply_lock`) from planning to here so
     that nothing else changes the lockfile in between.  A plan with conflicts is refused.
+    Setting *cancel* (from a signal handler or another thread) stops the apply before its
+    next side effect: transfers in flight are aborted, SciCat requests in flight finish,
+    the lockfile records what completed, the journal is kept for the resume, and
+    :class:`~scisync.errors.Interrupted` is raised.
     """
     refuse_conflicts(the_plan)
     journal = Journal(project.state_dir / "journal.jsonl")
@@ -351,6 +358,7 @@ def apply(
         events or (lambda event: None),
         connection.hasher,
         workers=workers,
+        cancel=cancel,
     )
     try:
         results = applier.run()
@@ -362,6 +370,7 @@ def apply(
             applier.results.pids,
             applier.results.attachment_ids,
             applier.results.download_digests,
+            applier.results.completed,
         )
         written = write_lock(project.lock_path, lock)
     journal.finish()
@@ -431,6 +440,7 @@ def apply_lock(project: Project, timeout: float) -> ApplyLock:
 
 __all__ = [
     "ApplyOutcome",
+    "Cancellation",
     "Connection",
     "ImportResult",
     "PlanInputs",

@@ -24,6 +24,8 @@ class ExitCode(IntEnum):
     OK = 0
     ERROR = 1
     CHANGES = 2  # only with --detailed-exitcode: the plan has changes
+    INTERRUPTED = 130  # SIGINT (Ctrl-C) stopped an apply or pull: 128 + 2, as shells report it
+    TERMINATED = 143  # SIGTERM stopped an apply or pull: 128 + 15
 
 
 @dataclass(frozen=True)
@@ -179,3 +181,22 @@ def _paths(error: OSError) -> str | None:
     names = [n for n in (error.filename, error.filename2) if n is not None]
     shown = [repr(os.fsdecode(n)) if isinstance(n, bytes | str) else str(n) for n in names]
     return " -> ".join(shown) or None
+
+
+class Interrupted(ScisyncError):
+    """A signal stopped an apply or pull: nothing new was started, what completed is recorded.
+
+    ``exit_code`` is 128 + the signal number (130 for SIGINT, 143 for SIGTERM), as a shell
+    reports a process the signal ended, so scripts see the same code either way.
+    """
+
+    def __init__(self, signal_name: str, exit_code: int, *, problems: list[Problem] | None = None):
+        self.signal_name = signal_name
+        self.exit_code = exit_code
+        super().__init__(
+            f"interrupted by {signal_name}: nothing new was started after it, and "
+            "scisync.lock records what completed",
+            hint="run the same command again (`scisync apply` or `scisync pull`) to resume; "
+            "what completed is found again and nothing is created twice",
+            problems=problems,
+        )

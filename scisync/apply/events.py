@@ -76,8 +76,29 @@ class ApplyFinished:
     summary: ApplySummary
 
 
+@dataclass(frozen=True)
+class ApplyStopped:
+    """A signal stopped the apply; emitted last, instead of :class:`ApplyFinished`.
+
+    ``summary`` counts what completed (it is recorded in the lockfile); ``completed`` of
+    ``changes`` changes finished, the rest were not started or stopped before their next
+    side effect.
+    """
+
+    summary: ApplySummary
+    signal: str  # "SIGINT" or "SIGTERM"
+    completed: int
+    changes: int
+
+
 ApplyEvent: TypeAlias = (
-    ApplyStarted | StepStarted | StepFinished | BytesTransferred | FileDone | ApplyFinished
+    ApplyStarted
+    | StepStarted
+    | StepFinished
+    | BytesTransferred
+    | FileDone
+    | ApplyFinished
+    | ApplyStopped
 )
 
 

@@ -12,16 +12,18 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from threading import Lock
 
 from scisync._util.jsontypes import Json, JsonObject
+from scisync.apply.cancel import Cancellation
 from scisync.apply.events import (
     ApplyFinished,
     ApplyStarted,
+    ApplyStopped,
     ApplySummary,
     BytesTransferred,
     EventSink,
@@ -29,13 +31,13 @@ from scisync.apply.events import (
     StepFinished,
     StepStarted,
 )
-from scisync.apply.faults import checkpoint
+from scisync.apply.faults import checkpoint, in_transfer
 from scisync.apply.journal import Journal
 from scisync.apply.ports import Catalog
 from scisync.desired.ids import attachment_id
 from scisync.desired.model import Hasher
 from scisync.desired.thumbnails import thumbnail_data_uri
-from scisync.errors import ApiError, PlanError, Problem, ScisyncError, StorageError
+from scisync.errors import ApiError, Interrupted, PlanError, Problem, ScisyncError, StorageError
 from scisync.plan.model import (
     Action,
     AttachmentAction,
@@ -49,6 +51,9 @@ from scisync.plan.model import (
 from scisync.storage.base import Checksum, DownloadJob, RemotePath, Storage, UploadJob
 from scisync.storage.paths import safe_join
 
+POLL_S = 0.1
+"""How often the waiting main thread wakes, so that a signal handler runs promptly."""
+
 FILES_PER_BLOCK = 5_000
 """Files per origdatablock: keeps each request well under SciCat's 16 MB body limit."""
 
@@ -61,14 +66,30 @@ class ApplyResults:
     attachment_ids: dict[str, dict[str, str]] = field(default_factory=dict)
     download_digests: dict[str, dict[str, str]] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    completed: set[str] = field(default_factory=set)  # addresses whose change finished
     bytes_up: int = 0
     bytes_down: int = 0
     summary: ApplySummary = field(default_factory=ApplySummary)
     _lock: Lock = field(default_factory=Lock)
 
-    def count(self, action: Action) -> None:
+    def finish(self, address: str, action: Action) -> None:
+        """The change at *address* completed (all its steps): count it, record it."""
         with self._lock:
-            self.counts[action.value] = self.counts.get(action.value, 0) + 1
+            if action is not Action.NOOP:
+                self.counts[action.value] = self.counts.get(action.value, 0) + 1
+            self.completed.add(address)
+
+
+def _wait_awake(futures: Sequence[Future[None]]) -> None:
+    """Wait for *futures*, waking every POLL_S.
+
+    A signal sent to the process may be delivered to a worker thread; Python then runs
+    its handler only when the main thread next executes code, and a main thread asleep
+    on a lock would run it only after the whole group finished.
+    """
+    pending = set(futures)
+    while pending:
+        _, pending = wait(pending, timeout=POLL_S)
 
 
 def _levels(plan: Plan) -> list[list[ResourceChange]]:
@@ -93,6 +114,7 @@ class Applier:
         hasher: Hasher,
         *,
         workers: int = 4,
+        cancel: Cancellation | None = None,
     ) -> None:
         self.plan = plan
         self.catalog = catalog
@@ -102,26 +124,31 @@ class Applier:
         self.hasher = hasher
         self.workers = max(1, workers)
         self.results = ApplyResults()
+        self.cancel = cancel or Cancellation()
         self._resumed_pids = journal.created_pids()
         self._completed = journal.completed_steps()
 
     # ------------------------------------------------------------------ driver
 
     def run(self) -> ApplyResults:
-        """Execute every change; on failure, raise after recording what completed."""
+        """Execute every change; on failure, raise after recording what completed.
+
+        When the cancel token is set, no new step starts (steps in flight finish and are
+        journaled), an :class:`ApplyStopped` event says what was done, and
+        :class:`~scisync.errors.Interrupted` is raised.
+        """
         started = time.monotonic()
         transfers = [f for c in self.plan.changes for f in c.files if f.needs_transfer]
+        total = sum(1 for c in self.plan.changes if c.has_changes)
         self.events(
-            ApplyStarted(
-                changes=sum(1 for c in self.plan.changes if c.has_changes),
-                files=len(transfers),
-                bytes=sum(f.size for f in transfers),
-            )
+            ApplyStarted(changes=total, files=len(transfers), bytes=sum(f.size for f in transfers))
         )
         problems = self._run_levels()
+        self.results.summary = _summarize(self.results, time.monotonic() - started)
+        if self.cancel.is_set():
+            self._stop(total, problems)
         if problems:
             raise ScisyncError(problems=problems)
-        self.results.summary = _summarize(self.results, time.monotonic() - started)
         self.events(ApplyFinished(self.results.summary))
         return self.results
 
@@ -130,28 +157,44 @@ class Applier:
 
         Independent changes still run, so one bad entry does not hold back the rest, and
         the lockfile records everything that completed.  Returns the failures' problems.
+        Once the cancel token is set no further level starts.
         """
         failed: set[str] = set()
         problems: list[Problem] = []
         for group in _levels(self.plan):
+            if self.cancel.is_set():
+                break
             runnable = [c for c in group if not failed.intersection(c.depends_on)]
             failed.update(c.address for c in group if failed.intersection(c.depends_on))
             with ThreadPoolExecutor(max_workers=self.workers) as pool:
                 futures = [(c.address, pool.submit(self._execute, c)) for c in runnable]
+                _wait_awake([future for _, future in futures])
                 for address, future in futures:
                     error = future.exception()
-                    if isinstance(error, ScisyncError):
+                    if isinstance(error, Interrupted):
+                        failed.add(address)
+                    elif isinstance(error, ScisyncError):
                         failed.add(address)
                         problems += error.problems
                     elif error is not None:
                         raise error
         return problems
 
+    def _stop(self, total: int, problems: Sequence[Problem]) -> None:
+        """Report what an interrupted apply completed, then raise Interrupted."""
+        done = sum(1 for c in self.plan.changes if c.has_changes and self._change_done(c))
+        self.events(ApplyStopped(self.results.summary, self.cancel.signal_name, done, total))
+        others = [p for p in problems if p.what != "transfer cancelled"]
+        raise Interrupted(self.cancel.signal_name, self.cancel.exit_code, problems=others)
+
+    def _change_done(self, change: ResourceChange) -> bool:
+        return change.address in self.results.completed
+
     def _execute(self, change: ResourceChange) -> None:
         if change.action is Action.MARK:
             self._mark(change)
         elif change.action is Action.FORGET:
-            self.results.count(Action.FORGET)
+            self.results.finish(change.address, Action.FORGET)
             return
         elif change.kind is ResourceKind.SAMPLE:
             self._sample(change)
@@ -159,8 +202,7 @@ class Applier:
             self._dataset(change)
         else:
             self._download(change)
-        if change.action is not Action.NOOP:
-            self.results.count(change.action)
+        self.results.finish(change.address, change.action)
 
     # ------------------------------------------------------------------ references
 
@@ -283,17 +325,19 @@ class Applier:
             for f in files
         ]
         total = sum(f.size for f in files)
+        self.cancel.check()
         self.events(StepStarted(change.address, "upload"))
         self.journal.record("intent", "upload", change.address, files=len(files))
         checkpoint(f"before-upload:{change.address}")
 
-        def progress(n: int) -> None:
-            self.events(BytesTransferred(change.address, n))
-
         def done(index: int) -> None:
             self.events(FileDone(change.address, files[index].path, files[index].size))
 
-        self.storage.upload(jobs, progress, done)
+        storage = self.storage_or_fail()
+        self._transfer(
+            lambda progress: storage.upload(jobs, progress, done, cancel=self.cancel),
+            change.address,
+        )
         with self.results._lock:
             self.results.bytes_up += total
         self.journal.record("done", "upload", change.address)
@@ -308,6 +352,7 @@ class Applier:
             return resumed, False
         body = self._resolve(change.body, change.address)
         assert isinstance(body, dict)
+        self.cancel.check()
         self.events(StepStarted(change.address, "create-dataset"))
         self.journal.record("intent", "create-dataset", change.address, marker=change.marker)
         checkpoint(f"before-create:{change.address}")
@@ -353,6 +398,7 @@ class Applier:
         *,
         fresh: bool,
     ) -> None:
+        self.cancel.check()
         self.journal.record("intent", "register-files", change.address, pid=pid, files=len(files))
         checkpoint(f"before-register:{change.address}")
         registered: set[str] = set()
@@ -362,6 +408,7 @@ class Applier:
             registered = {f.path for f in current.files} if current is not None else set()
         pending = [f for f in files if f.path not in registered]
         for start in range(0, len(pending), FILES_PER_BLOCK):
+            self.cancel.check()  # the journal's intent covers a list left half registered
             chunk = pending[start : start + FILES_PER_BLOCK]
             body = _origdatablock_body(chunk, change.checksum_algorithm)
             self.catalog.create_origdatablock(pid, body, context=context)
@@ -382,6 +429,7 @@ class Applier:
                 f"dataset {change.key}: attachment image {image} changed after the plan was made",
                 hint="run `scisync plan` again",
             )
+        self.cancel.check()
         self.journal.record("intent", "attach", change.address, aid=aid)
         checkpoint(f"before-attach:{change.address}:{attachment.caption}")
         if attachment.action is AttachmentAction.UPDATE:
@@ -441,34 +489,19 @@ class Applier:
                     f"download {change.key}: the manifest has no storage to download from",
                     hint="add a `storage:` section",
                 )
-            jobs = []
-            for f in wanted:
-                # safe_join refuses paths that would leave the target folder (.., symlinks).
-                local = safe_join(_target_dir(f), f.path)
-                expected = []
-                if f.checksum:
-                    algorithm, _, value = f.checksum.partition(":")
-                    expected.append(Checksum(algorithm, value))
-                if f.blake3:
-                    expected.append(Checksum("blake3", f.blake3))
-                jobs.append(
-                    DownloadJob(
-                        remote=RemotePath(f.remote or ""),
-                        local=local,
-                        size=f.size,
-                        expected=tuple(expected),
-                    )
-                )
+            jobs = [_download_job(f) for f in wanted]
+            self.cancel.check()
             self.journal.record("intent", "download", change.address, files=len(jobs))
             checkpoint(f"before-download:{change.address}")
-
-            def progress(n: int) -> None:
-                self.events(BytesTransferred(change.address, n))
 
             def done(index: int) -> None:
                 self.events(FileDone(change.address, wanted[index].path, wanted[index].size))
 
-            self.storage.download(jobs, progress, done)
+            storage = self.storage_or_fail()
+            self._transfer(
+                lambda progress: storage.download(jobs, progress, done, cancel=self.cancel),
+                change.address,
+            )
             with self.results._lock:
                 self.results.bytes_down += sum(f.size for f in wanted)
             found = self.hasher.digests([job.local for job in jobs], ["blake3"])
@@ -483,7 +516,25 @@ class Applier:
 
     # ------------------------------------------------------------------ helpers
 
+    def storage_or_fail(self) -> Storage:
+        assert self.storage is not None  # the callers checked, with a clear message
+        return self.storage
+
+    def _transfer(self, start: Callable[[Callable[[int], None]], None], address: str) -> None:
+        """Run a storage transfer; if it stopped because of the cancel token, raise Interrupted."""
+
+        def progress(n: int) -> None:
+            self.events(BytesTransferred(address, n))
+            in_transfer()  # a test hook: signal this process in the middle of a transfer
+
+        try:
+            start(progress)
+        except StorageError:
+            self.cancel.check()
+            raise
+
     def _step(self, change: ResourceChange, step: str, action: Callable[[], object]) -> None:
+        self.cancel.check()
         self.events(StepStarted(change.address, step))
         self.journal.record("intent", step, change.address)
         checkpoint(f"before-{step}:{change.address}")
@@ -491,6 +542,25 @@ class Applier:
         self.journal.record("done", step, change.address)
         self.events(StepFinished(change.address, step, ""))
         checkpoint(f"after-{step}:{change.address}")
+
+
+def _download_job(file: FileChange) -> DownloadJob:
+    # safe_join refuses paths that would leave the target folder (.., symlinks); the
+    # storage checks again just before it writes (`within`).
+    target_dir = _target_dir(file)
+    expected = []
+    if file.checksum:
+        algorithm, _, value = file.checksum.partition(":")
+        expected.append(Checksum(algorithm, value))
+    if file.blake3:
+        expected.append(Checksum("blake3", file.blake3))
+    return DownloadJob(
+        remote=RemotePath(file.remote or ""),
+        local=safe_join(target_dir, file.path),
+        size=file.size,
+        expected=tuple(expected),
+        within=target_dir,
+    )
 
 
 def _target_dir(file: FileChange) -> Path:

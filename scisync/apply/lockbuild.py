@@ -5,7 +5,7 @@ Pure: takes the plan and the pids the apply produced, returns a Lockfile.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from scisync.lock.model import (
     LockedAttachment,
@@ -36,18 +36,40 @@ def _dataset_entry(change: ResourceChange, pid: str, aids: Mapping[str, str]) ->
     )
 
 
+def _download_entry(
+    change: ResourceChange, pid: str, digests: Mapping[str, str]
+) -> LockedDownload | None:
+    """The download's record, or None if its files did not all land (keep the old one)."""
+    files = tuple(
+        LockedFile(
+            path=f.path,
+            size=f.size,
+            blake3=digests.get(f.path) or f.blake3 or "",
+            checksum=f.checksum,
+        )
+        for f in sorted(change.files, key=lambda f: f.path)
+    )
+    if any(not f.blake3 for f in files):
+        return None
+    return LockedDownload(key=change.key, pid=pid, files=files)
+
+
 def updated_lock(
     previous: Lockfile,
     plan: Plan,
     pids: Mapping[str, str],
     attachment_ids: Mapping[str, Mapping[str, str]],
     download_digests: Mapping[str, Mapping[str, str]],
+    completed: Collection[str] | None = None,
 ) -> Lockfile:
     """Fold the applied *plan* into *previous*.
 
     ``pids`` maps addresses to the pid each change ended with; ``attachment_ids`` maps
     addresses to caption -> aid; ``download_digests`` maps download addresses to
-    path -> blake3 of the files now in the target folder.
+    path -> blake3 of the files now in the target folder.  ``completed`` (None: all)
+    names the changes that finished every step: one that failed or was interrupted half
+    way keeps its previous record, so the lockfile never claims what SciCat does not
+    hold; the journal and the dataset markers let the next apply pick it up.
     """
     datasets = dict(previous.datasets)
     samples = dict(previous.samples)
@@ -63,6 +85,8 @@ def updated_lock(
             continue
         if change.action is Action.MARK:
             continue  # a marker alone records nothing: the plan that adopts the dataset does
+        if completed is not None and change.address not in completed:
+            continue  # failed or interrupted before its last step: keep the old record
         pid = pids.get(change.address) or change.pid
         if pid is None:
             continue  # not reached (a failed apply): the next plan will try again
@@ -77,19 +101,9 @@ def updated_lock(
                 key=change.key, sample_id=pid, fields_digest=change.fields_digest or ""
             )
         else:
-            digests = download_digests.get(change.address, {})
-            files = tuple(
-                LockedFile(
-                    path=f.path,
-                    size=f.size,
-                    blake3=digests.get(f.path) or f.blake3 or "",
-                    checksum=f.checksum,
-                )
-                for f in sorted(change.files, key=lambda f: f.path)
-            )
-            if any(not f.blake3 for f in files):
-                continue  # the download failed before these files landed: keep the old record
-            downloads[change.key] = LockedDownload(key=change.key, pid=pid, files=files)
+            entry = _download_entry(change, pid, download_digests.get(change.address, {}))
+            if entry is not None:
+                downloads[change.key] = entry
     return Lockfile(
         project=plan.project,
         datasets=dict(sorted(datasets.items())),

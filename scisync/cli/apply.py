@@ -17,6 +17,7 @@ from scisync.cli.options import (
     target_option,
     use_color,
 )
+from scisync.cli.signals import signals_handled
 
 
 @click.command("apply")
@@ -57,7 +58,11 @@ def apply_command(
     project = load_project(options, manifest_files, variables, var_files)
     # A saved plan is read (and its digest checked) before anything is locked or started.
     saved = api.load_plan(options.path(plan_file)) if plan_file is not None else None
-    with api.apply_lock(project, lock_timeout), api.connect(project) as connection:
+    with (
+        signals_handled() as guard,
+        api.apply_lock(project, lock_timeout),
+        api.connect(project) as connection,
+    ):
         left = api.interrupted_apply(project)
         if left:
             click.echo(resume_notice(left), err=True)
@@ -71,7 +76,9 @@ def apply_command(
             api.refuse_conflicts(the_plan, shown=not json_events)
             if the_plan.has_changes:
                 confirm_or_refuse(auto_approve)
-        with progress(json_events) as sink:
-            outcome = api.apply(project, connection, the_plan, events=sink, workers=workers)
+        with progress(json_events) as sink, guard.deferred() as cancel:
+            outcome = api.apply(
+                project, connection, the_plan, events=sink, workers=workers, cancel=cancel
+            )
     if not json_events and outcome.lock_written:
         click.echo(f"Wrote {project.lock_path.name}.")

@@ -14,7 +14,7 @@ import click
 
 from scisync._util.secrets import redact
 from scisync.cli.options import GlobalOptions
-from scisync.errors import ExitCode, ScisyncError, from_os_error, is_file_system_error
+from scisync.errors import ExitCode, Interrupted, ScisyncError, from_os_error, is_file_system_error
 
 
 def _echo_traceback(ctx: click.Context) -> None:
@@ -29,13 +29,18 @@ class ScisyncGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except Interrupted as error:
+            # What completed was reported by the progress display; this says how to resume.
+            click.echo(f"Error: {error.format()}", err=True)
+            ctx.exit(error.exit_code)
         except ScisyncError as error:
             _echo_traceback(ctx)
             click.echo(f"Error: {error.format()}", err=True)
             ctx.exit(ExitCode.ERROR)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as error:
+            # Before an apply's first side effect (planning, the prompt): nothing was written.
             click.echo("Interrupted.", err=True)
-            ctx.exit(130)
+            ctx.exit(getattr(error, "exit_code", ExitCode.INTERRUPTED))
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as error:

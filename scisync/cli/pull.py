@@ -16,6 +16,7 @@ from scisync.cli.options import (
     target_option,
     use_color,
 )
+from scisync.cli.signals import signals_handled
 
 
 @click.command("pull")
@@ -46,14 +47,18 @@ def pull_command(
     project = load_project(options, manifest_files, variables, var_files)
     if locked:
         api.require_lockfile(project)  # before the apply lock: nothing is written
-    with api.apply_lock(project, lock_timeout), api.connect(project) as connection:
+    with (
+        signals_handled() as guard,
+        api.apply_lock(project, lock_timeout),
+        api.connect(project) as connection,
+    ):
         the_plan = api.plan(
             project, connection, targets=targets, locked=locked, downloads_only=True
         )
         if not json_events:
             click.echo(render_plan_text(the_plan, color=use_color()), nl=False)
         api.refuse_conflicts(the_plan, shown=not json_events)
-        with progress(json_events) as sink:
-            outcome = api.apply(project, connection, the_plan, events=sink)
+        with progress(json_events) as sink, guard.deferred() as cancel:
+            outcome = api.apply(project, connection, the_plan, events=sink, cancel=cancel)
     if not json_events and outcome.lock_written:
         click.echo(f"Wrote {project.lock_path.name}.")

@@ -39,6 +39,7 @@ from scisync.manifest.model import (
     SftpStorageConfig,
 )
 from scisync.storage.base import Checksum, RemotePath
+from scisync.storage.roots import Roots
 
 
 def storage_root(manifest: Manifest) -> RemotePath | None:
@@ -51,6 +52,35 @@ def storage_root(manifest: Manifest) -> RemotePath | None:
 
 
 _MAX_NAME_PROBLEMS = 20  # per dataset: enough to see the pattern, not a wall of text
+
+
+def storage_roots(manifest: Manifest) -> Roots:
+    """The manifest's storage root and read-only roots, each as written and resolved.
+
+    A root given through a symlink is known by both names: SciCat records may use either,
+    and the local backend compares resolved paths against the resolved roots anyway.
+    """
+    storage = manifest.storage
+    if isinstance(storage, LocalStorageConfig):
+
+        def forms(path: Path) -> tuple[RemotePath, ...]:
+            absolute = Path(os.path.abspath(path))
+            return tuple(
+                dict.fromkeys(RemotePath(p.as_posix()) for p in (absolute, path.resolve()))
+            )
+
+        return Roots(
+            writable=forms(storage.root),
+            read_only=tuple(form for root in storage.read_only_roots for form in forms(root)),
+            setting="storage.local.read_only_roots",
+        )
+    if isinstance(storage, SftpStorageConfig):
+        return Roots(
+            writable=(storage.root,),
+            read_only=storage.read_only_roots,
+            setting="storage.sftp.read_only_roots",
+        )
+    return Roots()
 
 
 def _matches(selection: FileSelection, pattern: str, where: str) -> list[str]:
@@ -221,6 +251,7 @@ def build_desired(manifest: Manifest, hasher: Hasher) -> DesiredState:
         datasets=tuple(datasets),
         samples=tuple(samples),
         downloads=tuple(downloads),
+        roots=storage_roots(manifest),
     )
 
 

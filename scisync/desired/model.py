@@ -23,6 +23,7 @@ from scisync.manifest.model import (
     SampleSpec,
 )
 from scisync.storage.base import Checksum, RemotePath
+from scisync.storage.roots import Roots
 
 
 class Hasher(Protocol):
@@ -111,6 +112,7 @@ class DesiredState:
     datasets: tuple[DesiredDataset, ...]
     samples: tuple[DesiredSample, ...]
     downloads: tuple[DesiredDownload, ...]
+    roots: Roots  # where the storage may be read and written (the manifest's storage section)
 
 
 def reference_value(ref: Reference, kind: str) -> Json:

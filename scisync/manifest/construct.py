@@ -192,9 +192,13 @@ class Builder:
         if "local" in values:
             local = values["local"].mapping()
             hardlink = local.get("hardlink")
+            read_only = local.get("read_only_roots")
             return LocalStorageConfig(
                 root=self.local_path(local["root"]),
                 hardlink=bool(hardlink.value) if hardlink is not None else False,
+                read_only_roots=tuple(self.local_path(item) for item in read_only.sequence())
+                if read_only is not None
+                else (),
             )
         sftp = values["sftp"].mapping()
         port, user, connections = sftp.get("port"), sftp.get("user"), sftp.get("connections")
@@ -206,6 +210,11 @@ class Builder:
             connections=int(connections.value) if connections is not None else 4,
             ssh_config=self.local_path(sftp["ssh_config"]) if "ssh_config" in sftp else None,
             known_hosts=self.local_path(sftp["known_hosts"]) if "known_hosts" in sftp else None,
+            read_only_roots=tuple(
+                PurePosixPath(str(item.value)) for item in sftp["read_only_roots"].sequence()
+            )
+            if "read_only_roots" in sftp
+            else (),
         )
 
     def fields(

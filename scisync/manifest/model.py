@@ -70,6 +70,7 @@ class LocalStorageConfig:
 
     root: Path
     hardlink: bool = False
+    read_only_roots: tuple[Path, ...] = ()  # downloads may read here too (never written)
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ class SftpStorageConfig:
     connections: int = 4
     ssh_config: Path | None = None  # instead of ~/.ssh/config
     known_hosts: Path | None = None  # in addition to the ssh config's known hosts
+    read_only_roots: tuple[PurePosixPath, ...] = ()  # downloads may read here too
 
 
 StorageConfig = LocalStorageConfig | SftpStorageConfig

@@ -382,6 +382,15 @@ def build_schema() -> dict[str, Any]:
                                 "filesystem only). Default false.",
                                 "type": "boolean",
                             },
+                            "read_only_roots": {
+                                "description": "Folders besides `root` that downloads may "
+                                "read (a facility's data area; relative to the manifest). A "
+                                "dataset whose sourceFolder lies outside `root` and these is "
+                                "refused.",
+                                "type": "array",
+                                "items": {"type": "string", "minLength": 1},
+                                "maxItems": 64,
+                            },
                         },
                     },
                     "sftp": {
@@ -429,6 +438,14 @@ def build_schema() -> dict[str, Any]:
                                 "(default: ~/.ssh/known_hosts and UserKnownHostsFile).",
                                 "type": "string",
                                 "minLength": 1,
+                            },
+                            "read_only_roots": {
+                                "description": "Absolute remote folders besides `root` that "
+                                "downloads may read (a facility's data area). A dataset whose "
+                                "sourceFolder lies outside `root` and these is refused.",
+                                "type": "array",
+                                "items": {"type": "string", "pattern": templatable("^/")},
+                                "maxItems": 64,
                             },
                         },
                     },

@@ -99,10 +99,12 @@ def _folders_awaiting_files(
         listed = {f.path for d in found for f in d.files}
         if all(f.relative in listed for f in dataset.files):
             continue
-        folders.add(dataset.source_folder)
+        if desired.roots.may_read(dataset.source_folder):
+            folders.add(dataset.source_folder)  # (outside, the planner refuses the dataset)
         for current in found:
             folder = current.fields.get("sourceFolder")
-            if isinstance(folder, str) and folder.startswith("/"):
+            # A folder a record names is listed only inside the roots (it is SciCat's word).
+            if isinstance(folder, str) and desired.roots.may_read(folder):
                 folders.add(RemotePath(folder))
     return sorted(folders)
 

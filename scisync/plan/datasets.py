@@ -12,6 +12,7 @@ from scisync.lock.model import LockedDataset
 from scisync.manifest.model import FilesPolicy
 from scisync.observe.model import ObservedDataset
 from scisync.plan.attachments import attachment_changes
+from scisync.plan.confine import uploads_allowed
 from scisync.plan.context import PlanContext
 from scisync.plan.files import (
     existing_file_changes,
@@ -137,6 +138,7 @@ def _update_change(
         ctx, _with_lineage(dataset.body, current), current.fields, drift=drift, ignore=ignore
     )
     file_changes = existing_file_changes(ctx, dataset, folder, added)
+    uploads_allowed(ctx, dataset, folder, file_changes)
     attachments = attachment_changes(dataset, current)
     touched = (
         field_changes or added or any(a.action is not AttachmentAction.KEEP for a in attachments)
@@ -237,15 +239,18 @@ def _create_change(
             field_changes.append(FieldChange(name, None, body[name], after_unknown=True))
         else:
             field_changes.append(FieldChange(name, None, resolved))  # type: ignore[arg-type]
+    folder = dataset.source_folder.as_posix()
+    files = upload_changes(dataset, folder, FileAction.ADD, ctx)
+    uploads_allowed(ctx, dataset, folder, files)
     return ResourceChange(
         kind=ResourceKind.DATASET,
         key=dataset.key,
         action=action,
         reason=reason,
         marker=dataset.marker,
-        source_folder=dataset.source_folder.as_posix(),
+        source_folder=folder,
         field_changes=tuple(field_changes),
-        files=tuple(upload_changes(dataset, dataset.source_folder.as_posix(), FileAction.ADD, ctx)),
+        files=tuple(files),
         attachments=tuple(attachment_changes(dataset, None)),
         depends_on=depends_on(body),
         body=body,

@@ -11,6 +11,7 @@ from scisync.desired.model import DesiredDownload
 from scisync.lock.model import LockedDownload, LockedFile
 from scisync.manifest.model import KeyRef, PidRef
 from scisync.observe.model import ObservedFile
+from scisync.plan.confine import readable
 from scisync.plan.context import PlanContext
 from scisync.plan.model import (
     Action,
@@ -66,6 +67,8 @@ def plan_download(ctx: PlanContext, download: DesiredDownload) -> ResourceChange
         _check_locked(ctx, spec.key, where, locked, pid, source.files)
 
     file_changes = _file_changes(ctx, download, where, locked, source)
+    if file_changes and not readable(ctx, source.folder, download=spec.key, pid=pid, where=where):
+        return ResourceChange(kind=ResourceKind.DOWNLOAD, key=spec.key, action=Action.NOOP)
     needs = any(f.needs_transfer for f in file_changes)
     recorded_same = (
         locked is not None

@@ -22,6 +22,7 @@ from scisync.apply.events import (
     ApplyEvent,
     ApplyFinished,
     ApplyStarted,
+    ApplyStopped,
     ApplySummary,
     BytesTransferred,
     EventSink,
@@ -38,6 +39,7 @@ _EVENT_NAMES: dict[type, str] = {
     BytesTransferred: "bytes_transferred",
     FileDone: "file_done",
     ApplyFinished: "apply_finished",
+    ApplyStopped: "apply_stopped",
 }
 
 
@@ -49,6 +51,18 @@ def format_apply_summary(summary: ApplySummary) -> str:
         f"{summary.forgotten} forgotten, {summary.downloaded} downloaded, "
         f"{human_bytes(summary.bytes_up)} up, {human_bytes(summary.bytes_down)} down "
         f"in {human_duration(summary.elapsed_s)}."
+    )
+
+
+def format_apply_stopped(event: ApplyStopped) -> str:
+    """What an interrupted apply completed (the error that follows says how to resume)."""
+    summary = event.summary
+    return (
+        f"Stopped by {event.signal}: {event.completed} of {event.changes} changes completed "
+        f"({summary.created} created, {summary.updated} updated, {summary.replaced} replaced, "
+        f"{summary.downloaded} downloaded, {human_bytes(summary.bytes_up)} up, "
+        f"{human_bytes(summary.bytes_down)} down in {human_duration(summary.elapsed_s)}); "
+        "transfers in flight were abandoned and their temporary files removed."
     )
 
 
@@ -89,6 +103,8 @@ def plain_event_line(event: ApplyEvent) -> str | None:
             return f"{address}: {path} ({human_bytes(size)}) transferred"
         case ApplyFinished(summary=summary):
             return format_apply_summary(summary)
+        case ApplyStopped():
+            return format_apply_stopped(event)
         case _:
             return None
 
@@ -171,6 +187,9 @@ class TtyProgress:
             case ApplyFinished(summary=summary):
                 self._clear_status()
                 self._write(format_apply_summary(summary) + "\n")
+            case ApplyStopped():
+                self._clear_status()
+                self._write(format_apply_stopped(event) + "\n")
 
     def close(self) -> None:
         """Clear the status line (call when an apply stops early, before printing an error)."""

@@ -13,7 +13,7 @@ from typing import BinaryIO, TypeVar
 
 from scisync._util.hashing import StreamingHasher, hash_file, normalise_algorithm
 from scisync.errors import ChecksumMismatch, Problem, StorageError, os_error_hint
-from scisync.storage.base import DownloadJob, ProgressCallback
+from scisync.storage.base import CancelToken, DownloadJob, ProgressCallback
 
 TEMP_MARKER = ".scisync-tmp-"
 COPY_CHUNK = 4 * 2**20
@@ -112,7 +112,7 @@ def copy_stream(
     total = 0
     while True:
         if abort.is_set():
-            raise StorageError("transfer cancelled", hint="re-run to resume")
+            raise cancelled()
         data = source.read(chunk_size)
         if not data:
             return total
@@ -149,6 +149,7 @@ def place_without_overwrite(tmp: Path, target: Path, blake3: str) -> bool:
         os.link(tmp, target)
     except FileExistsError:
         tmp.unlink(missing_ok=True)
+        refuse_symlink(target)
         existing = hash_file(target, ["blake3"])["blake3"]
         if existing != blake3:
             raise StorageError(
@@ -177,7 +178,34 @@ def place_without_overwrite(tmp: Path, target: Path, blake3: str) -> bool:
     return True
 
 
+def refuse_symlink(target: Path) -> None:
+    """A symlink where a file should land is never followed (it may lead anywhere)."""
+    if target.is_symlink():
+        raise StorageError(
+            "a symlink is in the way of a file scisync writes; it is not followed",
+            where=str(target),
+            hint="remove the symlink (scisync writes only real files below the target)",
+        )
+
+
+def confined_write(target: Path, within: Path | None) -> None:
+    """Refuse to write *target* unless it resolves inside *within* (checked just before
+    writing: a symlink planted in the target folder since the plan does not lead out)."""
+    if within is None:
+        return
+    root = os.path.realpath(within)
+    resolved = os.path.realpath(target)
+    if resolved != root and not resolved.startswith(root.rstrip(os.sep) + os.sep):
+        raise StorageError(
+            f"refusing to write {str(target)!r}: it resolves to {resolved!r}, outside the "
+            f"target folder {str(within)!r} (a symlink leads out)",
+            where=str(target),
+            hint="remove the symlink or choose another target folder",
+        )
+
+
 def place_without_overwrite_existing(target: Path, blake3: str) -> bool:
+    refuse_symlink(target)
     if hash_file(target, ["blake3"])["blake3"] != blake3:
         raise StorageError(
             "a different file already exists here",
@@ -187,21 +215,53 @@ def place_without_overwrite_existing(target: Path, blake3: str) -> bool:
     return False
 
 
+def cancelled() -> StorageError:
+    """The error of a transfer stopped by its cancel token (its temporary is removed)."""
+    return StorageError("transfer cancelled", hint="re-run to resume")
+
+
+class _Abort(threading.Event):
+    """The event the jobs of one batch check: set on a failure, or when *cancel* is set."""
+
+    def __init__(self, cancel: CancelToken | None) -> None:
+        super().__init__()
+        self._cancel = cancel
+
+    def is_set(self) -> bool:
+        return super().is_set() or (self._cancel is not None and self._cancel.is_set())
+
+
+def _unless_aborted(
+    work: Callable[[Job, threading.Event], Result],
+) -> Callable[[Job, threading.Event], Result]:
+    """*work*, but a job whose turn comes after the batch was aborted does not start."""
+
+    def guarded(job: Job, abort: threading.Event) -> Result:
+        if abort.is_set():
+            raise cancelled()
+        return work(job, abort)
+
+    return guarded
+
+
 def run_each(
     work: Callable[[Job, threading.Event], Result],
     jobs: Sequence[Job],
     workers: int,
+    cancel: CancelToken | None = None,
 ) -> list[Result | StorageError]:
     """Run *work* on every job with up to *workers* threads; one result or error per job.
 
-    Every job runs even when another fails (a half-done batch is re-run anyway).  An
-    exception other than StorageError (a bug, an injected fault) is re-raised once all
-    jobs have finished; on KeyboardInterrupt pending jobs are cancelled and running ones
-    are told to stop through the event.
+    Every job runs even when another fails (a half-done batch is re-run anyway), unless
+    *cancel* is set: then no further job starts and running ones see the event set at
+    their next chunk.  An exception other than StorageError (a bug, an injected fault) is
+    re-raised once all jobs have finished; on KeyboardInterrupt pending jobs are cancelled
+    and running ones are told to stop through the event.
     """
     if not jobs:
         return []
-    abort = threading.Event()
+    abort = _Abort(cancel)
+    work = _unless_aborted(work)
     outcomes: list[Result | StorageError] = []
     unexpected: BaseException | None = None
     if workers <= 1 or len(jobs) == 1:
@@ -256,7 +316,18 @@ def run_parallel(
     work: Callable[[Job, threading.Event], None],
     jobs: Sequence[Job],
     workers: int,
+    cancel: CancelToken | None = None,
 ) -> None:
-    """:func:`run_each`, then raise every storage failure at once (one problem per job)."""
-    outcomes = run_each(work, jobs, workers)
-    raise_errors([o for o in outcomes if isinstance(o, StorageError)])
+    """:func:`run_each`, then raise every storage failure at once (one problem per job).
+
+    A cancelled batch raises one "transfer cancelled" error, not one per job left.
+    """
+    outcomes = run_each(work, jobs, workers, cancel)
+    failed = [o for o in outcomes if isinstance(o, StorageError) and not _is_cancelled(o)]
+    if cancel is not None and cancel.is_set():
+        failed.append(cancelled())
+    raise_errors(failed)
+
+
+def _is_cancelled(error: StorageError) -> bool:
+    return error.problems[0].what == cancelled().problems[0].what

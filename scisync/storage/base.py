@@ -23,6 +23,17 @@ or that was found already in place (from any worker thread), so that file counts
 with the bytes instead of all at the end of a batch."""
 
 
+class CancelToken(Protocol):
+    """Asks transfers to stop: checked before each job starts and between chunks.
+
+    :class:`scisync.apply.cancel.Cancellation` is the one the applier passes; a
+    ``threading.Event`` works too.  A cancelled transfer removes its temporary file and
+    places nothing; the transfer call then raises :class:`scisync.errors.StorageError`.
+    """
+
+    def is_set(self) -> bool: ...
+
+
 @dataclass(frozen=True)
 class Checksum:
     """A checksum with its algorithm, e.g. ``Checksum("blake3", "af13...")``.
@@ -66,6 +77,7 @@ class DownloadJob:
     local: Path
     size: int | None
     expected: tuple[Checksum, ...] = ()
+    within: Path | None = None  # the target folder: ``local`` must resolve inside it
 
 
 class Storage(Protocol):
@@ -96,11 +108,14 @@ class Storage(Protocol):
         jobs: Sequence[UploadJob],
         progress: ProgressCallback | None = None,
         done: FileDoneCallback | None = None,
+        *,
+        cancel: CancelToken | None = None,
     ) -> None:
         """Upload files in parallel: temporary name, then rename; size verified after.
 
         An existing remote file with the same size and checksum is skipped; one that
-        differs raises :class:`scisync.errors.StorageError` (never overwritten).
+        differs raises :class:`scisync.errors.StorageError` (never overwritten).  Once
+        *cancel* is set no job starts and running ones stop at their next chunk.
         """
         ...
 
@@ -109,11 +124,13 @@ class Storage(Protocol):
         jobs: Sequence[DownloadJob],
         progress: ProgressCallback | None = None,
         done: FileDoneCallback | None = None,
+        *,
+        cancel: CancelToken | None = None,
     ) -> None:
         """Download files in parallel: temporary file, verify, then rename into place.
 
         A checksum mismatch raises :class:`scisync.errors.ChecksumMismatch` and leaves
-        no file behind.
+        no file behind.  *cancel* stops it as for :meth:`upload`.
         """
         ...
 

@@ -6,12 +6,13 @@ import errno
 import os
 import stat as stat_mod
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from scisync._util.hashing import StreamingHasher, hash_file, normalise_algorithm
 from scisync.errors import StorageError, os_error_hint
 from scisync.storage._transfer import (
+    confined_write,
     copy_stream,
     download_algorithms,
     fsync_dir,
@@ -24,6 +25,7 @@ from scisync.storage._transfer import (
     verify_download,
 )
 from scisync.storage.base import (
+    CancelToken,
     DownloadJob,
     FileDoneCallback,
     ProgressCallback,
@@ -32,6 +34,7 @@ from scisync.storage.base import (
     UploadJob,
     done_by_job,
 )
+from scisync.storage.roots import Roots
 
 
 def _local(path: RemotePath) -> Path:
@@ -61,9 +64,52 @@ class LocalStorage:
     never replaced.
     """
 
-    def __init__(self, hardlink: bool = False, *, workers: int = 4) -> None:
+    def __init__(
+        self, hardlink: bool = False, *, workers: int = 4, roots: Roots | None = None
+    ) -> None:
         self.hardlink = hardlink
         self.workers = workers
+        self.roots = roots
+        # The roots as the file system resolves them: a path is checked after resolving
+        # its symlinks, so a link under a root cannot lead out of it.
+        self._resolved = (
+            None
+            if roots is None
+            else Roots(
+                writable=tuple(_resolved(r) for r in roots.writable),
+                read_only=tuple(_resolved(r) for r in roots.read_only),
+                setting=roots.setting,
+            )
+        )
+
+    def _check_read(self, path: Path) -> None:
+        if self.roots is not None and self._resolved is not None:
+            self.roots.check_read(path.as_posix())
+            self._resolved.check_read(os.path.realpath(path))
+
+    def _check_opened(self, source: Path, fd: int, close: Callable[[], None]) -> None:
+        """The file open at *fd* is the one inside the roots (not one a symlink swapped in
+        between the check and the open): same device and inode as the resolved path."""
+        if self.roots is None:
+            return
+        try:
+            self._check_read(source)
+            opened, checked = os.fstat(fd), os.stat(os.path.realpath(source))
+            if (opened.st_dev, opened.st_ino) != (checked.st_dev, checked.st_ino):
+                raise StorageError(
+                    "refusing to read a file that changed while it was opened (a symlink "
+                    "was swapped in)",
+                    where=str(source),
+                    hint="check who else writes this folder, then run the command again",
+                )
+        except BaseException:
+            close()
+            raise
+
+    def _check_write(self, path: Path) -> None:
+        if self.roots is not None and self._resolved is not None:
+            self.roots.check_write(path.as_posix())
+            self._resolved.check_write(os.path.realpath(path))
 
     def describe(self) -> str:
         return "local file system"
@@ -73,6 +119,7 @@ class LocalStorage:
 
     def stat(self, path: RemotePath) -> RemoteStat | None:
         local = _local(path)
+        self._check_read(local.parent)
         try:
             st = local.lstat()
         except FileNotFoundError:
@@ -95,6 +142,7 @@ class LocalStorage:
     def list_tree(self, folder: RemotePath) -> Mapping[RemotePath, RemoteStat]:
         """Every file below *folder*; symlinks are reported, not followed; temp files skipped."""
         root = _local(folder)
+        self._check_read(root)
         found: dict[RemotePath, RemoteStat] = {}
 
         def fail(exc: OSError) -> None:
@@ -118,6 +166,7 @@ class LocalStorage:
 
     def remote_checksum(self, path: RemotePath, algorithm: str) -> str | None:
         name = normalise_algorithm(algorithm)
+        self._check_read(_local(path))
         return hash_file(_local(path), [name])[name]
 
     # -- uploads ---------------------------------------------------------------------
@@ -127,6 +176,8 @@ class LocalStorage:
         jobs: Sequence[UploadJob],
         progress: ProgressCallback | None = None,
         done: FileDoneCallback | None = None,
+        *,
+        cancel: CancelToken | None = None,
     ) -> None:
         finished = done_by_job(jobs, done)
 
@@ -135,12 +186,13 @@ class LocalStorage:
             finished(job)
 
         sweep_local_temporaries(_local(job.remote) for job in jobs)
-        run_parallel(work, jobs, self.workers)
+        run_parallel(work, jobs, self.workers, cancel)
 
     def _upload_one(
         self, job: UploadJob, progress: ProgressCallback | None, abort: threading.Event
     ) -> None:
         target = _local(job.remote)
+        self._check_write(target)
         if self._same_file_present(target, job):
             if progress is not None:
                 progress(job.size)
@@ -229,6 +281,8 @@ class LocalStorage:
         jobs: Sequence[DownloadJob],
         progress: ProgressCallback | None = None,
         done: FileDoneCallback | None = None,
+        *,
+        cancel: CancelToken | None = None,
     ) -> None:
         finished = done_by_job(jobs, done)
 
@@ -237,13 +291,15 @@ class LocalStorage:
             finished(job)
 
         sweep_local_temporaries(job.local for job in jobs)
-        run_parallel(work, jobs, self.workers)
+        run_parallel(work, jobs, self.workers, cancel)
 
     def _download_one(
         self, job: DownloadJob, progress: ProgressCallback | None, abort: threading.Event
     ) -> None:
         source = _local(job.remote)
         target = job.local
+        self._check_read(source)
+        confined_write(target, job.within)
         if local_copy_matches(job):
             if progress is not None and job.size is not None:
                 progress(job.size)
@@ -252,6 +308,7 @@ class LocalStorage:
             target.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise _os_error(exc, "create folder", target.parent) from exc
+        confined_write(target, job.within)  # again: the folders on the way exist now
         tmp = target.parent / temp_name(target.name)
         try:
             try:
@@ -262,8 +319,9 @@ class LocalStorage:
                     where=str(job.remote),
                     hint="the dataset's files may have been moved or deleted",
                 ) from None
+            self._check_opened(source, stream.fileno(), stream.close)
             hasher = StreamingHasher(download_algorithms(job), size_hint=job.size)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
             with stream, os.fdopen(fd, "wb") as sink:
                 size = copy_stream(stream, sink.write, hasher, progress, abort)
                 sink.flush()
@@ -275,6 +333,10 @@ class LocalStorage:
             raise _os_error(exc, "download file", target) from exc
         finally:
             tmp.unlink(missing_ok=True)
+
+
+def _resolved(root: RemotePath) -> RemotePath:
+    return RemotePath(os.path.realpath(root))
 
 
 def local_copy_matches(job: DownloadJob) -> bool:

@@ -26,6 +26,7 @@ from scisync.manifest.model import (
 from scisync.observe.model import ObservedDataset, ObservedFile, ObservedState
 from scisync.plan.model import Fingerprint
 from scisync.storage.base import Checksum
+from scisync.storage.roots import Roots
 
 PROJECT = "demo"
 FINGERPRINT = Fingerprint(manifest="m", lockfile="l", observed="o")
@@ -123,6 +124,7 @@ def state(
         datasets=datasets,
         samples=samples,
         downloads=downloads,
+        roots=Roots(writable=(PurePosixPath("/store"),), read_only=(PurePosixPath("/data"),)),
     )
 
 

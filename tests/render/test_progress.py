@@ -219,3 +219,19 @@ def test_plain_start_line_counts_in_words() -> None:
     assert plain_event_line(ApplyStarted(changes=2, files=0, bytes=0)) == (
         "Applying 2 changes; 0 files (0 B) to transfer."
     )
+
+
+def test_stopped_apply_says_what_completed_in_every_sink() -> None:
+    from scisync.apply.events import ApplyStopped
+
+    stopped = ApplyStopped(SUMMARY, "SIGTERM", completed=2, changes=5)
+    plain, tty, lines = io.StringIO(), io.StringIO(), io.StringIO()
+    PlainProgress(plain)(stopped)
+    TtyProgress(tty, clock=FakeClock())(stopped)
+    JsonLinesProgress(lines)(stopped)
+    for text in (plain.getvalue(), tty.getvalue()):
+        assert "Stopped by SIGTERM: 2 of 5 changes completed (2 created" in text
+        assert "temporary files removed" in text
+    data = json.loads(lines.getvalue())
+    assert data["event"] == "apply_stopped" and data["signal"] == "SIGTERM"
+    assert data["completed"] == 2 and data["summary"]["created"] == 2

@@ -59,3 +59,50 @@ def test_relative_remote_paths_are_refused(tmp_path: Path) -> None:
 
 def test_describe_is_plain() -> None:
     assert LocalStorage().describe() == "local file system"
+
+
+def test_a_cancelled_upload_starts_no_file_and_leaves_no_temporary(tmp_path: Path) -> None:
+    import threading
+
+    from scisync.apply.cancel import Cancellation
+
+    files = []
+    for number in range(6):
+        local = tmp_path / f"f{number}.dat"
+        local.write_bytes(b"x" * 1000)
+        files.append(upload_job(local, tmp_path / "store" / local.name))
+    cancel = Cancellation()
+    seen: list[int] = []
+    lock = threading.Lock()
+
+    def progress(n: int) -> None:
+        with lock:
+            seen.append(n)
+            cancel.cancel()  # after the first chunk of the first file
+
+    with pytest.raises(StorageError, match="transfer cancelled"):
+        LocalStorage(workers=2).upload(files, progress, cancel=cancel)
+    store = tmp_path / "store"
+    placed = sorted(p.name for p in store.iterdir()) if store.exists() else []
+    assert [name for name in placed if "scisync-tmp" in name] == []
+    assert len(placed) <= 1  # at most one file raced its placement; the rest never started
+    assert cancel.exit_code == 130 and cancel.signal_name == "SIGINT"
+
+
+def test_local_storage_refuses_reads_and_writes_outside_its_roots(tmp_path: Path) -> None:
+    from scisync.storage.roots import Roots
+
+    store, secret = tmp_path / "store", tmp_path / "secret"
+    store.mkdir()
+    secret.mkdir()
+    (secret / "key").write_bytes(b"k")
+    (store / "link").symlink_to(secret)
+    storage = LocalStorage(roots=Roots(writable=(RemotePath(store.as_posix()),)))
+    for path in (secret / "key", store / "link" / "key"):
+        with pytest.raises(StorageError, match="refusing to read"):
+            storage.remote_checksum(RemotePath(path.as_posix()), "sha256")
+    local = tmp_path / "a.dat"
+    local.write_bytes(b"a")
+    with pytest.raises(StorageError, match="refusing to write"):
+        storage.upload([upload_job(local, store / "link" / "a.dat")])
+    assert sorted(p.name for p in secret.iterdir()) == ["key"]

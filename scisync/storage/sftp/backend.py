@@ -18,6 +18,7 @@ from scisync._util.hashing import normalise_algorithm
 from scisync.errors import StorageError
 from scisync.storage._transfer import is_temp_name
 from scisync.storage.base import (
+    CancelToken,
     DownloadJob,
     FileDoneCallback,
     ProgressCallback,
@@ -25,6 +26,7 @@ from scisync.storage.base import (
     RemoteStat,
     UploadJob,
 )
+from scisync.storage.roots import Roots
 from scisync.storage.sftp.download import Downloader
 from scisync.storage.sftp.hashing import RemoteHashing
 from scisync.storage.sftp.server import Server
@@ -53,7 +55,9 @@ class SftpStorage:
         connect_timeout: float = 15,
         io_timeout: float = 120,
         verify_remote_checksum: bool = True,
+        roots: Roots | None = None,
     ) -> None:
+        self.roots = roots  # every path read or written is checked (lexically) against them
         self._server = Server(
             host,
             port,
@@ -97,7 +101,12 @@ class SftpStorage:
 
     # -- reading the tree ------------------------------------------------------------
 
+    def _check_read(self, path: RemotePath) -> None:
+        if self.roots is not None:
+            self.roots.check_read(path)
+
     def stat(self, path: RemotePath) -> RemoteStat | None:
+        self._check_read(path.parent)
         with self._server.pool.lease() as session:
             try:
                 attrs = session.sftp.lstat(str(path))
@@ -121,6 +130,7 @@ class SftpStorage:
 
     def list_tree(self, folder: RemotePath) -> Mapping[RemotePath, RemoteStat]:
         """One listdir round trip per folder; symlinks reported, not followed."""
+        self._check_read(folder)
         found: dict[RemotePath, RemoteStat] = {}
         with self._server.pool.lease() as session:
             pending = [folder]
@@ -151,6 +161,7 @@ class SftpStorage:
     def remote_checksum(self, path: RemotePath, algorithm: str) -> str | None:
         """Run ``sha256sum``/``b3sum``/... on the server; None without a shell or the tool."""
         name = normalise_algorithm(algorithm)
+        self._check_read(path)
         with self._server.pool.lease() as session:
             try:
                 session.sftp.stat(str(path))
@@ -169,14 +180,23 @@ class SftpStorage:
         jobs: Sequence[UploadJob],
         progress: ProgressCallback | None = None,
         done: FileDoneCallback | None = None,
+        *,
+        cancel: CancelToken | None = None,
     ) -> None:
         """See :meth:`.upload.Uploader.upload`."""
-        self._uploader.upload(jobs, progress, done)
+        if self.roots is not None:
+            for job in jobs:
+                self.roots.check_write(job.remote)
+        self._uploader.upload(jobs, progress, done, cancel=cancel)
 
     def download(
         self,
         jobs: Sequence[DownloadJob],
         progress: ProgressCallback | None = None,
         done: FileDoneCallback | None = None,
+        *,
+        cancel: CancelToken | None = None,
     ) -> None:
-        self._downloader.download(jobs, progress, done)
+        for job in jobs:
+            self._check_read(job.remote)
+        self._downloader.download(jobs, progress, done, cancel=cancel)

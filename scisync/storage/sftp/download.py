@@ -11,6 +11,8 @@ from contextlib import ExitStack
 from scisync._util.hashing import StreamingHasher
 from scisync.errors import ChecksumMismatch, StorageError
 from scisync.storage._transfer import (
+    cancelled,
+    confined_write,
     download_algorithms,
     fsync_dir,
     place_without_overwrite,
@@ -20,6 +22,7 @@ from scisync.storage._transfer import (
     verify_download,
 )
 from scisync.storage.base import (
+    CancelToken,
     DownloadJob,
     FileDoneCallback,
     ProgressCallback,
@@ -44,8 +47,12 @@ class Downloader:
         jobs: Sequence[DownloadJob],
         progress: ProgressCallback | None = None,
         done: FileDoneCallback | None = None,
+        *,
+        cancel: CancelToken | None = None,
     ) -> None:
         finished = done_by_job(jobs, done)
+        for job in jobs:
+            confined_write(job.local, job.within)
 
         def work(job: DownloadJob, abort: threading.Event) -> None:
             if local_copy_matches(job):
@@ -58,7 +65,7 @@ class Downloader:
             finished(job)
 
         sweep_local_temporaries(job.local for job in jobs)
-        run_parallel(work, jobs, self.server.connections)
+        run_parallel(work, jobs, self.server.connections, cancel)
 
     def _download_one(
         self,
@@ -93,10 +100,11 @@ class Downloader:
                 where=str(target.parent),
                 hint="check that the download folder is writable",
             ) from exc
+        confined_write(target, job.within)  # again: the folders on the way exist now
         tmp = target.parent / temp_name(target.name)
         try:
             hasher = StreamingHasher(download_algorithms(job), size_hint=size)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
             with os.fdopen(fd, "wb") as sink:
 
                 def consume(data: memoryview) -> None:
@@ -108,6 +116,8 @@ class Downloader:
                 received = self._fetch(session, job.remote, size, consume, abort)
                 sink.flush()
                 os.fsync(sink.fileno())
+            if abort.is_set():
+                raise cancelled()  # nothing is placed after a cancellation
             digests = hasher.hexdigests()
             verify_download(job, digests, received)
             place_without_overwrite(tmp, target, digests["blake3"])

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from scisync._util.hashing import StreamingHasher
 from scisync.errors import ChecksumMismatch, StorageError
 from scisync.storage._transfer import (
+    cancelled,
     copy_stream,
     names_by_folder,
     raise_errors,
@@ -19,6 +20,7 @@ from scisync.storage._transfer import (
     temp_name,
 )
 from scisync.storage.base import (
+    CancelToken,
     FileDoneCallback,
     ProgressCallback,
     RemotePath,
@@ -47,6 +49,8 @@ class Uploader:
         jobs: Sequence[UploadJob],
         progress: ProgressCallback | None = None,
         done: FileDoneCallback | None = None,
+        *,
+        cancel: CancelToken | None = None,
     ) -> None:
         """Upload in phases so that slow per-command costs are paid per batch, not per file.
 
@@ -56,28 +60,33 @@ class Uploader:
         3. send the others to temporary names (parallel, pipelined, hashed while read);
         4. verify the temporaries' blake3 on the server (batched; skipped without a shell);
         5. rename each into place with SFTP's no-overwrite rename.
-        Temporaries not renamed are removed whatever happens, including interruptions.
+        Temporaries not renamed are removed whatever happens, including interruptions; once
+        *cancel* is set no phase starts a new file and nothing more is renamed into place.
         """
         errors: list[StorageError] = []
         finished = done_by_job(jobs, done)
         self._sweep_stale_temporaries(jobs)
-        present, absent = self._probe(jobs, errors)
+        present, absent = self._probe(jobs, errors, cancel)
         if present:
             self._skip_identical(present, progress, finished, errors)
         pending: dict[UploadJob, str] = {}  # job -> temporary path on the server
         pending_lock = threading.Lock()
         try:
-            on_server = self._send_all(absent, progress, finished, pending, pending_lock, errors)
+            on_server = self._send_all(
+                absent, progress, finished, pending, pending_lock, errors, cancel
+            )
             if self.verify and pending:
-                self._verify_sent(pending, on_server, errors)
-            self._rename_all(pending, pending_lock, errors)
+                self._verify_sent(pending, on_server, errors, cancel)
+            self._rename_all(pending, pending_lock, errors, cancel)
         finally:
             if pending:
                 self.server.remove_paths(list(pending.values()))
+        if cancel is not None and cancel.is_set():
+            raise cancelled()
         raise_errors(errors)
 
     def _probe(
-        self, jobs: Sequence[UploadJob], errors: list[StorageError]
+        self, jobs: Sequence[UploadJob], errors: list[StorageError], cancel: CancelToken | None
     ) -> tuple[list[UploadJob], list[UploadJob]]:
         """Phase 1: (present with the same size, absent); conflicts go to *errors*."""
 
@@ -90,7 +99,7 @@ class Uploader:
 
         present: list[UploadJob] = []
         absent: list[UploadJob] = []
-        outcomes = run_each(probe, jobs, self.server.connections)
+        outcomes = run_each(probe, jobs, self.server.connections, cancel)
         for job, outcome in zip(jobs, outcomes, strict=True):
             if isinstance(outcome, StorageError):
                 errors.append(outcome)
@@ -123,6 +132,7 @@ class Uploader:
         pending: dict[UploadJob, str],
         pending_lock: threading.Lock,
         errors: list[StorageError],
+        cancel: CancelToken | None,
     ) -> dict[str, str]:
         """Phase 3: send to temporaries (into *pending*); returns digests checked inline."""
         on_server: dict[str, str] = {}
@@ -139,7 +149,7 @@ class Uploader:
                 pending[job] = tmp
             finished(job)  # its bytes are on the server (renamed into place later)
 
-        outcomes = run_each(send, absent, self.server.connections)
+        outcomes = run_each(send, absent, self.server.connections, cancel)
         errors.extend(o for o in outcomes if isinstance(o, StorageError))
         return on_server
 
@@ -148,6 +158,7 @@ class Uploader:
         pending: dict[UploadJob, str],
         on_server: dict[str, str],
         errors: list[StorageError],
+        cancel: CancelToken | None,
     ) -> None:
         """Phase 4: a temporary whose blake3 on the server differs is removed, not renamed."""
         workers = self.server.connections
@@ -159,7 +170,7 @@ class Uploader:
             with self.server.pool.lease() as session:
                 return self.hashing.checksums(session, group, "blake3")
 
-        for found in run_each(verify, groups, workers):
+        for found in run_each(verify, groups, workers, cancel):
             if isinstance(found, StorageError):
                 raise found
             on_server.update(found)
@@ -180,6 +191,7 @@ class Uploader:
         pending: dict[UploadJob, str],
         pending_lock: threading.Lock,
         errors: list[StorageError],
+        cancel: CancelToken | None,
     ) -> None:
         """Phase 5: each temporary into place; a renamed one leaves *pending*."""
 
@@ -192,7 +204,7 @@ class Uploader:
             with pending_lock:
                 del pending[job]
 
-        outcomes = run_each(rename, list(pending), self.server.connections)
+        outcomes = run_each(rename, list(pending), self.server.connections, cancel)
         errors.extend(o for o in outcomes if isinstance(o, StorageError))
 
     def _sweep_stale_temporaries(self, jobs: Sequence[UploadJob]) -> None:
