@@ -51,6 +51,7 @@ from scisync.plan.model import Fingerprint, Plan
 from scisync.plan.planner import PlanOptions, make_plan
 from scisync.scicat.auth import open_client
 from scisync.scicat.client import ScicatClient
+from scisync.scicat.http import RetryListener
 from scisync.storage.base import Storage
 
 LOCK_NAME = "scisync.lock"
@@ -126,8 +127,17 @@ def _open_storage(manifest: Manifest) -> Storage | None:
 
 
 @contextmanager
-def connect(project: Project, *, environ: Mapping[str, str] | None = None) -> Iterator[Connection]:
-    """Sign in to SciCat (starting the embedded sandbox if the manifest asks) and open storage."""
+def connect(
+    project: Project,
+    *,
+    environ: Mapping[str, str] | None = None,
+    on_retry: RetryListener | None = None,
+) -> Iterator[Connection]:
+    """Sign in to SciCat (starting the embedded sandbox if the manifest asks) and open storage.
+
+    ``on_retry`` hears of every retried SciCat request (what failed, when it tries again)
+    before the pause; the CLI prints it.
+    """
     env = os.environ if environ is None else environ
     config = project.manifest.scicat
     with ExitStack() as stack:
@@ -141,10 +151,14 @@ def connect(project: Project, *, environ: Mapping[str, str] | None = None) -> It
             token = server.login(SANDBOX_USER)
             register_secret(token)
             catalog = ScicatClient(
-                server.url, token, timeout=config.timeout, token_env=config.token_env
+                server.url,
+                token,
+                token_env=config.token_env,
+                limits=config.http_limits,
+                on_retry=on_retry,
             )
         else:
-            catalog = open_client(config, env)
+            catalog = open_client(config, env, on_retry=on_retry)
         if catalog.authenticated:
             # SciCat treats a token it cannot verify as anonymous instead of refusing it;
             # without this check a wrong token shows up later as 403s or an empty catalogue.

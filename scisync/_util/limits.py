@@ -5,9 +5,14 @@ write access to the project can edit, so each is bounded before it is parsed or 
 its size in bytes, how deep it nests, how many values it expands to.  The numbers are far
 above anything a real project reaches (a lockfile of a million files is about 150 MB) and
 far below what would exhaust memory or Python's recursion limit.
+
+Servers are bounded here too: :class:`HttpLimits` (every request to SciCat: time, bytes,
+retries; manifest ``scicat.limits``) and :class:`SshLimits` (SFTP connections).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, fields
 
 MIB = 1024 * 1024
 
@@ -36,3 +41,57 @@ MAX_JSON_DEPTH = 128
 #: bytes (Linux's NAME_MAX and PATH_MAX).
 MAX_NAME_BYTES = 255
 MAX_PATH_BYTES = 4096
+
+
+@dataclass(frozen=True)
+class HttpLimits:
+    """Bounds on every HTTP request to SciCat (manifest: ``scicat.limits``)."""
+
+    connect_timeout: float = 10.0
+    """Seconds to open a TCP (and TLS) connection."""
+    read_timeout: float = 30.0
+    """Seconds of silence allowed while waiting for any byte of an answer."""
+    deadline: float = 300.0
+    """Seconds one request may take from sending to the last byte of its answer.
+
+    A server dripping one byte a second resets no clock: this bound holds regardless.
+    """
+    max_response_bytes: int = 64 * MIB
+    """Largest answer body (after decompression) read into memory."""
+    retries: int = 4
+    """Retries of one request (connection failures, timeouts, 429 and 5xx answers)."""
+    retry_budget: int = 20
+    """Retries for a whole command, across all its requests."""
+    retry_after_max: float = 60.0
+    """Longest pause a ``Retry-After`` header can impose before a retry (longer is capped)."""
+    backoff_factor: float = 0.5
+    """Seconds of the first backoff pause; each further retry doubles it (plus jitter)."""
+    backoff_max: float = 30.0
+    """Longest backoff pause between two retries."""
+    max_redirects: int = 3
+    """Redirects followed within the same scheme, host and port (never to another)."""
+
+    def __post_init__(self) -> None:
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if value < 0 or value != value:  # negative or NaN
+                raise ValueError(f"{field.name} must be a non-negative number, not {value!r}")
+        for name in ("connect_timeout", "read_timeout", "deadline", "max_response_bytes"):
+            if getattr(self, name) == 0:
+                raise ValueError(f"{name} must be positive")
+
+
+HTTP_LIMIT_NAMES = tuple(field.name for field in fields(HttpLimits))
+"""The keys of ``scicat.limits`` in a manifest."""
+
+
+@dataclass(frozen=True)
+class SshLimits:
+    """Bounds on SFTP connections (defaults; ``storage.sftp`` options override some)."""
+
+    connect_timeout: float = 15.0
+    """Seconds to open the TCP connection and finish the SSH handshake and sign-in."""
+    io_timeout: float = 120.0
+    """Seconds of silence allowed on an open SFTP channel before the operation fails."""
+    keepalive_interval: int = 15
+    """Seconds between SSH keepalive messages, so a dead link is noticed."""

@@ -10,9 +10,11 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 from scisync._util.jsontypes import Json
+from scisync._util.limits import HttpLimits
 from scisync._util.secrets import register_secret
 from scisync.manifest.fields import (
     DATASET_FIELDS_BY_NAME,
@@ -164,8 +166,11 @@ class Builder:
                 "name both variables, or use token_env alone",
             )
         token_env = values.get("token_env")
+        limits = self.http_limits(values.get("limits"))
         timeout = values.get("timeout")
         login = values.get("login")
+        if timeout is not None:
+            limits = replace(limits, read_timeout=float(timeout.value))
         return ScicatConfig(
             url=str(url.value) if url is not None else None,
             sandbox=self.local_path(sandbox) if sandbox is not None else None,
@@ -173,8 +178,20 @@ class Builder:
             username_env=str(user.value) if user is not None else None,
             password_env=str(password.value) if password is not None else None,
             login="ldap" if login is not None and login.value == "ldap" else "local",
-            timeout=float(timeout.value) if timeout is not None else 30.0,
+            timeout=limits.read_timeout,
+            limits=limits,
         )
+
+    def http_limits(self, node: Node | None) -> HttpLimits:
+        """``scicat.limits`` (the schema checked names and types) over the defaults."""
+        if node is None:
+            return HttpLimits()
+        given = {key: entry.value for key, entry in node.mapping().items()}
+        try:
+            return HttpLimits(**given)
+        except (TypeError, ValueError) as error:
+            self.add(node, ("scicat", "limits"), f"invalid limits: {error}", "see docs/security.md")
+            return HttpLimits()
 
     def storage(self) -> StorageConfig | None:
         node = self.root.get("storage")

@@ -9,13 +9,14 @@ Local paths are absolute (resolved against the manifest file's folder).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from scisync._util.jsontypes import Json
+from scisync._util.limits import HttpLimits
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,12 @@ class ScicatConfig:
     password_env: str | None = None
     login: Literal["local", "ldap"] = "local"  # which SciCat login the password goes to
     timeout: float = 30.0
+    limits: HttpLimits = HttpLimits()
+
+    @property
+    def http_limits(self) -> HttpLimits:
+        """The limits, with ``timeout`` as their read timeout (it is the shorthand)."""
+        return replace(self.limits, read_timeout=self.timeout)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,41 @@ ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 CHECKSUM_ALGORITHMS = ("sha256", "blake2b", "sha1", "md5")
 
 
+def _limit(description: str, *, integer: bool = False, positive: bool = True) -> dict[str, Any]:
+    bound = "exclusiveMinimum" if positive else "minimum"
+    return {"description": description, "type": "integer" if integer else "number", bound: 0}
+
+
+# The keys are scisync._util.limits.HttpLimits' fields (a test checks they agree).
+HTTP_LIMITS_SCHEMA: dict[str, Any] = {
+    "description": "Bounds on every request to SciCat (docs/security.md lists them).",
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "connect_timeout": _limit("Seconds to open a connection (default 10)."),
+        "read_timeout": _limit("Seconds of silence allowed while waiting (default 30)."),
+        "deadline": _limit(
+            "Seconds one request may take from sending to the last byte (default 300)."
+        ),
+        "max_response_bytes": _limit(
+            "Largest answer read into memory, in bytes (default 67108864).", integer=True
+        ),
+        "retries": _limit("Retries of one request (default 4).", integer=True, positive=False),
+        "retry_budget": _limit(
+            "Retries for a whole command (default 20).", integer=True, positive=False
+        ),
+        "retry_after_max": _limit(
+            "Longest Retry-After pause honoured, in seconds (default 60).", positive=False
+        ),
+        "backoff_factor": _limit("First backoff pause in seconds (default 0.5).", positive=False),
+        "backoff_max": _limit("Longest backoff pause in seconds (default 30).", positive=False),
+        "max_redirects": _limit(
+            "Same-origin redirects followed (default 3).", integer=True, positive=False
+        ),
+    },
+}
+
+
 def _desc(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, **schema}
 
@@ -352,10 +387,12 @@ def build_schema() -> dict[str, Any]:
                         "enum": ["local", "ldap"],
                     },
                     "timeout": {
-                        "description": "HTTP timeout in seconds (default 30).",
+                        "description": "HTTP read timeout in seconds: the longest silence "
+                        "while waiting for SciCat (default 30; same as limits.read_timeout).",
                         "type": "number",
                         "exclusiveMinimum": 0,
                     },
+                    "limits": HTTP_LIMITS_SCHEMA,
                 },
             },
             "storage": {

@@ -23,12 +23,13 @@ from urllib.parse import urlsplit, urlunsplit
 import jwt
 import requests
 
+from scisync._util.limits import HttpLimits
 from scisync._util.secrets import register_secret
 from scisync.errors import AuthError, ConfigError
 from scisync.manifest.model import ScicatConfig
 from scisync.scicat.client import ScicatClient
 from scisync.scicat.credentials import CredentialStore, StoredCredential
-from scisync.scicat.http import api_root
+from scisync.scicat.http import RetryListener, api_root
 
 
 @dataclass(frozen=True)
@@ -103,8 +104,10 @@ def login(
     password: str,
     *,
     method: LoginMethod = "local",
-    timeout: float = 30,
+    timeout: float | None = None,
     session: requests.Session | None = None,
+    limits: HttpLimits | None = None,
+    on_retry: RetryListener | None = None,
 ) -> LoginResult:
     """Log in with a password; returns the JWT and when it expires.
 
@@ -112,7 +115,9 @@ def login(
     ``"ldap"`` its ``auth/ldap`` (facility accounts); both answer the same way.
     """
     register_secret(password)
-    client = ScicatClient(base_url, None, timeout=timeout, session=session)
+    client = ScicatClient(
+        base_url, None, timeout=timeout, session=session, limits=limits, on_retry=on_retry
+    )
     kind = "an LDAP login" if method == "ldap" else "a login"
     where = f"{kind} to {client.api_root} as {username}"
     try:
@@ -222,7 +227,9 @@ def resolve_token(
                     where="scicat",
                     hint="set scicat.url in the manifest",
                 )
-            return login(url, username, password, method=config.login, timeout=config.timeout).token
+            return login(
+                url, username, password, method=config.login, limits=config.http_limits
+            ).token
         if username or password:
             missing = config.password_env if username else config.username_env
             raise ConfigError(
@@ -254,6 +261,7 @@ def open_client(
     *,
     base_url: str | None = None,
     session: requests.Session | None = None,
+    on_retry: RetryListener | None = None,
 ) -> ScicatClient:
     """A client for ``config`` with the token :func:`resolve_token` finds.
 
@@ -268,5 +276,10 @@ def open_client(
     store = credential_store or CredentialStore.default(environ)
     token = resolve_token(config, environ, store, base_url=url)
     return ScicatClient(
-        url, token, timeout=config.timeout, session=session, token_env=config.token_env
+        url,
+        token,
+        session=session,
+        token_env=config.token_env,
+        limits=config.http_limits,
+        on_retry=on_retry,
     )

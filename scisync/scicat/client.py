@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from types import TracebackType
@@ -21,6 +22,7 @@ from urllib.parse import quote
 import requests
 
 from scisync._util.jsontypes import Json, JsonObject
+from scisync._util.limits import HttpLimits
 from scisync._util.secrets import register_secret
 from scisync.desired.ids import MARKER_FIELD
 from scisync.errors import ApiError, AuthError, ConfigError, QueryLimitError
@@ -31,8 +33,8 @@ from scisync.scicat.convert import (
     dataset_from_document,
     sample_from_document,
 )
-from scisync.scicat.http import api_root, make_session
-from scisync.scicat.problems import describe_request, error_from_exception, error_from_response
+from scisync.scicat.http import RetryListener, Transport, api_root, make_session
+from scisync.scicat.problems import describe_request, error_from_response
 from scisync.scicat.published import PublishedDataRecord, published_from_document
 from scisync.scicat.query import DatasetQuery, query_from_manifest
 
@@ -73,12 +75,14 @@ class ScicatClient:
         base_url: str,
         token: str | None,
         *,
-        timeout: float = 30,
-        retries: int = 4,
+        timeout: float | None = None,
+        retries: int | None = None,
         session: requests.Session | None = None,
-        backoff_factor: float = 0.5,
+        backoff_factor: float | None = None,
         page_size: int = DEFAULT_PAGE_SIZE,
         token_env: str = "SCICAT_TOKEN",
+        limits: HttpLimits | None = None,
+        on_retry: RetryListener | None = None,
     ) -> None:
         register_secret(token)
         self.base_url = base_url
@@ -90,13 +94,21 @@ class ScicatClient:
                 where="scicat.url",
                 hint="give the SciCat API URL, e.g. https://scicat.example.org/api/v3",
             ) from None
-        self.timeout = timeout
+        # timeout/retries/backoff_factor: shorthands that override the matching limits.
+        overrides: dict[str, float] = {}
+        if timeout is not None:
+            overrides["read_timeout"] = timeout
+        if retries is not None:
+            overrides["retries"] = retries
+        if backoff_factor is not None:
+            overrides["backoff_factor"] = backoff_factor
+        self.limits = replace(limits or HttpLimits(), **overrides)  # type: ignore[arg-type]
+        self.timeout = self.limits.read_timeout
         self.page_size = page_size
         self.token_env = token_env
         self._authenticated = bool(token)
-        self._session = make_session(
-            token, retries=retries, backoff_factor=backoff_factor, session=session
-        )
+        self._session = make_session(token, session=session)
+        self._transport = Transport(self._session, self.limits, on_retry=on_retry)
         self._count_lock = threading.Lock()
         self.request_count = 0
 
@@ -155,12 +167,9 @@ class ScicatClient:
             data = json.dumps(body).encode("utf-8")
         with self._count_lock:
             self.request_count += 1
-        try:
-            response = self._session.request(
-                method, url, data=data, headers=sent_headers, timeout=self.timeout
-            )
-        except requests.RequestException as error:
-            raise error_from_exception(error, method=method, url=url, context=context) from None
+        response = self._transport.request(
+            method, url, data=data, headers=sent_headers, context=context
+        )
         if missing_ok and response.status_code == 404:
             return None
         if not response.ok:
@@ -686,21 +695,28 @@ def _filter(
 
 
 def _parse(response: requests.Response, context: str | None) -> Json:
-    if not response.content.strip():
+    body = response.content
+    if not body.strip():
         return None
+    request = response.request
     try:
-        parsed: Json = response.json()
-    except ValueError:
-        request = response.request
+        parsed: Json = json.loads(body)
+    except (ValueError, RecursionError):
+        # RecursionError: JSON nested thousands deep; no SciCat document is.
+        kind = response.headers.get("Content-Type", "no Content-Type")
         raise _unexpected(
-            request.method or "?", request.url or response.url, "JSON", context
+            request.method or "?", request.url or response.url, "JSON", context, kind
         ) from None
     return parsed
 
 
-def _unexpected(method: str, url: str, wanted: str, context: str | None) -> ApiError:
+def _unexpected(
+    method: str, url: str, wanted: str, context: str | None, kind: str | None = None
+) -> ApiError:
+    received = f" ({' '.join(kind.split())[:80]})" if kind else ""
     return ApiError(
-        f"SciCat answered {describe_request(method, url)} with something that is not {wanted}",
+        f"SciCat answered {describe_request(method, url)} with something that is not "
+        f"{wanted}{received}",
         where=context or "SciCat",
         hint="check that the SciCat URL points at the API (it usually ends in /api/v3)",
     )

@@ -1,31 +1,52 @@
-"""The HTTP plumbing under :class:`~scisync.scicat.client.ScicatClient`.
+"""The HTTP plumbing under :class:`~scisync.scicat.client.ScicatClient`: bounded exchanges.
 
-One ``requests.Session`` per client, with urllib3's ``Retry`` doing the retrying:
-connection failures, 429 and 5xx are retried with exponential backoff plus jitter, and a
-``Retry-After`` header is honoured.  Only idempotent methods (GET, HEAD, PUT, PATCH,
-DELETE) are retried after the request reached the server; a POST is never repeated
-because SciCat has no idempotency key and a repeat could create a second dataset.  (A
-POST whose *connection* was refused is retried: it never reached the server.)
+Every request is bounded by :class:`~scisync._util.limits.HttpLimits`:
+
+- a connect timeout, a read timeout (silence between two bytes) and an overall
+  *deadline* from sending to the last byte of the answer, enforced by a watchdog that
+  shuts the socket down, so a server dripping one byte a second cannot hold a command;
+- the answer body is streamed and capped (``max_response_bytes``, after decompression),
+  so an endless or huge body ends in a clear error instead of a MemoryError;
+- retries (connection failures, timeouts, 429 and 5xx) have a per-request count and a
+  per-command budget; each retry is reported through ``on_retry`` before the pause, and
+  ``Retry-After`` is honoured up to ``retry_after_max``;
+- redirects are followed only within the same scheme, host and port: the token never
+  goes to another server.
+
+Only idempotent methods (GET, HEAD, PUT, PATCH, DELETE) are retried after the request
+reached the server; a POST is never repeated because SciCat has no idempotency key and a
+repeat could create a second dataset.  (A POST whose *connection* failed is retried: it
+never reached the server.)
 """
 
 from __future__ import annotations
 
-import inspect
-from types import TracebackType
-from typing import Self
-from urllib.parse import urlsplit, urlunsplit
+import random
+import socket
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.connectionpool import ConnectionPool
-from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError
-from urllib3.response import BaseHTTPResponse
-from urllib3.util.retry import Retry
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import HTTPError as Urllib3Error
+from urllib3.exceptions import NewConnectionError, ReadTimeoutError
+
+from scisync._util.limits import HttpLimits
+from scisync.errors import ApiError
+from scisync.scicat.problems import describe_request, error_from_exception, wrong_address
 
 RETRYABLE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
-RETRY_AFTER_MAX_SECONDS = 120  # a server asking for an hour's pause gets a clear error instead
-BACKOFF_MAX_SECONDS = 30.0
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+CHUNK_BYTES = 64 * 1024
 
 
 def api_root(base_url: str) -> str:
@@ -105,72 +126,468 @@ class BearerAuth(requests.auth.AuthBase):
     __str__ = __repr__
 
 
-def fails_fast(error: Exception | None) -> bool:
-    """A wrong host or port: the name does not resolve, or nothing listens there.
+# -- the deadline watchdog -------------------------------------------------------------
 
-    Retrying cannot fix either, so the user hears about it at once instead of after
-    seconds of silent backoff.
+
+class _Deadline:
+    """Shuts down the sockets of one exchange when its deadline passes.
+
+    The read timeout only bounds the silence between two bytes; this bounds the whole
+    exchange, headers included.  The shutdown makes the blocked read return, and the
+    exchange then reports the deadline (``fired``) instead of a broken connection.
     """
-    if isinstance(error, NameResolutionError):
-        return True
-    if isinstance(error, NewConnectionError):
-        cause = error.__cause__ or error.__context__
-        return isinstance(cause, ConnectionRefusedError) or "refused" in str(error).lower()
-    return False
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.fired = False
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+
+    def watch(self, sock: socket.socket | None) -> None:
+        if sock is None:
+            return
+        with self._lock:
+            if self.fired:
+                _shutdown(sock)
+            else:
+                self._sockets.append(sock)
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            for sock in self._sockets:
+                _shutdown(sock)
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        _current.deadline = self
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._timer.cancel()
+        _current.deadline = None
 
 
-class _Retry(Retry):
-    """urllib3's Retry, except that a wrong host or port is not retried."""
-
-    def increment(
-        self,
-        method: str | None = None,
-        url: str | None = None,
-        response: BaseHTTPResponse | None = None,
-        error: Exception | None = None,
-        _pool: ConnectionPool | None = None,
-        _stacktrace: TracebackType | None = None,
-    ) -> Self:
-        if fails_fast(error):
-            raise MaxRetryError(_pool, url or "", error) from error  # type: ignore[arg-type]
-        return super().increment(method, url, response, error, _pool, _stacktrace)
+def _shutdown(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed: nothing left to stop
 
 
-def make_retry(retries: int, backoff_factor: float) -> Retry:
-    options: dict[str, object] = {
-        "total": retries,
-        "connect": retries,
-        "read": retries,
-        "status": retries,
-        "other": 0,
-        "redirect": 3,
-        "allowed_methods": RETRYABLE_METHODS,
-        "status_forcelist": RETRYABLE_STATUSES,
-        "backoff_factor": backoff_factor,
-        "backoff_max": BACKOFF_MAX_SECONDS,
-        "backoff_jitter": backoff_factor,
-        "respect_retry_after_header": True,
-        # Give the last answer back instead of raising MaxRetryError, so the caller maps
-        # the server's own 503/429 message.
-        "raise_on_status": False,
-    }
-    if "retry_after_max" in inspect.signature(Retry.__init__).parameters:
-        options["retry_after_max"] = RETRY_AFTER_MAX_SECONDS
-    return _Retry(**options)  # type: ignore[arg-type]
+_current = threading.local()
 
 
-def make_session(
-    token: str | None,
-    *,
-    retries: int,
-    backoff_factor: float,
-    session: requests.Session | None = None,
-) -> requests.Session:
-    """A session with retrying adapters, JSON accept header and (optionally) bearer auth."""
+class _WatchedMixin:
+    sock: socket.socket | None
+
+    def getresponse(self) -> Any:
+        deadline: _Deadline | None = getattr(_current, "deadline", None)
+        if deadline is not None:
+            deadline.watch(self.sock)
+        return super().getresponse()  # type: ignore[misc]
+
+
+class _WatchedHTTPConnection(_WatchedMixin, HTTPConnection):
+    pass
+
+
+class _WatchedHTTPSConnection(_WatchedMixin, HTTPSConnection):
+    pass
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+class _WatchedAdapter(HTTPAdapter):
+    """An adapter whose connections put their socket under the current deadline."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {  # type: ignore[assignment]
+            "http": _WatchedHTTPPool,
+            "https": _WatchedHTTPSPool,
+        }
+
+
+def make_session(token: str | None, session: requests.Session | None = None) -> requests.Session:
+    """A session with deadline-watched adapters, JSON accept header and optional bearer auth.
+
+    Nothing here retries or follows redirects: :class:`Transport` does both, bounded.
+    """
     chosen = session if session is not None else requests.Session()
-    adapter = HTTPAdapter(max_retries=make_retry(retries, backoff_factor))
+    adapter = _WatchedAdapter(max_retries=0)
     chosen.mount("http://", adapter)
     chosen.mount("https://", adapter)
     chosen.headers["Accept"] = "application/json"
+    # Compressed answers are decoded with a bound below, but asking for none is simpler.
+    chosen.headers["Accept-Encoding"] = "identity"
     chosen.auth = BearerAuth(token) if token else None
+    chosen.trust_env = False  # no ~/.netrc credentials or proxies picked up behind our back
     return chosen
+
+
+# -- retries ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RetryScheduled:
+    """A request failed and will be tried again after ``wait_s`` seconds."""
+
+    request: str  # "GET http://host/api/v4/datasets" (never the query)
+    failure: str  # what went wrong, e.g. "503 Service Unavailable" or "read timed out"
+    attempt: int  # the retry about to be made: 1 for the first retry
+    wait_s: float
+    budget_left: int  # retries left for the whole command after this one
+
+    def describe(self) -> str:
+        return (
+            f"{self.request} failed ({self.failure}); retry {self.attempt} in "
+            f"{self.wait_s:.1f} s ({self.budget_left} retries left for this command)"
+        )
+
+
+RetryListener = Callable[[RetryScheduled], None]
+
+
+class RetryBudget:
+    """The retries one command may still spend, shared by all its requests and threads."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.spent = 0
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self._lock:
+            if self.spent >= self.total:
+                return False
+            self.spent += 1
+            return True
+
+    @property
+    def left(self) -> int:
+        return max(0, self.total - self.spent)
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """``Retry-After`` as seconds from now (delta-seconds or an HTTP date), or None."""
+    if value is None:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if moment.tzinfo is None:
+        return None
+    return max(0.0, moment.timestamp() - (time.time() if now is None else now))
+
+
+# -- the bounded exchange --------------------------------------------------------------
+
+
+class _Failed(Exception):
+    """One attempt failed in a way that may be retried (``reached``: the server saw it)."""
+
+    def __init__(self, error: ApiError, *, reached: bool, failure: str) -> None:
+        super().__init__(failure)
+        self.error = error
+        self.reached = reached
+        self.failure = failure
+
+
+class Transport:
+    """Sends requests within :class:`HttpLimits`; returns responses with their body read."""
+
+    def __init__(
+        self,
+        session: requests.Session,
+        limits: HttpLimits,
+        *,
+        on_retry: RetryListener | None = None,
+        budget: RetryBudget | None = None,
+    ) -> None:
+        self.session = session
+        self.limits = limits
+        self.on_retry = on_retry
+        self.budget = budget or RetryBudget(limits.retry_budget)
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        data: bytes | None,
+        headers: Mapping[str, str],
+        context: str | None,
+    ) -> requests.Response:
+        """The final answer (any status) after bounded retries and same-origin redirects."""
+        attempt = 0
+        while True:
+            try:
+                response = self._follow(method, url, data, headers, context)
+            except _Failed as failed:
+                if not self._may_retry(method, failed.reached):
+                    raise failed.error from None
+                attempt = self._pause(method, url, failed.failure, attempt, None, failed.error)
+                continue
+            if response.status_code not in RETRYABLE_STATUSES or method not in RETRYABLE_METHODS:
+                return response
+            failure = f"{response.status_code} {response.reason or ''}".strip()
+            wait = retry_after_seconds(response.headers.get("Retry-After"))
+            try:
+                attempt = self._pause(method, url, failure, attempt, wait, None)
+            except _GiveUp:
+                return response
+
+    @staticmethod
+    def _may_retry(method: str, reached: bool) -> bool:
+        return not reached or method in RETRYABLE_METHODS
+
+    def _pause(
+        self,
+        method: str,
+        url: str,
+        failure: str,
+        attempt: int,
+        retry_after: float | None,
+        error: ApiError | None,
+    ) -> int:
+        """Wait before retry ``attempt + 1`` (reported first), or give up."""
+        limits = self.limits
+        if attempt >= limits.retries or not self.budget.take():
+            if error is None:
+                raise _GiveUp
+            raise error from None
+        attempt += 1
+        wait = min(limits.backoff_max, limits.backoff_factor * 2 ** (attempt - 1))
+        wait += random.uniform(0, limits.backoff_factor)
+        if retry_after is not None:
+            wait = min(max(wait, retry_after), limits.retry_after_max)
+        if self.on_retry is not None:
+            self.on_retry(
+                RetryScheduled(
+                    request=describe_request(method, url),
+                    failure=failure,
+                    attempt=attempt,
+                    wait_s=wait,
+                    budget_left=self.budget.left,
+                )
+            )
+        time.sleep(wait)
+        return attempt
+
+    def _follow(
+        self,
+        method: str,
+        url: str,
+        data: bytes | None,
+        headers: Mapping[str, str],
+        context: str | None,
+    ) -> requests.Response:
+        """One attempt, following redirects that stay on the same origin."""
+        current = url
+        for _ in range(self.limits.max_redirects + 1):
+            response = self._exchange(method, current, data, headers, context)
+            if response.status_code not in REDIRECT_STATUSES:
+                return response
+            current = self._redirect_target(method, current, response, context)
+        raise ApiError(
+            f"SciCat redirected {describe_request(method, url)} more than "
+            f"{self.limits.max_redirects} times",
+            where=context or "SciCat",
+            hint="set scicat.url to the address SciCat answers at without redirects "
+            "(or raise scicat.limits.max_redirects)",
+        )
+
+    def _redirect_target(
+        self, method: str, url: str, response: requests.Response, context: str | None
+    ) -> str:
+        location = response.headers.get("Location", "")
+        target = urljoin(url, location)
+        doing = describe_request(method, url)
+        if not location or _origin(target) != _origin(url):
+            raise ApiError(
+                f"SciCat redirected {doing} to another server ({_origin(target) or 'nowhere'}); "
+                "scisync does not follow redirects to another scheme, host or port",
+                where=context or "SciCat",
+                hint="set scicat.url to the address SciCat really answers at (the token is "
+                "only ever sent to that one)",
+                status=response.status_code,
+            )
+        keeps_method = response.status_code in (307, 308)
+        if not keeps_method and method not in ("GET", "HEAD"):
+            raise ApiError(
+                f"SciCat answered {doing} with a redirect ({response.status_code}) that would "
+                "turn it into a GET",
+                where=context or "SciCat",
+                hint="set scicat.url to the address SciCat answers at without redirects",
+                status=response.status_code,
+            )
+        return target
+
+    def _exchange(
+        self,
+        method: str,
+        url: str,
+        data: bytes | None,
+        headers: Mapping[str, str],
+        context: str | None,
+    ) -> requests.Response:
+        limits = self.limits
+        with _Deadline(limits.deadline) as deadline:
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    data=data,
+                    headers=dict(headers),
+                    timeout=(limits.connect_timeout, limits.read_timeout),
+                    allow_redirects=False,
+                    stream=True,
+                )
+            except requests.RequestException as error:
+                raise self._failure(error, deadline, method, url, context) from None
+            try:
+                body = read_body(response, limits.max_response_bytes)
+            except BodyTooLarge as too_large:
+                raise _body_too_large(method, url, context, too_large, limits) from None
+            except (requests.RequestException, Urllib3Error, OSError, zlib.error) as error:
+                raise self._failure(error, deadline, method, url, context) from None
+            finally:
+                response.close()
+        response._content = body
+        response._content_consumed = True
+        return response
+
+    def _failure(
+        self,
+        error: Exception,
+        deadline: _Deadline,
+        method: str,
+        url: str,
+        context: str | None,
+    ) -> Exception:
+        if deadline.fired:
+            return ApiError(
+                f"SciCat did not finish answering {describe_request(method, url)} within the "
+                f"deadline of {deadline.seconds:g} s",
+                where=context or "SciCat",
+                hint="SciCat or the network is too slow or stalled; try again later, or raise "
+                "scicat.limits.deadline in the manifest",
+            )
+        if isinstance(error, zlib.error):
+            return ApiError(
+                f"SciCat's answer to {describe_request(method, url)} is not validly compressed",
+                where=context or "SciCat",
+                hint="check for a broken proxy in front of SciCat",
+            )
+        if isinstance(error, ReadTimeoutError | socket.timeout):
+            error = requests.ReadTimeout(error)
+        elif not isinstance(error, requests.RequestException):
+            error = requests.ConnectionError(error)
+        if wrong_address(error):
+            # A name that does not resolve, or nothing listening: retrying cannot help,
+            # so the user hears about it at once.
+            return error_from_exception(error, method=method, url=url, context=context)
+        reached = not _never_connected(error)
+        failure = _short_failure(error)
+        api_error = error_from_exception(error, method=method, url=url, context=context)
+        return _Failed(api_error, reached=reached, failure=failure)
+
+
+class _GiveUp(Exception):
+    """No retry left: the last answer is the result."""
+
+
+class BodyTooLarge(Exception):
+    def __init__(self, declared: bool) -> None:
+        super().__init__("body too large")
+        self.declared = declared
+
+
+def _body_too_large(
+    method: str, url: str, context: str | None, too_large: BodyTooLarge, limits: HttpLimits
+) -> ApiError:
+    announced = " (announced by its Content-Length)" if too_large.declared else ""
+    return ApiError(
+        f"SciCat's answer to {describe_request(method, url)} is larger than the limit of "
+        f"{limits.max_response_bytes} bytes{announced}",
+        where=context or "SciCat",
+        hint="an answer this large is a broken or hostile server, or a very large page; "
+        "raise scicat.limits.max_response_bytes in the manifest if it is expected",
+    )
+
+
+def read_body(response: requests.Response, cap: int) -> bytes:
+    """The whole body, decompressed, or BodyTooLarge once it passes ``cap`` bytes."""
+    declared = response.headers.get("Content-Length", "").strip()
+    if declared.isdigit() and int(declared) > cap and not _encoding(response):
+        raise BodyTooLarge(declared=True)
+    parts: list[bytes] = []
+    total = 0
+    for piece in _decoded(response, cap):
+        total += len(piece)
+        if total > cap:
+            raise BodyTooLarge(declared=False)
+        parts.append(piece)
+    return b"".join(parts)
+
+
+def _encoding(response: requests.Response) -> str:
+    return response.headers.get("Content-Encoding", "").strip().lower()
+
+
+def _decoded(response: requests.Response, cap: int) -> Iterator[bytes]:
+    raw = response.raw.stream(CHUNK_BYTES, decode_content=False)
+    encoding = _encoding(response)
+    if encoding in ("", "identity"):
+        yield from raw
+        return
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        raise zlib.error(f"unsupported Content-Encoding {encoding!r}")
+    # wbits 47: gzip or zlib header, detected; a bare deflate stream is tried as -15.
+    decoder = zlib.decompressobj(47 if encoding != "deflate" else 15)
+    for chunk in raw:
+        data = chunk
+        while data:
+            # max_length bounds what one compressed chunk may expand to (zip bombs).
+            yield decoder.decompress(data, cap + 1)
+            data = decoder.unconsumed_tail
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return f"{parts.scheme}://{parts.hostname.lower()}:{port}"
+
+
+def _never_connected(error: requests.RequestException) -> bool:
+    """True when the request cannot have reached the server (so any method may retry)."""
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return True
+    cause: object = error.args[0] if error.args else None
+    reason = getattr(cause, "reason", cause)
+    return isinstance(reason, NewConnectionError)
+
+
+def _short_failure(error: requests.RequestException) -> str:
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return "connect timed out"
+    if isinstance(error, requests.Timeout):
+        return "read timed out"
+    if _never_connected(error):
+        return "connection refused"
+    return "connection broken"

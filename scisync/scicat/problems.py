@@ -106,7 +106,7 @@ def server_message(response: requests.Response) -> str:
     """The server's own words from an error response, whatever its shape."""
     try:
         body: Json = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         text = response.text.strip()
         if not text:
             return response.reason or f"HTTP {response.status_code}"
@@ -271,6 +271,11 @@ def _root_is(error: BaseException, kind: type[BaseException]) -> bool:
         else:
             seen = seen.__cause__ or seen.__context__
     return False
+
+
+def wrong_address(error: BaseException) -> bool:
+    """A host name that does not resolve, or a port where nothing listens: not retried."""
+    return _root_is(error, NameResolutionError) or _root_is(error, ConnectionRefusedError)
 
 
 def error_from_exception(
