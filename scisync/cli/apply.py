@@ -13,6 +13,7 @@ from scisync.cli.options import (
     load_project,
     lock_timeout_option,
     manifest_options,
+    print_retry,
     progress,
     target_option,
     use_color,
@@ -61,7 +62,7 @@ def apply_command(
     with (
         signals_handled() as guard,
         api.apply_lock(project, lock_timeout),
-        api.connect(project) as connection,
+        api.connect(project, on_retry=print_retry) as connection,
     ):
         left = api.interrupted_apply(project)
         if left:

@@ -2,7 +2,8 @@
 
 A :class:`~scisync.errors.ScisyncError` becomes one clear message on stderr and exit
 code 1 (a traceback only with ``--debug``); anything else is a bug in scisync and is
-reported as "internal error", redacted, never as a raw Python traceback.
+reported as "internal error", redacted, never as a raw Python traceback.  Every message
+passes through :mod:`scisync.render.safe`: it quotes server text and file names.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import click
 from scisync._util.secrets import redact
 from scisync.cli.options import GlobalOptions
 from scisync.errors import ExitCode, Interrupted, ScisyncError, from_os_error, is_file_system_error
+from scisync.render.safe import safe_error, safe_message
 
 
 def _echo_traceback(ctx: click.Context) -> None:
@@ -35,7 +37,9 @@ class ScisyncGroup(click.Group):
             ctx.exit(error.exit_code)
         except ScisyncError as error:
             _echo_traceback(ctx)
-            click.echo(f"Error: {error.format()}", err=True)
+            # Messages quote server text and file names: escaped, one problem per line.
+            text = safe_error(problem.format() for problem in error.problems)
+            click.echo(f"Error: {text}", err=True)
             ctx.exit(ExitCode.ERROR)
         except KeyboardInterrupt as error:
             # Before an apply's first side effect (planning, the prompt): nothing was written.
@@ -48,13 +52,15 @@ class ScisyncGroup(click.Group):
                 # The operating system refused something no stage translated itself: a
                 # condition of the user's machine (a full disk, a missing folder), no bug.
                 _echo_traceback(ctx)
-                click.echo(f"Error: {from_os_error(error).format()}", err=True)
+                problems = from_os_error(error).problems
+                text = safe_error(problem.format() for problem in problems)
+                click.echo(f"Error: {text}", err=True)
                 ctx.exit(ExitCode.ERROR)
             # Python would print the traceback itself, unredacted: an exception text from a
             # library can quote request headers, and so the token.
             _echo_traceback(ctx)
             click.echo(
-                redact(f"Error: internal error: {type(error).__name__}: {error}")
+                safe_message(redact(f"Error: internal error: {type(error).__name__}: {error}"))
                 + " (a bug in scisync: please report it, with the output of --debug)",
                 err=True,
             )

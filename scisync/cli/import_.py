@@ -6,7 +6,13 @@ from pathlib import Path
 
 import click
 
-from scisync.cli.options import GlobalOptions, load_project, manifest_options, parse_variables
+from scisync.cli.options import (
+    GlobalOptions,
+    load_project,
+    manifest_options,
+    parse_variables,
+    print_retry,
+)
 
 
 @click.command("import")
@@ -43,7 +49,10 @@ def import_command(
     from scisync.render.adopt import import_result_json, import_result_text
 
     project = load_project(options, manifest_files, variables, var_files)
-    with api.apply_lock(project, lock_timeout), api.connect(project) as connection:
+    with (
+        api.apply_lock(project, lock_timeout),
+        api.connect(project, on_retry=print_retry) as connection,
+    ):
         result = api.import_dataset(
             project,
             connection,

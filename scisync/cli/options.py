@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from scisync.errors import ScisyncError
+from scisync.scicat.http import RetryScheduled
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -149,3 +150,10 @@ def confirm_or_refuse(auto_approve: bool) -> None:
         )
     if not click.confirm("Apply these changes? SciCat datasets cannot be deleted.", default=False):
         raise click.Abort()
+
+
+def print_retry(event: RetryScheduled) -> None:
+    """The CLI's ``on_retry``: say on stderr what failed and when scisync tries again."""
+    from scisync.render.progress import retry_line
+
+    click.echo(retry_line(event), err=True)

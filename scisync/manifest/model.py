@@ -63,7 +63,7 @@ class ScicatConfig:
     password_env: str | None = None
     login: Literal["local", "ldap"] = "local"  # which SciCat login the password goes to
     timeout: float = 30.0
-    limits: HttpLimits = HttpLimits()
+    limits: HttpLimits = field(default_factory=HttpLimits)
 
     @property
     def http_limits(self) -> HttpLimits:

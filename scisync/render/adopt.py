@@ -6,6 +6,7 @@ import json
 
 from scisync.adopt.importer import ImportResult
 from scisync.adopt.starter import InitResult
+from scisync.render.safe import safe_text
 
 
 def import_result_json(result: ImportResult) -> str:
@@ -31,10 +32,11 @@ def import_result_json(result: ImportResult) -> str:
 
 
 def import_result_text(result: ImportResult, lock_name: str) -> list[str]:
-    lines = [f"Added dataset {result.key!r} ({result.pid}) to {result.manifest_path.name}."]
+    pid = safe_text(result.pid)
+    lines = [f"Added dataset {result.key!r} ({pid}) to {result.manifest_path.name}."]
     if result.marker_set:
         lines.append(
-            f"Set scientificMetadata.scisync_marker = {result.marker!r} on {result.pid} "
+            f"Set scientificMetadata.scisync_marker = {result.marker!r} on {pid} "
             "(so scisync finds it again without the lockfile)."
         )
     if result.adopted:

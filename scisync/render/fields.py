@@ -30,6 +30,7 @@ from scisync.render.diff import (
     leaf_changes,
     line_diff,
 )
+from scisync.render.safe import safe_message
 from scisync.render.units import plural
 
 KNOWN_AFTER_APPLY = "(known after apply)"
@@ -55,9 +56,11 @@ def safe_text(text: str) -> str:
 
     The single place where text from SciCat or the manifest is escaped before it is
     shown unquoted (a line of a multi-line string, a unit).  JSON escaping turns control
-    characters (ESC, CR, ...) into visible ``\\u001b``-style escapes.
+    characters (ESC, CR, ...) into visible ``\\u001b``-style escapes;
+    :func:`scisync.render.safe.safe_message` then escapes what JSON leaves raw (C1
+    controls, bidi overrides, line separators, zero-width characters).
     """
-    return json.dumps(text, ensure_ascii=False)[1:-1]
+    return safe_message(json.dumps(text, ensure_ascii=False)[1:-1])
 
 
 def value_text(value: Json | _Absent) -> str:
@@ -69,7 +72,8 @@ def value_text(value: Json | _Absent) -> str:
         unit = value["unit"]
         shown_unit = safe_text(unit) if isinstance(unit, str) else value_text(unit)
         return f"{value_text(value['value'])} {shown_unit}".rstrip()
-    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), sort_keys=True)
+    dumped = json.dumps(value, ensure_ascii=False, separators=(", ", ": "), sort_keys=True)
+    return safe_message(dumped)
 
 
 def field_lines(field: FieldChange, creating: bool, layout: Layout) -> list[str]:
@@ -77,22 +81,22 @@ def field_lines(field: FieldChange, creating: bool, layout: Layout) -> list[str]
     note = "  " + layout.paint(DRIFT_NOTE, "magenta") if field.drift else ""
     if field.after_unknown:
         if creating:
-            return [f"{field.name}: {KNOWN_AFTER_APPLY}"]
+            return [f"{safe_text(field.name)}: {KNOWN_AFTER_APPLY}"]
         return [
-            f"{layout.paint('~', 'yellow')} {field.name}: {value_text(field.before)} → "
+            f"{layout.paint('~', 'yellow')} {safe_text(field.name)}: {value_text(field.before)} → "
             f"{KNOWN_AFTER_APPLY}{note}"
         ]
     # Secrets are masked before diffing: a marked span must not split one in two.
     after = _masked(field.after)
     if creating:
-        return _new_value_lines(field.name, after, layout)
+        return _new_value_lines(safe_text(field.name), after, layout)
     before: Json | _Absent = ABSENT if field.before is None else _masked(field.before)
     leaves = leaf_changes(before, after)
     if len(leaves.changed) == 1 and leaves.changed[0].path == "":
-        lines = _leaf_lines(leaves.changed[0], field.name, layout)
+        lines = _leaf_lines(leaves.changed[0], safe_text(field.name), layout)
         lines[0] += note
         return lines
-    lines = [f"{layout.paint('~', 'yellow')} {field.name}:{note}"]
+    lines = [f"{layout.paint('~', 'yellow')} {safe_text(field.name)}:{note}"]
     for leaf in leaves.changed:
         lines.extend("    " + line for line in _leaf_lines(leaf, leaf.path, layout))
     if leaves.unchanged:

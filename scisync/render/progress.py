@@ -30,7 +30,9 @@ from scisync.apply.events import (
     StepFinished,
     StepStarted,
 )
+from scisync.render.safe import safe_message, safe_text
 from scisync.render.units import human_bytes, human_duration, human_rate, plural
+from scisync.scicat.http import RetryScheduled
 
 _EVENT_NAMES: dict[type, str] = {
     ApplyStarted: "apply_started",
@@ -96,11 +98,12 @@ def plain_event_line(event: ApplyEvent) -> str | None:
                 f"({human_bytes(size)}) to transfer."
             )
         case StepStarted(address=address, step=step):
-            return f"{address}: {step}..."
+            return f"{safe_text(address)}: {safe_message(step)}..."
         case StepFinished(address=address, step=step, detail=detail):
-            return f"{address}: {step} done" + (f" ({detail})" if detail else "")
+            done = f"{safe_text(address)}: {safe_message(step)} done"
+            return done + (f" ({safe_message(detail)})" if detail else "")
         case FileDone(address=address, path=path, size=size):
-            return f"{address}: {path} ({human_bytes(size)}) transferred"
+            return f"{safe_text(address)}: {safe_text(path)} ({human_bytes(size)}) transferred"
         case ApplyFinished(summary=summary):
             return format_apply_summary(summary)
         case ApplyStopped():
@@ -174,7 +177,7 @@ class TtyProgress:
                 self._started = self._clock()
                 self._draw(force=True)
             case StepStarted(address=address, step=step):
-                self._activity = f"{address}: {step}"
+                self._activity = f"{safe_text(address)}: {safe_message(step)}"
                 self._draw(force=False)
             case StepFinished():
                 self._print_above(f"✓ {plain_event_line(event)}")
@@ -251,3 +254,8 @@ def progress_sink(stream: TextIO, *, json_lines: bool, tty: bool) -> EventSink:
     if tty:
         return TtyProgress(stream)
     return PlainProgress(stream)
+
+
+def retry_line(event: RetryScheduled) -> str:
+    """What the CLI prints on stderr when a SciCat request is retried."""
+    return f"Retrying: {safe_message(event.describe())}"

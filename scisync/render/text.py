@@ -28,6 +28,7 @@ from scisync.plan.model import (
     ResourceKind,
 )
 from scisync.render.fields import KNOWN_AFTER_APPLY, Layout, field_lines
+from scisync.render.safe import safe_message, safe_text
 from scisync.render.units import human_bytes, plural
 
 NO_CHANGES = "No changes. SciCat and the storage match the manifest."
@@ -127,7 +128,9 @@ def render_plan_text(
         lines.append("")
     if plan.warnings:
         lines.append(paint("Warnings:", "yellow", bold=True))
-        lines.extend(f"  {paint('!', 'yellow')} {warning}" for warning in plan.warnings)
+        lines.extend(
+            f"  {paint('!', 'yellow')} {safe_message(warning)}" for warning in plan.warnings
+        )
         lines.append("")
     if plan.has_changes or not plan.conflicts:
         lines.append(paint(summary_line(plan), bold=True) if plan.has_changes else NO_CHANGES)
@@ -195,24 +198,25 @@ def _change_lines(change: ResourceChange, layout: Layout, max_listed_files: int)
         headline, reason = f"{headline} because {reason}", None
     lines = [
         f"  {paint(look.symbol, look.colour, bold=True)} "
-        f"{paint(change.address, bold=True)} {headline}"
+        f"{paint(safe_text(change.address), bold=True)} {safe_message(headline)}"
     ]
     detail = "      "
     label = "sample id" if change.kind is ResourceKind.SAMPLE else "pid"
     if change.pid or change.action not in (Action.NOOP, Action.REPLACE):
-        lines.append(f"{detail}{label}: {change.pid if change.pid else KNOWN_AFTER_APPLY}")
+        shown = safe_text(change.pid) if change.pid else KNOWN_AFTER_APPLY
+        lines.append(f"{detail}{label}: {shown}")
     if change.action is Action.REPLACE:
         lines.append(f"{detail}new pid: {KNOWN_AFTER_APPLY}")
     if reason:
-        lines.append(f"{detail}reason: {reason}")
+        lines.append(f"{detail}reason: {safe_message(reason)}")
     if change.action is Action.FORGET:
         lines.append(f"{detail}{paint(_forget_note(change.kind), 'red')}")
     if change.action is Action.ADOPT:
         lines.append(f"{detail}{ADOPT_NOTE}")
     if change.supersedes:
-        lines.append(f"{detail}supersedes: {', '.join(change.supersedes)}")
+        lines.append(f"{detail}supersedes: {', '.join(map(safe_text, change.supersedes))}")
     if change.depends_on:
-        lines.append(f"{detail}after: {', '.join(change.depends_on)}")
+        lines.append(f"{detail}after: {', '.join(map(safe_text, change.depends_on))}")
     if change.field_changes:
         lines.append(f"{detail}fields:")
         creating = change.action in (Action.CREATE, Action.REPLACE)
@@ -231,12 +235,13 @@ def _conflict_lines(
     lines = []
     for conflict in conflicts:
         what = f"{conflict.address}: {conflict.what}" if with_address else conflict.what
+        what = safe_message(what)
         lines.append(
             f"      {paint('✗ conflict', 'red', bold=True)} ({conflict.kind.value}): {what}"
         )
         if conflict.where:
-            lines.append(f"        at: {conflict.where}")
-        lines.append(f"        fix: {conflict.hint}")
+            lines.append(f"        at: {safe_message(conflict.where)}")
+        lines.append(f"        fix: {safe_message(conflict.hint)}")
     return lines
 
 
@@ -288,7 +293,7 @@ def _file_lines(change: ResourceChange, paint: _Painter, max_listed: int, indent
 
 def _file_entry(file: FileChange, kind: ResourceKind, paint: _Painter) -> str:
     symbol, colour = _FILE_SYMBOLS[file.action]
-    text = f"{paint(symbol, colour)} {file.path}  {human_bytes(file.size)}"
+    text = f"{paint(symbol, colour)} {safe_text(file.path)}  {human_bytes(file.size)}"
     if file.action is FileAction.ADD and not file.needs_transfer:
         text += f"  ({_already(kind)})"
     return text
@@ -320,7 +325,7 @@ def _attachment_lines(
             continue
         symbol, colour, _ = _ATTACHMENT_SYMBOLS[attachment.action]
         note = "  (new image)" if attachment.action is AttachmentAction.UPDATE else ""
-        caption = json.dumps(attachment.caption, ensure_ascii=False)
+        caption = safe_message(json.dumps(attachment.caption, ensure_ascii=False))
         lines.append(f"{indent}  {paint(symbol, colour)} {caption}{note}")
     return lines
 

@@ -27,6 +27,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -37,11 +38,16 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import HTTPError as Urllib3Error
-from urllib3.exceptions import NewConnectionError, ReadTimeoutError
+from urllib3.exceptions import ReadTimeoutError
 
 from scisync._util.limits import HttpLimits
 from scisync.errors import ApiError
-from scisync.scicat.problems import describe_request, error_from_exception, wrong_address
+from scisync.scicat.problems import (
+    describe_request,
+    error_from_exception,
+    never_connected,
+    wrong_address,
+)
 
 RETRYABLE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -171,10 +177,8 @@ class _Deadline:
 
 
 def _shutdown(sock: socket.socket) -> None:
-    try:
+    with suppress(OSError):  # already closed: nothing left to stop
         sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass  # already closed: nothing left to stop
 
 
 _current = threading.local()
@@ -211,7 +215,7 @@ class _WatchedAdapter(HTTPAdapter):
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {  # type: ignore[assignment]
+        self.poolmanager.pool_classes_by_scheme = {
             "http": _WatchedHTTPPool,
             "https": _WatchedHTTPSPool,
         }
@@ -466,8 +470,10 @@ class Transport:
                 raise self._failure(error, deadline, method, url, context) from None
             finally:
                 response.close()
+            if deadline.fired:  # the watchdog's shutdown can look like a short, clean answer
+                raise self._failure(OSError("deadline"), deadline, method, url, context)
         response._content = body
-        response._content_consumed = True
+        response._content_consumed = True  # type: ignore[attr-defined]
         return response
 
     def _failure(
@@ -500,9 +506,11 @@ class Transport:
             # A name that does not resolve, or nothing listening: retrying cannot help,
             # so the user hears about it at once.
             return error_from_exception(error, method=method, url=url, context=context)
-        reached = not _never_connected(error)
+        reached = not never_connected(error)
         failure = _short_failure(error)
-        api_error = error_from_exception(error, method=method, url=url, context=context)
+        api_error = error_from_exception(
+            error, method=method, url=url, context=context, limits=self.limits
+        )
         return _Failed(api_error, reached=reached, failure=failure)
 
 
@@ -574,20 +582,11 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname.lower()}:{port}"
 
 
-def _never_connected(error: requests.RequestException) -> bool:
-    """True when the request cannot have reached the server (so any method may retry)."""
-    if isinstance(error, requests.exceptions.ConnectTimeout):
-        return True
-    cause: object = error.args[0] if error.args else None
-    reason = getattr(cause, "reason", cause)
-    return isinstance(reason, NewConnectionError)
-
-
 def _short_failure(error: requests.RequestException) -> str:
     if isinstance(error, requests.exceptions.ConnectTimeout):
         return "connect timed out"
     if isinstance(error, requests.Timeout):
         return "read timed out"
-    if _never_connected(error):
+    if never_connected(error):
         return "connection refused"
     return "connection broken"

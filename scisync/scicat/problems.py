@@ -15,9 +15,15 @@ import re
 from urllib.parse import urlsplit
 
 import requests
-from urllib3.exceptions import MaxRetryError, NameResolutionError, ReadTimeoutError
+from urllib3.exceptions import (
+    MaxRetryError,
+    NameResolutionError,
+    NewConnectionError,
+    ReadTimeoutError,
+)
 
 from scisync._util.jsontypes import Json
+from scisync._util.limits import HttpLimits
 from scisync._util.secrets import redact
 from scisync.errors import ApiError, AuthError
 
@@ -278,13 +284,38 @@ def wrong_address(error: BaseException) -> bool:
     return _root_is(error, NameResolutionError) or _root_is(error, ConnectionRefusedError)
 
 
+def never_connected(error: requests.RequestException) -> bool:
+    """True when a request cannot have reached the server (so any method may retry)."""
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return True
+    cause: object = error.args[0] if error.args else None
+    reason = getattr(cause, "reason", cause)
+    return isinstance(reason, NewConnectionError)
+
+
 def error_from_exception(
-    error: requests.RequestException, *, method: str, url: str, context: str | None
+    error: requests.RequestException,
+    *,
+    method: str,
+    url: str,
+    context: str | None,
+    limits: HttpLimits | None = None,
 ) -> ApiError:
     """An ApiError for a request that got no HTTP answer (refused, timed out, TLS...)."""
     doing = describe_request(method, url)
-    if isinstance(error, requests.Timeout) or _timed_out_after_retries(error):
-        what = f"SciCat did not answer {doing} in time"
+    bounds = limits or HttpLimits()
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        what = (
+            f"could not connect to SciCat for {doing} within the connect timeout of "
+            f"{bounds.connect_timeout:g} s"
+        )
+        hint = "check the SciCat URL (scicat.url), the network, or raise "
+        hint += "scicat.limits.connect_timeout in the manifest"
+    elif isinstance(error, requests.Timeout) or _timed_out_after_retries(error):
+        what = (
+            f"SciCat did not answer {doing} in time: nothing arrived for "
+            f"{bounds.read_timeout:g} s (the read timeout)"
+        )
         hint = "check that SciCat is up, or raise the timeout (scicat.timeout in the manifest)"
     elif isinstance(error, requests.exceptions.SSLError):
         what = f"TLS failed for {doing}"
@@ -295,9 +326,12 @@ def error_from_exception(
     elif isinstance(error, requests.ConnectionError) and _root_is(error, ConnectionRefusedError):
         what = f"could not connect to SciCat for {doing}: nothing answers there (refused)"
         hint = "check the port in the SciCat URL (scicat.url) and that SciCat is running"
-    elif isinstance(error, requests.ConnectionError):
+    elif isinstance(error, requests.ConnectionError) and never_connected(error):
         what = f"could not connect to SciCat for {doing}{_root_cause(error)}"
         hint = "check the SciCat URL (scicat.url) and that the server is running"
+    elif isinstance(error, requests.ConnectionError):
+        what = f"the connection to SciCat broke during {doing}{_root_cause(error)}"
+        hint = "SciCat or a proxy closed it; try again later, and check the server's logs"
     else:
         what = f"the request {doing} failed: {type(error).__name__}"
         hint = "check the SciCat URL and the network"

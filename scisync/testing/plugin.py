@@ -29,6 +29,7 @@ from pathlib import Path
 import pytest
 
 from scisync.sandbox import SandboxServer, SandboxSettings
+from scisync.testing.hostile import HostileScicat
 
 SandboxFactory = Callable[..., SandboxServer]
 
@@ -66,3 +67,14 @@ def scicat_sandbox_factory(tmp_path: Path) -> Iterator[SandboxFactory]:
     yield start
     for server in reversed(started):
         server.stop()
+
+
+@pytest.fixture
+def hostile_scicat() -> Iterator[HostileScicat]:
+    """A :class:`~scisync.testing.hostile.HostileScicat` on 127.0.0.1, stopped after the test.
+
+    It serves the records you give it (``server.serve(datasets=[...])``) exactly as given
+    and misbehaves on request (``server.misbehave(Drip(), path="/api/v4/datasets")``).
+    """
+    with HostileScicat() as server:
+        yield server
