@@ -23,7 +23,7 @@ import struct
 import threading
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -410,65 +410,78 @@ def _misbehave(handler: _Handler, behaviour: Misbehaviour, max_seconds: float) -
     def running() -> bool:
         return not stopping.is_set() and time.monotonic() < stop_at
 
-    write = handler.wfile.write
     handler.close_connection = True
+    if isinstance(behaviour, Drip | DripHeaders | EndlessChunked | StallBeforeHeaders):
+        _slow(handler, behaviour, running, max_seconds)
+    elif isinstance(behaviour, HugeBody):
+        _huge(handler, behaviour, running)
+    elif isinstance(behaviour, Reset):
+        linger = struct.pack("ii", 1, 0)  # linger 0: close() sends RST
+        handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+        handler.connection.close()
+    else:
+        status, payload, headers = _canned(behaviour)
+        _send(handler, status, payload, headers)
+
+
+def _canned(behaviour: Misbehaviour) -> tuple[int, bytes, tuple[tuple[str, str], ...]]:
+    """Status, body and headers of the misbehaviours that are one wrong answer."""
+    json_type = ("Content-Type", "application/json")
+    if isinstance(behaviour, GzipBomb):
+        return 200, _gzip_zeros(behaviour.inflated), (json_type, ("Content-Encoding", "gzip"))
+    if isinstance(behaviour, WrongContentType):
+        return 200, behaviour.body.encode(), (("Content-Type", behaviour.content_type),)
+    if isinstance(behaviour, Raw):
+        return behaviour.status, behaviour.body, behaviour.headers
+    if isinstance(behaviour, Redirect):
+        return behaviour.status, b"", (("Location", behaviour.location),)
+    if isinstance(behaviour, RetryAfterStorm):
+        payload = json.dumps({"statusCode": behaviour.status, "message": "busy"}).encode()
+        return behaviour.status, payload, (json_type, ("Retry-After", behaviour.retry_after))
+    if isinstance(behaviour, DeepJson):
+        return 200, b"[" * behaviour.depth + b"]" * behaviour.depth, (json_type,)
+    raise TypeError(f"not a one-answer misbehaviour: {behaviour!r}")
+
+
+def _slow(
+    handler: _Handler,
+    behaviour: Drip | DripHeaders | EndlessChunked | StallBeforeHeaders,
+    running: Callable[[], bool],
+    max_seconds: float,
+) -> None:
+    stopping = handler.state.stopping
+    write = handler.wfile.write
+    if isinstance(behaviour, StallBeforeHeaders):
+        stopping.wait(min(behaviour.seconds, max_seconds))
+        if running():
+            _send_json(handler, 200, [])
+        return
+    if isinstance(behaviour, DripHeaders):
+        write(b"HTTP/1.1 200 OK\r\n")
+        while running():
+            write(b"X")
+            stopping.wait(behaviour.interval)
+        return
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
     if isinstance(behaviour, Drip):
-        handler.send_response(200)
-        handler.send_header("Content-Type", "application/json")
         handler.send_header("Connection", "close")  # no length: the body ends at close
         handler.end_headers()
         write(b"[")
         while running():
             write(b" ")
             stopping.wait(behaviour.interval)
-    elif isinstance(behaviour, DripHeaders):
-        write(b"HTTP/1.1 200 OK\r\n")
-        while running():
-            write(b"X")
-            stopping.wait(behaviour.interval)
-    elif isinstance(behaviour, StallBeforeHeaders):
-        stopping.wait(min(behaviour.seconds, max_seconds))
-        if running():
-            _send_json(handler, 200, [])
-    elif isinstance(behaviour, EndlessChunked):
-        handler.send_response(200)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Transfer-Encoding", "chunked")
-        handler.end_headers()
-        write(b"1\r\n[\r\n")
-        piece = b'{"pid":"x"},' * (behaviour.chunk_bytes // 12)
-        frame = f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
-        while running():
-            write(frame)
-    elif isinstance(behaviour, HugeBody):
-        _huge(handler, behaviour, running)
-    elif isinstance(behaviour, GzipBomb):
-        payload = _gzip_zeros(behaviour.inflated)
-        _send(
-            handler,
-            200,
-            payload,
-            (("Content-Type", "application/json"), ("Content-Encoding", "gzip")),
-        )
-    elif isinstance(behaviour, WrongContentType):
-        _send(handler, 200, behaviour.body.encode(), (("Content-Type", behaviour.content_type),))
-    elif isinstance(behaviour, Raw):
-        _send(handler, behaviour.status, behaviour.body, behaviour.headers)
-    elif isinstance(behaviour, Redirect):
-        _send(handler, behaviour.status, b"", (("Location", behaviour.location),))
-    elif isinstance(behaviour, RetryAfterStorm):
-        payload = json.dumps({"statusCode": behaviour.status, "message": "busy"}).encode()
-        headers = (("Content-Type", "application/json"), ("Retry-After", behaviour.retry_after))
-        _send(handler, behaviour.status, payload, headers)
-    elif isinstance(behaviour, Reset):
-        handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        handler.connection.close()
-    elif isinstance(behaviour, DeepJson):
-        payload = b"[" * behaviour.depth + b"]" * behaviour.depth
-        _send(handler, 200, payload, (("Content-Type", "application/json"),))
+        return
+    handler.send_header("Transfer-Encoding", "chunked")
+    handler.end_headers()
+    write(b"1\r\n[\r\n")
+    piece = b'{"pid":"x"},' * (behaviour.chunk_bytes // 12)
+    frame = f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
+    while running():
+        write(frame)
 
 
-def _huge(handler: _Handler, behaviour: HugeBody, running: Any) -> None:
+def _huge(handler: _Handler, behaviour: HugeBody, running: Callable[[], bool]) -> None:
     handler.send_response(200)
     handler.send_header("Content-Type", "application/json")
     if behaviour.announce:
