@@ -41,6 +41,9 @@ class ObservedDataset:
     files: tuple[ObservedFile, ...] = ()
     block_ids: tuple[str, ...] = ()
     attachments: tuple[ObservedAttachment, ...] = ()
+    # Why the record is malformed (scisync.scicat.records), empty when it is not; the
+    # planner refuses to act on a dataset with problems.  Malformed files are not in files.
+    problems: tuple[str, ...] = ()
 
     @property
     def marker(self) -> str | None:

@@ -22,6 +22,7 @@ from scisync.plan.files import (
     files_reason,
     upload_changes,
 )
+from scisync.plan.malformed import refuse_malformed
 from scisync.plan.model import (
     Action,
     AttachmentAction,
@@ -53,6 +54,8 @@ def plan_dataset(ctx: PlanContext, dataset: DesiredDataset) -> ResourceChange:
         return _create_change(ctx, dataset, Action.CREATE, None)
 
     ctx.pids[address] = current.pid
+    if refuse_malformed(ctx, current, address, where):
+        return _noop(dataset, current)
     if current.fields.get("type") not in (None, dataset.spec.type):
         ctx.conflict(
             ConflictKind.TYPE_CHANGED,

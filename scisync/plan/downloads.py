@@ -13,6 +13,7 @@ from scisync.manifest.model import KeyRef, PidRef
 from scisync.observe.model import ObservedFile
 from scisync.plan.confine import readable
 from scisync.plan.context import PlanContext
+from scisync.plan.malformed import refuse_malformed, warn_unverified
 from scisync.plan.model import (
     Action,
     ConflictKind,
@@ -118,6 +119,8 @@ def _source_by_key(
         )
     source: Iterable[ObservedFile | LockedFile]
     folder: str | None = None
+    if observed is not None and refuse_malformed(ctx, observed, f"download.{spec.key}", where):
+        return None
     if observed is not None:
         source, folder = observed.files, str(observed.fields.get("sourceFolder", ""))
     elif managed is not None:
@@ -146,6 +149,8 @@ def _source_by_pid(
             where,
         )
         return None
+    if refuse_malformed(ctx, observed, f"download.{download.spec.key}", where):
+        return None
     return _Source(pid, observed.files, str(observed.fields.get("sourceFolder", "")))
 
 
@@ -160,6 +165,7 @@ def _file_changes(
     spec = download.spec
     pinned = {f.path: f for f in locked.files} if locked is not None else {}
     file_changes = []
+    unverified: list[str] = []
     for file in sorted(source.files, key=lambda f: f.path):
         if not _selected(download, file.path):
             continue
@@ -193,6 +199,9 @@ def _file_changes(
             )
             continue
         file_changes.append(change)
+        if change.needs_transfer and isinstance(file, ObservedFile) and not file.chk_alg:
+            unverified.append(file.path)
+    warn_unverified(ctx, f"download {spec.key!r}", unverified)
     return file_changes
 
 

@@ -1,5 +1,10 @@
 """SciCat documents -> observed dataclasses (pure functions, no I/O).
 
+This is where catalogue records enter scisync, so every record is checked here, by the
+rules of :mod:`scisync.scicat.records`: a malformed file entry is left out of
+``files`` and described in the dataset's ``problems``, which the planner reports as an
+error for that dataset before anything is written.
+
 A v4 dataset fetched with ``include=["origdatablocks", "attachments"]`` carries its blocks
 and attachments inline; they are flattened here into :class:`ObservedFile` and
 :class:`ObservedAttachment`, and removed from ``fields`` so the planner diffs only the
@@ -9,10 +14,18 @@ dataset's own fields.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from scisync._util.jsontypes import Json, JsonObject
 from scisync.observe.model import ObservedAttachment, ObservedDataset, ObservedFile, ObservedSample
+from scisync.scicat.records import (
+    checksum_algorithm,
+    document_problems,
+    file_entry,
+    json_type,
+    path_clashes,
+)
 
 INCLUDED_RELATIONS = ("origdatablocks", "attachments")
 
@@ -49,31 +62,38 @@ def attachment_id(attachment: Mapping[str, Json]) -> str | None:
 
 
 def files_from_blocks(blocks: Iterable[Mapping[str, Json]]) -> tuple[ObservedFile, ...]:
-    """Every ``dataFileList`` entry of every block, in block order."""
+    """Every well-formed ``dataFileList`` entry of every block, in block order."""
+    return _checked_files(list(blocks)).files
+
+
+@dataclass
+class _Checked:
+    files: tuple[ObservedFile, ...]
+    problems: tuple[str, ...]
+
+
+def _checked_files(blocks: Sequence[Mapping[str, Json]]) -> _Checked:
+    """The files of ``blocks`` that pass :mod:`scisync.scicat.records`, and why others fail."""
     files: list[ObservedFile] = []
-    for block in blocks:
-        block_alg = block.get("chkAlg")
-        alg = normalise_chk_alg(block_alg if isinstance(block_alg, str) else None)
+    problems: list[str] = []
+    for number, block in enumerate(blocks, start=1):
+        name = f"origdatablock {block_id(block) or number}"
+        alg, alg_problem = checksum_algorithm(block.get("chkAlg"))
+        if alg_problem is not None:
+            problems.append(f"{name}: {alg_problem}")
+            continue
         entries = block.get("dataFileList")
         if not isinstance(entries, list):
+            problems.append(f"{name}: dataFileList is {json_type(entries)}, not a list")
             continue
         for entry in entries:
-            if not isinstance(entry, dict):
-                continue
-            path = entry.get("path")
-            size = entry.get("size")
-            chk = entry.get("chk")
-            if not isinstance(path, str):
-                continue
-            files.append(
-                ObservedFile(
-                    path=path,
-                    size=int(size) if isinstance(size, int | float) else 0,
-                    chk=chk if isinstance(chk, str) and chk else None,
-                    chk_alg=alg if isinstance(chk, str) and chk else None,
-                )
-            )
-    return tuple(files)
+            file, problem = file_entry(entry, alg)
+            if problem is not None:
+                problems.append(f"{name}: {problem}")
+            elif file is not None:
+                files.append(file)
+    problems.extend(path_clashes([file.path for file in files]))
+    return _Checked(tuple(files), tuple(problems))
 
 
 def attachment_from_document(attachment: Mapping[str, Json]) -> ObservedAttachment:
@@ -110,10 +130,13 @@ def dataset_from_document(
         list(attachments) if attachments is not None else _objects(document.get("attachments"))
     )
     fields = {key: value for key, value in document.items() if key not in INCLUDED_RELATIONS}
+    checked = _checked_files(block_docs)
+    problems = [*document_problems(document, blocks is None), *checked.problems]
     return ObservedDataset(
         pid=pid,
         fields=fields,
-        files=files_from_blocks(block_docs),
+        files=checked.files,
+        problems=tuple(problems),
         block_ids=tuple(bid for bid in (block_id(block) for block in block_docs) if bid),
         attachments=tuple(attachment_from_document(doc) for doc in attachment_docs),
     )

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from urllib.parse import quote
 
 import requests
 
@@ -88,19 +89,28 @@ def test_locked_pull_fails_with_a_diff_when_the_catalogue_moved_on(
     first = tmp_path / "collaborator"
     _collaborator(first, workspace.sandbox.url, workspace.storage, pid)
     assert _run(workspace, first, "pull").exit_code == 0
-    # Someone appends a file to the dataset behind our back.
-    block = {
-        "datasetId": pid,
-        "size": 999,
-        "dataFileList": [{"path": "frame-1.dat", "size": 999, "time": "2026-03-01T00:00:00Z"}],
-    }
-    answer = requests.post(
-        workspace.sandbox.root_url + "/v4/origdatablocks",
-        json=block,
-        headers={"Authorization": f"Bearer {workspace.token}"},
+    # Someone changes a file's entry behind our back.  (Listing it in a second block
+    # instead would make the record malformed: a path listed twice is refused.)
+    headers = {"Authorization": f"Bearer {workspace.token}"}
+    root = workspace.sandbox.root_url
+    found = requests.get(
+        f"{root}/v4/datasets/{quote(pid, safe='')}?include=origdatablocks",
+        headers=headers,
         timeout=10,
     )
-    assert answer.status_code == 201, answer.text
+    block = next(
+        b
+        for b in found.json()["origdatablocks"]
+        if any(f["path"] == "frame-1.dat" for f in b["dataFileList"])
+    )
+    files = [{**f, "size": 999} if f["path"] == "frame-1.dat" else f for f in block["dataFileList"]]
+    answer = requests.patch(
+        f"{root}/v3/origdatablocks/{block['_id']}",
+        json={"dataFileList": files},
+        headers=headers,
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
     refused = _run(workspace, first, "pull", "--locked")
     assert refused.exit_code == ExitCode.ERROR
     assert "no longer matches scisync.lock" in refused.output
