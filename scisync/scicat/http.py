@@ -420,9 +420,11 @@ class Transport:
         location = response.headers.get("Location", "")
         target = urljoin(url, location)
         doing = describe_request(method, url)
-        if not location or _origin(target) != _origin(url):
+        destination = _origin(target) if location else ""
+        if destination != _origin(url):
             raise ApiError(
-                f"SciCat redirected {doing} to another server ({_origin(target) or 'nowhere'}); "
+                f"SciCat redirected {doing} to another server "
+                f"({destination or 'no usable Location'}); "
                 "scisync does not follow redirects to another scheme, host or port",
                 where=context or "SciCat",
                 hint="set scicat.url to the address SciCat really answers at (the token is "

@@ -75,7 +75,7 @@ class HugeBody:
 class GzipBomb:
     """A small gzip body that inflates to ``inflated`` bytes of zeros."""
 
-    inflated: int = 512 * 1024 * 1024
+    inflated: int = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -256,6 +256,8 @@ class HostileScicat:
         ``times`` limits how often (then the server answers normally again); the first
         matching rule wins.
         """
+        if isinstance(behaviour, GzipBomb):
+            _gzip_zeros(behaviour.inflated)  # compressed now, not while a client waits
         with self._state.lock:
             self._state.rules.append(_Rule(behaviour, path, method, times))
 
@@ -395,7 +397,8 @@ def _send(
     handler.send_response(status)
     for name, value in headers:
         handler.send_header(name, value)
-    handler.send_header("Content-Length", str(len(payload)))
+    if not any(name.lower() == "content-length" for name, _ in headers):
+        handler.send_header("Content-Length", str(len(payload)))
     handler.end_headers()
     handler.wfile.write(payload)
 
@@ -410,7 +413,8 @@ def _misbehave(handler: _Handler, behaviour: Misbehaviour, max_seconds: float) -
     def running() -> bool:
         return not stopping.is_set() and time.monotonic() < stop_at
 
-    handler.close_connection = True
+    if not isinstance(behaviour, GzipBomb | WrongContentType | Redirect | RetryAfterStorm):
+        handler.close_connection = True  # the answer is broken: no keep-alive after it
     if isinstance(behaviour, Drip | DripHeaders | EndlessChunked | StallBeforeHeaders):
         _slow(handler, behaviour, running, max_seconds)
     elif isinstance(behaviour, HugeBody):
