@@ -10,6 +10,7 @@ no file outside the project's state folder), and no "internal error".
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -167,7 +168,8 @@ def _assert_refused(catalog: Catalog, result: Result, fragment: str) -> None:
     assert f"download 'd': the SciCat record of dataset '{PID}' is malformed" in output
     assert fragment in output
     assert output.count("Error:") == 1
-    # One problem per line: nothing from the record starts a line of its own.
+    # Escaped, and one problem per line: nothing from the record starts a line of its own.
+    assert not [c for c in output.replace("\n", "") if unicodedata.category(c) in ("Cc", "Cf")]
     assert all(line.startswith("Error:") for line in output.splitlines() if line.strip())
 
 
