@@ -11,7 +11,11 @@ Then ask for one of these:
 - ``scicat_sandbox_session``: one server shared by the whole session (tests must not rely
   on it being empty);
 - ``scicat_sandbox_factory``: a function that starts servers with your own settings
-  (fault injection, groups) and stops them after the test.
+  (fault injection, groups) and stops them after the test;
+- ``hostile_scicat``: a :class:`scisync.testing.hostile.HostileScicat`, which serves the
+  records you give it unchecked and misbehaves on request (drip-feed, stalls, endless or
+  huge bodies, wrong content types, redirects, Retry-After storms, connection resets),
+  to test what a client does with a broken or hostile server.
 
 Each server is a running :class:`scisync.sandbox.SandboxServer`:
 
