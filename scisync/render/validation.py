@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from scisync._util.secrets import redact
 from scisync.errors import ManifestError
 from scisync.manifest.model import Manifest
+from scisync.render.safe import safe_text
 from scisync.render.units import plural
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ def validation_json(load: Callable[[], Project]) -> tuple[str, bool]:
 def validation_text(manifest: Manifest) -> str:
     """The one line ``scisync validate`` prints for a valid manifest."""
     return (
-        f"{', '.join(str(p) for p in manifest.sources)}: valid "
+        f"{', '.join(safe_text(str(p)) for p in manifest.sources)}: valid "
         f"({plural(len(manifest.datasets), 'dataset')}, "
         f"{plural(len(manifest.samples), 'sample')}, "
         f"{plural(len(manifest.downloads), 'download')})"

@@ -269,6 +269,7 @@ class HostileScicat:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out at once, not 40 ms apart
     state: _State
     owner: HostileScicat
 
