@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 import click
 
 from scisync._util.secrets import register_secret
+from scisync.cli.options import print_retry
 from scisync.errors import ConfigError
 from scisync.scicat.auth import (
     LOGIN_METHODS,
@@ -110,7 +111,7 @@ def login_command(
         login_method: LoginMethod = "ldap" if method == "ldap" else "local"
         name = username or _ask("Username", "--username NAME", hide=False)
         password = _password(password_env)
-        result = login(url, name, password, method=login_method, timeout=timeout)
+        result = login(url, name, password, method=login_method, timeout=timeout, on_retry=print_retry)
     store = CredentialStore.default(os.environ)
     store.put(
         url,

@@ -83,8 +83,14 @@ def test_dotdot_and_absolute_paths_are_refused(
 
     result = _pull(root, token)
     assert result.exit_code == 1
-    for path in ("'../x'", "'/etc/passwd'", "'a/../../y'"):
-        assert f"SciCat lists the file path {path}, which would land outside" in result.output
+    # Refused where the record enters (scisync.scicat.records), naming each bad path.
+    assert "is malformed" in result.output
+    for path, problem in (
+        ("'../x'", "has a '..' component"),
+        ("'/etc/passwd'", "is absolute"),
+        ("'a/../../y'", "has a '..' component"),
+    ):
+        assert f"file path {path} {problem}" in result.output
     assert _files_under(tmp_path / "store") == before
     assert not (root / "data").exists()  # nothing downloaded at all
     assert sorted(p.name for p in tmp_path.iterdir()) == ["project", "scicat-sandbox", "store"]
