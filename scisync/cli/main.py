@@ -6,6 +6,7 @@ Each command lives in its own module of this package and is a thin layer over
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -43,6 +44,12 @@ def main(ctx: click.Context, debug: bool, directory: Path | None) -> None:
     to make SciCat and the file storage match it; scisync.lock records what exists.
     """
     ctx.obj = GlobalOptions(debug=debug, directory=(directory or Path.cwd()).resolve())
+    paramiko_log = logging.getLogger("paramiko")
+    if not debug and not paramiko_log.handlers:
+        # paramiko logs failed handshakes with tracebacks that quote the server's banner;
+        # without a handler, Python's last-resort handler would print them raw on stderr.
+        # scisync reports the failure itself, once, escaped.
+        paramiko_log.addHandler(logging.NullHandler())
 
 
 for _command in (
