@@ -112,12 +112,13 @@ def server_message(response: requests.Response) -> str:
     """The server's own words from an error response, whatever its shape."""
     try:
         body: Json = response.json()
+        # RecursionError: a body or message nested thousands deep (hostile); shown as text.
+        return _shorten(_message_from_json(body))
     except (ValueError, RecursionError):
         text = response.text.strip()
         if not text:
             return response.reason or f"HTTP {response.status_code}"
         return _shorten(text)
-    return _shorten(_message_from_json(body))
 
 
 def _message_from_json(body: Json) -> str:

@@ -81,6 +81,14 @@ class Case:
     retries: int | None = None  # retry events expected (default: one per repeated request)
 
 
+def _nested_errors(depth: int) -> list[object]:
+    """class-validator errors whose children nest ``depth`` levels deep."""
+    error: dict[str, object] = {"property": "x", "constraints": {"c": "bad"}}
+    for _ in range(depth):
+        error = {"property": "x", "children": [error]}
+    return [error]
+
+
 def _call(client: ScicatClient, method: str) -> object:
     if method == "GET":
         return client.get_datasets(["p/1"])
@@ -134,6 +142,18 @@ CASES = [
     Case("503 storm, GET retried then reported", RetryAfterStorm(), "answered 503", 3),
     Case("503 storm, POST not repeated", RetryAfterStorm(), "answered 503", 1, "POST"),
     Case("429 storm", RetryAfterStorm(429, "0"), "answered 429", 3),
+    Case(
+        "400 whose message nests 5,000 deep",
+        Raw(400, json.dumps({"message": "[" * 5000 + "]" * 5000}).encode()),
+        "answered 400",
+        1,
+    ),
+    Case(
+        "400 whose validation errors nest 400 deep",
+        Raw(400, json.dumps({"message": json.dumps(_nested_errors(400))}).encode()),
+        "answered 400",
+        1,
+    ),
     Case("redirect to another port", Redirect("http://127.0.0.1:9/x"), "another server", 1),
     Case("redirect to another host", Redirect("http://example.org/api"), "another server", 1),
     Case(
