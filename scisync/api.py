@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from scisync._util.hashing import CachedHasher
+from scisync._util.limits import SshLimits
 from scisync._util.secrets import register_secret
 from scisync._util.version import VERSION
 from scisync.adopt.importer import (
@@ -114,10 +115,13 @@ def _open_storage(manifest: Manifest) -> Storage | None:
     if isinstance(config, SftpStorageConfig):
         from scisync.storage.sftp import SftpStorage
 
+        limits = SshLimits()
         return SftpStorage(
             config.host,
             config.port,
             config.user,
+            connect_timeout=limits.connect_timeout,
+            io_timeout=limits.io_timeout,
             connections=config.connections,
             ssh_config_path=config.ssh_config,
             known_hosts=config.known_hosts,

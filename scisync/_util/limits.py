@@ -87,11 +87,9 @@ HTTP_LIMIT_NAMES = tuple(field.name for field in fields(HttpLimits))
 
 @dataclass(frozen=True)
 class SshLimits:
-    """Bounds on SFTP connections (defaults; ``storage.sftp`` options override some)."""
+    """Bounds on SFTP connections (what :func:`scisync.api.connect` opens storage with)."""
 
     connect_timeout: float = 15.0
-    """Seconds to open the TCP connection and finish the SSH handshake and sign-in."""
+    """Seconds to open the TCP connection (and, through paramiko, to read the banner)."""
     io_timeout: float = 120.0
     """Seconds of silence allowed on an open SFTP channel before the operation fails."""
-    keepalive_interval: int = 15
-    """Seconds between SSH keepalive messages, so a dead link is noticed."""
