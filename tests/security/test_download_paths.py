@@ -84,7 +84,7 @@ def test_dotdot_and_absolute_paths_are_refused(
     result = _pull(root, token)
     assert result.exit_code == 1
     # Refused where the record enters (scisync.scicat.records), naming each bad path.
-    assert "is malformed" in result.output
+    assert "conflict (malformed-record)" in result.output
     for path, problem in (
         ("'../x'", "has a '..' component"),
         ("'/etc/passwd'", "is absolute"),

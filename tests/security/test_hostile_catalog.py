@@ -165,12 +165,16 @@ def _assert_refused(catalog: Catalog, result: Result, fragment: str) -> None:
     output = result.output
     assert result.exit_code == 1, output
     assert "internal error" not in output and "Traceback" not in output
-    assert f"download 'd': the SciCat record of dataset '{PID}' is malformed" in output
-    assert fragment in output
+    # A conflict of the download entry, naming the dataset and what is wrong, on one line.
+    malformed = [line for line in output.splitlines() if "is malformed" in line]
+    assert len(malformed) == 1, output
+    assert "conflict (malformed-record)" in malformed[0]
+    assert f"the SciCat record of dataset '{PID}' is malformed" in malformed[0]
+    assert fragment in malformed[0]
+    assert "download.d cannot be planned" in output
     assert output.count("Error:") == 1
-    # Escaped, and one problem per line: nothing from the record starts a line of its own.
+    # Escaped: nothing from the record is a raw control or format character.
     assert not [c for c in output.replace("\n", "") if unicodedata.category(c) in ("Cc", "Cf")]
-    assert all(line.startswith("Error:") for line in output.splitlines() if line.strip())
 
 
 def _check(catalog: Catalog, document: dict[str, Any], fragment: str) -> None:
