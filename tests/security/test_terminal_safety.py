@@ -25,9 +25,9 @@ from scisync._util.secrets import forget_secrets
 from scisync.apply.events import FileDone, StepFinished, StepStarted
 from scisync.cli import main
 from scisync.errors import Problem, ScisyncError
+from scisync.render.fields import value_text
 from scisync.render.progress import plain_event_line, retry_line
 from scisync.render.safe import BIDI_CONTROLS, safe_error, safe_message, safe_text
-from scisync.render.text import format_value
 from scisync.scicat.http import RetryScheduled
 from scisync.scicat.records import path_problem
 from scisync.testing.hostile import HostileScicat, Raw
@@ -186,7 +186,7 @@ def test_a_retry_line_escapes_the_server_reason() -> None:
 
 
 def test_field_values_escape_what_json_leaves_raw() -> None:
-    text = format_value({"k": "\u202e\x9b\u2028"}, width=200)
+    text = value_text({"k": "\u202e\x9b\u2028"})
     assert unsafe_chars(text) == []
     assert "\\u202e" in text and "\\x9b" in text and "\\u2028" in text
 
