@@ -15,8 +15,9 @@ Every request is bounded by :class:`~scisync._util.limits.HttpLimits`:
 
 Only idempotent methods (GET, HEAD, PUT, PATCH, DELETE) are retried after the request
 reached the server; a POST is never repeated because SciCat has no idempotency key and a
-repeat could create a second dataset.  (A POST whose *connection* failed is retried: it
-never reached the server.)
+repeat could create a second dataset.  (A POST whose *connection* attempt timed out is
+retried: it never reached the server.  A host name that does not resolve, or a port where
+nothing listens, is not retried at all: retrying cannot fix a wrong URL.)
 """
 
 from __future__ import annotations
