@@ -90,6 +90,8 @@ class SshLimits:
     """Bounds on SFTP connections (what :func:`scisync.api.connect` opens storage with)."""
 
     connect_timeout: float = 15.0
-    """Seconds to open the TCP connection (and, through paramiko, to read the banner)."""
+    """Seconds for each of: the TCP connection, the server's SSH banner, the sign-in."""
     io_timeout: float = 120.0
     """Seconds of silence allowed on an open SFTP channel before the operation fails."""
+    keepalive_interval: int = 30
+    """Seconds between SSH keepalive messages, so a dead link is noticed."""

@@ -21,6 +21,7 @@ from typing import Any
 import paramiko
 from fabric import Config, Connection
 
+from scisync._util.limits import SshLimits
 from scisync.errors import StorageError
 from scisync.storage.sftp.stream import MAX_PACKET_SIZE, WINDOW_SIZE, FastSFTPClient
 
@@ -225,7 +226,13 @@ def make_connection(
         port=port,
         config=config,
         connect_timeout=max(1, round(connect_timeout)),
-        connect_kwargs={"transport_factory": fast_transport},
+        # The banner and the sign-in are bounded by the same limit as the TCP connection,
+        # so a peer that accepts and then stalls cannot hold the command longer.
+        connect_kwargs={
+            "transport_factory": fast_transport,
+            "banner_timeout": connect_timeout,
+            "auth_timeout": connect_timeout,
+        },
     )
 
 
@@ -259,7 +266,7 @@ def open_session(connection: Any, alias: str, where: str, io_timeout: float) -> 
     try:
         connection.open()
         transport = connection.client.get_transport()
-        transport.set_keepalive(30)
+        transport.set_keepalive(SshLimits().keepalive_interval)
         sftp = FastSFTPClient.open_on(transport)
         # A silent peer (network cut) raises socket.timeout instead of hanging forever.
         channel = sftp.get_channel()
@@ -304,9 +311,14 @@ def _connect_error(exc: BaseException, connection: Any, alias: str, where: str) 
             hint="load your key into ssh-agent or set IdentityFile in ~/.ssh/config; "
             f"check with `ssh {alias}`",
         )
+    detail = str(exc) or type(exc).__name__
+    # paramiko's words for a peer that stalls or is no SSH server, said plainly.
+    if detail == "No existing session":
+        detail = "the server did not complete the SSH handshake within the connect timeout"
+    elif detail.startswith("Error reading SSH protocol banner"):
+        detail = "no valid SSH banner arrived within the connect timeout (is it an SSH server?)"
     return StorageError(
-        f"cannot open an SFTP session to {connection.host}:{connection.port}: "
-        f"{exc or type(exc).__name__}",
+        f"cannot open an SFTP session to {connection.host}:{connection.port}: {detail}",
         where=where,
         hint=f"check the host name, port and network; try `sftp {alias}`",
     )

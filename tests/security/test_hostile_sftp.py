@@ -170,6 +170,7 @@ def test_the_cli_reports_a_silent_ssh_server_once(ssh_config: Path, tmp_path: Pa
     assert result.exit_code == 1, result.output
     assert result.output.count("Error:") == 1
     assert f"127.0.0.1:{peer.port}" in result.output
+    assert "within the connect timeout" in result.output
     assert "internal error" not in result.output and "Traceback" not in result.output
     assert not (project / "data" / "a.txt").exists()
     assert elapsed < 90
