@@ -111,7 +111,9 @@ def login_command(
         login_method: LoginMethod = "ldap" if method == "ldap" else "local"
         name = username or _ask("Username", "--username NAME", hide=False)
         password = _password(password_env)
-        result = login(url, name, password, method=login_method, timeout=timeout, on_retry=print_retry)
+        result = login(
+            url, name, password, method=login_method, timeout=timeout, on_retry=print_retry
+        )
     store = CredentialStore.default(os.environ)
     store.put(
         url,
