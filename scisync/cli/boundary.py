@@ -33,7 +33,8 @@ class ScisyncGroup(click.Group):
             return super().invoke(ctx)
         except Interrupted as error:
             # What completed was reported by the progress display; this says how to resume.
-            click.echo(f"Error: {error.format()}", err=True)
+            text = safe_error(problem.format() for problem in error.problems)
+            click.echo(f"Error: {text}", err=True)
             ctx.exit(error.exit_code)
         except ScisyncError as error:
             _echo_traceback(ctx)
