@@ -317,8 +317,9 @@ CASES = [
     Case("read-only root relative to the manifest", _read_only_relative_to_manifest, True),
     Case("read-only root does not allow elsewhere", _read_only_other, False, REFUSED_IN_PLAN),
     Case("symlink out of a read-only root", _symlink_in_read_only_root, False, REFUSED_BY_STORAGE),
-    Case("file path with ..", _dotdot_file_path, False, ("would land outside the target",)),
-    Case("absolute file path", _absolute_file_path, False, ("would land outside the target",)),
+    # Refused where the record enters (scisync.scicat.records): a malformed record.
+    Case("file path with ..", _dotdot_file_path, False, ("malformed-record", "'..' component")),
+    Case("absolute file path", _absolute_file_path, False, ("malformed-record", "is absolute")),
     Case("no storage declared", _no_storage, False, ("none: the manifest has no storage",)),
 ]
 
