@@ -24,6 +24,14 @@ def shown(path: str) -> str:
     return repr(path)
 
 
+def has_drive_prefix(path: str) -> bool:
+    """``C:...``: a path Windows clients (and SciCat users on them) read as absolute.
+
+    Only an ASCII letter and a colon count: ``0:`` or ``run:1`` are ordinary names.
+    """
+    return len(path) > 1 and path[1] == ":" and path[0].isascii() and path[0].isalpha()
+
+
 def local_name_problem(relative: str) -> str | None:
     """Why *relative* (a ``/``-separated path from :func:`os.fsdecode`) cannot be a dataset
     file path, or None when it can."""
@@ -37,6 +45,8 @@ def local_name_problem(relative: str) -> str | None:
             return f"contains the control character U+{ord(char):04X}"
     if "\\" in relative:
         return "contains a backslash, which SciCat clients read as a folder separator"
+    if has_drive_prefix(relative):
+        return "starts with a drive letter ('C:'), which Windows clients read as absolute"
     if len(encoded) > MAX_PATH_BYTES:
         return f"is longer than {MAX_PATH_BYTES} bytes"
     for part in relative.split("/"):

@@ -18,6 +18,7 @@ from scisync._util.atomicfile import write_if_changed
 from scisync._util.boundedjson import JsonProblem, parse_json, read_bounded
 from scisync._util.jsontypes import Json, JsonObject
 from scisync._util.limits import MAX_LOCKFILE_BYTES
+from scisync._util.names import has_drive_prefix
 from scisync.errors import LockfileError, os_error_hint
 from scisync.lock.consistency import check_consistent, entry_locator
 from scisync.lock.fastcheck import lock_violations
@@ -85,7 +86,7 @@ def check_relative_path(path: str) -> str | None:
         return "the path is empty"
     if "\\" in path:
         return "the path contains a backslash (use '/' separators)"
-    if path.startswith("/") or (len(path) > 1 and path[1] == ":"):
+    if path.startswith("/") or has_drive_prefix(path):
         return "the path is absolute (lockfile paths are relative to the dataset's folder)"
     for segment in path.split("/"):
         if segment in ("", ".", ".."):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path, PurePosixPath
 
+from scisync._util.names import has_drive_prefix
 from scisync.errors import StorageError
 from scisync.storage.base import RemotePath
 
@@ -21,7 +22,7 @@ def check_relative(relative: str, *, where: str) -> tuple[str, ...]:
         raise StorageError("empty file path", where=where, hint=hint)
     if "\x00" in relative:
         raise StorageError(f"file path {relative!r} contains a NUL byte", where=where, hint=hint)
-    if relative.startswith("/") or "\\" in relative or (len(relative) > 1 and relative[1] == ":"):
+    if relative.startswith("/") or "\\" in relative or has_drive_prefix(relative):
         raise StorageError(f"file path {relative!r} is absolute", where=where, hint=hint)
     parts = tuple(relative.split("/"))
     for part in parts:
