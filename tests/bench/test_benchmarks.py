@@ -35,6 +35,12 @@ TINY_RUNS: dict[str, tuple[list[str], str]] = {
     "bench_hash.py": (["--scale", "0.001", "--repeat", "1"], r"scisync/b3sum = \d+\.\d\d"),
     "bench_observe.py": (["4"], r"time ratio: +\d+\.\dx faster"),
     "bench_sandbox.py": (["3", "2"], r"ratio lookup/trivial: \d+x"),
+    "bench_glob.py": (
+        ["--folders", "5", "--files", "20", "--repeat", "1"],
+        r"\n\S+ +\d+ +\d+\.\d{3} +\d+\.\d{3} +\d+\.\d\d\n",
+    ),
+    "bench_query.py": (["8"], r"time ratio: +\d+\.\dx faster"),
+    "bench_web.py": (["5"], r"\d+ ms +\d+ ms +\d+\.\d\dx"),
 }
 
 
@@ -42,7 +48,21 @@ def test_every_benchmark_has_a_tiny_run() -> None:
     assert sorted(p.name for p in BENCH.glob("bench_*.py")) == sorted(TINY_RUNS)
 
 
-@pytest.mark.parametrize("script", sorted(TINY_RUNS))
+# Known broken on main when this test arrived: the dataset page answers 404 for the pid the
+# script asks for (percent-encoded slash).  strict: the test fails once that is fixed, so
+# this mark is removed then.
+BROKEN = {"bench_web.py": "bench_web.py: dataset page 404 for a %2F-encoded pid (on main)"}
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        pytest.param(name, marks=pytest.mark.xfail(reason=BROKEN[name], strict=True))
+        if name in BROKEN
+        else name
+        for name in sorted(TINY_RUNS)
+    ],
+)
 def test_benchmark_runs_at_tiny_size(script: str, tmp_path: Path) -> None:
     arguments, ratio_line = TINY_RUNS[script]
     finished = subprocess.run(
