@@ -39,6 +39,7 @@ TINY_RUNS: dict[str, tuple[list[str], str]] = {
         ["--folders", "5", "--files", "20", "--repeat", "1"],
         r"\n\S+ +\d+ +\d+\.\d{3} +\d+\.\d{3} +\d+\.\d\d\n",
     ),
+    "bench_http.py": (["--requests", "20", "--rounds", "1"], r"ratio bounded/plain: +\d+\.\d\d"),
     "bench_query.py": (["8"], r"time ratio: +\d+\.\dx faster"),
     "bench_web.py": (["5"], r"\d+ ms +\d+ ms +\d+\.\d\dx"),
 }
