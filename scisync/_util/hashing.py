@@ -232,6 +232,44 @@ class HashCache:
             return None
         return {name: entry.digests[name] for name in wanted}
 
+    def lookup_many(
+        self,
+        paths: Sequence[Path | str],
+        stats: Sequence[os.stat_result],
+        algorithms: Sequence[str],
+    ) -> list[dict[str, str] | None]:
+        """:meth:`lookup` for many files at once: one lock, algorithm names normalised once.
+
+        The no-op plan of 100,000 files spent more in the per-call set-up than in the lookups.
+        """
+        wanted = [normalise_algorithm(a) for a in algorithms]
+        found: list[dict[str, str] | None] = []
+        with self._lock:
+            for path, st in zip(paths, stats, strict=True):
+                key = path if isinstance(path, str) else str(path)
+                if not os.path.isabs(key):
+                    key = os.path.abspath(key)
+                entry = self._entries.get(key)
+                raw = self._raw.get(key) if entry is None else None
+                if raw is None:
+                    stamp = None if entry is None else (entry.size, entry.mtime_ns, entry.inode)
+                    digests = None if entry is None else entry.digests
+                else:
+                    try:
+                        stamp = (raw["size"], raw["mtime_ns"], raw["inode"])
+                        digests = raw["digests"]
+                    except (KeyError, TypeError):
+                        stamp = digests = None
+                if stamp != (st.st_size, st.st_mtime_ns, st.st_ino) or not isinstance(
+                    digests, dict
+                ):
+                    found.append(None)
+                elif all(name in digests for name in wanted):
+                    found.append({name: str(digests[name]) for name in wanted})
+                else:
+                    found.append(None)
+        return found
+
     def store(self, path: Path, st: os.stat_result, digests: dict[str, str]) -> None:
         key = str(path.absolute())
         with self._lock:
@@ -375,9 +413,7 @@ class CachedHasher:
     ) -> list[Mapping[str, str]]:
         found: list[Mapping[str, str] | None] = [None] * len(paths)
         if stats is not None:
-            lookup = self.cache.lookup
-            for index, (path, status) in enumerate(zip(paths, stats, strict=True)):
-                found[index] = lookup(path, status, algorithms)
+            found = list(self.cache.lookup_many(paths, stats, algorithms))
         misses = [index for index, digests in enumerate(found) if digests is None]
         if misses:
             wanted = [Path(paths[index]) for index in misses]

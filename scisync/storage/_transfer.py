@@ -137,8 +137,13 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def place_without_overwrite(tmp: Path, target: Path, blake3: str) -> bool:
+def place_without_overwrite(
+    tmp: Path, target: Path, blake3: str, *, sync_folder: bool = True
+) -> bool:
     """Move *tmp* to *target* unless *target* exists; True if placed.
+
+    With ``sync_folder=False`` the caller makes the new name durable itself, one
+    :func:`fsync_dir` per folder once a whole batch is placed (see docs/storage.md).
 
     ``os.link`` fails when the target exists, so a file that appeared meanwhile is never
     replaced.  An identical existing file is fine (tmp is dropped); a different one is a
@@ -171,10 +176,12 @@ def place_without_overwrite(tmp: Path, target: Path, blake3: str) -> bool:
             tmp.unlink(missing_ok=True)
             return place_without_overwrite_existing(target, blake3)
         os.replace(tmp, target)
-        fsync_dir(target.parent)
+        if sync_folder:
+            fsync_dir(target.parent)
         return True
     tmp.unlink()
-    fsync_dir(target.parent)
+    if sync_folder:
+        fsync_dir(target.parent)
     return True
 
 

@@ -180,16 +180,24 @@ class LocalStorage:
         cancel: CancelToken | None = None,
     ) -> None:
         finished = done_by_job(jobs, done)
+        placed = _PlacedFolders()
 
         def work(job: UploadJob, abort: threading.Event) -> None:
-            self._upload_one(job, progress, abort)
+            self._upload_one(job, progress, abort, placed)
             finished(job)
 
         sweep_local_temporaries(_local(job.remote) for job in jobs)
-        run_parallel(work, jobs, self.workers, cancel)
+        try:
+            run_parallel(work, jobs, self.workers, cancel)
+        finally:
+            placed.sync()
 
     def _upload_one(
-        self, job: UploadJob, progress: ProgressCallback | None, abort: threading.Event
+        self,
+        job: UploadJob,
+        progress: ProgressCallback | None,
+        abort: threading.Event,
+        placed: _PlacedFolders,
     ) -> None:
         target = _local(job.remote)
         self._check_write(target)
@@ -201,7 +209,7 @@ class LocalStorage:
             target.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise _os_error(exc, "create folder", target.parent) from exc
-        if self.hardlink and self._try_hardlink(job, target):
+        if self.hardlink and self._try_hardlink(job, target, placed):
             if progress is not None:
                 progress(job.size)
             return
@@ -220,7 +228,8 @@ class LocalStorage:
                     where=str(job.local),
                     hint="re-run plan so the new content is checksummed, then apply",
                 )
-            place_without_overwrite(tmp, target, digest)
+            if place_without_overwrite(tmp, target, digest, sync_folder=False):
+                placed.add(target.parent)
         except OSError as exc:
             raise _os_error(exc, "write file", target) from exc
         finally:
@@ -248,7 +257,7 @@ class LocalStorage:
             )
         return True
 
-    def _try_hardlink(self, job: UploadJob, target: Path) -> bool:
+    def _try_hardlink(self, job: UploadJob, target: Path, placed: _PlacedFolders) -> bool:
         """Link the local file into place if possible; False means "copy instead"."""
         try:
             if job.local.stat().st_size != job.size:
@@ -271,7 +280,7 @@ class LocalStorage:
             ):
                 return False
             raise _os_error(exc, "hard-link file", target) from exc
-        fsync_dir(target.parent)
+        placed.add(target.parent)
         return True
 
     # -- downloads -------------------------------------------------------------------
@@ -285,16 +294,24 @@ class LocalStorage:
         cancel: CancelToken | None = None,
     ) -> None:
         finished = done_by_job(jobs, done)
+        placed = _PlacedFolders()
 
         def work(job: DownloadJob, abort: threading.Event) -> None:
-            self._download_one(job, progress, abort)
+            self._download_one(job, progress, abort, placed)
             finished(job)
 
         sweep_local_temporaries(job.local for job in jobs)
-        run_parallel(work, jobs, self.workers, cancel)
+        try:
+            run_parallel(work, jobs, self.workers, cancel)
+        finally:
+            placed.sync()
 
     def _download_one(
-        self, job: DownloadJob, progress: ProgressCallback | None, abort: threading.Event
+        self,
+        job: DownloadJob,
+        progress: ProgressCallback | None,
+        abort: threading.Event,
+        placed: _PlacedFolders,
     ) -> None:
         source = _local(job.remote)
         target = job.local
@@ -328,7 +345,8 @@ class LocalStorage:
                 os.fsync(sink.fileno())
             digests = hasher.hexdigests()
             verify_download(job, digests, size)
-            place_without_overwrite(tmp, target, digests["blake3"])
+            if place_without_overwrite(tmp, target, digests["blake3"], sync_folder=False):
+                placed.add(target.parent)
         except OSError as exc:
             raise _os_error(exc, "download file", target) from exc
         finally:
@@ -337,6 +355,31 @@ class LocalStorage:
 
 def _resolved(root: RemotePath) -> RemotePath:
     return RemotePath(os.path.realpath(root))
+
+
+class _PlacedFolders:
+    """The folders a batch placed files in, each fsync'd once when the batch ends.
+
+    Every file's data is fsync'd before its name is linked into place (a name never shows
+    half a file); the names themselves become durable here, one fsync per folder rather
+    than per file (on ext4 the folder fsync was the larger half of a 16-byte file's cost).
+    ``upload``/``download`` return only after this, so the journal's "done" and the SciCat
+    registration that follow never point at a name a power cut could lose.
+    """
+
+    def __init__(self) -> None:
+        self._folders: set[Path] = set()
+        self._lock = threading.Lock()
+
+    def add(self, folder: Path) -> None:
+        with self._lock:
+            self._folders.add(folder)
+
+    def sync(self) -> None:
+        with self._lock:
+            folders, self._folders = sorted(self._folders), set()
+        for folder in folders:
+            fsync_dir(folder)
 
 
 def local_copy_matches(job: DownloadJob) -> bool:

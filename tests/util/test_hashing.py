@@ -166,3 +166,27 @@ def test_hash_files_without_cache_reads_everything_in_parallel(tmp_path: Path) -
     assert list(result.digests) == paths
     for path in paths:
         assert result.digests[path]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_batch_lookup_answers_exactly_like_one_lookup_per_file(tmp_path: Path) -> None:
+    """lookup_many (the no-op plan's path) agrees with lookup on every case, loaded or fresh."""
+    same, edited, grown, unhashed = (tmp_path / n for n in ("same", "edited", "grown", "new"))
+    for path in (same, edited, grown, unhashed):
+        path.write_bytes(b"0123456789")
+    cache_file = tmp_path / "hashes.json"
+    cache = HashCache(cache_file)
+    hash_files([same, edited, grown], ["blake3"], cache)
+    cache.save()
+    edited.write_bytes(b"9876543210")  # same size, new mtime
+    os.utime(edited, ns=(1, 1))
+    grown.write_bytes(b"0123456789+")
+    paths = [same, edited, grown, unhashed, str(same)]
+    for loaded in (HashCache(cache_file), cache):  # raw JSON entries, then parsed ones
+        for algorithms in (["blake3"], ["BLAKE3"], ["blake3", "sha256"]):
+            stats = [os.stat(p) for p in paths]
+            expected = [loaded.lookup(p, s, algorithms) for p, s in zip(paths, stats, strict=True)]
+            assert loaded.lookup_many(paths, stats, algorithms) == expected
+            hits = [found is not None for found in expected]
+            assert hits == (
+                [True, False, False, False, True] if len(algorithms) == 1 else [False] * 5
+            )

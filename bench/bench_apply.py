@@ -1,0 +1,141 @@
+"""Small-file apply benchmark (issue 13): N datasets x M small files to local storage.
+
+Times a first `apply` (the same library calls `scisync apply` makes: plan, then apply)
+of N datasets with M files of 16 bytes each into local storage, against the sandbox run
+in its own process.  Side by side, in the same run, it times the baseline: `cp -r` of
+the same tree plus the bare SciCat requests a client must make (one dataset and one
+origdatablock POST per dataset, with plain `requests`).
+
+    python bench/bench_apply.py                 # 1,000 datasets x 100 files (target)
+    python bench/bench_apply.py --datasets 50   # quicker
+
+Target: apply <= 2.5 x (cp -r + bare requests).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from bench_plan import MANIFEST, login, sandbox_process  # noqa: E402
+
+from scisync import api  # noqa: E402
+
+
+def make_tree(root: Path, datasets: int, files: int) -> None:
+    for number in range(datasets):
+        folder = root / "data" / f"{number:05d}"
+        folder.mkdir(parents=True)
+        for index in range(files):
+            (folder / f"f{index:04d}.dat").write_bytes(f"{number:05d}/{index:04d}\n".encode()[:16])
+
+
+def bare_requests(url: str, token: str, datasets: int, files: int) -> float:
+    """One dataset POST and one origdatablock POST per dataset: the least any client sends."""
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token}"
+    root = url.rsplit("/", 1)[0]
+    started = time.perf_counter()
+    for number in range(datasets):
+        reply = session.post(
+            root + "/v4/datasets",
+            json={
+                "type": "raw",
+                "datasetName": f"baseline {number}",
+                "ownerGroup": "ingestor",
+                "contactEmail": "bench@example.org",
+                "sourceFolder": f"/baseline/{number:05d}",
+                "creationTime": "2026-01-01T00:00:00Z",
+            },
+            timeout=60,
+        )
+        reply.raise_for_status()
+        file_list = [
+            {"path": f"f{index:04d}.dat", "size": 16, "time": "2026-01-01T00:00:00Z"}
+            for index in range(files)
+        ]
+        session.post(
+            root + "/v4/origdatablocks",
+            json={"datasetId": reply.json()["pid"], "size": 16 * files, "dataFileList": file_list},
+            timeout=60,
+        ).raise_for_status()
+    return time.perf_counter() - started
+
+
+def timed_apply(root: Path, workers: int, profile: bool) -> float:
+    started = time.perf_counter()
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    project = api.load_project([root / "scisync.yaml"])
+    with api.connect(project) as connection:
+        plan = api.plan(project, connection)
+        api.apply(project, connection, plan, workers=workers)
+    elapsed = time.perf_counter() - started
+    if profiler is not None:
+        import pstats
+
+        profiler.disable()
+        order = os.environ.get("BENCH_SORT", "tottime")
+        pstats.Stats(profiler).sort_stats(order).print_stats(30)
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", type=int, default=1000)
+    parser.add_argument("--files", type=int, default=100)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of the apply")
+    parser.add_argument("--workdir", type=Path, default=None, help="scratch space (default /tmp)")
+    args = parser.parse_args()
+
+    scratch = Path(tempfile.mkdtemp(prefix="scisync-bench-apply-", dir=args.workdir))
+    try:
+        root = scratch / "project"
+        root.mkdir()
+        make_tree(root, args.datasets, args.files)
+        subprocess.run(["sync"], check=False)
+        started = time.perf_counter()
+        subprocess.run(["cp", "-r", str(root / "data"), str(scratch / "copy")], check=True)
+        copy = time.perf_counter() - started
+        with sandbox_process(scratch / "scicat") as url:
+            token = login(url)
+            os.environ["SCICAT_TOKEN"] = token
+            (root / "scisync.yaml").write_text(MANIFEST.format(url=url))
+            applied = timed_apply(root, args.workers, args.profile)
+            stored = sum(len(files) for _, _, files in os.walk(root / "store"))
+            assert stored == args.datasets * args.files, (stored, args.datasets * args.files)
+            bare = bare_requests(url, token, args.datasets, args.files)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    baseline = copy + bare
+    ratio = applied / baseline
+    print(f"apply ({args.datasets} datasets x {args.files} files of 16 B, local storage):")
+    print(f"  scisync apply   {applied:7.2f} s   (plan + apply, {args.workers} workers)")
+    print(f"  cp -r           {copy:7.2f} s")
+    print(f"  bare requests   {bare:7.2f} s   (POST dataset + origdatablock per dataset)")
+    print(
+        f"  ratio apply / (cp -r + bare requests): {ratio:.2f}"
+        f"   (target <= 2.5: {'met' if ratio <= 2.5 else 'NOT met'})"
+    )
+
+
+if __name__ == "__main__":
+    main()
