@@ -52,7 +52,7 @@ def test_every_benchmark_has_a_tiny_run() -> None:
 # Known broken on main when this test arrived: the dataset page answers 404 for the pid the
 # script asks for (percent-encoded slash).  strict: the test fails once that is fixed, so
 # this mark is removed then.
-BROKEN = {"bench_web.py": "bench_web.py: dataset page 404 for a %2F-encoded pid (on main)"}
+BROKEN: dict[str, str] = {}  # script -> why it fails today (strict xfail: fixing it turns red)
 
 
 @pytest.mark.parametrize(
