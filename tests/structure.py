@@ -265,3 +265,21 @@ def _functions(
 
 def top_level_modules(root: Path) -> list[str]:
     return sorted(path.name for path in root.glob("*.py"))
+
+
+def main(argv: list[str]) -> None:
+    """``python -m tests.structure [PACKAGE_DIR]``: the figures the rules measure."""
+    root = Path(argv[0]) if argv else Path(__file__).parents[1] / "scisync"
+    long = long_functions(root)
+    print(f"top-level modules: {len(top_level_modules(root))}")
+    print(f"import cycles: {len(import_cycles(root))} {import_cycles(root)}")
+    print(f"stage inversions: {len(stage_inversions(root))}")
+    print(f"functions over {MAX_FUNCTION_LINES} lines: {len(long)}")
+    for name, lines in sorted(long.items(), key=lambda item: -item[1]):
+        print(f"  {lines:4d}  {name}")
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(sys.argv[1:])
