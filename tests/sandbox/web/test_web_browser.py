@@ -14,6 +14,8 @@ from urllib.parse import quote
 import pytest
 import requests
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.wait import WebDriverWait
 
 from scisync.sandbox import SandboxServer
 from tests.sandbox.helpers import v4_dataset
@@ -22,11 +24,23 @@ DATASET = "Silicon calibration scan"
 SCREENSHOT = Path(__file__).parents[3] / "docs" / "sandbox-dataset-page.png"
 
 
+def _submit(page: Any, button: Any) -> None:
+    """Click a link or a form's button, and wait for the page it leads to.
+
+    A click only starts the navigation (for a form, a POST and then a 303 redirect): looking
+    at the page straight after it can still see the old one (CI did), so wait until the old
+    document is gone.
+    """
+    old = page.find_element(By.TAG_NAME, "html")
+    button.click()
+    WebDriverWait(page, 30).until(expected_conditions.staleness_of(old))
+
+
 def _sign_in(page: Any, server: SandboxServer, password: str = "sandbox-ingestor") -> None:
     page.get(server.web_url + "login")
     page.find_element(By.ID, "username").send_keys("ingestor")
     page.find_element(By.ID, "password").send_keys(password)
-    page.find_element(By.CSS_SELECTOR, "form.login button[type=submit]").click()
+    _submit(page, page.find_element(By.CSS_SELECTOR, "form.login button[type=submit]"))
 
 
 def _names(page: Any) -> list[str]:
@@ -55,7 +69,7 @@ def test_the_login_form_refuses_a_wrong_password_then_signs_in_and_out(
     _sign_in(page, served)
     assert page.find_element(By.ID, "signed-in-user").text == "ingestor"
     assert _names(page) == [DATASET]
-    page.find_element(By.CSS_SELECTOR, ".who form button").click()
+    _submit(page, page.find_element(By.CSS_SELECTOR, ".who form button"))
     assert not page.find_elements(By.ID, "signed-in-user")
     assert _names(page) == []
 
@@ -64,7 +78,7 @@ def test_the_dataset_page_shows_files_plot_sample_and_lineage(
     page: Any, served: SandboxServer
 ) -> None:
     _sign_in(page, served)
-    page.find_element(By.LINK_TEXT, DATASET).click()
+    _submit(page, page.find_element(By.LINK_TEXT, DATASET))
     assert page.find_element(By.ID, "dataset-name").text == DATASET
     rows = page.find_elements(By.CSS_SELECTOR, "#files tbody tr")
     cells = [[td.text for td in row.find_elements(By.TAG_NAME, "td")] for row in rows]
@@ -89,7 +103,7 @@ def test_the_dataset_page_shows_files_plot_sample_and_lineage(
     if path is not None:
         page.set_window_size(1100, 1400)
         page.save_screenshot(str(path))
-    page.find_element(By.LINK_TEXT, "Silicon powder, batch 1").click()
+    _submit(page, page.find_element(By.LINK_TEXT, "Silicon powder, batch 1"))
     assert page.find_element(By.ID, "sample-name").text == "Silicon powder, batch 1"
     assert DATASET in page.find_element(By.CSS_SELECTOR, "ul.links").text
 
@@ -103,13 +117,13 @@ def test_search_narrows_the_list(page: Any, served: SandboxServer) -> None:
     _sign_in(page, served)
     assert sorted(_names(page)) == sorted([DATASET, "Water background", "Empty cell"])
     box = page.find_element(By.ID, "q")
-    box.send_keys("SILICON")
-    box.submit()
+    box.send_keys("SILICON\n")
+    WebDriverWait(page, 30).until(expected_conditions.staleness_of(box))
     assert _names(page) == [DATASET]
     box = page.find_element(By.ID, "q")
     box.clear()
-    box.send_keys("background")  # a keyword
-    box.submit()
+    box.send_keys("background\n")  # a keyword
+    WebDriverWait(page, 30).until(expected_conditions.staleness_of(box))
     assert sorted(_names(page)) == ["Empty cell", "Water background"]
     page.get(served.web_url + "?q=nothing-like-this")
     assert page.find_element(By.ID, "no-results").is_displayed()
