@@ -50,7 +50,7 @@ from scisync.observe.observe import observe, observed_digest
 from scisync.plan.codec import load_plan, save_plan
 from scisync.plan.model import Fingerprint, Plan
 from scisync.plan.planner import PlanOptions, make_plan
-from scisync.scicat.auth import open_client
+from scisync.scicat.auth import ExpiringToken, open_catalog
 from scisync.scicat.client import ScicatClient
 from scisync.scicat.http import RetryListener
 from scisync.storage.base import Storage
@@ -104,6 +104,8 @@ class Connection:
     storage: Storage | None
     hasher: CachedHasher
     url: str
+    expiring_token: ExpiringToken | None = None
+    """Set when the SciCat token expires within ``scicat.auth.EXPIRES_SOON`` (announce it)."""
 
 
 def _open_storage(manifest: Manifest) -> Storage | None:
@@ -144,6 +146,7 @@ def connect(
     """
     env = os.environ if environ is None else environ
     config = project.manifest.scicat
+    expiring_token: ExpiringToken | None = None
     with ExitStack() as stack:
         if config.sandbox is not None:
             from scisync.sandbox import SandboxServer
@@ -162,7 +165,7 @@ def connect(
                 on_retry=on_retry,
             )
         else:
-            catalog = open_client(config, env, on_retry=on_retry)
+            catalog, expiring_token = open_catalog(config, env, on_retry=on_retry)
         if catalog.authenticated:
             # SciCat treats a token it cannot verify as anonymous instead of refusing it;
             # without this check a wrong token shows up later as 403s or an empty catalogue.
@@ -172,7 +175,13 @@ def connect(
         if storage is not None:
             stack.callback(storage.close)
         hasher = CachedHasher(project.state_dir / "hashcache.json")
-        yield Connection(catalog=catalog, storage=storage, hasher=hasher, url=catalog.base_url)
+        yield Connection(
+            catalog=catalog,
+            storage=storage,
+            hasher=hasher,
+            url=catalog.base_url,
+            expiring_token=expiring_token,
+        )
 
 
 @contextmanager

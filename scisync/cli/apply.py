@@ -9,11 +9,11 @@ import click
 from scisync.cli.options import (
     GlobalOptions,
     confirm_or_refuse,
+    connected,
     json_events_option,
     load_project,
     lock_timeout_option,
     manifest_options,
-    print_retry,
     progress,
     target_option,
     use_color,
@@ -62,7 +62,7 @@ def apply_command(
     with (
         signals_handled() as guard,
         api.apply_lock(project, lock_timeout),
-        api.connect(project, on_retry=print_retry) as connection,
+        connected(project) as connection,
     ):
         left = api.interrupted_apply(project)
         if left:

@@ -8,10 +8,10 @@ import click
 
 from scisync.cli.options import (
     GlobalOptions,
+    connected,
     load_project,
     manifest_options,
     parse_variables,
-    print_retry,
 )
 
 
@@ -51,7 +51,7 @@ def import_command(
     project = load_project(options, manifest_files, variables, var_files)
     with (
         api.apply_lock(project, lock_timeout),
-        api.connect(project, on_retry=print_retry) as connection,
+        connected(project) as connection,
     ):
         result = api.import_dataset(
             project,

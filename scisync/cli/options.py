@@ -22,7 +22,7 @@ from scisync.scicat.http import RetryScheduled
 F = TypeVar("F", bound=Callable[..., Any])
 
 if TYPE_CHECKING:  # the library is imported lazily so that --help stays fast
-    from scisync.api import Project
+    from scisync.api import Connection, Project
     from scisync.apply.events import EventSink
 
 
@@ -157,3 +157,17 @@ def print_retry(event: RetryScheduled) -> None:
     from scisync.render.progress import retry_line
 
     click.echo(retry_line(event), err=True)
+
+
+@contextmanager
+def connected(project: Project) -> Iterator[Connection]:
+    """:func:`scisync.api.connect` for every command that talks to SciCat: retries are
+    printed, and a token that expires soon is announced once, on stderr (an expired one
+    was already refused, before anything was sent)."""
+    from scisync import api
+    from scisync.render.progress import token_expiry_line
+
+    with api.connect(project, on_retry=print_retry) as connection:
+        if connection.expiring_token is not None:
+            click.echo(token_expiry_line(connection.expiring_token), err=True)
+        yield connection

@@ -9,9 +9,9 @@ import click
 
 from scisync.cli.options import (
     GlobalOptions,
+    connected,
     load_project,
     manifest_options,
-    print_retry,
     target_option,
     use_color,
 )
@@ -60,7 +60,7 @@ def plan_command(
     project = load_project(options, manifest_files, variables, var_files)
     if locked:
         api.require_lockfile(project)  # before connecting: nothing starts for nothing
-    with api.connect(project, on_retry=print_retry) as connection:
+    with connected(project) as connection:
         the_plan = api.plan(project, connection, targets=targets, locked=locked)
     if out is not None and not the_plan.has_conflicts:
         api.save_plan(options.path(out), the_plan)

@@ -8,11 +8,11 @@ import click
 
 from scisync.cli.options import (
     GlobalOptions,
+    connected,
     json_events_option,
     load_project,
     lock_timeout_option,
     manifest_options,
-    print_retry,
     progress,
     target_option,
     use_color,
@@ -51,7 +51,7 @@ def pull_command(
     with (
         signals_handled() as guard,
         api.apply_lock(project, lock_timeout),
-        api.connect(project, on_retry=print_retry) as connection,
+        connected(project) as connection,
     ):
         the_plan = api.plan(
             project, connection, targets=targets, locked=locked, downloads_only=True

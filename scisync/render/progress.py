@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import TextIO
 
 from scisync._util.jsontypes import JsonObject
@@ -32,6 +33,7 @@ from scisync.apply.events import (
 )
 from scisync.render.safe import safe_message, safe_text
 from scisync.render.units import human_bytes, human_duration, human_rate, plural
+from scisync.scicat.auth import ExpiringToken
 from scisync.scicat.http import RetryScheduled
 
 _EVENT_NAMES: dict[type, str] = {
@@ -254,6 +256,18 @@ def progress_sink(stream: TextIO, *, json_lines: bool, tty: bool) -> EventSink:
     if tty:
         return TtyProgress(stream)
     return PlainProgress(stream)
+
+
+def token_expiry_line(expiring: ExpiringToken, now: datetime | None = None) -> str:
+    """What plan, apply, pull and import print on stderr when the token expires soon."""
+    moment = now or datetime.now(tz=UTC)
+    minutes = max(0, int((expiring.expires_at - moment).total_seconds() // 60))
+    return (
+        f"Warning: the SciCat token from {safe_message(expiring.source)} expires in "
+        f"{minutes} min, at {expiring.expires_at.isoformat(timespec='seconds')}; a long run "
+        f"may fail part way. Run `scisync login`, or set a fresh token in "
+        f"${safe_message(expiring.token_env)}."
+    )
 
 
 def retry_line(event: RetryScheduled) -> str:

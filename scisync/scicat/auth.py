@@ -47,7 +47,10 @@ LOGIN_METHODS: tuple[LoginMethod, ...] = ("local", "ldap")
 _LOGIN_PATHS: dict[LoginMethod, str] = {"local": "v3/auth/login", "ldap": "v3/auth/ldap"}
 
 EXPIRES_SOON = timedelta(minutes=15)
-"""A token with less time left than this is announced when it is stored or used."""
+"""A token with less time left than this is announced when it is stored or used.
+
+Not an hour: SciCat's default JWT_EXPIRES_IN is one hour, so every fresh login would be
+announced and the warning would mean nothing."""
 
 
 def token_expiry(token: str) -> datetime | None:
@@ -200,6 +203,46 @@ def expired_error(source: str, expires_at: datetime, token_env: str) -> AuthErro
     )
 
 
+@dataclass(frozen=True)
+class ResolvedToken:
+    """A token to send, where it came from, and when it expires (None: not known)."""
+
+    token: str
+    source: str
+    expires_at: datetime | None
+
+    def __repr__(self) -> str:
+        return f"ResolvedToken(token=***, source={self.source!r}, expires_at={self.expires_at!r})"
+
+
+@dataclass(frozen=True)
+class ExpiringToken:
+    """A token that is still valid but will expire within :data:`EXPIRES_SOON`."""
+
+    source: str
+    expires_at: datetime
+    token_env: str
+
+
+def usable_token(
+    token: str, source: str, expires_at: datetime | None, token_env: str
+) -> ResolvedToken:
+    """The one expiry rule for a token about to be used: an expired one is refused here,
+    before any request (SciCat would take it for anonymous, or answer 401 part way)."""
+    register_secret(token)
+    if expires_at is not None and is_expired(expires_at):
+        raise expired_error(source, expires_at, token_env)
+    return ResolvedToken(token=token, source=source, expires_at=expires_at)
+
+
+def expiring(resolved: ResolvedToken | None, token_env: str) -> ExpiringToken | None:
+    """What to announce before a command uses *resolved*: set when it expires soon."""
+    if resolved is None or not expires_soon(resolved.expires_at):
+        return None
+    assert resolved.expires_at is not None
+    return ExpiringToken(resolved.source, resolved.expires_at, token_env)
+
+
 def resolve_token(
     config: ScicatConfig,
     environ: Mapping[str, str],
@@ -208,14 +251,23 @@ def resolve_token(
     base_url: str | None = None,
 ) -> str | None:
     """The token to use for ``config`` (see the module docstring for the order)."""
+    resolved = resolve_credential(config, environ, credential_store, base_url=base_url)
+    return None if resolved is None else resolved.token
+
+
+def resolve_credential(
+    config: ScicatConfig,
+    environ: Mapping[str, str],
+    credential_store: CredentialStore,
+    *,
+    base_url: str | None = None,
+) -> ResolvedToken | None:
+    """:func:`resolve_token`, with where the token came from and when it expires."""
     url = base_url or config.url
     token = environ.get(config.token_env, "").strip()
     if token:
-        register_secret(token)
-        expires = token_expiry(token)
-        if expires is not None and is_expired(expires):
-            raise expired_error(f"${config.token_env}", expires, config.token_env)
-        return token
+        source = f"${config.token_env}"
+        return usable_token(token, source, token_expiry(token), config.token_env)
 
     if config.username_env and config.password_env:
         username = environ.get(config.username_env, "").strip()
@@ -227,9 +279,9 @@ def resolve_token(
                     where="scicat",
                     hint="set scicat.url in the manifest",
                 )
-            return login(
-                url, username, password, method=config.login, limits=config.http_limits
-            ).token
+            result = login(url, username, password, method=config.login, limits=config.http_limits)
+            source = f"the login as ${config.username_env}"
+            return usable_token(result.token, source, result.expires_at, config.token_env)
         if username or password:
             missing = config.password_env if username else config.username_env
             raise ConfigError(
@@ -244,14 +296,9 @@ def resolve_token(
     stored: StoredCredential | None = credential_store.get(url)
     if stored is None:
         return None
+    source = f"the token saved by `scisync login` for {url} ({credential_store.path})"
     expires = stored.expires_at or token_expiry(stored.token)
-    if expires is not None and is_expired(expires):
-        raise expired_error(
-            f"the token saved by `scisync login` for {url} ({credential_store.path})",
-            expires,
-            config.token_env,
-        )
-    return stored.token
+    return usable_token(stored.token, source, expires, config.token_env)
 
 
 def open_client(
@@ -268,18 +315,35 @@ def open_client(
     ``base_url`` overrides ``config.url`` (the embedded sandbox's URL is only known once
     it runs).  The credential store defaults to the user's config folder.
     """
+    client, _expiring = open_catalog(
+        config, environ, credential_store, base_url=base_url, session=session, on_retry=on_retry
+    )
+    return client
+
+
+def open_catalog(
+    config: ScicatConfig,
+    environ: Mapping[str, str],
+    credential_store: CredentialStore | None = None,
+    *,
+    base_url: str | None = None,
+    session: requests.Session | None = None,
+    on_retry: RetryListener | None = None,
+) -> tuple[ScicatClient, ExpiringToken | None]:
+    """:func:`open_client`, and the token's coming expiry when it is within EXPIRES_SOON."""
     url = base_url or config.url
     if url is None:
         raise ConfigError(
             "no SciCat URL is configured", where="scicat", hint="set scicat.url in the manifest"
         )
     store = credential_store or CredentialStore.default(environ)
-    token = resolve_token(config, environ, store, base_url=url)
-    return ScicatClient(
+    resolved = resolve_credential(config, environ, store, base_url=url)
+    client = ScicatClient(
         url,
-        token,
+        None if resolved is None else resolved.token,
         session=session,
         token_env=config.token_env,
         limits=config.http_limits,
         on_retry=on_retry,
     )
+    return client, expiring(resolved, config.token_env)
