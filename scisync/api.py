@@ -31,6 +31,7 @@ from scisync.adopt.importer import (
     write_entry,
 )
 from scisync.apply.cancel import Cancellation
+from scisync.apply.faults import checkpoint
 from scisync.apply.events import ApplySummary, EventSink
 from scisync.apply.executor import Applier, ApplyResults
 from scisync.apply.journal import Journal
@@ -413,6 +414,7 @@ def import_dataset(
     manifest_path: Path | None = None,
     variables: Mapping[str, str] | None = None,
     var_files: Sequence[Path] = (),
+    cancel: Cancellation | None = None,
 ) -> ImportResult:
     """Write a manifest entry for dataset *pid* under *key*, mark it, and adopt it.
 
@@ -421,8 +423,10 @@ def import_dataset(
     dataset is recorded in the lockfile only when adopting it changes nothing in SciCat;
     if the manifest's ``defaults:`` would add or change fields, the entry is written and
     marked, and ``pending`` lists what ``scisync apply`` would change.  The caller holds
-    the apply lock (see :func:`apply_lock`).
+    the apply lock (see :func:`apply_lock`).  *cancel* stops it as it stops :func:`apply`:
+    a step in flight finishes and is journaled, and the next run resumes from there.
     """
+    stop = cancel or Cancellation()
     variables = dict(variables or {})
     draft = draft_import(
         project.manifest,
@@ -435,8 +439,13 @@ def import_dataset(
         where=connection.url,
     )
     marking = marking_plan(project.manifest.project, draft)
+    checkpoint(f"drafted:dataset.{key}")
     if marking.has_changes:
-        apply(project, connection, marking)
+        apply(project, connection, marking, cancel=stop)
+    # Last stop: the marker is set and journaled, and the next run writes the entry.  Past
+    # here the import finishes: only the lockfile is left, and an entry written without its
+    # lock record would make the re-run refuse the key as taken.
+    stop.check()
     write_entry(draft)
     reloaded = load_project(
         project.manifest.sources, variables=variables, var_files=var_files,

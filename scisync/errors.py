@@ -184,7 +184,8 @@ def _paths(error: OSError) -> str | None:
 
 
 class Interrupted(ScisyncError):
-    """A signal stopped an apply or pull: nothing new was started, what completed is recorded.
+    """A signal stopped an apply, pull or import: nothing new was started after it, and
+    what completed is recorded.
 
     ``exit_code`` is 128 + the signal number (130 for SIGINT, 143 for SIGTERM), as a shell
     reports a process the signal ended, so scripts see the same code either way.
@@ -196,7 +197,8 @@ class Interrupted(ScisyncError):
         super().__init__(
             f"interrupted by {signal_name}: nothing new was started after it, and "
             "scisync.lock records what completed",
-            hint="run the same command again (`scisync apply` or `scisync pull`) to resume; "
-            "what completed is found again and nothing is created twice",
+            hint="run the same command again (`scisync apply`, `scisync pull` or "
+            "`scisync import`) to resume; what completed is found again and nothing is "
+            "created twice",
             problems=problems,
         )

@@ -9,7 +9,6 @@ import click
 from scisync.cli.options import (
     GlobalOptions,
     confirm_or_refuse,
-    connected,
     json_events_option,
     load_project,
     lock_timeout_option,
@@ -17,8 +16,8 @@ from scisync.cli.options import (
     progress,
     target_option,
     use_color,
+    writing,
 )
-from scisync.cli.signals import signals_handled
 
 
 @click.command("apply")
@@ -59,11 +58,7 @@ def apply_command(
     project = load_project(options, manifest_files, variables, var_files)
     # A saved plan is read (and its digest checked) before anything is locked or started.
     saved = api.load_plan(options.path(plan_file)) if plan_file is not None else None
-    with (
-        signals_handled() as guard,
-        api.apply_lock(project, lock_timeout),
-        connected(project) as connection,
-    ):
+    with writing(project, lock_timeout) as (guard, connection):
         left = api.interrupted_apply(project)
         if left:
             click.echo(resume_notice(left), err=True)

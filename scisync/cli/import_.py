@@ -8,10 +8,10 @@ import click
 
 from scisync.cli.options import (
     GlobalOptions,
-    connected,
     load_project,
     manifest_options,
     parse_variables,
+    writing,
 )
 
 
@@ -49,10 +49,7 @@ def import_command(
     from scisync.render.adopt import import_result_json, import_result_text
 
     project = load_project(options, manifest_files, variables, var_files)
-    with (
-        api.apply_lock(project, lock_timeout),
-        connected(project) as connection,
-    ):
+    with writing(project, lock_timeout) as (guard, connection), guard.deferred() as cancel:
         result = api.import_dataset(
             project,
             connection,
@@ -60,6 +57,7 @@ def import_command(
             key,
             variables=parse_variables(variables),
             var_files=[options.path(p) for p in var_files],
+            cancel=cancel,
         )
     if as_json:
         click.echo(import_result_json(result))

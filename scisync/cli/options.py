@@ -24,6 +24,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 if TYPE_CHECKING:  # the library is imported lazily so that --help stays fast
     from scisync.api import Connection, Project
     from scisync.apply.events import EventSink
+    from scisync.cli.signals import SignalGuard
 
 
 @dataclass
@@ -171,3 +172,21 @@ def connected(project: Project) -> Iterator[Connection]:
         if connection.expiring_token is not None:
             click.echo(token_expiry_line(connection.expiring_token), err=True)
         yield connection
+
+
+@contextmanager
+def writing(project: Project, lock_timeout: float) -> Iterator[tuple[SignalGuard, Connection]]:
+    """The one way a command that writes (apply, pull, import) starts: SIGINT/SIGTERM
+    handled first (so a signal while waiting for the lock or connecting stops cleanly), then
+    the apply lock, then SciCat and the storage.  Run the writes inside
+    ``guard.deferred()`` with its cancellation token, so a signal stops them cooperatively.
+    """
+    from scisync import api
+    from scisync.cli.signals import signals_handled
+
+    with (
+        signals_handled() as guard,
+        api.apply_lock(project, lock_timeout),
+        connected(project) as connection,
+    ):
+        yield guard, connection

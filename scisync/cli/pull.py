@@ -8,7 +8,6 @@ import click
 
 from scisync.cli.options import (
     GlobalOptions,
-    connected,
     json_events_option,
     load_project,
     lock_timeout_option,
@@ -16,8 +15,8 @@ from scisync.cli.options import (
     progress,
     target_option,
     use_color,
+    writing,
 )
-from scisync.cli.signals import signals_handled
 
 
 @click.command("pull")
@@ -48,11 +47,7 @@ def pull_command(
     project = load_project(options, manifest_files, variables, var_files)
     if locked:
         api.require_lockfile(project)  # before the apply lock: nothing is written
-    with (
-        signals_handled() as guard,
-        api.apply_lock(project, lock_timeout),
-        connected(project) as connection,
-    ):
+    with writing(project, lock_timeout) as (guard, connection):
         the_plan = api.plan(
             project, connection, targets=targets, locked=locked, downloads_only=True
         )

@@ -1,6 +1,8 @@
 """SIGINT and SIGTERM during a command: stop cleanly once, at once the second time.
 
-While an apply or pull executes (inside :meth:`SignalGuard.deferred`), the first signal
+Every command that writes (apply, pull, import) installs it, through
+:func:`scisync.cli.options.writing`.  While its writes run (inside
+:meth:`SignalGuard.deferred`), the first signal
 only sets the apply's cancellation token: no new side effect starts, transfers in flight
 are abandoned, SciCat requests in flight finish and are journaled, the lockfile records
 what completed, and the command exits 130 (SIGINT) or 143 (SIGTERM).  A second signal
@@ -73,7 +75,9 @@ class SignalGuard:
 
 @contextmanager
 def signals_handled() -> Iterator[SignalGuard]:
-    """Install the guard's handler for the duration of a command, then restore the old ones."""
+    """Install the guard's handler for the duration of a command, then restore the old ones.
+
+    Commands use it through :func:`scisync.cli.options.writing`, never directly."""
     guard = SignalGuard()
     if threading.current_thread() is not threading.main_thread():
         yield guard  # handlers can only be installed from the main thread
