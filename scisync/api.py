@@ -31,9 +31,9 @@ from scisync.adopt.importer import (
     write_entry,
 )
 from scisync.apply.cancel import Cancellation
-from scisync.apply.faults import checkpoint
 from scisync.apply.events import ApplySummary, EventSink
 from scisync.apply.executor import Applier, ApplyResults
+from scisync.apply.faults import checkpoint
 from scisync.apply.journal import Journal
 from scisync.apply.lockbuild import updated_lock
 from scisync.desired.build import build_desired, storage_roots
@@ -125,6 +125,7 @@ def _open_storage(manifest: Manifest) -> Storage | None:
             config.user,
             connect_timeout=limits.connect_timeout,
             io_timeout=limits.io_timeout,
+            limits=limits,
             connections=config.connections,
             ssh_config_path=config.ssh_config,
             known_hosts=config.known_hosts,

@@ -95,3 +95,27 @@ class SshLimits:
     """Seconds of silence allowed on an open SFTP channel before the operation fails."""
     keepalive_interval: int = 30
     """Seconds between SSH keepalive messages, so a dead link is noticed."""
+    min_transfer_rate: float = 10 * 1024
+    """Bytes per second an SFTP connection must at least move while scisync waits on it.
+
+    The I/O timeout only catches silence: a server trickling one byte a second resets it
+    forever.  Bytes are counted per SSH packet (at most 256 KiB), so this times
+    :attr:`stall_window` must exceed a packet, or a transfer at exactly this rate could be
+    taken for a stalled one."""
+    stall_window: float = 60.0
+    """Seconds over which :attr:`min_transfer_rate` is averaged."""
+
+    def __post_init__(self) -> None:
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if not value > 0:  # zero, negative or NaN
+                raise ValueError(f"{field.name} must be a positive number, not {value!r}")
+        if self.min_transfer_rate * self.stall_window < 2 * SSH_PACKET_BYTES:
+            raise ValueError(
+                "min_transfer_rate x stall_window must be at least two SSH packets "
+                f"({2 * SSH_PACKET_BYTES} bytes)"
+            )
+
+
+SSH_PACKET_BYTES = 256 * 1024
+"""The largest SSH packet scisync accepts (OpenSSH's own limit; see storage/sftp/stream.py)."""

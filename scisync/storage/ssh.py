@@ -257,17 +257,21 @@ def secure(connection: Any, known_hosts: Path | None, trust_unknown_hosts: bool)
         connection = connection.gateway
 
 
-def open_session(connection: Any, alias: str, where: str, io_timeout: float) -> Session:
+def open_session(
+    connection: Any, alias: str, where: str, io_timeout: float, limits: SshLimits | None = None
+) -> Session:
     """Connect *connection* (made by :func:`make_connection`, then :func:`secure`d) and open
     its SFTP channel; every failure becomes one StorageError naming its cause and the fix.
 
     *alias* is the host as the user wrote it (for the hints), *where* the storage's address.
+    *limits* (default :class:`SshLimits`) gives the keepalive and the stall rule.
     """
     try:
         connection.open()
         transport = connection.client.get_transport()
-        transport.set_keepalive(SshLimits().keepalive_interval)
-        sftp = FastSFTPClient.open_on(transport)
+        rules = limits or SshLimits()
+        transport.set_keepalive(rules.keepalive_interval)
+        sftp = FastSFTPClient.open_on(transport, rules)
         # A silent peer (network cut) raises socket.timeout instead of hanging forever.
         channel = sftp.get_channel()
         if channel is not None:

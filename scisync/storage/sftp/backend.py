@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from scisync._util.hashing import normalise_algorithm
+from scisync._util.limits import SshLimits
 from scisync.errors import StorageError
 from scisync.storage._transfer import is_temp_name
 from scisync.storage.base import (
@@ -56,6 +57,7 @@ class SftpStorage:
         io_timeout: float = 120,
         verify_remote_checksum: bool = True,
         roots: Roots | None = None,
+        limits: SshLimits | None = None,
     ) -> None:
         self.roots = roots  # every path read or written is checked (lexically) against them
         self._server = Server(
@@ -68,6 +70,7 @@ class SftpStorage:
             trust_unknown_hosts=trust_unknown_hosts,
             connect_timeout=connect_timeout,
             io_timeout=io_timeout,
+            limits=limits or SshLimits(),
         )
         self.verify_remote_checksum = verify_remote_checksum
         self._hashing = RemoteHashing(self._server)

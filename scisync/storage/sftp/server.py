@@ -9,8 +9,10 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
+from scisync._util.limits import SshLimits
 from scisync.errors import StorageError
 from scisync.storage.base import RemotePath
+from scisync.storage.sftp.stall import TransferStalled
 from scisync.storage.ssh import (
     TRANSFER_ERRORS,
     Pool,
@@ -38,6 +40,7 @@ class Server:
         trust_unknown_hosts: bool,
         connect_timeout: float,
         io_timeout: float,
+        limits: SshLimits,
     ) -> None:
         self.host = host
         self.port = port
@@ -48,6 +51,7 @@ class Server:
         self.trust_unknown_hosts = trust_unknown_hosts
         self.connect_timeout = connect_timeout
         self.io_timeout = io_timeout
+        self.limits = limits  # keepalive and the stall rule (connect/io timeouts: above)
         self.pool = Pool(self.connections, self.connect)
         try:
             self._resolved = self._make_connection()  # resolves ssh config; not connected
@@ -73,7 +77,7 @@ class Server:
         """A new session (the pool calls this; cleanup uses it when a session died)."""
         connection = self._make_connection()
         secure(connection, self.known_hosts, self.trust_unknown_hosts)
-        return open_session(connection, self.host, self.describe(), self.io_timeout)
+        return open_session(connection, self.host, self.describe(), self.io_timeout, self.limits)
 
     def close(self) -> None:
         self.pool.close()
@@ -86,6 +90,14 @@ class Server:
     def error(self, exc: BaseException, action: str, path: RemotePath | str) -> StorageError:
         if isinstance(exc, StorageError):
             return exc
+        if isinstance(exc, TransferStalled):
+            return StorageError(
+                f"cannot {action}: {exc}",
+                where=self.where(path),
+                hint="the server or the network to it is overloaded or stuck; re-run to "
+                "resume (finished files are kept, no partial file is left); if it stalls "
+                "again, compare with `sftp` from this machine and tell the server's admins",
+            )
         if isinstance(exc, PermissionError) or (
             isinstance(exc, OSError) and exc.errno == errno.EACCES
         ):

@@ -22,8 +22,10 @@ import paramiko
 from paramiko.buffered_pipe import PipeTimeout
 from paramiko.sftp import CMD_DATA, CMD_READ, CMD_STATUS, int64
 
+from scisync._util.limits import SshLimits
 from scisync.errors import StorageError
 from scisync.storage.base import RemotePath
+from scisync.storage.sftp.stall import WATCHDOG, StallWatch, transport_bytes
 
 WINDOW_SIZE = 2**24
 """SSH channel window we grant the server: bounds in-flight download bytes per connection."""
@@ -157,13 +159,54 @@ class FastSFTPClient(paramiko.SFTPClient):
     ``_read_response``); the tests pin that they still behave.
     """
 
+    stall_watch: StallWatch | None = None
+    """The minimum-throughput rule for this connection (see :mod:`.stall`), once watched."""
+
     @classmethod
-    def open_on(cls, transport: paramiko.Transport) -> FastSFTPClient:
+    def open_on(
+        cls, transport: paramiko.Transport, limits: SshLimits | None = None
+    ) -> FastSFTPClient:
+        """The client on a new SFTP channel; with *limits*, its connection is watched for
+        stalls (``min_transfer_rate`` over ``stall_window``) while scisync waits on it."""
         channel = transport.open_session(window_size=WINDOW_SIZE, max_packet_size=MAX_PACKET_SIZE)
         internals: Any = channel
         internals.in_buffer = ChunkPipe()  # nothing arrives before the subsystem starts
         channel.invoke_subsystem("sftp")
-        return cls(channel)
+        client = cls(channel)
+        if limits is not None:
+            client.stall_watch = StallWatch(
+                limits, lambda: transport_bytes(transport), transport.close
+            )
+            WATCHDOG.add(client.stall_watch)
+        return client
+
+    def close(self) -> None:
+        if self.stall_watch is not None:
+            WATCHDOG.remove(self.stall_watch)
+        super().close()
+
+    # Every wait on the server passes here (paramiko's requests and replies, and the
+    # pipelined reader below), so the stall rule sees it whichever path sent the request.
+    def _write_all(self, out: bytes) -> None:
+        base: Any = super()  # paramiko's stubs omit its private I/O methods
+        self._waiting_on_server(base._write_all, out)
+
+    def _read_all(self, n: int) -> bytes:
+        base: Any = super()
+        return bytes(self._waiting_on_server(base._read_all, n))
+
+    def _waiting_on_server(self, wait: Callable[[Any], Any], argument: Any) -> Any:
+        watch = self.stall_watch
+        if watch is None:
+            return wait(argument)
+        try:
+            with watch.waiting():
+                return wait(argument)
+        except (EOFError, OSError):
+            stalled = watch.error()
+            if stalled is None:
+                raise
+            raise stalled from None
 
     def read_pipelined(
         self,
