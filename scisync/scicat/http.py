@@ -42,6 +42,7 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import ReadTimeoutError
 
 from scisync._util.limits import HttpLimits
+from scisync._util.secrets import register_secret
 from scisync.errors import ApiError
 from scisync.scicat.problems import (
     describe_request,
@@ -216,10 +217,32 @@ class _WatchedAdapter(HTTPAdapter):
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": _WatchedHTTPPool,
-            "https": _WatchedHTTPSPool,
-        }
+        self.poolmanager.pool_classes_by_scheme = _WATCHED_POOLS
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        """Through an HTTP(S) proxy too, the socket is under the deadline."""
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if not proxy.lower().startswith("socks"):  # SOCKS pools are their own classes
+            manager.pool_classes_by_scheme = _WATCHED_POOLS
+        return manager
+
+
+_WATCHED_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
+def environment_proxies(url: str) -> dict[str, str]:
+    """The proxy for *url* from ``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY`` and ``NO_PROXY``
+    (either case), read as curl and requests read them.
+
+    Only the proxy settings: the session's ``trust_env`` stays off, so ``~/.netrc``
+    credentials are never sent to SciCat.  A password in a proxy URL is registered as a
+    secret, so no error message shows it.
+    """
+    proxies: dict[str, str] = dict(requests.utils.get_environ_proxies(url))
+    for proxy in proxies.values():
+        with suppress(ValueError):
+            register_secret(urlsplit(proxy).password)
+    return proxies
 
 
 def make_session(token: str | None, session: requests.Session | None = None) -> requests.Session:
@@ -235,7 +258,9 @@ def make_session(token: str | None, session: requests.Session | None = None) -> 
     # Compressed answers are decoded with a bound below, but asking for none is simpler.
     chosen.headers["Accept-Encoding"] = "identity"
     chosen.auth = BearerAuth(token) if token else None
-    chosen.trust_env = False  # no ~/.netrc credentials or proxies picked up behind our back
+    # No ~/.netrc credentials sent behind the user's back; proxies are read explicitly
+    # (environment_proxies), per request.
+    chosen.trust_env = False
     return chosen
 
 
@@ -462,6 +487,7 @@ class Transport:
                     timeout=(limits.connect_timeout, limits.read_timeout),
                     allow_redirects=False,
                     stream=True,
+                    proxies=environment_proxies(url),
                 )
             except requests.RequestException as error:
                 raise self._failure(error, deadline, method, url, context) from None

@@ -305,7 +305,11 @@ def error_from_exception(
     """An ApiError for a request that got no HTTP answer (refused, timed out, TLS...)."""
     doing = describe_request(method, url)
     bounds = limits or HttpLimits()
-    if isinstance(error, requests.exceptions.ConnectTimeout):
+    if isinstance(error, requests.exceptions.ProxyError):
+        what = f"could not reach SciCat through the proxy for {doing}{_root_cause(error)}"
+        hint = "check the proxy variables (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY; NO_PROXY for "
+        hint += "hosts reached directly), or unset them to connect directly"
+    elif isinstance(error, requests.exceptions.ConnectTimeout):
         what = (
             f"could not connect to SciCat for {doing} within the connect timeout of "
             f"{bounds.connect_timeout:g} s"
