@@ -22,6 +22,7 @@ nothing listens, is not retried at all: retrying cannot fix a wrong URL.)
 
 from __future__ import annotations
 
+import ipaddress
 import random
 import socket
 import threading
@@ -230,14 +231,28 @@ class _WatchedAdapter(HTTPAdapter):
 _WATCHED_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
 
 
+def _is_loopback(host: str | None) -> bool:
+    if host is None:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def environment_proxies(url: str) -> dict[str, str]:
     """The proxy for *url* from ``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY`` and ``NO_PROXY``
-    (either case), read as curl and requests read them.
+    (either case), read as curl and requests read them; a loopback host (``localhost``,
+    ``127.0.0.0/8``, ``::1``: the embedded sandbox) is always reached directly.
 
     Only the proxy settings: the session's ``trust_env`` stays off, so ``~/.netrc``
     credentials are never sent to SciCat.  A password in a proxy URL is registered as a
     secret, so no error message shows it.
     """
+    if _is_loopback(urlsplit(url).hostname):
+        return {}  # the embedded sandbox: no proxy elsewhere can reach this machine's loopback
     proxies: dict[str, str] = dict(requests.utils.get_environ_proxies(url))
     for proxy in proxies.values():
         with suppress(ValueError):

@@ -4,6 +4,8 @@ A user behind a facility proxy needs ``HTTPS_PROXY`` (and ``NO_PROXY``) as curl 
 a ``~/.netrc`` entry for the SciCat host must not turn into a Basic ``Authorization``
 header nobody asked for.  A recording forward proxy on 127.0.0.1 sits between the real
 client and the sandbox; each case sets the environment and looks at what passed through.
+SciCat is addressed as ``scicat.test``, a name only the proxy resolves (to the sandbox):
+a request that goes direct fails to resolve it, and loopback addresses are never proxied.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from scisync._util.secrets import forget_secrets
 from scisync.errors import ScisyncError
 from scisync.sandbox import SandboxServer
 from scisync.scicat.client import ScicatClient
+
+NAME = "scicat.test"  # resolved by the proxy only
 
 PROXY_VARIABLES = (
     "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY",
@@ -47,14 +51,15 @@ class RecordingProxy:
                 target = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
-                upstream = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+                host = "127.0.0.1" if target.hostname == NAME else target.hostname
+                upstream = http.client.HTTPConnection(host, target.port, timeout=30)
                 headers = {k: v for k, v in self.headers.items() if k.lower() != "proxy-connection"}
                 upstream.request(
                     self.command,
                     target.path + (f"?{target.query}" if target.query else ""),
                     body,
                     headers,
-                )  # noqa: E501
+                )
                 answer = upstream.getresponse()
                 data = answer.read()
                 self.send_response(answer.status)
@@ -86,7 +91,7 @@ def proxy(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Recording
     # A .netrc with credentials for the sandbox's host: requests would send them as Basic
     # auth on any request without its own Authorization, if scisync let it read the file.
     netrc = tmp_path / "netrc"
-    netrc.write_text("machine 127.0.0.1 login alice password netrc-password-never-sent\n")
+    netrc.write_text(f"machine {NAME} login alice password netrc-password-never-sent\n")
     netrc.chmod(0o600)
     monkeypatch.setenv("NETRC", str(netrc))
     monkeypatch.setenv("HOME", str(tmp_path))
@@ -103,10 +108,14 @@ CASES = {
     "http_proxy (lower case)": ({"http_proxy": "{proxy}"}, True),
     "ALL_PROXY": ({"ALL_PROXY": "{proxy}"}, True),
     "HTTPS_PROXY does not apply to http://": ({"HTTPS_PROXY": "{proxy}"}, False),
-    "NO_PROXY names the host": ({"HTTP_PROXY": "{proxy}", "NO_PROXY": "127.0.0.1"}, False),
+    "NO_PROXY names the host": ({"HTTP_PROXY": "{proxy}", "NO_PROXY": NAME}, False),
     "no_proxy (lower case) *": ({"http_proxy": "{proxy}", "no_proxy": "*"}, False),
     "no proxy variable": ({}, False),
 }
+
+
+def _via_name(sandbox: SandboxServer) -> str:
+    return sandbox.url.replace("127.0.0.1", NAME)
 
 
 @pytest.mark.parametrize(("env", "through"), CASES.values(), ids=CASES.keys())
@@ -119,25 +128,45 @@ def test_proxy_variables_are_honoured_and_netrc_is_not(
 ) -> None:
     for name, value in env.items():
         monkeypatch.setenv(name, value.format(proxy=proxy.url))
-    with ScicatClient(scicat_sandbox.url, None) as anonymous:
+    url = _via_name(scicat_sandbox)
+    if not through:  # direct: this machine cannot resolve the name
+        with ScicatClient(url, None, retries=0) as direct, pytest.raises(ScisyncError) as caught:
+            direct.whoami()
+        assert "the host name is not known" in str(caught.value)
+        assert proxy.seen == []
+        return
+    with ScicatClient(url, None) as anonymous:
         anonymous.whoami()  # anonymous: the case where .netrc would add Basic auth
     token = scicat_sandbox.login("ingestor")
-    with ScicatClient(scicat_sandbox.url, token) as client:
+    with ScicatClient(url, token) as client:
         me = client.verify_token()
     assert me["username"] == "ingestor"
-    assert bool(proxy.seen) is through, proxy.seen
-    if through:
-        assert all(line.split()[1].startswith(scicat_sandbox.url) for line, _ in proxy.seen)
-        sent = [headers.get("Authorization") for _, headers in proxy.seen]
-        assert sent[0] is None  # the anonymous request: no Basic credentials from .netrc
-        assert set(sent[1:]) == {f"Bearer {token}"}
+    assert all(line.split()[1].startswith(url) for line, _ in proxy.seen), proxy.seen
+    sent = [headers.get("Authorization") for _, headers in proxy.seen]
+    assert sent[0] is None  # the anonymous request: no Basic credentials from .netrc
+    assert set(sent[1:]) == {f"Bearer {token}"}
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_loopback_is_never_proxied(
+    proxy: RecordingProxy,
+    scicat_sandbox: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+    host: str,
+) -> None:
+    """The embedded sandbox listens on 127.0.0.1: a proxy elsewhere could never reach it."""
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    monkeypatch.setenv("ALL_PROXY", proxy.url)
+    with ScicatClient(scicat_sandbox.url.replace("127.0.0.1", host), None) as client:
+        client.whoami()  # answered: the request reached the sandbox directly
+    assert proxy.seen == []
 
 
 def test_netrc_credentials_are_never_sent(
     proxy: RecordingProxy, scicat_sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HTTP_PROXY", proxy.url)
-    with ScicatClient(scicat_sandbox.url, None) as anonymous:
+    with ScicatClient(_via_name(scicat_sandbox), None) as anonymous:
         anonymous.whoami()
     assert proxy.seen
     for _line, headers in proxy.seen:
@@ -149,7 +178,7 @@ def test_a_proxy_password_never_shows_in_an_error(
 ) -> None:
     monkeypatch.setenv("HTTP_PROXY", "http://bob:proxy-password-secret@127.0.0.1:1")
     with (
-        ScicatClient(scicat_sandbox.url, None, retries=0) as client,
+        ScicatClient(_via_name(scicat_sandbox), None, retries=0) as client,
         pytest.raises(ScisyncError) as caught,
     ):
         client.whoami()
