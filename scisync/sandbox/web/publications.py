@@ -118,7 +118,7 @@ def creator_names(record: dict[str, Any]) -> tuple[str, ...]:
 
 def _year(record: dict[str, Any]) -> int | None:
     year = _metadata(record).get("publicationYear")
-    if isinstance(year, str) and year.strip().isdigit() and len(year.strip()) <= 6:
+    if isinstance(year, str) and year.strip().isdecimal() and len(year.strip()) <= 6:
         return int(year)
     return year if isinstance(year, int) and not isinstance(year, bool) else None
 

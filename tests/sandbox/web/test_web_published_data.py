@@ -267,3 +267,32 @@ def test_hostile_record_text_is_shown_escaped(
         assert hostile not in reply.text, (place, url)
         if shows_it:  # (earlier cases' records are there too: no check of absence)
             assert str(escape(shown)) in reply.text, (place, url)
+
+
+@pytest.mark.parametrize(
+    ("metadata", "shown"),
+    [
+        ({}, []),  # a private draft need not pass the metadata check
+        ({"creators": "Ada Lovelace", "publicationYear": "2026"}, ["Ada Lovelace", "2026"]),
+        ({"creators": [{"givenName": "Ada", "familyName": "Lovelace"}]}, ["Ada Lovelace"]),
+        ({"creators": [7, None, ["x"]], "publicationYear": "²"}, ["7", "null", "²"]),
+        ({"publisher": "Facility", "resourceType": {"general": "Dataset"}}, ["Facility"]),
+        ({"publicationYear": True, "creators": [{"name": 5}]}, ["true"]),
+    ],
+)
+def test_records_of_any_shape_are_shown(
+    hostile_server: tuple[SandboxServer, str], metadata: dict[str, Any], shown: list[str]
+) -> None:
+    server, pid = hostile_server
+    record = _record(
+        server, "ingestor", title="odd", abstract="a", datasetPids=[pid], metadata=metadata
+    )
+    web = _web(server, "ingestor")
+    page = web.get(server.web_url + _href(record["doi"]))
+    assert page.status_code == 200
+    for text in shown:
+        assert str(escape(text)) in page.text, text
+    for sort in ("title", "creators", "year", "status", "doi"):
+        for order in ("asc", "desc"):
+            listed = web.get(server.web_url + f"publisheddata?sort={sort}&order={order}&q=odd")
+            assert listed.status_code == 200 and record["doi"] in listed.text
