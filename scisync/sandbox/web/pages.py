@@ -115,9 +115,16 @@ class WebPages:
             _Route("GET", re.compile(r"^/$"), "datasets", self._datasets),
             _Route("GET", re.compile(r"^/published/?$"), "published", self._published),
             _Route("GET", re.compile(r"^/datasets/(?P<key>[^/]+)/?$"), "dataset", self._dataset),
-            _Route("GET", re.compile(r"^/publisheddata/?$"), "published data", self._pub_list),
+            _Route(
+                "GET", re.compile(r"^/publisheddata/?$"), "published data", self._published_data
+            ),
             # a DOI holds a "/": taken percent-encoded (as linked) or as typed
-            _Route("GET", re.compile(r"^/publisheddata/(?P<key>.+?)/?$"), "publication", self._pub),
+            _Route(
+                "GET",
+                re.compile(r"^/publisheddata/(?P<key>.+?)/?$"),
+                "publication",
+                self._publication,
+            ),
             _Route("GET", re.compile(r"^/samples/?$"), "samples", self._samples),
             _Route("GET", re.compile(r"^/samples/(?P<key>[^/]+)/?$"), "sample", self._sample),
             _Route("GET", re.compile(r"^/attachments/(?P<key>[^/]+)$"), "image", self._image),
@@ -212,7 +219,7 @@ class WebPages:
         citing = self.publications.citing(request.caller, params["key"])
         return self._page(request, "dataset.html", title=view.name, view=view, publications=citing)
 
-    def _pub_list(self, request: WebRequest, params: dict[str, str]) -> Response:
+    def _published_data(self, request: WebRequest, params: dict[str, str]) -> Response:
         try:
             query = parse_published_query(request.query)
         except BadQuery as exc:
@@ -231,7 +238,7 @@ class WebPages:
             link=link,
         )
 
-    def _pub(self, request: WebRequest, params: dict[str, str]) -> Response:
+    def _publication(self, request: WebRequest, params: dict[str, str]) -> Response:
         view = self.publications.record(request.caller, params["key"])
         if view is None:
             return self._not_visible(request, "Published data record", hidden="registered")
