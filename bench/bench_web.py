@@ -3,6 +3,9 @@
 Run: /work/venv/bin/python bench/bench_web.py [n_datasets]   (default 1,000; the issue's
 figure is at 100,000, which takes a few minutes to fill over HTTP)
 
+Beside the datasets it creates one published-data (DOI) record per 20 datasets (at least 4),
+in every status, each citing one dataset: a catalogue has far fewer records than datasets.
+
 Each page is timed next to its baseline: the JSON API request that returns the same
 records (the same page of the list, the same search, the same dataset with its files).
 Prints best-of-3 wall times and the ratio page/API; below 1 means the page is faster.
@@ -66,7 +69,35 @@ def _fill(server: SandboxServer, n: int) -> list[str]:
     return [pid for half in halves for pid in half]
 
 
-def _timings(server: SandboxServer, pid: str) -> list[tuple[str, float, float]]:
+STATUSES = ("private", "public", "registered", "amended")
+
+
+def _fill_published(server: SandboxServer, pids: list[str], n: int) -> str:
+    """*n* published-data records citing datasets of *pids*; the DOI of a registered one."""
+    s = requests.Session()
+    s.headers["Authorization"] = f"Bearer {server.login('admin')}"
+    registered = ""
+    for i in range(n):
+        body = {
+            "title": f"paper {i} on run {i * 7 % len(pids)}",
+            "abstract": f"What paper {i} found.",
+            "datasetPids": [pids[i * 7 % len(pids)]],
+            "status": STATUSES[i % 4],
+            "metadata": {
+                "creators": [{"name": f"Author {i % 13}"}, {"name": "Ada Lovelace"}],
+                "publisher": {"name": "Bench Facility", "publisherIdentifierScheme": "ROR"},
+                "publicationYear": 2000 + i % 27,
+                "resourceType": "Dataset",
+            },
+        }
+        reply = s.post(f"{server.root_url}/v4/publisheddata", json=body)
+        assert reply.status_code == 201, reply.text
+        if body["status"] == "registered":
+            registered = reply.json()["doi"]
+    return registered
+
+
+def _timings(server: SandboxServer, pid: str, doi: str) -> list[tuple[str, float, float]]:
     web = requests.Session()
     web.cookies.set(COOKIE, server.login("ingestor"))
     api = requests.Session()
@@ -123,6 +154,21 @@ def _timings(server: SandboxServer, pid: str) -> list[tuple[str, float, float]]:
             get(web, site + "datasets/" + quote(pid, safe="")),
             get(api, f"{root}/v4/datasets/{quote(pid, safe='')}", include="origdatablocks"),
         ),
+        (
+            "published data",
+            get(web, site + "publisheddata"),
+            get(api, f"{root}/v4/publisheddata", filter=v4({"limit": 25, "skip": 0})),
+        ),
+        (
+            "p.d., anonymous",
+            get(anon, site + "publisheddata", q="ada"),
+            get(anon, f"{root}/v4/publisheddata", filter=v4({"limit": 25, "skip": 0})),
+        ),
+        (
+            "p.d. record",
+            get(web, site + "publisheddata/" + quote(doi, safe="")),
+            get(api, f"{root}/v4/publisheddata/{quote(doi, safe='')}"),
+        ),
     ]
     return [(name, _best(w), _best(a)) for name, w, a in pairs]
 
@@ -132,10 +178,14 @@ def main(n_datasets: int = 1000) -> None:
         start = time.perf_counter()
         pids = _fill(server, n_datasets)
         print(f"filled {n_datasets} datasets over HTTP in {time.perf_counter() - start:.1f} s")
+        n_published = max(4, n_datasets // 20)
+        start = time.perf_counter()
+        doi = _fill_published(server, pids, n_published)
+        print(f"filled {n_published} published data records in {time.perf_counter() - start:.1f} s")
         # Odd-numbered datasets (the second half of *pids*) belong to the signed-in account,
         # so their page answers 200 whatever the size.
         readable = pids[(n_datasets + 1) // 2 :]
-        rows = _timings(server, readable[len(readable) // 2])
+        rows = _timings(server, readable[len(readable) // 2], doi)
         print(f"{'page':<18} {'web page':>10} {'JSON API':>10} {'page/API':>9}")
         for name, web, api in rows:
             print(f"{name:<18} {web * 1000:>8.0f} ms {api * 1000:>8.0f} ms {web / api:>8.2f}x")

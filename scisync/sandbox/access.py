@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from scisync.sandbox import dto
 from scisync.sandbox.auth import Caller
 from scisync.sandbox.settings import ALL_USERS, SandboxSettings
+
+PRIVATE, PUBLIC, REGISTERED, AMENDED = dto.PUBLISHED_DATA_STATUSES
 
 
 class Access:
@@ -109,4 +112,23 @@ class Access:
         ]
         if caller.email:
             ors.append({"sharedWith": {"$in": [caller.email]}})
+        return {"$or": ors}
+
+    # --- published data ----------------------------------------------------------------
+    def published_data_clause(self, caller: Caller, *, listing: bool) -> dict[str, Any] | None:
+        """The ``where`` that limits which published-data records *caller* sees (None: all).
+
+        The backend's ``getAccessBasedFilters``: admins see everything; everyone else the
+        ``public``, ``registered`` and ``amended`` records, and a signed-in caller also the
+        records they created.  On lists (*listing*) its ``RegisteredFilterPipe`` narrows an
+        anonymous caller to ``registered`` records.  The API and the web pages both apply
+        this one rule; the keys are spread over a caller's ``where`` as the backend does.
+        """
+        if self.is_admin(caller):
+            return None
+        ors: list[dict[str, Any]] = [{"status": s} for s in (PUBLIC, REGISTERED, AMENDED)]
+        if caller.account is not None:
+            ors.append({"createdBy": caller.username})
+        elif listing:
+            return {"status": REGISTERED, "$or": ors}
         return {"$or": ors}

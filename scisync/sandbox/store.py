@@ -259,6 +259,16 @@ class Store:
         )
         return [_load(body) for _, body in rows]
 
+    def mentioning(self, collection: str, value: str) -> list[dict[str, Any]]:
+        """Documents of *collection* whose stored JSON holds the string *value* somewhere,
+        in insertion order: a cheap pre-filter (SQLite compares text, no body is parsed
+        unless it matches); callers check the field they mean on what comes back."""
+        rows = self._connection().execute(
+            "SELECT body FROM docs WHERE collection=? AND instr(body, ?) > 0 ORDER BY seq",
+            (collection, json.dumps(value, ensure_ascii=False)),
+        )
+        return [_load(body) for (body,) in rows]
+
 
 class Writer:
     """Write operations inside one transaction (see :meth:`Store.write`)."""

@@ -57,8 +57,8 @@ from scisync.sandbox.published_metadata import DEFAULT_SCHEMA, MetadataCheck
 
 PUBLISHED_DATA = "publisheddata"
 PRIVATE, PUBLIC, REGISTERED, AMENDED = dto.PUBLISHED_DATA_STATUSES
-_VISIBLE = (PUBLIC, REGISTERED, AMENDED)
-_MATCHER = Matcher(frozenset({"createdAt", "updatedAt", "registeredTime"}))
+PUBLISHED_DATA_DATES = frozenset({"createdAt", "updatedAt", "registeredTime"})
+_MATCHER = Matcher(PUBLISHED_DATA_DATES)
 
 
 class PublishedDataEndpoints(Endpoints):
@@ -74,18 +74,9 @@ class PublishedDataEndpoints(Endpoints):
             raise HttpError(400, errors)
 
     # --- access --------------------------------------------------------------------
-    def _visible_clause(self, caller: Caller) -> dict[str, Any] | None:
-        """What a caller may see (``getAccessBasedFilters``; None: everything)."""
-        if self.access.is_admin(caller):
-            return None
-        ors: list[dict[str, Any]] = [{"status": status} for status in _VISIBLE]
-        if caller.account is not None:
-            ors.append({"createdBy": caller.username})
-        return {"$or": ors}
-
     def _find_visible(self, caller: Caller, doi: str, message: str) -> dict[str, Any]:
         record = self.store.get(PUBLISHED_DATA, doi)
-        clause = self._visible_clause(caller)
+        clause = self.access.published_data_clause(caller, listing=False)
         if record is None or (clause is not None and not _MATCHER.matches(record, clause)):
             raise error(404, message)
         return record
@@ -143,10 +134,8 @@ class PublishedDataEndpoints(Endpoints):
             where = v3_where(filter_.get("where") or {})
             if fields:  # AppendFieldsToFilterPipe: fields are more where conditions
                 where = {"$and": [v3_where(fields), where]} if where else v3_where(fields)
-            if req.caller.account is None:  # RegisteredFilterPipe
-                where = {**where, "status": REGISTERED}
-            clause = self._visible_clause(req.caller)
-            if clause is not None:  # the backend spreads its $or over the caller's
+            clause = self.access.published_data_clause(req.caller, listing=True)
+            if clause is not None:  # the backend spreads its keys over the caller's
                 where = {**where, **clause}
             found = _MATCHER.select(self.store.all(PUBLISHED_DATA), where)
             page = page_v3(limits, default_limit=100)

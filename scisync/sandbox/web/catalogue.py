@@ -9,6 +9,7 @@ exactly the datasets the API would list for the same caller.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,8 @@ _MATCHER = Matcher(DATASET_DATES)
 PER_PAGE = 25
 MAX_TEXT = 200  # longer search text is refused (a page, not a query engine)
 MAX_PAGE = 100_000
+# columns whose first click sorts newest or largest first (every table, and _sorthead.html)
+DESCENDING_FIRST = frozenset({"created", "size", "year"})
 
 # column name in the URL -> stored field it sorts on
 SORTS: dict[str, str] = {
@@ -75,34 +78,42 @@ class TablePage:
     groups: tuple[str, ...]  # choices for the owner group filter
 
 
-def _one(query: dict[str, list[str]], name: str) -> str:
+def one(query: dict[str, list[str]], name: str) -> str:
     values = query.get(name)
     return values[-1].strip() if values else ""
 
 
 def parse_table_query(query: dict[str, list[str]], *, published_only: bool = False) -> TableQuery:
     """The URL's parameters, checked: every one has a default, a bound and one meaning."""
-    text = _one(query, "q")
-    if len(text) > MAX_TEXT:
-        raise BadQuery(f"the search text is longer than {MAX_TEXT} characters")
-    sort = _one(query, "sort") or "created"
-    if sort not in SORTS:
-        raise BadQuery(f"cannot sort by {sort!r}; choose one of {', '.join(SORTS)}")
-    order = _one(query, "order") or ("desc" if sort in ("created", "size") else "asc")
-    if order not in ("asc", "desc"):
-        raise BadQuery("order must be asc or desc")
-    page_text = _one(query, "page") or "1"
-    if not page_text.isdigit() or not 1 <= int(page_text) <= MAX_PAGE:
-        raise BadQuery(f"page must be a number from 1 to {MAX_PAGE}")
+    text, sort, descending, page = parse_common(query, SORTS)
     return TableQuery(
         text=text,
-        type=_one(query, "type")[:MAX_TEXT],
-        group=_one(query, "group")[:MAX_TEXT],
+        type=one(query, "type")[:MAX_TEXT],
+        group=one(query, "group")[:MAX_TEXT],
         published_only=published_only,
         sort=sort,
-        descending=order == "desc",
-        page=int(page_text),
+        descending=descending,
+        page=page,
     )
+
+
+def parse_common(
+    query: dict[str, list[str]], sorts: Collection[str], default_sort: str = "created"
+) -> tuple[str, str, bool, int]:
+    """Search text, sort column, descending?, page: the parameters every table takes."""
+    text = one(query, "q")
+    if len(text) > MAX_TEXT:
+        raise BadQuery(f"the search text is longer than {MAX_TEXT} characters")
+    sort = one(query, "sort") or default_sort
+    if sort not in sorts:
+        raise BadQuery(f"cannot sort by {sort!r}; choose one of {', '.join(sorts)}")
+    order = one(query, "order") or ("desc" if sort in DESCENDING_FIRST else "asc")
+    if order not in ("asc", "desc"):
+        raise BadQuery("order must be asc or desc")
+    page_text = one(query, "page") or "1"
+    if not page_text.isdigit() or not 1 <= int(page_text) <= MAX_PAGE:
+        raise BadQuery(f"page must be a number from 1 to {MAX_PAGE}")
+    return text, sort, order == "desc", int(page_text)
 
 
 def readable_access(

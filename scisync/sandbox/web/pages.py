@@ -24,11 +24,17 @@ from scisync.sandbox.store import Store
 from scisync.sandbox.web import session
 from scisync.sandbox.web.catalogue import (
     DATASETS,
+    DESCENDING_FIRST,
     SORTS,
     BadQuery,
     TableQuery,
     parse_table_query,
     table,
+)
+from scisync.sandbox.web.publications import (
+    Publications,
+    parse_published_query,
+    publication_href,
 )
 from scisync.sandbox.web.views import SAMPLES, Views, dataset_href, sample_href
 
@@ -96,13 +102,29 @@ class WebPages:
         self.access = Access(settings)
         self.store = store
         self.views = Views(store, self.access)
+        self.publications = Publications(store, self.access, self.views)
         self.env = _environment()
         self.env.filters["size"] = human_size
-        self.env.globals.update(dataset_href=dataset_href, sample_href=sample_href)
+        self.env.globals.update(
+            dataset_href=dataset_href,
+            sample_href=sample_href,
+            publication_href=publication_href,
+            descending_first=DESCENDING_FIRST,
+        )
         self.routes = [
             _Route("GET", re.compile(r"^/$"), "datasets", self._datasets),
             _Route("GET", re.compile(r"^/published/?$"), "published", self._published),
             _Route("GET", re.compile(r"^/datasets/(?P<key>[^/]+)/?$"), "dataset", self._dataset),
+            _Route(
+                "GET", re.compile(r"^/publisheddata/?$"), "published data", self._published_data
+            ),
+            # a DOI holds a "/": taken percent-encoded (as linked) or as typed
+            _Route(
+                "GET",
+                re.compile(r"^/publisheddata/(?P<key>.+?)/?$"),
+                "publication",
+                self._publication,
+            ),
             _Route("GET", re.compile(r"^/samples/?$"), "samples", self._samples),
             _Route("GET", re.compile(r"^/samples/(?P<key>[^/]+)/?$"), "sample", self._sample),
             _Route("GET", re.compile(r"^/attachments/(?P<key>[^/]+)$"), "image", self._image),
@@ -164,7 +186,7 @@ class WebPages:
         result = table(self.store, self.access, request.caller, query, collection)
 
         def link(**changes: Any) -> str:
-            return "?" + urlencode(_table_params(query, changes))
+            return "?" + urlencode(_link_params(_table_values(query), changes))
 
         return self._page(
             request, template, title=title, query=query, table=result, link=link, sorts=SORTS
@@ -180,8 +202,8 @@ class WebPages:
     def _samples(self, request: WebRequest, params: dict[str, str]) -> Response:
         return self._table_page(request, SAMPLES, "samples.html", "Samples", False)
 
-    def _not_visible(self, request: WebRequest, what: str) -> Response:
-        hint = "" if request.caller.account else " Sign in to see records that are not published."
+    def _not_visible(self, request: WebRequest, what: str, hidden: str = "published") -> Response:
+        hint = "" if request.caller.account else f" Sign in to see records that are not {hidden}."
         return self._page(
             request,
             "message.html",
@@ -194,7 +216,33 @@ class WebPages:
         view = self.views.dataset(request.caller, params["key"])
         if view is None:
             return self._not_visible(request, "Dataset")
-        return self._page(request, "dataset.html", title=view.name, view=view)
+        citing = self.publications.citing(request.caller, params["key"])
+        return self._page(request, "dataset.html", title=view.name, view=view, publications=citing)
+
+    def _published_data(self, request: WebRequest, params: dict[str, str]) -> Response:
+        try:
+            query = parse_published_query(request.query)
+        except BadQuery as exc:
+            return self._page(request, "message.html", 400, title="Bad request", message=str(exc))
+        result = self.publications.table(request.caller, query)
+
+        def link(**changes: Any) -> str:
+            return "?" + urlencode(_link_params(query.params(), changes))
+
+        return self._page(
+            request,
+            "published_data.html",
+            title="Published data",
+            query=query,
+            table=result,
+            link=link,
+        )
+
+    def _publication(self, request: WebRequest, params: dict[str, str]) -> Response:
+        view = self.publications.record(request.caller, params["key"])
+        if view is None:
+            return self._not_visible(request, "Published data record", hidden="registered")
+        return self._page(request, "publication.html", title=view.title or view.doi, view=view)
 
     def _sample(self, request: WebRequest, params: dict[str, str]) -> Response:
         view = self.views.sample(request.caller, params["key"])
@@ -242,8 +290,8 @@ class WebPages:
         return Response(303, payload=b"", content_type=HTML, headers=headers)
 
 
-def _table_params(query: TableQuery, changes: dict[str, Any]) -> list[tuple[str, str]]:
-    values: dict[str, Any] = {
+def _table_values(query: TableQuery) -> dict[str, Any]:
+    return {
         "q": query.text,
         "type": query.type,
         "group": query.group,
@@ -251,5 +299,9 @@ def _table_params(query: TableQuery, changes: dict[str, Any]) -> list[tuple[str,
         "order": "desc" if query.descending else "asc",
         "page": query.page,
     }
-    values.update(changes)
-    return [(k, str(v)) for k, v in values.items() if v not in ("", None, 1) or k == "sort"]
+
+
+def _link_params(values: dict[str, Any], changes: dict[str, Any]) -> list[tuple[str, str]]:
+    """A table's URL parameters with *changes*; empty ones and page 1 left out."""
+    merged = {**values, **changes}
+    return [(k, str(v)) for k, v in merged.items() if v not in ("", None, 1) or k == "sort"]

@@ -134,7 +134,7 @@ class Views:
             return None
         return doc
 
-    def _links(self, caller: Caller, collection: str, keys: list[str]) -> tuple[Link, ...]:
+    def links(self, caller: Caller, collection: str, keys: list[str]) -> tuple[Link, ...]:
         found = {d.get("_id", d.get("pid")): d for d in self.store.by_ids(collection, keys)}
         links = []
         for key in keys:
@@ -197,8 +197,8 @@ class Views:
         if doc is None:
             return None
         name = str(doc.get("datasetName") or pid)
-        samples = self._links(caller, SAMPLES, [str(s) for s in doc.get("sampleIds") or []])
-        inputs = self._links(caller, DATASETS, [str(p) for p in doc.get("inputDatasets") or []])
+        samples = self.links(caller, SAMPLES, [str(s) for s in doc.get("sampleIds") or []])
+        inputs = self.links(caller, DATASETS, [str(p) for p in doc.get("inputDatasets") or []])
         derived = self._referring(caller, "inputDatasets", pid)
         files, files_total = self._files(caller, pid)
         upstream = [LineageNode("sample", s.label, s.href) for s in samples]

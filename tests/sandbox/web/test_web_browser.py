@@ -129,6 +129,69 @@ def test_search_narrows_the_list(page: Any, served: SandboxServer) -> None:
     assert page.find_element(By.ID, "no-results").is_displayed()
 
 
+# What the default publishedDataConfig requires of a record's metadata.
+METADATA = {
+    "creators": [{"name": "Ada Lovelace"}],
+    "publisher": {"name": "Sandbox Facility", "publisherIdentifierScheme": "ROR"},
+    "publicationYear": 2026,
+    "resourceType": "Dataset",
+}
+
+
+def _publication(server: SandboxServer, title: str, status: str, **extra: Any) -> str:
+    """A published-data record citing the quickstart's dataset, created in *status*
+    (not through publish/register, which would publish the dataset), by ingestor."""
+    api = requests.Session()
+    api.headers["Authorization"] = f"Bearer {server.login('ingestor')}"
+    body = {
+        "title": title,
+        "abstract": f"What {title} is about.",
+        "datasetPids": [_pid(server)],
+        "status": status,
+        "metadata": METADATA,
+        **extra,
+    }
+    reply = api.post(server.root_url + "/v4/publisheddata", json=body)
+    assert reply.status_code == 201, reply.text
+    return str(reply.json()["doi"])
+
+
+def _titles(page: Any) -> list[str]:
+    cells = page.find_elements(By.CSS_SELECTOR, "#published-data tbody td:first-child a")
+    return sorted(a.text for a in cells)
+
+
+def test_published_data_registered_for_all_private_for_its_owner(
+    page: Any, served: SandboxServer
+) -> None:
+    registered = _publication(served, "Silicon lattice paper", "registered")
+    private = _publication(served, "Draft on silicon", "private")
+    page.get(served.web_url)
+    _submit(page, page.find_element(By.LINK_TEXT, "Published data (DOIs)"))
+    assert page.find_element(By.TAG_NAME, "h1").text == "Published data"
+    assert "Silicon lattice paper" in _titles(page)
+    assert "Draft on silicon" not in page.page_source
+    page.get(served.web_url + "publisheddata/" + quote(private, safe=""))
+    assert page.find_element(By.TAG_NAME, "h1").text == "Published data record not found"
+    assert "Draft on silicon" not in page.page_source
+    page.get(served.web_url + "publisheddata/" + quote(registered, safe=""))
+    assert page.find_element(By.ID, "publication-doi").text == registered
+    assert registered.startswith("10.5072/")
+    _sign_in(page, served)
+    page.get(served.web_url + "publisheddata")
+    assert {"Draft on silicon", "Silicon lattice paper"} <= set(_titles(page))
+    _submit(page, page.find_element(By.LINK_TEXT, "Draft on silicon"))
+    assert page.find_element(By.ID, "publication-title").text == "Draft on silicon"
+    assert page.find_element(By.ID, "publication-status").text == "private"
+    assert "Ada Lovelace" in page.find_element(By.ID, "publication-summary").text
+    _submit(page, page.find_element(By.LINK_TEXT, DATASET))  # the record links its dataset
+    assert page.find_element(By.ID, "dataset-name").text == DATASET
+    cited = page.find_element(By.CSS_SELECTOR, "section[aria-labelledby=h-publications]").text
+    assert "Draft on silicon" in cited and "Silicon lattice paper" in cited
+    _submit(page, page.find_element(By.PARTIAL_LINK_TEXT, "Silicon lattice paper"))
+    assert page.find_element(By.ID, "publication-doi").text == registered
+
+
 @pytest.mark.parametrize(
     "hostile",
     [
@@ -146,7 +209,16 @@ def test_hostile_catalogue_text_is_shown_as_text_never_run(
         datasetName=hostile, description=hostile, keywords=[hostile], isPublished=True
     )
     pid = api.post(served.root_url + "/v4/datasets", json=body).json()["pid"]
-    for url in (served.web_url + "?q=pwned", served.web_url + "datasets/" + quote(pid, safe="")):
+    metadata = {**METADATA, "creators": [{"name": hostile}], "publisher": {"name": hostile}}
+    record = {"title": hostile, "abstract": hostile, "datasetPids": [pid], "status": "registered"}
+    doi = api.post(served.root_url + "/v4/publisheddata", json={**record, "metadata": metadata})
+    urls = (
+        served.web_url + "?q=pwned",
+        served.web_url + "datasets/" + quote(pid, safe=""),
+        served.web_url + "publisheddata?q=pwned",
+        served.web_url + "publisheddata/" + quote(doi.json()["doi"], safe=""),
+    )
+    for url in urls:
         page.get(url)
         assert page.execute_script("return window.pwned === undefined")
         assert page.find_elements(By.CSS_SELECTOR, "script") == []
