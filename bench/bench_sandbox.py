@@ -9,14 +9,17 @@ proposal id), then times, best of 3:
 
 - the plan's lookup: scisync's own client (``find_datasets_by_markers``, the chunks and
   pages a no-op plan sends) for every marker, with files and attachments;
-- the same lookup for one chunk of 200 markers, a count, a fullquery by proposal id;
+- the same chunks without file lists (what a plan that only compares summaries asks);
+- one request of 200 markers with files, a count, a fullquery by proposal id.
 
-each against a baseline run side by side: the same rows (dataset bodies by pid, their
-blocks by dataset id) read straight from the sandbox's SQLite file, parsed and dumped as
-one JSON answer with ``json.dumps``: no HTTP, no filtering, no access checks.  It also
-prints the share of the client's lookup spent inside the sandbox (the server's own request
-timings).  ``--workdir`` keeps the filled data folder and
-reuses it on the next run (the fill takes minutes at a million files).
+Each shows the client's wall time and the time the sandbox spent handling the requests
+(its own timings: request read to answer built), against a baseline run side by side:
+the same rows (dataset bodies by pid, their blocks by dataset id) read straight from the
+sandbox's SQLite file, parsed and dumped as one JSON answer with ``json.dumps`` (no HTTP,
+no filtering, no access checks; a count's baseline is SQL ``count(*)``).  The last lines
+give the share of the plan's lookup spent inside the sandbox.  ``--workdir`` keeps the
+filled data folder and reuses it on the next run (the fill takes minutes at a million
+files).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +47,25 @@ from scisync.scicat.client import ScicatClient  # noqa: E402
 from scisync.scicat.query import DatasetQuery  # noqa: E402
 
 PROPOSALS = 100  # datasets are spread over this many proposal ids
+
+
+@dataclass(frozen=True)
+class Timed:
+    wall: float  # the request(s) as the client saw them, best of the runs
+    inside: float  # of which the sandbox spent handling them (its own timings), best
+    requests: int  # per run
+
+
+def _timed(server: SandboxServer, fn: Callable[[], object], repeat: int = 3) -> Timed:
+    walls, insides, counts = [], [], []
+    for _ in range(repeat):
+        server.reset_stats()
+        start = time.perf_counter()
+        fn()
+        walls.append(time.perf_counter() - start)
+        insides.append(sum(server.timings().values()))
+        counts.append(sum(server.stats().values()))
+    return Timed(min(walls), min(insides), max(counts))
 
 
 def _best(fn: Callable[[], object], repeat: int = 3) -> float:
@@ -133,9 +156,10 @@ class StoreReader:
         self._conn.close()
 
 
-def _row(name: str, sandbox: float, baseline: float) -> None:
+def _row(name: str, timed: Timed, baseline: float) -> None:
     print(
-        f"{name:<34} {sandbox * 1000:9.0f} ms {baseline * 1000:9.0f} ms {sandbox / baseline:8.2f}x"
+        f"{name:<38} {timed.requests:5d} {timed.wall * 1000:9.0f} ms {timed.inside * 1000:9.0f} ms"
+        f" {baseline * 1000:9.0f} ms {timed.inside / baseline:7.2f}x"
     )
 
 
@@ -150,12 +174,23 @@ def measure(server: SandboxServer, data_dir: Path, n_datasets: int) -> None:
     found = client.find_datasets_by_markers(markers)
     pids = sorted(d.pid for ds in found.values() for d in ds)
     assert len(pids) == n_datasets, (len(pids), n_datasets)
+    rows: list[tuple[str, Timed, float]] = []
 
-    server.reset_stats()
-    t_plan = _best(lambda: client.find_datasets_by_markers(markers))
-    requests_per_lookup = sum(server.stats().values()) // 3
-    in_sandbox = sum(server.timings().values()) / 3
-    t_plan_base = _best(lambda: reader.rows(pids, with_blocks=True))
+    plan = _timed(server, lambda: client.find_datasets_by_markers(markers))
+    rows.append(("plan's lookup: by marker + files", plan, _best(lambda: reader.rows(pids, True))))
+
+    def summaries() -> Any:
+        field = "scientificMetadata.scisync_marker"
+        answer = client.find_in("v4/datasets", field, markers, limits={"sort": {"pid": "asc"}})
+        assert len(answer) == n_datasets
+
+    rows.append(
+        (
+            "by marker, no files (summaries)",
+            _timed(server, summaries),
+            _best(lambda: reader.rows(pids, False)),
+        )
+    )
 
     chunk = markers[:200]
     query = {
@@ -169,15 +204,19 @@ def measure(server: SandboxServer, data_dir: Path, n_datasets: int) -> None:
         assert answer.status_code == 200 and len(answer.json()) == len(chunk)
 
     chunk_pids = sorted(d.pid for m in chunk for d in found[m])
-    t_chunk = _best(one_chunk)
-    t_chunk_base = _best(lambda: reader.rows(chunk_pids, with_blocks=True))
+    rows.append(
+        (
+            "one request: 200 markers + files",
+            _timed(server, one_chunk),
+            _best(lambda: reader.rows(chunk_pids, True)),
+        )
+    )
 
     def count() -> Any:
         answer = session.get(f"{root}/v4/datasets/count")
         assert answer.json() == {"count": n_datasets}, answer.text
 
-    t_count = _best(count)
-    t_count_base = _best(reader.count)
+    rows.append(("count (all datasets)", _timed(server, count), _best(reader.count)))
 
     proposal = DatasetQuery(proposal_ids=("p1",))
     expected = len(range(1, n_datasets, PROPOSALS))
@@ -187,23 +226,28 @@ def measure(server: SandboxServer, data_dir: Path, n_datasets: int) -> None:
         assert len(matched) == expected, (len(matched), expected)
 
     proposal_pids = client.query_dataset_pids(proposal, limit=n_datasets)
-    t_full = _best(fullquery)
-    t_full_base = _best(lambda: reader.rows(proposal_pids, with_blocks=False))
-
+    rows.append(
+        (
+            f"fullquery, one proposal ({expected})",
+            _timed(server, fullquery),
+            _best(lambda: reader.rows(proposal_pids, False)),
+        )
+    )
     t_trivial = _best(lambda: session.get(f"{server.url}/auth/whoami"), repeat=20)
     reader.close()
     client.close()
-    print(f"{'query':<34} {'sandbox':>12} {'baseline':>12} {'ratio':>9}")
-    _row(f"plan's lookup ({requests_per_lookup} requests)", t_plan, t_plan_base)
-    _row("one chunk: 200 markers + files", t_chunk, t_chunk_base)
-    _row("count (all datasets)", t_count, t_count_base)
-    _row(f"fullquery, one proposal ({expected})", t_full, t_full_base)
+    print(
+        f"{'query':<38} {'reqs':>5} {'client':>12} {'sandbox':>12} {'baseline':>12} "
+        f"{'sandbox/baseline':>8}"
+    )
+    for name, timed, baseline in rows:
+        _row(name, timed, baseline)
     print(f"trivial request (whoami): {t_trivial * 1000:.2f} ms")
     print(
-        f"the plan's lookup: {t_plan:.2f} s in the client, {in_sandbox:.2f} s of it inside the "
-        f"sandbox ({in_sandbox / t_plan:.0%})"
+        f"the plan's lookup: {plan.wall:.2f} s in the client, {plan.inside:.2f} s of it inside "
+        f"the sandbox ({plan.inside / plan.wall:.0%})"
     )
-    print(f"ratio lookup/baseline: {t_plan / t_plan_base:.2f}")
+    print(f"ratio lookup/baseline: {plan.inside / rows[0][2]:.2f}")
 
 
 def main() -> None:
