@@ -182,6 +182,16 @@ def _flatten(values: Iterable[Any]) -> list[Any]:
     return out
 
 
+def strings_at(doc: dict[str, Any], path: str) -> list[str]:
+    """The strings a condition on the dotted *path* compares with (for an index).
+
+    A document matches ``{path: s}``, ``{path: {"$eq": s}}`` or ``{path: {"$in": [s, ...]}}``
+    (strings, on a path that is not a Date field) exactly when one of these is ``s``.
+    """
+    found = _flatten(_resolve(doc, path.split(".")))
+    return list(dict.fromkeys(value for value in found if isinstance(value, str)))
+
+
 class Matcher:
     """Evaluates ``where`` documents; *date_paths* are schema Date fields (mongoose casts)."""
 

@@ -3,7 +3,9 @@
 Reads run concurrently (one connection per thread); writes are serialised by a lock so
 that read-modify-write sequences (a block updating its dataset's counters) are atomic.
 ``refs`` indexes the links clients filter on most (a block's ``datasetId``, an
-attachment's ``relationships.targetId``) so batched lookups avoid full scans.
+attachment's ``relationships.targetId``) and the dataset fields list queries narrow by
+(:data:`INDEXED`: the scisync marker, proposal ids, ...) so batched lookups read only the
+documents they answer with, not every body in the store.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
+
+from scisync.sandbox.filters import strings_at
 
 DB_FILE = "sandbox.sqlite3"
 
@@ -56,11 +60,12 @@ CREATE INDEX IF NOT EXISTS briefs_by_name ON briefs (collection, name);
 _CHUNK = 500  # stay well below SQLite's bound-parameter limit
 
 
-LAYOUT_VERSION = 2
+LAYOUT_VERSION = 3
 """Bumped when the tables change shape; a data folder of another layout is refused, not
 misread (an index that silently comes back empty would hide every origdatablock).
-Layout 1 (no ``briefs`` table, no links in ``refs``) is upgraded in place from the bodies."""
-_UPGRADABLE = frozenset({1})
+Layouts 1 (no ``briefs`` table, no links in ``refs``) and 2 (no :data:`INDEXED` fields in
+``refs``) are upgraded in place from the bodies."""
+_UPGRADABLE = frozenset({1, 2})
 
 
 class IncompatibleDataFolder(Exception):
@@ -90,6 +95,8 @@ class Store:
                 conn.execute("ALTER TABLE docs ADD COLUMN access TEXT NOT NULL DEFAULT '{}'")
             if version == 1:
                 _fill_briefs(conn)
+            if version in _UPGRADABLE:
+                _fill_index(conn)
             conn.execute(f"PRAGMA user_version={LAYOUT_VERSION}")
             conn.commit()
 
@@ -205,6 +212,51 @@ class Store:
                     found[seq] = _load(body)
         return [found[seq] for seq in sorted(found)]
 
+    def by_index(self, collection: str, path: str, values: Iterable[str]) -> list[dict[str, Any]]:
+        """Documents of *collection* with one of the strings *values* at the :data:`INDEXED`
+        *path* (as :func:`~scisync.sandbox.filters.strings_at` finds them), in insertion order.
+
+        Exactly the documents a ``where`` of ``{path: {"$in": values}}`` matches.
+        """
+        if path not in INDEXED.get(collection, ()):
+            raise ValueError(f"{collection}.{path} is not indexed")
+        found: dict[int, str] = {}
+        wanted = list(dict.fromkeys(values))
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = self._connection().execute(
+                "SELECT d.seq, d.body FROM refs r JOIN docs d ON d.collection=? AND d.id=r.doc_id"
+                f" WHERE r.collection=? AND r.ref IN ({marks})",
+                (collection, _index_of(collection, path), *chunk),
+            )
+            found.update(rows)
+        return [_load(found[seq]) for seq in sorted(found)]
+
+    def access_counts(self, collection: str) -> list[tuple[str, int]]:
+        """``(access JSON, documents)`` per distinct stored access of a :data:`LISTED`
+        collection: few rows (a catalogue has few combinations), read from an index."""
+        rows = self._connection().execute(
+            "SELECT access, count(*) FROM briefs WHERE collection=? GROUP BY access",
+            (collection,),
+        )
+        return [(str(access), int(count)) for access, count in rows]
+
+    def by_access(self, collection: str, accesses: Sequence[str]) -> list[dict[str, Any]]:
+        """Documents of a :data:`LISTED` collection whose stored access JSON is one of
+        *accesses* (from :meth:`access_counts`), in insertion order."""
+        found: dict[int, str] = {}
+        for start in range(0, len(accesses), _CHUNK):
+            chunk = accesses[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = self._connection().execute(
+                "SELECT d.seq, d.body FROM briefs b JOIN docs d ON d.seq=b.seq"
+                f" WHERE b.collection=? AND b.access IN ({marks})",
+                (collection, *chunk),
+            )
+            found.update(rows)
+        return [_load(found[seq]) for seq in sorted(found)]
+
     def by_refs_raw(
         self, collection: str, refs: Iterable[str]
     ) -> list[tuple[str, dict[str, Any], str]]:
@@ -293,6 +345,7 @@ class Writer:
                 (cursor.lastrowid, collection, doc_id, *_brief(doc)),
             )
             _set_links(self._conn, collection, doc_id, doc)
+        _set_index(self._conn, collection, doc_id, doc)
         self._set_refs(collection, doc_id, refs)
 
     def replace(
@@ -309,15 +362,17 @@ class Writer:
                 (*_brief(doc), collection, doc_id),
             )
             _set_links(self._conn, collection, doc_id, doc)
+        _set_index(self._conn, collection, doc_id, doc)
         if refs is not None:
             self._set_refs(collection, doc_id, refs)
 
     def delete(self, collection: str, doc_id: str) -> None:
         self._conn.execute("DELETE FROM docs WHERE collection=? AND id=?", (collection, doc_id))
         self._conn.execute("DELETE FROM briefs WHERE collection=? AND id=?", (collection, doc_id))
-        self._conn.execute(
-            "DELETE FROM refs WHERE collection=? AND doc_id=?", (_links_of(collection), doc_id)
-        )
+        for indexed in (_links_of(collection), *_indexes_of(collection)):
+            self._conn.execute(
+                "DELETE FROM refs WHERE collection=? AND doc_id=?", (indexed, doc_id)
+            )
         self._conn.execute("DELETE FROM refs WHERE collection=? AND doc_id=?", (collection, doc_id))
 
     def _set_refs(self, collection: str, doc_id: str, refs: Iterable[str]) -> None:
@@ -398,6 +453,47 @@ def _set_links(conn: sqlite3.Connection, collection: str, doc_id: str, doc: dict
         "INSERT INTO refs (collection, ref, doc_id) VALUES (?, ?, ?)",
         [(links, target, doc_id) for target in dict.fromkeys(targets)],
     )
+
+
+# Fields list queries narrow by, per collection: every string at the path (array elements
+# included, as the ``where`` engine walks it) is a row in ``refs`` under
+# "<collection>@<path>".  The scisync marker is what every plan looks datasets up by; the
+# others are what ``fullquery`` forms and download queries select on.  No Date fields:
+# their conditions compare parsed moments, not strings.
+INDEXED: dict[str, tuple[str, ...]] = {
+    "datasets": (
+        "scientificMetadata.scisync_marker",
+        "proposalIds",
+        "sourceFolder",
+        "sampleIds",
+        "ownerGroup",
+        "type",
+    ),
+}
+
+
+def _index_of(collection: str, path: str) -> str:
+    return f"{collection}@{path}"
+
+
+def _indexes_of(collection: str) -> list[str]:
+    return [_index_of(collection, path) for path in INDEXED.get(collection, ())]
+
+
+def _set_index(conn: sqlite3.Connection, collection: str, doc_id: str, doc: dict[str, Any]) -> None:
+    rows: list[tuple[str, str, str]] = []
+    for path in INDEXED.get(collection, ()):
+        index = _index_of(collection, path)
+        conn.execute("DELETE FROM refs WHERE collection=? AND doc_id=?", (index, doc_id))
+        rows.extend((index, value, doc_id) for value in strings_at(doc, path))
+    conn.executemany("INSERT INTO refs (collection, ref, doc_id) VALUES (?, ?, ?)", rows)
+
+
+def _fill_index(conn: sqlite3.Connection) -> None:
+    for collection in INDEXED:
+        rows = conn.execute("SELECT id, body FROM docs WHERE collection=?", (collection,))
+        for doc_id, body in rows.fetchall():
+            _set_index(conn, collection, doc_id, _load(body))
 
 
 def _fill_briefs(conn: sqlite3.Connection) -> None:

@@ -34,7 +34,7 @@ TINY_RUNS: dict[str, tuple[list[str], str]] = {
     ),
     "bench_hash.py": (["--scale", "0.001", "--repeat", "1"], r"scisync/b3sum = \d+\.\d\d"),
     "bench_observe.py": (["4"], r"time ratio: +\d+\.\dx faster"),
-    "bench_sandbox.py": (["3", "2"], r"ratio lookup/trivial: \d+x"),
+    "bench_sandbox.py": (["3", "2"], r"ratio lookup/baseline: \d+\.\d\d"),
     "bench_glob.py": (
         ["--folders", "5", "--files", "20", "--repeat", "1"],
         r"\n\S+ +\d+ +\d+\.\d{3} +\d+\.\d{3} +\d+\.\d\d\n",

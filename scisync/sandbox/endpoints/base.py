@@ -14,6 +14,7 @@ from typing import Any
 from scisync.sandbox import dto, quirks
 from scisync.sandbox.access import Access
 from scisync.sandbox.auth import Authenticator, Caller
+from scisync.sandbox.candidates import Candidates
 from scisync.sandbox.filters import (
     FilterError,
     Matcher,
@@ -104,6 +105,9 @@ class Endpoints:
         self.settings = settings
         self.access = Access(settings)
         self.dataset_matcher = Matcher(DATASET_DATES)
+        self.dataset_candidates = Candidates(
+            store, DATASETS, self.dataset_matcher, ("pid", "_id"), DATASET_DATES
+        )
         self.block_matcher = Matcher(BLOCK_DATES)
         self.plain_matcher = Matcher(PLAIN_DATES)
 

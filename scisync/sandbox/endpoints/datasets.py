@@ -218,10 +218,8 @@ class DatasetEndpoints(Endpoints):
                 for dataset in datasets:
                     dataset[name] = []
 
-    def _dataset_query(
-        self, req: Request, version: str
-    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        """All datasets the caller may see that match the filter's ``where`` (unpaged)."""
+    def _dataset_where(self, req: Request, version: str) -> tuple[Any, dict[str, Any]]:
+        """The filter's ``where`` ANDed with the caller's read rule, and the filter."""
         filter_ = self._filter(req)
         where = filter_.get("where") or {}
         try:
@@ -229,27 +227,23 @@ class DatasetEndpoints(Endpoints):
                 check_v4_filter(filter_, _DATASET_FIELDS)
             else:
                 where = v3_where(where)
-            read = self.access.read_clause(req.caller)
-            clauses = [c for c in (where, read) if c]
-            combined = {"$and": clauses} if clauses else {}
-            candidates = self._dataset_candidates(where)
+        except FilterError as exc:
+            raise filter_error(exc) from None
+        read = self.access.read_clause(req.caller)
+        clauses = [c for c in (where, read) if c]
+        return ({"$and": clauses} if clauses else {}), filter_
+
+    def _dataset_query(
+        self, req: Request, version: str
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """All datasets the caller may see that match the filter's ``where`` (unpaged)."""
+        combined, filter_ = self._dataset_where(req, version)
+        try:
+            candidates = self.dataset_candidates.matching(combined)
             found = self.dataset_matcher.select(candidates, combined)
         except FilterError as exc:
             raise filter_error(exc) from None
         return found, filter_
-
-    def _dataset_candidates(self, where: Any) -> list[dict[str, Any]]:
-        # Use the primary key when the filter pins pids; otherwise scan the collection.
-        if isinstance(where, dict):
-            for key in ("pid", "_id"):
-                condition = where.get(key)
-                if isinstance(condition, str):
-                    return self.store.by_ids(DATASETS, [condition])
-                if isinstance(condition, dict) and set(condition) == {"$in"}:
-                    values = condition["$in"]
-                    if isinstance(values, list) and all(isinstance(v, str) for v in values):
-                        return self.store.by_ids(DATASETS, values)
-        return self.store.all(DATASETS)
 
     def dataset_list(self, req: Request, version: str, *, one: bool = False) -> Response:
         if version == "v4" and req.caller.account is None:
@@ -304,7 +298,9 @@ class DatasetEndpoints(Endpoints):
             where = fullquery.fullquery_where(fields)
             text = where.pop("$text", None)
             clauses = [where, _text_clause(text)] if text is not None else [where]
-            found = self.dataset_matcher.select(self.store.all(DATASETS), {"$and": clauses})
+            combined = {"$and": clauses}
+            candidates = self.dataset_candidates.matching(combined)
+            found = self.dataset_matcher.select(candidates, combined)
             page = page_v3(limits, default_limit=100)
         except fullquery.BrokenQuery:
             raise internal_error() from None
@@ -333,8 +329,12 @@ class DatasetEndpoints(Endpoints):
     def dataset_count(self, req: Request, version: str) -> Response:
         if version == "v4" and req.caller.account is None:
             raise forbidden()
-        found, _ = self._dataset_query(req, version)
-        return Response(200, {"count": len(found)})
+        combined, _ = self._dataset_where(req, version)
+        try:
+            count = self.dataset_candidates.count(combined)
+        except FilterError as exc:
+            raise filter_error(exc) from None
+        return Response(200, {"count": count})
 
     def dataset_patch(self, req: Request, version: str) -> Response:
         caller = req.caller

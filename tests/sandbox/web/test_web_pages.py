@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from scisync.sandbox import SandboxServer
-from scisync.sandbox.store import Store
+from scisync.sandbox.store import LAYOUT_VERSION, Store
 from scisync.sandbox.web.session import COOKIE, safe_next
 from tests.sandbox.helpers import session, v4_dataset
 
@@ -247,7 +247,7 @@ def test_an_older_data_folder_gets_its_table_rows_on_first_start(tmp_path: Path)
         conn.execute("PRAGMA user_version=1")
     Store(tmp_path).close()
     with sqlite3.connect(tmp_path / "sandbox.sqlite3") as conn:
-        assert conn.execute("PRAGMA user_version").fetchone() == (2,)
+        assert conn.execute("PRAGMA user_version").fetchone() == (LAYOUT_VERSION,)
     with SandboxServer(tmp_path) as server:
         assert _names(requests.get(server.web_url).text) == ["old"]
 
