@@ -12,6 +12,7 @@ from scisync.lock.model import (
     LockedDataset,
     LockedDownload,
     LockedFile,
+    LockedPublication,
     LockedSample,
     Lockfile,
 )
@@ -61,12 +62,14 @@ def updated_lock(
     attachment_ids: Mapping[str, Mapping[str, str]],
     download_digests: Mapping[str, Mapping[str, str]],
     completed: Collection[str] | None = None,
+    publication_status: Mapping[str, str] | None = None,
 ) -> Lockfile:
     """Fold the applied *plan* into *previous*.
 
     ``pids`` maps addresses to the pid each change ended with; ``attachment_ids`` maps
     addresses to caption -> aid; ``download_digests`` maps download addresses to
-    path -> blake3 of the files now in the target folder.  ``completed`` (None: all)
+    path -> blake3 of the files now in the target folder; ``publication_status`` maps
+    publication addresses to the status SciCat last answered.  ``completed`` (None: all)
     names the changes that finished every step: one that failed or was interrupted half
     way keeps its previous record, so the lockfile never claims what SciCat does not
     hold; the journal and the dataset markers let the next apply pick it up.
@@ -74,9 +77,13 @@ def updated_lock(
     datasets = dict(previous.datasets)
     samples = dict(previous.samples)
     downloads = dict(previous.downloads)
+    publications = dict(previous.publications)
+    statuses = publication_status or {}
     for change in plan.changes:
         if change.action is Action.FORGET:
-            if change.kind is ResourceKind.DATASET:
+            if change.kind is ResourceKind.PUBLICATION:
+                publications.pop(change.key, None)
+            elif change.kind is ResourceKind.DATASET:
                 datasets.pop(change.key, None)
             elif change.kind is ResourceKind.SAMPLE:
                 samples.pop(change.key, None)
@@ -96,6 +103,10 @@ def updated_lock(
             datasets[change.key] = _dataset_entry(
                 change, pid, attachment_ids.get(change.address, {})
             )
+        elif change.kind is ResourceKind.PUBLICATION:
+            published = _publication_entry(change, pid, statuses, previous)
+            if published is not None:
+                publications[change.key] = published
         elif change.kind is ResourceKind.SAMPLE:
             samples[change.key] = LockedSample(
                 key=change.key, sample_id=pid, fields_digest=change.fields_digest or ""
@@ -109,4 +120,18 @@ def updated_lock(
         datasets=dict(sorted(datasets.items())),
         samples=dict(sorted(samples.items())),
         downloads=dict(sorted(downloads.items())),
+        publications=dict(sorted(publications.items())),
+    )
+
+
+def _publication_entry(
+    change: ResourceChange, doi: str, statuses: Mapping[str, str], previous: Lockfile
+) -> LockedPublication | None:
+    """The record's entry: the status SciCat answered, else the one recorded before."""
+    before = previous.publications.get(change.key)
+    status = statuses.get(change.address) or (before.status if before else None)
+    if status is None:
+        return None  # not reached by the apply: the next plan finds it by its marker
+    return LockedPublication(
+        key=change.key, doi=doi, status=status, fields_digest=change.fields_digest or ""
     )
