@@ -34,7 +34,7 @@ from scisync.apply.events import (
 from scisync.apply.faults import checkpoint, in_transfer
 from scisync.apply.journal import Journal
 from scisync.apply.ports import Catalog
-from scisync.apply.publications import apply_publication
+from scisync.apply.publications import PublicationApplier
 from scisync.desired.ids import attachment_id
 from scisync.desired.model import Hasher
 from scisync.desired.thumbnails import thumbnail_data_uri
@@ -205,10 +205,23 @@ class Applier:
         elif change.kind is ResourceKind.DATASET:
             self._dataset(change)
         elif change.kind is ResourceKind.PUBLICATION:
-            apply_publication(self, change)
+            self._publication(change)
         else:
             self._download(change)
         self.results.finish(change.address, change.action)
+
+    def _publication(self, change: ResourceChange) -> None:
+        steps = PublicationApplier(
+            self.catalog, self.journal, self.events, self.cancel, self.intents,
+            self._resolve, self._step,
+        )  # fmt: skip
+        outcome = steps.apply(change)
+        with self.results._lock:
+            self.results.pids[change.address] = outcome.doi
+            if outcome.status is not None:
+                self.results.publication_status[change.address] = outcome.status
+            if outcome.registered:
+                self.results.counts["registered"] = self.results.counts.get("registered", 0) + 1
 
     # ------------------------------------------------------------------ references
 

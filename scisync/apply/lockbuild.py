@@ -68,22 +68,20 @@ def updated_lock(
 
     ``pids`` maps addresses to the pid each change ended with; ``attachment_ids`` maps
     addresses to caption -> aid; ``download_digests`` maps download addresses to
-    path -> blake3 of the files now in the target folder; ``publication_status`` maps
-    publication addresses to the status SciCat last answered.  ``completed`` (None: all)
-    names the changes that finished every step: one that failed or was interrupted half
-    way keeps its previous record, so the lockfile never claims what SciCat does not
-    hold; the journal and the dataset markers let the next apply pick it up.
+    path -> blake3 of the files now in the target folder (``publication_status``: the
+    DOIs' statuses).  ``completed`` (None: all) names the changes that finished every
+    step: one that failed or was interrupted half way keeps its previous record, so the
+    lockfile never claims what SciCat does not hold; the journal and the markers let the
+    next apply pick it up.
     """
     datasets = dict(previous.datasets)
     samples = dict(previous.samples)
     downloads = dict(previous.downloads)
-    publications = dict(previous.publications)
-    statuses = publication_status or {}
     for change in plan.changes:
+        if change.kind is ResourceKind.PUBLICATION:
+            continue  # folded in by _publications
         if change.action is Action.FORGET:
-            if change.kind is ResourceKind.PUBLICATION:
-                publications.pop(change.key, None)
-            elif change.kind is ResourceKind.DATASET:
+            if change.kind is ResourceKind.DATASET:
                 datasets.pop(change.key, None)
             elif change.kind is ResourceKind.SAMPLE:
                 samples.pop(change.key, None)
@@ -103,10 +101,6 @@ def updated_lock(
             datasets[change.key] = _dataset_entry(
                 change, pid, attachment_ids.get(change.address, {})
             )
-        elif change.kind is ResourceKind.PUBLICATION:
-            published = _publication_entry(change, pid, statuses, previous)
-            if published is not None:
-                publications[change.key] = published
         elif change.kind is ResourceKind.SAMPLE:
             samples[change.key] = LockedSample(
                 key=change.key, sample_id=pid, fields_digest=change.fields_digest or ""
@@ -120,8 +114,32 @@ def updated_lock(
         datasets=dict(sorted(datasets.items())),
         samples=dict(sorted(samples.items())),
         downloads=dict(sorted(downloads.items())),
-        publications=dict(sorted(publications.items())),
+        publications=_publications(previous, plan, pids, completed, publication_status or {}),
     )
+
+
+def _publications(
+    previous: Lockfile,
+    plan: Plan,
+    dois: Mapping[str, str],
+    completed: Collection[str] | None,
+    statuses: Mapping[str, str],
+) -> dict[str, LockedPublication]:
+    """The publications section after *plan*: same rules as the other sections."""
+    publications = dict(previous.publications)
+    for change in plan.changes:
+        if change.kind is not ResourceKind.PUBLICATION:
+            continue
+        if change.action is Action.FORGET:
+            publications.pop(change.key, None)
+            continue
+        if completed is not None and change.address not in completed:
+            continue  # failed or interrupted: keep the old record
+        doi = dois.get(change.address) or change.pid
+        entry = _publication_entry(change, doi, statuses, previous) if doi else None
+        if entry is not None:
+            publications[change.key] = entry
+    return dict(sorted(publications.items()))
 
 
 def _publication_entry(

@@ -111,6 +111,13 @@ def _transfer_files(plan: Plan, kind: ResourceKind) -> int:
 
 
 def _change_to_json(change: ResourceChange) -> JsonObject:
+    data = _change_fields(change)
+    if change.register:  # only publications have it: other plans stay as they were
+        data["register"] = True
+    return data
+
+
+def _change_fields(change: ResourceChange) -> JsonObject:
     return {
         "address": change.address,
         "kind": change.kind.value,
@@ -160,7 +167,6 @@ def _change_to_json(change: ResourceChange) -> JsonObject:
         "fields_digest": change.fields_digest,
         "supersedes": list(change.supersedes),
         "checksum_algorithm": change.checksum_algorithm,
-        "register": change.register,
     }
 
 
