@@ -78,8 +78,8 @@ def updated_lock(
     samples = dict(previous.samples)
     downloads = dict(previous.downloads)
     for change in plan.changes:
-        if change.kind is ResourceKind.PUBLICATION:
-            continue  # folded in by _publications
+        if change.kind is ResourceKind.PUBLICATION or change.action is Action.MARK:
+            continue  # publications: _publications; a marker alone records nothing
         if change.action is Action.FORGET:
             if change.kind is ResourceKind.DATASET:
                 datasets.pop(change.key, None)
@@ -88,8 +88,6 @@ def updated_lock(
             else:
                 downloads.pop(change.key, None)
             continue
-        if change.action is Action.MARK:
-            continue  # a marker alone records nothing: the plan that adopts the dataset does
         if completed is not None and change.address not in completed:
             continue  # failed or interrupted before its last step: keep the old record
         pid = pids.get(change.address) or change.pid
