@@ -104,7 +104,7 @@ BAD = [
     (
         "no creators",
         (
-            '    creators:\n      - {name: "Curie, Marie", given_name: Marie, family_name: Curie, name_type: Personal}\n',
+            CREATOR_LINE,
             "    creators: []\n",
         ),
         "creators",
