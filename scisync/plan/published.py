@@ -24,7 +24,7 @@ from scisync.desired.model import DesiredPublication
 from scisync.observe.model import ObservedPublication
 from scisync.plan.context import PlanContext
 from scisync.plan.model import Action, ConflictKind, FieldChange, ResourceChange, ResourceKind
-from scisync.plan.references import depends_on, diff_fields
+from scisync.plan.references import UNKNOWN, depends_on, diff_fields, resolve
 
 REGISTERED_HINT = (
     "SciCat changes a registered record only through its amend path, which sets the "
@@ -61,17 +61,24 @@ def plan_publication(ctx: PlanContext, publication: DesiredPublication) -> Resou
                 where,
             )
             return _change(publication, Action.NOOP, locked.doi)
-        return _create(publication)
+        return _create(ctx, publication)
     return _existing(ctx, publication, found[0], locked is None, where)
 
 
-def _create(publication: DesiredPublication) -> ResourceChange:
+def _create(ctx: PlanContext, publication: DesiredPublication) -> ResourceChange:
     body = publication.body
+    shown = []
+    for name, value in sorted(body.items()):
+        resolved = resolve(ctx, value)  # pids of datasets known now; others after apply
+        if resolved is UNKNOWN:
+            shown.append(FieldChange(name, None, value, after_unknown=True))
+        else:
+            shown.append(FieldChange(name, None, resolved))  # type: ignore[arg-type]
     return _change(
         publication,
         Action.CREATE,
         None,
-        field_changes=tuple(FieldChange(n, None, v) for n, v in sorted(body.items())),
+        field_changes=tuple(shown),
         body=body,
         register=publication.spec.register,
     )
