@@ -400,6 +400,7 @@ def apply(
             applier.results.attachment_ids,
             applier.results.download_digests,
             applier.results.completed,
+            applier.results.publication_status,
         )
         written = write_lock(project.lock_path, lock)
     journal.finish()

@@ -64,6 +64,7 @@ class ApplySummary:
     adopted: int = 0
     forgotten: int = 0
     downloaded: int = 0
+    registered: int = 0  # publication DOIs registered
     bytes_up: int = 0
     bytes_down: int = 0
     elapsed_s: float = 0.0

@@ -34,6 +34,7 @@ from scisync.apply.events import (
 from scisync.apply.faults import checkpoint, in_transfer
 from scisync.apply.journal import Journal
 from scisync.apply.ports import Catalog
+from scisync.apply.publications import PublicationApplier
 from scisync.desired.ids import attachment_id
 from scisync.desired.model import Hasher
 from scisync.desired.thumbnails import thumbnail_data_uri
@@ -65,6 +66,7 @@ class ApplyResults:
     pids: dict[str, str] = field(default_factory=dict)
     attachment_ids: dict[str, dict[str, str]] = field(default_factory=dict)
     download_digests: dict[str, dict[str, str]] = field(default_factory=dict)
+    publication_status: dict[str, str] = field(default_factory=dict)  # address -> status
     counts: dict[str, int] = field(default_factory=dict)
     completed: set[str] = field(default_factory=set)  # addresses whose change finished
     bytes_up: int = 0
@@ -127,6 +129,8 @@ class Applier:
         self.cancel = cancel or Cancellation()
         self._resumed_pids = journal.created_pids()
         self._completed = journal.completed_steps()
+        # (step, address) of every intent an earlier run journaled (done or not)
+        self.intents = frozenset((e.step, e.address) for e in journal.entries())
 
     # ------------------------------------------------------------------ driver
 
@@ -200,9 +204,24 @@ class Applier:
             self._sample(change)
         elif change.kind is ResourceKind.DATASET:
             self._dataset(change)
+        elif change.kind is ResourceKind.PUBLICATION:
+            self._publication(change)
         else:
             self._download(change)
         self.results.finish(change.address, change.action)
+
+    def _publication(self, change: ResourceChange) -> None:
+        steps = PublicationApplier(
+            self.catalog, self.journal, self.events, self.cancel, self.intents,
+            self._resolve, self._step,
+        )  # fmt: skip
+        outcome = steps.apply(change)
+        with self.results._lock:
+            self.results.pids[change.address] = outcome.doi
+            if outcome.status is not None:
+                self.results.publication_status[change.address] = outcome.status
+            if outcome.registered:
+                self.results.counts["registered"] = self.results.counts.get("registered", 0) + 1
 
     # ------------------------------------------------------------------ references
 
@@ -607,6 +626,7 @@ def _summarize(results: ApplyResults, elapsed: float) -> ApplySummary:
         adopted=counts.get("adopt", 0),
         forgotten=counts.get("forget", 0),
         downloaded=counts.get("download", 0),
+        registered=counts.get("registered", 0),
         bytes_up=results.bytes_up,
         bytes_down=results.bytes_down,
         elapsed_s=elapsed,

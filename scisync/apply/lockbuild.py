@@ -12,6 +12,7 @@ from scisync.lock.model import (
     LockedDataset,
     LockedDownload,
     LockedFile,
+    LockedPublication,
     LockedSample,
     Lockfile,
 )
@@ -61,20 +62,24 @@ def updated_lock(
     attachment_ids: Mapping[str, Mapping[str, str]],
     download_digests: Mapping[str, Mapping[str, str]],
     completed: Collection[str] | None = None,
+    publication_status: Mapping[str, str] | None = None,
 ) -> Lockfile:
     """Fold the applied *plan* into *previous*.
 
     ``pids`` maps addresses to the pid each change ended with; ``attachment_ids`` maps
     addresses to caption -> aid; ``download_digests`` maps download addresses to
-    path -> blake3 of the files now in the target folder.  ``completed`` (None: all)
-    names the changes that finished every step: one that failed or was interrupted half
-    way keeps its previous record, so the lockfile never claims what SciCat does not
-    hold; the journal and the dataset markers let the next apply pick it up.
+    path -> blake3 of the files now in the target folder (``publication_status``: the
+    DOIs' statuses).  ``completed`` (None: all) names the changes that finished every
+    step: one that failed or was interrupted half way keeps its previous record, so the
+    lockfile never claims what SciCat does not hold; the journal and the markers let the
+    next apply pick it up.
     """
     datasets = dict(previous.datasets)
     samples = dict(previous.samples)
     downloads = dict(previous.downloads)
     for change in plan.changes:
+        if change.kind is ResourceKind.PUBLICATION or change.action is Action.MARK:
+            continue  # publications: _publications; a marker alone records nothing
         if change.action is Action.FORGET:
             if change.kind is ResourceKind.DATASET:
                 datasets.pop(change.key, None)
@@ -83,8 +88,6 @@ def updated_lock(
             else:
                 downloads.pop(change.key, None)
             continue
-        if change.action is Action.MARK:
-            continue  # a marker alone records nothing: the plan that adopts the dataset does
         if completed is not None and change.address not in completed:
             continue  # failed or interrupted before its last step: keep the old record
         pid = pids.get(change.address) or change.pid
@@ -109,4 +112,42 @@ def updated_lock(
         datasets=dict(sorted(datasets.items())),
         samples=dict(sorted(samples.items())),
         downloads=dict(sorted(downloads.items())),
+        publications=_publications(previous, plan, pids, completed, publication_status or {}),
+    )
+
+
+def _publications(
+    previous: Lockfile,
+    plan: Plan,
+    dois: Mapping[str, str],
+    completed: Collection[str] | None,
+    statuses: Mapping[str, str],
+) -> dict[str, LockedPublication]:
+    """The publications section after *plan*: same rules as the other sections."""
+    publications = dict(previous.publications)
+    for change in plan.changes:
+        if change.kind is not ResourceKind.PUBLICATION:
+            continue
+        if change.action is Action.FORGET:
+            publications.pop(change.key, None)
+            continue
+        if completed is not None and change.address not in completed:
+            continue  # failed or interrupted: keep the old record
+        doi = dois.get(change.address) or change.pid
+        entry = _publication_entry(change, doi, statuses, previous) if doi else None
+        if entry is not None:
+            publications[change.key] = entry
+    return dict(sorted(publications.items()))
+
+
+def _publication_entry(
+    change: ResourceChange, doi: str, statuses: Mapping[str, str], previous: Lockfile
+) -> LockedPublication | None:
+    """The record's entry: the status SciCat answered, else the one recorded before."""
+    before = previous.publications.get(change.key)
+    status = statuses.get(change.address) or (before.status if before else None)
+    if status is None:
+        return None  # not reached by the apply: the next plan finds it by its marker
+    return LockedPublication(
+        key=change.key, doi=doi, status=status, fields_digest=change.fields_digest or ""
     )

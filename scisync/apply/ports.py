@@ -13,6 +13,7 @@ from typing import Protocol
 from scisync._util.jsontypes import Json, JsonObject
 from scisync.observe.model import ObservedDataset, ObservedSample
 from scisync.observe.ports import CatalogReader
+from scisync.scicat.published import PublishedDataRecord
 
 
 class Catalog(CatalogReader, Protocol):
@@ -71,3 +72,23 @@ class Catalog(CatalogReader, Protocol):
         is_published: bool,
         context: str | None = None,
     ) -> JsonObject: ...
+
+    def create_published_data(
+        self, body: Mapping[str, Json], *, context: str | None = None
+    ) -> PublishedDataRecord: ...
+
+    def get_published_data(
+        self, doi: str, *, context: str | None = None
+    ) -> PublishedDataRecord | None: ...
+
+    def find_published_data_by_metadata(
+        self, key: str, values: Sequence[str], *, context: str | None = None
+    ) -> Mapping[str, Sequence[PublishedDataRecord]]: ...
+
+    def update_published_data(
+        self, doi: str, changes: Mapping[str, Json], *, context: str | None = None
+    ) -> PublishedDataRecord: ...
+
+    def register_published_data(
+        self, doi: str, *, context: str | None = None
+    ) -> PublishedDataRecord: ...

@@ -29,6 +29,7 @@ def graph_command(
     var_files: tuple[Path, ...],
     fmt: str,
 ) -> None:
-    """Print how samples, datasets and downloads depend on each other (offline)."""
+    """Print how samples, datasets, downloads and publications depend on each other
+    (offline)."""
     project = load_project(options, manifest_files, variables, var_files)
     click.echo(render_graph(api.graph(project), fmt), nl=False)

@@ -26,6 +26,7 @@ from scisync.desired.model import (
     PresentFile,
     reference_value,
 )
+from scisync.desired.publications import desired_publications
 from scisync.desired.thumbnails import thumbnail_data_uri
 from scisync.errors import ManifestError, Problem, StorageError, os_error_hint
 from scisync.manifest.globs import SymlinkLoop, UnreadableFolder, expand_glob
@@ -252,6 +253,7 @@ def build_desired(manifest: Manifest, hasher: Hasher) -> DesiredState:
         samples=tuple(samples),
         downloads=tuple(downloads),
         roots=storage_roots(manifest),
+        publications=desired_publications(manifest),
     )
 
 

@@ -19,6 +19,7 @@ from scisync.manifest.model import (
     DatasetSpec,
     DownloadSpec,
     KeyRef,
+    PublicationSpec,
     Reference,
     SampleSpec,
 )
@@ -106,6 +107,21 @@ class DesiredDownload:
 
 
 @dataclass(frozen=True)
+class DesiredPublication:
+    """A PublishedData record: its body (datasetPids as pids or ``{"$ref": ...}``, the
+    marker in ``metadata``), found again by the marker (SciCat assigns the DOI)."""
+
+    spec: PublicationSpec
+    marker: str
+    body: JsonObject  # title, abstract, datasetPids, metadata
+    fields_digest: str
+
+    @property
+    def key(self) -> str:
+        return self.spec.key
+
+
+@dataclass(frozen=True)
 class DesiredState:
     project: str
     manifest_digest: str
@@ -113,6 +129,7 @@ class DesiredState:
     samples: tuple[DesiredSample, ...]
     downloads: tuple[DesiredDownload, ...]
     roots: Roots  # where the storage may be read and written (the manifest's storage section)
+    publications: tuple[DesiredPublication, ...] = ()
 
 
 def reference_value(ref: Reference, kind: str) -> Json:
@@ -126,6 +143,7 @@ __all__ = [
     "DesiredAttachment",
     "DesiredDataset",
     "DesiredDownload",
+    "DesiredPublication",
     "DesiredSample",
     "DesiredState",
     "Hasher",

@@ -28,6 +28,7 @@ from scisync.lock.model import (
     LockedDataset,
     LockedDownload,
     LockedFile,
+    LockedPublication,
     LockedSample,
     Lockfile,
 )
@@ -61,6 +62,7 @@ def canonical_lock(lock: Lockfile) -> Lockfile:
             key: LockedDownload(key=entry.key, pid=entry.pid, files=_sorted_files(entry.files))
             for key, entry in sorted(lock.downloads.items())
         },
+        publications={key: lock.publications[key] for key in sorted(lock.publications)},
     )
 
 
@@ -110,7 +112,8 @@ def _check_files(
 
 
 def _check_keys(
-    section: str, entries: Mapping[str, LockedDataset | LockedSample | LockedDownload]
+    section: str,
+    entries: Mapping[str, LockedDataset | LockedSample | LockedDownload | LockedPublication],
 ) -> None:
     for key, entry in entries.items():
         if key != entry.key:
@@ -135,6 +138,7 @@ def lock_to_json(lock: Lockfile) -> JsonObject:
     _check_keys("datasets", lock.datasets)
     _check_keys("samples", lock.samples)
     _check_keys("downloads", lock.downloads)
+    _check_keys("publications", lock.publications)
     canonical = canonical_lock(lock)
     datasets: JsonObject = {}
     for key, entry in canonical.datasets.items():
@@ -159,13 +163,19 @@ def lock_to_json(lock: Lockfile) -> JsonObject:
             "pid": download.pid,
             "files": [_file_to_json(file) for file in download.files],
         }
-    return {
+    data: JsonObject = {
         "version": lock.version,
         "project": lock.project,
         "datasets": datasets,
         "samples": samples,
         "downloads": downloads,
     }
+    if canonical.publications:  # omitted when empty: older lockfiles stay byte-identical
+        data["publications"] = {
+            key: {"doi": e.doi, "status": e.status, "fields_digest": e.fields_digest}
+            for key, e in canonical.publications.items()
+        }
+    return data
 
 
 def _file_to_json(file: LockedFile) -> JsonObject:
@@ -209,6 +219,15 @@ def lock_from_json(data: Json, where: str, text: str | None = None) -> Lockfile:
                 key=key, pid=cast(str, v["pid"]), files=_files_from_json(v["files"])
             )
             for key, v in sections["downloads"].items()
+        },
+        publications={
+            key: LockedPublication(
+                key=key,
+                doi=cast(str, v["doi"]),
+                status=cast(str, v["status"]),
+                fields_digest=cast(str, v["fields_digest"]),
+            )
+            for key, v in sections.get("publications", {}).items()
         },
     )
     hint = "restore scisync.lock from git, or delete it and run 'scisync plan'"

@@ -55,6 +55,16 @@ class LockedDownload:
     files: tuple[LockedFile, ...] = ()
 
 
+@dataclass(frozen=True)
+class LockedPublication:
+    """A PublishedData record: the DOI SciCat assigned, and its status when last applied."""
+
+    key: str
+    doi: str
+    status: str  # private | public | registered | amended
+    fields_digest: str
+
+
 QUERY_MEMBER_SEPARATOR = "/"
 """A query download pins each matching dataset as its own ``downloads`` entry, keyed
 ``<download key>/<folder>``; manifest keys never hold a '/', so these never collide."""
@@ -77,3 +87,5 @@ class Lockfile:
     datasets: Mapping[str, LockedDataset] = field(default_factory=dict)
     samples: Mapping[str, LockedSample] = field(default_factory=dict)
     downloads: Mapping[str, LockedDownload] = field(default_factory=dict)
+    # Absent from lockfiles written before published data existed (read as empty).
+    publications: Mapping[str, LockedPublication] = field(default_factory=dict)

@@ -268,6 +268,8 @@ class Builder:
                 value = [value]
             if spec.camel_keys and isinstance(value, list):
                 value = [_camel_item(item, spec.camel_keys) for item in value]
+            elif spec.camel_keys and isinstance(value, dict):
+                value = _camel_item(value, spec.camel_keys)
             out[spec.scicat] = value
         return out
 

@@ -36,6 +36,13 @@ def check_references(root: Node, keys: dict[str, tuple[str, Position]], problems
         target = entry.mapping().get("dataset")  # a query download names none
         if target is not None and isinstance(target.value, str):
             _check_target(target, ("downloads", index, "dataset"), "dataset", keys, problems)
+    published = root.get("published_data")
+    for index, entry in enumerate(published.sequence() if published else []):
+        related = entry.get("datasets")
+        for number, item in enumerate(related.sequence() if related else []):
+            if isinstance(item.value, str):
+                here = ("published_data", index, "datasets", number)
+                _check_target(item, here, "dataset", keys, problems)
     _check_cycles(graph, problems)
 
 

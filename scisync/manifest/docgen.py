@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from scisync.manifest.fields import DATASET_FIELDS, SAMPLE_FIELDS, FieldDef
+from scisync.manifest.fields import DATASET_FIELDS, PUBLICATION_FIELDS, SAMPLE_FIELDS, FieldDef
 from scisync.manifest.schema import build_schema
 
 DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "manifest-fields.md"
@@ -97,6 +97,11 @@ def structure_reference() -> list[str]:
         *_structure_table("samples[] (besides the fields above)", defs["sample"], sample_fields),
         *_structure_table("downloads[]", defs["download"]),
         *_structure_table("downloads[].query", defs["dataset_query"]),
+        *_structure_table(
+            "published_data[] (besides the fields above)",
+            defs["publication"],
+            frozenset(f.name for f in PUBLICATION_FIELDS),
+        ),
     ]
 
 
@@ -129,6 +134,16 @@ def field_reference() -> str:
         *(_row(field, dataset=False) for field in SAMPLE_FIELDS),
         "",
         "Besides these, a sample has `key` and an optional `sample_id`.",
+        "",
+        "## Published data fields",
+        "",
+        "Each is required. `title` and `abstract` are fields of the SciCat record; the",
+        "others are keys of its `metadata` object (DataCite names). See",
+        "[publishing.md](publishing.md).",
+        "",
+        "| manifest | SciCat | type | description |",
+        "| --- | --- | --- | --- |",
+        *(_row(field, dataset=False) for field in PUBLICATION_FIELDS),
         "",
         *structure_reference(),
     ]

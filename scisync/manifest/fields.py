@@ -342,3 +342,95 @@ QUERY_FIELDS: tuple[FieldDef, ...] = (
 )
 
 QUERY_FIELDS_BY_NAME: dict[str, FieldDef] = {f.name: f for f in QUERY_FIELDS}
+
+#: creators items: manifest snake_case -> DataCite camelCase (SciCat stores them as given)
+CREATOR_KEYS: dict[str, str] = {
+    "name": "name",
+    "given_name": "givenName",
+    "family_name": "familyName",
+    "name_type": "nameType",
+    "affiliation": "affiliation",
+}
+_CREATORS: dict[str, Any] = {
+    "type": "array",
+    "minItems": 1,
+    "items": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["name"],
+        "properties": {
+            "name": {**_NONEMPTY, "description": "Full name, e.g. 'Curie, Marie'."},
+            "given_name": {**_STRING, "description": "Given name."},
+            "family_name": {**_STRING, "description": "Family name."},
+            "name_type": {
+                "enum": ["Personal", "Organizational"],
+                "description": "DataCite nameType.",
+            },
+            "affiliation": {**_STRING, "description": "Institution of the creator."},
+        },
+    },
+}
+#: publisher keys: manifest snake_case -> DataCite camelCase
+PUBLISHER_KEYS: dict[str, str] = {
+    "name": "name",
+    "publisher_identifier": "publisherIdentifier",
+    "publisher_identifier_scheme": "publisherIdentifierScheme",
+    "scheme_uri": "schemeUri",
+    "lang": "lang",
+}
+_PUBLISHER: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name", "publisher_identifier_scheme"],
+    "properties": {
+        "name": {**_NONEMPTY, "description": "Publisher name, e.g. the facility."},
+        "publisher_identifier": {**_STRING, "description": "Identifier, e.g. a ROR URL."},
+        "publisher_identifier_scheme": {
+            **_NONEMPTY,
+            "description": "Scheme of that identifier, e.g. ROR (SciCat requires it).",
+        },
+        "scheme_uri": {**_STRING, "description": "URI of the scheme, e.g. https://ror.org/."},
+        "lang": {**_STRING, "description": "Language of the name, e.g. en."},
+    },
+}
+ALL = frozenset({"all"})
+
+#: The named fields of a ``published_data`` entry.  ``title`` and ``abstract`` are fields
+#: of the record; the others go into its ``metadata`` object (``scicat`` is their name
+#: there), which a default SciCat validates on register (publishedDataConfig).
+PUBLICATION_FIELDS: tuple[FieldDef, ...] = (
+    FieldDef("title", "title", _NONEMPTY, "Title of the publication.", required=ALL),
+    FieldDef("abstract", "abstract", _NONEMPTY, "Abstract: what the data is.", required=ALL),
+    FieldDef(
+        "creators",
+        "metadata.creators",
+        _CREATORS,
+        "Creators, as {name, given_name, family_name, name_type, affiliation}.",
+        required=ALL,
+        camel_keys=CREATOR_KEYS,
+    ),
+    FieldDef(
+        "publisher",
+        "metadata.publisher",
+        _PUBLISHER,
+        "Publisher, as {name, publisher_identifier_scheme, publisher_identifier, scheme_uri, lang}.",
+        required=ALL,
+        camel_keys=PUBLISHER_KEYS,
+    ),
+    FieldDef(
+        "publication_year",
+        "metadata.publicationYear",
+        {"type": "integer", "minimum": 1000, "maximum": 9999},
+        "Year of publication (an integer; no default, so the record never changes by itself).",
+        required=ALL,
+    ),
+    FieldDef(
+        "resource_type",
+        "metadata.resourceType",
+        _NONEMPTY,
+        "Kind of resource, e.g. Dataset (DataCite resourceTypeGeneral).",
+        required=ALL,
+    ),
+)
+
+PUBLICATION_FIELDS_BY_NAME: dict[str, FieldDef] = {f.name: f for f in PUBLICATION_FIELDS}

@@ -1,7 +1,9 @@
-"""The manifest's dependency graph: samples, datasets, downloads and what they refer to.
+"""The manifest's dependency graph: samples, datasets, downloads, publications and what
+they refer to.
 
 Edges point the way data flows: a sample into the datasets measured on it, an input
-dataset into the datasets derived from it, a dataset into the downloads that fetch it.
+dataset into the datasets derived from it, a dataset into the downloads that fetch it
+and into the publications (DOIs) it is published under.
 References by pid (datasets or samples this manifest does not manage) become
 ``external`` nodes.  Rendering (DOT, Mermaid) is in :mod:`scisync.render.graph`.
 """
@@ -16,7 +18,7 @@ from scisync.manifest.model import KeyRef, Manifest, Reference
 @dataclass(frozen=True)
 class GraphNode:
     id: str  # unique: "sample.KEY", "dataset.KEY", "download.KEY", "external.PID"
-    kind: str  # "sample" | "raw" | "derived" | "download" | "external"
+    kind: str  # "sample" | "raw" | "derived" | "download" | "publication" | "external"
     label: str  # the key, or the pid of an external reference
 
 
@@ -24,7 +26,7 @@ class GraphNode:
 class GraphEdge:
     source: str
     target: str
-    role: str  # "sample" | "input" | "download"
+    role: str  # "sample" | "input" | "download" | "published"
 
 
 @dataclass(frozen=True)
@@ -38,10 +40,14 @@ def _ref_id(ref: Reference, managed: str) -> str:
 
 
 def dependency_graph(manifest: Manifest) -> DependencyGraph:
-    """Nodes in manifest order (samples, datasets, downloads, then external references)."""
+    """Nodes in manifest order (samples, datasets, downloads, publications, then external
+    references)."""
     nodes = [GraphNode(f"sample.{s.key}", "sample", s.key) for s in manifest.samples]
     nodes += [GraphNode(f"dataset.{d.key}", d.type, d.key) for d in manifest.datasets]
     nodes += [GraphNode(f"download.{d.key}", "download", d.key) for d in manifest.downloads]
+    nodes += [
+        GraphNode(f"publication.{p.key}", "publication", p.key) for p in manifest.published_data
+    ]
     edges: list[GraphEdge] = []
     external: dict[str, GraphNode] = {}
 
@@ -60,4 +66,7 @@ def dependency_graph(manifest: Manifest) -> DependencyGraph:
     for download in manifest.downloads:
         if download.dataset is not None:  # a query download's datasets are known at plan time
             link(download.dataset, "dataset", f"download.{download.key}", "download")
+    for publication in manifest.published_data:
+        for ref in publication.datasets:
+            link(ref, "dataset", f"publication.{publication.key}", "published")
     return DependencyGraph(tuple(nodes) + tuple(external.values()), tuple(edges))

@@ -1,6 +1,6 @@
 """Merge several manifest files (``-f a.yaml -f b.yaml``) into one document.
 
-Entry sections (samples, datasets, downloads) concatenate in file order.  Mappings
+Entry sections (samples, datasets, downloads, published_data) concatenate in file order.  Mappings
 of values (vars, defaults) merge name by name.  Everything else (version, project,
 scicat, storage) must be given once, or agree exactly where repeated.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from scisync.manifest.nodes import Node
 from scisync.manifest.problems import Problems
 
-LIST_SECTIONS = ("samples", "datasets", "downloads")
+LIST_SECTIONS = ("samples", "datasets", "downloads", "published_data")
 MAP_SECTIONS = ("vars", "defaults")
 
 

@@ -210,6 +210,24 @@ class DownloadSpec:
 
 
 @dataclass(frozen=True)
+class PublicationSpec:
+    """One SciCat PublishedData record (a DOI) the manifest manages.
+
+    ``metadata`` is the record's ``metadata`` object as SciCat stores it (DataCite names,
+    camelCase): the named fields (creators, publisher, publicationYear, resourceType)
+    merged with the manifest's free ``metadata`` mapping.
+    """
+
+    key: str
+    title: str
+    abstract: str
+    datasets: tuple[Reference, ...]  # the related datasets (SciCat ``datasetPids``)
+    metadata: Mapping[str, Json]
+    register: bool = False  # register the DOI (irreversible: content is frozen after)
+    location: SourceLocation | None = None
+
+
+@dataclass(frozen=True)
 class Manifest:
     """A whole rendered, validated manifest (possibly merged from several files)."""
 
@@ -220,6 +238,7 @@ class Manifest:
     samples: tuple[SampleSpec, ...] = ()
     datasets: tuple[DatasetSpec, ...] = ()
     downloads: tuple[DownloadSpec, ...] = ()
+    published_data: tuple[PublicationSpec, ...] = ()
     sources: tuple[Path, ...] = ()  # the manifest files, in load order
     base_dir: Path = field(default_factory=Path.cwd)  # folder relative paths resolve against
     digest: str = ""  # sha256 of the rendered manifest: stale saved plans are detected by it

@@ -21,6 +21,7 @@ from scisync.manifest.merge import merge_documents
 from scisync.manifest.model import Manifest
 from scisync.manifest.nodes import Node
 from scisync.manifest.problems import Problems
+from scisync.manifest.publications import publications
 from scisync.manifest.templating import Renderer, render_vars
 from scisync.manifest.validate import validate_document
 from scisync.manifest.yaml_nodes import display_name, load_file
@@ -91,6 +92,7 @@ def _build(
     samples = builder.samples()
     datasets = builder.datasets()
     downloads = builder.downloads()
+    published = publications(builder)
     check_references(rendered, builder.keys, problems)
     problems.raise_if_any()
     assert version is not None and project is not None
@@ -102,6 +104,7 @@ def _build(
         samples=samples,
         datasets=datasets,
         downloads=downloads,
+        published_data=published,
         sources=tuple(path.resolve() for path in files),
         base_dir=files[0].resolve().parent,
         digest=manifest_digest(rendered),

@@ -17,7 +17,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from scisync.manifest.fields import DATASET_FIELDS, QUERY_FIELDS, SAMPLE_FIELDS, FieldDef
+from scisync.manifest.fields import (
+    DATASET_FIELDS,
+    PUBLICATION_FIELDS,
+    QUERY_FIELDS,
+    SAMPLE_FIELDS,
+    FieldDef,
+)
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "manifest.schema.json"
 
@@ -178,6 +184,44 @@ def _sample_properties(*, with_structure: bool) -> dict[str, Any]:
     return props
 
 
+RESERVED_PUBLICATION_METADATA = ("scisync_marker", "creators", "publisher", "publicationYear",
+                                 "resourceType")  # fmt: skip
+"""``metadata`` keys a published_data entry sets through its named fields (or scisync's)."""
+
+
+def _publication_schema() -> dict[str, Any]:
+    props: dict[str, Any] = {"key": _key("publication")}
+    props.update({field.name: _desc(field.schema, field.description + " Required.")
+                  for field in PUBLICATION_FIELDS})  # fmt: skip
+    props["datasets"] = {
+        "description": "The datasets published under this DOI (SciCat datasetPids): keys "
+        "of datasets in this manifest, or {pid: ...} for datasets not managed here. "
+        "The caller needs update rights on each: SciCat marks them published.",
+        "type": "array",
+        "minItems": 1,
+        "items": {"$ref": "#/$defs/dataset_ref"},
+    }
+    props["metadata"] = {
+        "description": "Further DataCite metadata stored in the record's metadata object "
+        "as written (camelCase, e.g. subjects, contributors, language, rights). Keys "
+        + ", ".join(RESERVED_PUBLICATION_METADATA)
+        + " are set by the fields above or reserved.",
+        "type": "object",
+    }
+    props["register"] = {
+        "description": "Register the DOI (default false). Irreversible: a registered "
+        "record's content can no longer change through SciCat.",
+        "type": "boolean",
+    }
+    return {
+        "description": "A SciCat PublishedData record (a DOI for datasets) scisync manages.",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["key", *(field.name for field in PUBLICATION_FIELDS), "datasets"],
+        "properties": props,
+    }
+
+
 def required_fields(fields: tuple[FieldDef, ...], dataset_type: str) -> list[str]:
     """Fields SciCat requires for *dataset_type* (samples: use "raw")."""
     return [field.name for field in fields if dataset_type in field.required]
@@ -262,6 +306,7 @@ def build_schema() -> dict[str, Any]:
     }
     defs = {
         "dataset": dataset,
+        "publication": _publication_schema(),
         "sample": sample,
         "download": download,
         "dataset_query": dataset_query,
@@ -526,6 +571,12 @@ def build_schema() -> dict[str, Any]:
                 "description": "Dataset files to download.",
                 "type": "array",
                 "items": {"$ref": "#/$defs/download"},
+            },
+            "published_data": {
+                "description": "PublishedData records (DOIs) scisync manages; see "
+                "docs/publishing.md.",
+                "type": "array",
+                "items": {"$ref": "#/$defs/publication"},
             },
         },
         "$defs": defs,

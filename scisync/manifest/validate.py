@@ -262,7 +262,12 @@ def _join(*parts: str | None) -> str | None:
     return text or None
 
 
-_ENTRY_KINDS = {"datasets": "dataset", "samples": "sample", "downloads": "download"}
+_ENTRY_KINDS = {
+    "datasets": "dataset",
+    "samples": "sample",
+    "downloads": "download",
+    "published_data": "publication",
+}
 
 
 def _context(walked: NodePath, instance: dict[str, Any]) -> str:

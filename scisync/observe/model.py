@@ -62,6 +62,20 @@ class ObservedSample:
 
 
 @dataclass(frozen=True)
+class ObservedPublication:
+    """A PublishedData record as SciCat returned it; ``doi`` is its id."""
+
+    doi: str
+    status: str  # private | public | registered | amended
+    fields: Mapping[str, Json]  # the whole document, camelCase
+
+    @property
+    def is_registered(self) -> bool:
+        """Registered or amended: SciCat refuses every change of its content."""
+        return self.status in ("registered", "amended")
+
+
+@dataclass(frozen=True)
 class ObservedState:
     """Everything observed for one plan.
 
@@ -80,3 +94,5 @@ class ObservedState:
     # download key -> the pids its query matched (sorted; the datasets are in by_pid).
     # A query download pinned by the lockfile and planned --locked is not queried.
     queried: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # marker -> every PublishedData record carrying it in its metadata (found by marker)
+    publications: Mapping[str, tuple[ObservedPublication, ...]] = field(default_factory=dict)

@@ -13,7 +13,7 @@ from scisync.desired.ids import rows_digest
 from scisync.desired.model import DesiredState
 from scisync.lock.model import Lockfile, query_download_of
 from scisync.manifest.model import PidRef
-from scisync.observe.model import ObservedDataset, ObservedState
+from scisync.observe.model import ObservedDataset, ObservedPublication, ObservedState
 from scisync.observe.ports import CatalogReader
 from scisync.storage.base import RemotePath, RemoteStat, Storage
 
@@ -51,6 +51,7 @@ def observe(
     sample_ids = sorted({sample.sample_id for sample in desired.samples})
     samples = dict(catalog.get_samples(sample_ids)) if sample_ids else {}
 
+    publications = _publications(desired, catalog)
     storage_files: dict[RemotePath, RemoteStat] = {}
     if storage is not None:
         for folder in _folders_awaiting_files(desired, by_marker):
@@ -62,7 +63,19 @@ def observe(
         samples=samples,
         storage=storage_files,
         queried=queried,
+        publications=publications,
     )
+
+
+def _publications(
+    desired: DesiredState, catalog: CatalogReader
+) -> dict[str, tuple[ObservedPublication, ...]]:
+    """The manifest's PublishedData records, found by marker (only when it has any)."""
+    markers = sorted(publication.marker for publication in desired.publications)
+    if not markers:
+        return {}
+    found = catalog.find_publications_by_markers(markers, context="published data")
+    return {marker: tuple(found.get(marker, ())) for marker in markers}
 
 
 def _run_queries(
@@ -127,5 +140,9 @@ def observed_digest(observed: ObservedState) -> str:
             yield ["missing", pid]
         for key, pids in sorted(observed.queried.items()):
             yield ["queried", key, *pids]
+        for marker, records in sorted(observed.publications.items()):
+            for record in records:
+                yield ["published", marker, record.doi, record.status,
+                       record.fields.get("updatedAt", "")]  # fmt: skip
 
     return rows_digest(rows())

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from scisync.manifest.model import DownloadQuery
-from scisync.observe.model import ObservedDataset, ObservedSample
+from scisync.observe.model import ObservedDataset, ObservedPublication, ObservedSample
 
 
 class CatalogReader(Protocol):
@@ -33,4 +33,10 @@ class CatalogReader(Protocol):
     ) -> Sequence[ObservedDataset]:
         """The datasets ``query`` selects (run in SciCat, in batches), with their files,
         sorted by pid; more than ``limit`` is a :class:`~scisync.errors.QueryLimitError`."""
+        ...
+
+    def find_publications_by_markers(
+        self, markers: Sequence[str], *, context: str | None = None
+    ) -> Mapping[str, Sequence[ObservedPublication]]:
+        """PublishedData records carrying each marker in ``metadata`` (batched)."""
         ...

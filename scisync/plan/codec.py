@@ -87,6 +87,11 @@ def plan_summary(plan: Plan) -> JsonObject:
     for action in Action:
         if action is Action.MARK and not counts.get(action):
             continue  # only `scisync import` makes marking plans; other plans never show it
+        if action is Action.REGISTER:
+            registering = sum(1 for change in plan.changes if change.registers)
+            if registering:  # only plans with published data show it
+                summary[action.value] = registering
+            continue
         summary[action.value] = counts.get(action, 0)
     summary["upload_files"] = _transfer_files(plan, ResourceKind.DATASET)
     summary["upload_bytes"] = plan.transfer_bytes(ResourceKind.DATASET)
@@ -106,6 +111,13 @@ def _transfer_files(plan: Plan, kind: ResourceKind) -> int:
 
 
 def _change_to_json(change: ResourceChange) -> JsonObject:
+    data = _change_fields(change)
+    if change.register:  # only publications have it: other plans stay as they were
+        data["register"] = True
+    return data
+
+
+def _change_fields(change: ResourceChange) -> JsonObject:
     return {
         "address": change.address,
         "kind": change.kind.value,
@@ -285,6 +297,7 @@ def _change_from_json(data: JsonObject) -> ResourceChange:
         fields_digest=cast(str | None, data["fields_digest"]),
         supersedes=tuple(cast(list[str], data["supersedes"])),
         checksum_algorithm=cast(str | None, data["checksum_algorithm"]),
+        register=cast(bool, data.get("register", False)),
     )
 
 

@@ -12,6 +12,7 @@ _FORGET_REASONS = {
     "(datasets cannot be deleted)",
     ResourceKind.SAMPLE: "removed from the manifest; it stays in SciCat",
     ResourceKind.DOWNLOAD: "removed from the manifest; downloaded files are left in place",
+    ResourceKind.PUBLICATION: "removed from the manifest; the record (and its DOI) stays in SciCat",
 }
 
 
@@ -32,6 +33,11 @@ def plan_forgets(ctx: PlanContext) -> list[ResourceChange]:
             ResourceKind.DOWNLOAD,
             {d.key for d in ctx.desired.downloads},
             {k: e.pid for k, e in ctx.recorded.downloads.items()},
+        ),
+        (
+            ResourceKind.PUBLICATION,
+            {p.key for p in ctx.desired.publications},
+            {k: e.doi for k, e in ctx.recorded.publications.items()},
         ),
     ]
     return [

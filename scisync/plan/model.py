@@ -25,6 +25,7 @@ class ResourceKind(StrEnum):
     DATASET = "dataset"
     SAMPLE = "sample"
     DOWNLOAD = "download"
+    PUBLICATION = "publication"  # a SciCat PublishedData record (a DOI)
 
 
 class Action(StrEnum):
@@ -35,6 +36,7 @@ class Action(StrEnum):
     FORGET = "forget"  # removed from the manifest: dropped from the lockfile, left in SciCat
     DOWNLOAD = "download"  # fetch files into a local folder
     MARK = "mark"  # `scisync import`: set scisync's marker on an existing dataset (a PATCH)
+    REGISTER = "register"  # register a publication's DOI (its content unchanged)
     NOOP = "no-op"
 
 
@@ -100,6 +102,7 @@ class ConflictKind(StrEnum):
     LOCAL_MODIFIED = "local-modified"  # a downloaded file was modified locally
     MALFORMED_RECORD = "malformed-record"  # a catalogue record scisync cannot read safely
     OUTSIDE_STORAGE_ROOTS = "outside-storage-roots"  # sourceFolder outside the storage roots
+    REGISTERED_CHANGED = "registered-changed"  # a registered DOI's record differs from the manifest
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,7 @@ class ResourceChange:
     fields_digest: str | None = None  # recorded in the lockfile after apply
     supersedes: tuple[str, ...] = ()
     checksum_algorithm: str | None = None
+    register: bool = False  # publications: register the DOI after creating/updating it
 
     @property
     def address(self) -> str:
@@ -149,6 +153,11 @@ class ResourceChange:
     @property
     def has_changes(self) -> bool:
         return self.action is not Action.NOOP
+
+    @property
+    def registers(self) -> bool:
+        """Whether applying it registers a publication's DOI (alone or after a write)."""
+        return self.action is Action.REGISTER or (self.register and self.has_changes)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ It imports nothing that does I/O (a test checks this) and never raises on what i
 finds on the server: changes a policy forbids, and records it cannot use, become
 conflicts in the plan, all of them collected, each under its entry.  This module only
 orchestrates: each kind of entry is planned by its own module (samples, datasets,
-downloads, forget).
+publications, downloads, forget).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from scisync.plan.datasets import plan_dataset
 from scisync.plan.downloads import plan_download
 from scisync.plan.forget import plan_forgets
 from scisync.plan.model import Fingerprint, Plan, ResourceChange
+from scisync.plan.published import plan_publication
 from scisync.plan.query_downloads import plan_query_download
 from scisync.plan.samples import plan_sample
 from scisync.plan.selection import dependency_order, selected_keys, wanted
@@ -46,6 +47,12 @@ def make_plan(
     for dataset in dependency_order(desired.datasets):
         if wanted(selected, dataset.key):
             changes.append(plan_dataset(ctx, dataset))
+    if not ctx.options.downloads_only:
+        changes.extend(
+            plan_publication(ctx, publication)
+            for publication in desired.publications
+            if wanted(selected, publication.key)
+        )
     for download in desired.downloads:
         if not wanted(selected, download.key):
             continue

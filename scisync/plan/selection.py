@@ -24,6 +24,8 @@ def selected_keys(desired: DesiredState, targets: frozenset[str]) -> frozenset[s
         return None
     known = {d.key for d in desired.datasets} | {s.key for s in desired.samples}
     known |= {d.key for d in desired.downloads}
+    publications = {p.key: p for p in desired.publications}
+    known |= publications.keys()
     unknown = sorted(targets - known)
     if unknown:
         raise PlanError(
@@ -44,6 +46,9 @@ def selected_keys(desired: DesiredState, targets: frozenset[str]) -> frozenset[s
             pending.extend(ref.key for ref in _dataset_refs(dataset))
             if isinstance(dataset.spec.sample, KeyRef):
                 pending.append(dataset.spec.sample.key)
+        if key in publications:
+            related = publications[key].spec.datasets
+            pending.extend(ref.key for ref in related if isinstance(ref, KeyRef))
         target = downloads[key].spec.dataset if key in downloads else None
         if isinstance(target, KeyRef):
             pending.append(target.key)

@@ -16,6 +16,7 @@ _DOT_SHAPES = {
     "raw": "box",
     "derived": "box",
     "download": "folder",
+    "publication": "note",
     "external": "box",
 }
 _DOT_STYLES = {"derived": "rounded", "external": "dashed"}
@@ -55,6 +56,7 @@ _MERMAID_SHAPES = {
     "raw": ('["', '"]'),
     "derived": ('("', '")'),
     "download": ('[/"', '"/]'),
+    "publication": ('[["', '"]]'),
     "external": ('{{"', '"}}'),
 }
 

@@ -53,7 +53,8 @@ def format_apply_summary(summary: ApplySummary) -> str:
         f"Apply complete: {summary.created} created, {summary.updated} updated, "
         f"{summary.replaced} replaced, {summary.adopted} adopted, "
         f"{summary.forgotten} forgotten, {summary.downloaded} downloaded, "
-        f"{human_bytes(summary.bytes_up)} up, {human_bytes(summary.bytes_down)} down "
+        + (f"{plural(summary.registered, 'DOI')} registered, " if summary.registered else "")
+        + f"{human_bytes(summary.bytes_up)} up, {human_bytes(summary.bytes_down)} down "
         f"in {human_duration(summary.elapsed_s)}."
     )
 

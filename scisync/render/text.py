@@ -38,7 +38,9 @@ FORGET_DATASET = (
 )
 FORGET_SAMPLE = "forget: dropped from scisync.lock; the sample stays in SciCat"
 FORGET_DOWNLOAD = "forget: dropped from scisync.lock; the downloaded files stay where they are"
+FORGET_PUBLICATION = "forget: dropped from scisync.lock; the record and its DOI stay in SciCat"
 ADOPT_NOTE = "adopt: recorded in scisync.lock, not created again"
+REGISTER_NOTE = "register: the DOI will be registered; after that SciCat keeps its content as it is"
 
 MAX_LISTED_FILES = 10
 VALUE_WIDTH = 60
@@ -59,6 +61,7 @@ _LOOKS: dict[Action, _Look] = {
     Action.DOWNLOAD: _Look("<=", "will be downloaded", "cyan"),
     Action.ADOPT: _Look("<-", "will be adopted", "blue"),
     Action.MARK: _Look("*", "will get scisync's marker", "blue"),
+    Action.REGISTER: _Look("@", "will have its DOI registered", "cyan"),
     Action.NOOP: _Look(" ", "is unchanged", "white"),
 }
 _LEGEND_ORDER = (
@@ -69,6 +72,7 @@ _LEGEND_ORDER = (
     Action.DOWNLOAD,
     Action.ADOPT,
     Action.MARK,
+    Action.REGISTER,
 )
 
 
@@ -161,6 +165,9 @@ def summary_line(plan: Plan) -> str:
         parts.append(f"{counts[Action.ADOPT]} to adopt")
     if counts.get(Action.MARK, 0):
         parts.append(f"{counts[Action.MARK]} to mark")
+    registering = sum(1 for change in plan.changes if change.registers)
+    if registering:
+        parts.append(f"{registering} DOI{'s' if registering != 1 else ''} to register")
     parts.append(f"{counts.get(Action.FORGET, 0)} to forget")
     parts.append(_transfer_phrase(plan, ResourceKind.DATASET, "upload"))
     parts.append(_transfer_phrase(plan, ResourceKind.DOWNLOAD, "download"))
@@ -201,7 +208,7 @@ def _change_lines(change: ResourceChange, layout: Layout, max_listed_files: int)
         f"{paint(safe_text(change.address), bold=True)} {safe_message(headline)}"
     ]
     detail = "      "
-    label = "sample id" if change.kind is ResourceKind.SAMPLE else "pid"
+    label = _ID_LABELS.get(change.kind, "pid")
     if change.pid or change.action not in (Action.NOOP, Action.REPLACE):
         shown = safe_text(change.pid) if change.pid else KNOWN_AFTER_APPLY
         lines.append(f"{detail}{label}: {shown}")
@@ -213,6 +220,8 @@ def _change_lines(change: ResourceChange, layout: Layout, max_listed_files: int)
         lines.append(f"{detail}{paint(_forget_note(change.kind), 'red')}")
     if change.action is Action.ADOPT:
         lines.append(f"{detail}{ADOPT_NOTE}")
+    if change.registers:
+        lines.append(f"{detail}{paint(REGISTER_NOTE, 'cyan')}")
     if change.supersedes:
         lines.append(f"{detail}supersedes: {', '.join(map(safe_text, change.supersedes))}")
     if change.depends_on:
@@ -245,7 +254,12 @@ def _conflict_lines(
     return lines
 
 
+_ID_LABELS = {ResourceKind.SAMPLE: "sample id", ResourceKind.PUBLICATION: "doi"}
+
+
 def _forget_note(kind: ResourceKind) -> str:
+    if kind is ResourceKind.PUBLICATION:
+        return FORGET_PUBLICATION
     if kind is ResourceKind.SAMPLE:
         return FORGET_SAMPLE
     if kind is ResourceKind.DOWNLOAD:

@@ -27,7 +27,7 @@ from scisync._util.secrets import register_secret
 from scisync.desired.ids import MARKER_FIELD
 from scisync.errors import ApiError, AuthError, ConfigError, QueryLimitError
 from scisync.manifest.model import DownloadQuery
-from scisync.observe.model import ObservedDataset, ObservedSample
+from scisync.observe.model import ObservedDataset, ObservedPublication, ObservedSample
 from scisync.scicat.convert import (
     INCLUDED_RELATIONS,
     dataset_from_document,
@@ -617,6 +617,17 @@ class ScicatClient:
             if isinstance(value, str) and value in found:
                 found[value].append(record)
         return found
+
+    def find_publications_by_markers(
+        self, markers: Sequence[str], *, context: str | None = None
+    ) -> dict[str, list[ObservedPublication]]:
+        """The observe step's view of :meth:`find_published_data_by_metadata` on scisync's
+        marker: every marker is a key of the answer."""
+        found = self.find_published_data_by_metadata(MARKER_FIELD, markers, context=context)
+        return {
+            marker: [ObservedPublication(r.doi, r.status, r.fields) for r in records]
+            for marker, records in found.items()
+        }
 
     def update_published_data(
         self, doi: str, changes: Mapping[str, Json], *, context: str | None = None

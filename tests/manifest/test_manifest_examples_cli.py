@@ -50,6 +50,9 @@ def test_ci_pipeline_stamps_datasets_per_run_and_reads_the_url_from_env() -> Non
     assert reduced.input_datasets[0] == KeyRef("raw-run-0042")
     assert isinstance(reduced.input_datasets[1], PidRef)
     assert reduced.fields["usedSoftware"] == ["https://example.org/saxs-reduce@2.4.1"]
+    (doi,) = manifest.published_data
+    assert doi.key == "saxs-reduced-2026.1" and doi.register
+    assert doi.datasets == (KeyRef("reduced-run-0041"), KeyRef("reduced-run-0042"))
 
 
 def test_reproducible_download_selects_by_pid_and_key() -> None:

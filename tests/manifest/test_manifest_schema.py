@@ -59,7 +59,13 @@ def test_every_field_has_a_description_and_objects_are_strict() -> None:
     assert len(props) > 100
     missing = [path for path, sub in props if "description" not in sub]
     assert not missing
-    free_form = {"vars", "scientific_metadata", "job_parameters", "sample_characteristics"}
+    free_form = {
+        "vars",
+        "scientific_metadata",
+        "job_parameters",
+        "sample_characteristics",
+        "metadata",
+    }
     for path, sub in props:
         if isinstance(sub, dict) and "object" in str(sub.get("type")):
             if path.rsplit(".", 1)[-1] in free_form:

@@ -10,9 +10,13 @@ some of them.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from scisync._util.jsontypes import JsonObject
-from scisync.manifest.model import FilesPolicy
+from scisync.desired.publications import desired_publications
+from scisync.lock.model import LockedPublication, Lockfile
+from scisync.manifest.model import FilesPolicy, KeyRef, PidRef, PublicationSpec
+from scisync.observe.model import ObservedPublication, ObservedState
 from scisync.plan.model import (
     Action,
     Conflict,
@@ -288,6 +292,51 @@ def drift() -> Plan:
     return Plan(project="demo", changes=(change,), fingerprint=FINGERPRINT)
 
 
+PUBLISHED_METADATA: JsonObject = {
+    "creators": [{"name": "Hopper, Grace", "affiliation": "Example Facility"}],
+    "publisher": {"name": "Example Facility", "publisherIdentifierScheme": "ROR"},
+    "publicationYear": 2026,
+    "resourceType": "Dataset",
+}
+
+
+def publications() -> Plan:
+    """A DOI created and registered with the dataset it publishes, one updated while
+    private, one registered (the DOI's own step), one refused: registered and changed."""
+    reduced = dataset("reduced", dataset_type="derived")
+
+    def spec(key: str, title: str, register: bool) -> PublicationSpec:
+        related = (KeyRef("reduced"),) if key == "new" else (PidRef("20.500.12269/r1"),)
+        return PublicationSpec(key, title, "Reduced SAXS curves.", related,
+                               PUBLISHED_METADATA, register)  # fmt: skip
+
+    specs = (
+        spec("new", "SAXS, reduced", True),
+        spec("draft", "SAXS, reduced (v2)", False),
+        spec("ready", "SAXS, reduced", True),
+        spec("frozen", "SAXS, reduced (corrected)", True),
+    )
+    manifest = type("M", (), {"project": "demo", "published_data": specs})()
+    desired = desired_publications(manifest)  # type: ignore[arg-type]
+    found = {}
+    for number, (publication, status) in enumerate(
+        zip(desired[1:], ("private", "public", "registered"), strict=True)
+    ):
+        fields = {**publication.body, "title": "SAXS, reduced", "status": status}
+        doi = f"10.5072/0000-{number}"
+        found[publication.marker] = (ObservedPublication(doi, status, fields),)
+    locked_entries = {
+        p.key: LockedPublication(p.key, f"10.5072/0000-{n}", "private", "x")
+        for n, p in enumerate(desired[1:])
+    }
+    return make_plan(
+        replace(state(datasets=(reduced,)), publications=desired),
+        ObservedState(publications=found),
+        Lockfile(project="demo", publications=locked_entries),
+        FINGERPRINT,
+    )
+
+
 SCENARIOS: dict[str, Callable[[], Plan]] = {
     "every-action": sample_plan,
     "no-changes": empty_plan,
@@ -301,6 +350,7 @@ SCENARIOS: dict[str, Callable[[], Plan]] = {
     "replace-and-adopt": replace_and_adopt,
     "download-files": download_files,
     "drift": drift,
+    "publications": publications,
 }
 
 COMPACT = frozenset({"description-edit", "description-multiline"})

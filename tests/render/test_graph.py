@@ -35,6 +35,22 @@ def test_samples_inputs_external_pids_and_downloads_become_edges() -> None:
     assert len([n for n in downloads.nodes if n.kind == "external"]) == 1
 
 
+def test_publications_are_nodes_with_edges_from_their_datasets() -> None:
+    graph = _graph("ci-pipeline")
+    doi = "publication.saxs-reduced-2026.1"
+    assert GraphNode(doi, "publication", "saxs-reduced-2026.1") in graph.nodes
+    published = [e for e in graph.edges if e.target == doi]
+    assert published == [
+        GraphEdge("dataset.reduced-run-0041", doi, "published"),
+        GraphEdge("dataset.reduced-run-0042", doi, "published"),
+    ]
+    dot, mermaid = to_dot(graph), to_mermaid(graph)
+    assert f'"{doi}" [label="publication\\nsaxs-reduced-2026.1", shape=note];' in dot
+    assert f'"dataset.reduced-run-0041" -> "{doi}" [label="published"];' in dot
+    assert '[["publication: saxs-reduced-2026.1"]]' in mermaid
+    assert mermaid.count("-->|published|") == 2
+
+
 def test_dot_of_the_quickstart() -> None:
     assert to_dot(_graph("quickstart")) == (
         "digraph scisync {\n"

@@ -166,6 +166,7 @@ def test_action_symbols() -> None:
         "-",
         "<=",
         "*",
+        "@",
     ]
 
 
