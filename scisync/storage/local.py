@@ -191,9 +191,10 @@ class LocalStorage:
     ) -> None:
         finished = done_by_job(jobs, done)
         batch = PendingBatch()
+        folders = _WriteFolders(self)
 
         def work(job: UploadJob, abort: threading.Event) -> None:
-            self._upload_one(job, progress, abort, batch)
+            self._upload_one(job, progress, abort, batch, folders)
             finished(job)
 
         self._repair_and_sweep(jobs)
@@ -239,17 +240,15 @@ class LocalStorage:
         progress: ProgressCallback | None,
         abort: threading.Event,
         batch: PendingBatch,
+        folders: _WriteFolders,
     ) -> None:
         target = _local(job.remote)
-        self._check_write(target)
+        folders.check_write(target)
         if self._same_file_present(target, job):
             if progress is not None:
                 progress(job.size)
             return
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise _os_error(exc, "create folder", target.parent) from exc
+        folders.create(target.parent)
         if self.hardlink and self._try_hardlink(job, target, batch):
             if progress is not None:
                 progress(job.size)
@@ -389,6 +388,39 @@ class LocalStorage:
 
 def _resolved(root: RemotePath) -> RemotePath:
     return RemotePath(os.path.realpath(root))
+
+
+class _WriteFolders:
+    """One upload batch's destination folders: resolved and created once each.
+
+    ``realpath`` of every file's full path was an eighth of a small-file upload's time;
+    the folder's resolution is shared by its files (a symlink as the final component is
+    refused anyway: nothing is written through an existing name).
+    """
+
+    def __init__(self, storage: LocalStorage) -> None:
+        self._storage = storage
+        self._resolved: dict[Path, str] = {}
+        self._created: set[Path] = set()
+
+    def check_write(self, target: Path) -> None:
+        storage = self._storage
+        if storage.roots is None or storage._resolved is None:
+            return
+        storage.roots.check_write(target.as_posix())
+        folder = self._resolved.get(target.parent)
+        if folder is None:
+            folder = self._resolved[target.parent] = os.path.realpath(target.parent)
+        storage._resolved.check_write(os.path.join(folder, target.name))
+
+    def create(self, folder: Path) -> None:
+        if folder in self._created:
+            return
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _os_error(exc, "create folder", folder) from exc
+        self._created.add(folder)
 
 
 def _place_unflushed(tmp: Path, target: Path, digest: str, batch: PendingBatch) -> bool:
