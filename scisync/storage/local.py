@@ -13,6 +13,7 @@ from scisync._util.hashing import StreamingHasher, hash_file, normalise_algorith
 from scisync.errors import StorageError, os_error_hint
 from scisync.storage._durable import PendingBatch, unconfirmed
 from scisync.storage._transfer import (
+    COPY_CHUNK,
     NO_HARDLINK_ERRNOS,
     TEMP_MARKER,
     confined_write,
@@ -260,7 +261,10 @@ class LocalStorage:
             hasher = StreamingHasher(["blake3"], size_hint=job.size)
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             with os.fdopen(fd, "wb") as sink, job.local.open("rb") as source:
-                size = copy_stream(source, sink.write, hasher, progress, abort)
+                # A read buffer the file's size, not 4 MiB: for a small file the big
+                # buffer was an mmap/munmap pair and a transient 4 MiB per file.
+                chunk = min(COPY_CHUNK, job.size + 1)
+                size = copy_stream(source, sink.write, hasher, progress, abort, chunk)
             digest = hasher.hexdigests()["blake3"]
             if size != job.size or digest != job.blake3:
                 raise StorageError(
