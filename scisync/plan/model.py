@@ -64,7 +64,7 @@ class FieldChange:
     drift: bool = False  # SciCat was changed outside scisync since the last apply
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per file, by the million
 class FileChange:
     """One file of a dataset or download."""
 

@@ -17,6 +17,10 @@ from scisync.storage.base import CancelToken, DownloadJob, ProgressCallback
 
 TEMP_MARKER = ".scisync-tmp-"
 COPY_CHUNK = 4 * 2**20
+NO_HARDLINK_ERRNOS = frozenset(
+    {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK}
+)
+"""What ``os.link`` fails with where the file system cannot hard-link (then: rename)."""
 
 Job = TypeVar("Job")
 Result = TypeVar("Result")
@@ -164,13 +168,7 @@ def place_without_overwrite(
             ) from None
         return False
     except OSError as exc:
-        if exc.errno not in (
-            errno.EPERM,
-            errno.ENOTSUP,
-            errno.EOPNOTSUPP,
-            errno.EXDEV,
-            errno.EMLINK,
-        ):
+        if exc.errno not in NO_HARDLINK_ERRNOS:
             raise
         if target.exists() or target.is_symlink():
             tmp.unlink(missing_ok=True)

@@ -34,7 +34,7 @@ class CancelToken(Protocol):
     def is_set(self) -> bool: ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per file, by the million
 class Checksum:
     """A checksum with its algorithm, e.g. ``Checksum("blake3", "af13...")``.
 
@@ -49,7 +49,7 @@ class Checksum:
         return f"{self.algorithm}:{self.value}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per file, by the million
 class RemoteStat:
     """What the storage knows about one file without reading it."""
 
@@ -59,7 +59,7 @@ class RemoteStat:
     is_symlink: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per file, by the million
 class UploadJob:
     """Put ``local`` at ``remote``; ``blake3`` is the local content's digest."""
 
@@ -69,7 +69,7 @@ class UploadJob:
     blake3: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per file, by the million
 class DownloadJob:
     """Fetch ``remote`` to ``local``, verifying ``expected`` checksums when given."""
 
