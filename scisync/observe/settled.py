@@ -208,11 +208,8 @@ def settled_datasets(
     recorded, and every dataset it references is settled too (so it keeps its pid)."""
     settled = {key for key, c in candidates.items() if known.get(key) == c.stamp}
     while True:
-        unsure = {key for key in settled if not candidates[key].needs <= _addresses(settled)}
+        addresses = {f"dataset.{key}" for key in settled}
+        unsure = {key for key in settled if not candidates[key].needs <= addresses}
         if not unsure:
             return {key: candidates[key].source_folder for key in sorted(settled)}
         settled -= unsure
-
-
-def _addresses(keys: Iterable[str]) -> set[str]:
-    return {f"dataset.{key}" for key in keys}
