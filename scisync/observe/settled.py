@@ -9,6 +9,8 @@ a full plan found it unchanged.  The stamp digests every input its plan reads:
 - its SciCat record's summary: pid, ``updatedAt``, ``size``, ``numberOfFiles``, each
   origdatablock's id, ``updatedAt``, size and file count, the attachments (id, caption,
   thumbnail digest) and any problem with the record;
+- the pids its references resolve to (a sample's id; a referenced dataset's lockfile pid,
+  and that dataset must be settled too);
 - the scisync version and the manifest's project and storage section.
 
 A settled dataset is planned as a no-op without globbing, hashing or comparing its files
