@@ -269,3 +269,27 @@ def test_every_change_is_planned_in_full_and_the_rest_is_settled(
         assert not settled_plan.has_changes and not settled_plan.conflicts
     else:
         assert expected in _shown(settled_plan), _shown(settled_plan)
+
+
+def test_a_settled_plan_renders_applies_and_saves_like_any_other(
+    local_workspace: Workspace, expanded: list[str]
+) -> None:
+    """The settled no-ops are valid plan JSON, a saved settled plan is fresh and applies,
+    and the apply leaves the lockfile byte for byte as it was."""
+    import jsonschema
+
+    from scisync.schemas import load_schema
+
+    ws = local_workspace
+    _apply(ws)
+    assert ws.run("plan").exit_code == 0  # records the stamps
+    lock_before = ws.lock.read_bytes()
+    expanded.clear()
+    result = ws.run("plan", "--json")
+    assert result.exit_code == 0 and expanded == []
+    document = json.loads(result.output)
+    jsonschema.validate(document, load_schema("plan"))
+    assert {c["action"] for c in document["changes"]} == {"no-op"}
+    assert ws.run("plan", "--out", "plan.json").exit_code == 0
+    assert ws.run("apply", "plan.json").exit_code == 0
+    assert ws.lock.read_bytes() == lock_before
