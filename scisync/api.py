@@ -16,7 +16,7 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from scisync._util.hashing import CachedHasher
@@ -35,10 +35,11 @@ from scisync.apply.events import ApplySummary, EventSink
 from scisync.apply.executor import Applier, ApplyResults
 from scisync.apply.faults import checkpoint
 from scisync.apply.journal import Journal
-from scisync.apply.lockbuild import updated_lock
+from scisync.apply.lockbuild import keeps_record, updated_lock
 from scisync.desired.build import build_desired, storage_roots
 from scisync.desired.ids import make_marker, rows_digest
 from scisync.desired.model import DesiredState
+from scisync.desired.stamps import local_stamp
 from scisync.errors import LockfileError, PlanError
 from scisync.lock.filelock import ApplyLock
 from scisync.lock.io import lock_digest, read_lock, write_lock
@@ -48,8 +49,14 @@ from scisync.manifest.graph import DependencyGraph, dependency_graph
 from scisync.manifest.model import LocalStorageConfig, Manifest, SftpStorageConfig
 from scisync.observe.model import ObservedState
 from scisync.observe.observe import observe, observed_digest
+from scisync.observe.settled import (
+    SETTLED_FILE,
+    SettledStamps,
+    current_stamps,
+    settled_datasets,
+)
 from scisync.plan.codec import load_plan, save_plan
-from scisync.plan.model import Fingerprint, Plan
+from scisync.plan.model import Action, Fingerprint, Plan, ResourceKind
 from scisync.plan.planner import PlanOptions, make_plan
 from scisync.scicat.auth import ExpiringToken, open_catalog
 from scisync.scicat.client import ScicatClient
@@ -209,10 +216,17 @@ class PlanInputs:
     desired: DesiredState
     recorded: Lockfile
     fingerprint: Fingerprint
+    # key -> settled stamp of every dataset that can be settled (scisync.observe.settled)
+    stamps: Mapping[str, str] = field(default_factory=dict)
 
 
 def _gather(
-    project: Project, connection: Connection, *, downloads_only: bool = False, locked: bool = False
+    project: Project,
+    connection: Connection,
+    *,
+    downloads_only: bool = False,
+    locked: bool = False,
+    resuming: frozenset[str] = frozenset(),
 ) -> tuple[PlanInputs, ObservedState]:
     manifest = project.manifest
     if downloads_only:
@@ -227,32 +241,72 @@ def _gather(
             hint="use the lockfile of this manifest, or move the other one away",
         )
     # SciCat answers the marker query (which depends only on the manifest) while the local
-    # files are stat'ed and looked up in the hash cache: the two overlap on two cores.
+    # folders are walked for their stamps: the two overlap on two cores.
     markers = sorted({make_marker(manifest.project, spec.key) for spec in manifest.datasets})
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scisync-observe") as pool:
         found = pool.submit(connection.catalog.find_datasets_by_markers, markers)
-        desired = build_desired(manifest, connection.hasher)
-        observed = observe(
-            desired,
-            recorded,
-            connection.catalog,
-            connection.storage,
-            found_by_marker=found.result(),
-            pinned=locked,
-        )
-    desired_digest = rows_digest(
-        [
-            [project.manifest.digest],
-            *([d.key, f.relative, f.blake3] for d in desired.datasets for f in d.files),
-            *([d.key, a.caption, a.blake3] for d in desired.datasets for a in d.attachments),
-        ]
+        local = {spec.key: local_stamp(spec) for spec in manifest.datasets}
+        found_by_marker = found.result()
+    current = current_stamps(manifest, recorded, local, found_by_marker, resuming)
+    known = SettledStamps(project.state_dir / SETTLED_FILE).stamps
+    settled = settled_datasets(current, known)
+    desired = build_desired(manifest, connection.hasher, settled)
+    observed = observe(
+        desired,
+        recorded,
+        connection.catalog,
+        connection.storage,
+        found_by_marker=found_by_marker,
+        pinned=locked,
     )
     fingerprint = Fingerprint(
-        manifest=desired_digest,
+        manifest=_desired_digest(project.manifest.digest, desired, local),
         lockfile=lock_digest(project.lock_path),
         observed=observed_digest(observed),
     )
-    return PlanInputs(desired, recorded, fingerprint), observed
+    stamps = {key: candidate.stamp for key, candidate in current.items()}
+    return PlanInputs(desired, recorded, fingerprint, stamps), observed
+
+
+def _desired_digest(
+    manifest_digest: str, desired: DesiredState, local: Mapping[str, str | None]
+) -> str:
+    """The manifest side of a saved plan's fingerprint: a dataset with a local stamp is
+    digested by it (it moves with any file), one without by its files' content; the same
+    whether the dataset was settled or planned in full."""
+    rows: list[list[object]] = [[manifest_digest]]
+    for dataset in desired.datasets:
+        stamp = local.get(dataset.key)
+        if stamp is not None:
+            rows.append([dataset.key, "local", stamp])
+            continue
+        rows.extend([dataset.key, f.relative, f.blake3] for f in dataset.files)
+        rows.extend([dataset.key, a.caption, a.blake3] for a in dataset.attachments)
+    return rows_digest(rows)
+
+
+def _record_settled(project: Project, inputs: PlanInputs, the_plan: Plan) -> None:
+    """Record the settled stamps (scisync.observe.settled) of the datasets this plan found
+    unchanged with a lockfile entry its apply writes back as it is; forget the others."""
+    store = SettledStamps(project.state_dir / SETTLED_FILE)
+    keys = {spec.key for spec in project.manifest.datasets}
+    stamps = {key: stamp for key, stamp in store.stamps.items() if key in keys}
+    conflicted = {conflict.address for conflict in the_plan.conflicts}
+    settled = {dataset.key for dataset in inputs.desired.datasets if dataset.settled}
+    for change in the_plan.changes:
+        if change.kind is not ResourceKind.DATASET:
+            continue
+        stamp = inputs.stamps.get(change.key)
+        unchanged = change.key in settled or (
+            change.action is Action.NOOP
+            and change.address not in conflicted
+            and keeps_record(change, inputs.recorded.datasets.get(change.key))
+        )
+        if stamp is not None and unchanged:
+            stamps[change.key] = stamp
+        else:
+            stamps.pop(change.key, None)
+    store.save(stamps)
 
 
 def require_lockfile(project: Project) -> None:
@@ -282,20 +336,24 @@ def plan(
     """
     if locked:
         require_lockfile(project)
+    journal = Journal(project.state_dir / "journal.jsonl")
+    resuming = frozenset(e.address for e in journal.entries() if e.step == "register-files")
     with _without_cyclic_gc():
         inputs, observed = _gather(
-            project, connection, downloads_only=downloads_only, locked=locked
+            project, connection, downloads_only=downloads_only, locked=locked, resuming=resuming
         )
-    journal = Journal(project.state_dir / "journal.jsonl")
     options = PlanOptions(
         targets=frozenset(targets),
         locked=locked,
         downloads_only=downloads_only,
         scisync_version=VERSION,
-        resuming=frozenset(e.address for e in journal.entries() if e.step == "register-files"),
+        resuming=resuming,
     )
     with _without_cyclic_gc():
-        return make_plan(inputs.desired, observed, inputs.recorded, inputs.fingerprint, options)
+        the_plan = make_plan(inputs.desired, observed, inputs.recorded, inputs.fingerprint, options)
+    if not downloads_only:
+        _record_settled(project, inputs, the_plan)
+    return the_plan
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Local files are hashed with blake3 (fast, multithreaded) plus, when SciCat or a lockfile
 records another algorithm, that one too, from the same read.  :class:`HashCache` remembers
-digests by (size, mtime_ns, inode) so an unchanged file is never read twice, which is what
+digests by (size, mtime_ns, ctime_ns, inode) so an unchanged file is never read twice, which is what
 makes a no-op ``scisync plan`` cheap on a large dataset.
 """
 
@@ -138,13 +138,29 @@ class _Entry:
     mtime_ns: int
     inode: int
     digests: dict[str, str]
+    # The ctime moves on every write and cannot be set back (an mtime can: cp -p, rsync -t,
+    # tar), so an edit that keeps the size and restores the mtime is still seen.
+    ctime_ns: int = -1
+
+    @property
+    def stamp(self) -> tuple[int, int, int, int]:
+        return (self.size, self.mtime_ns, self.ctime_ns, self.inode)
+
+
+def _stat_stamp(st: os.stat_result) -> tuple[int, int, int, int]:
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def _raw_stamp(raw: Any) -> tuple[int, int, int, int]:
+    """The stamp of a loaded JSON entry (KeyError/TypeError when it has none)."""
+    return (raw["size"], raw["mtime_ns"], raw["ctime_ns"], raw["inode"])
 
 
 class HashCache:
     """Digests of local files, persisted as JSON, valid while a file looks unchanged.
 
-    An entry is keyed by absolute path and trusted while the file's size, mtime (ns) and
-    inode are the same as when it was hashed.  Thread-safe; :meth:`save` writes the file
+    An entry is keyed by absolute path and trusted while the file's size, mtime and ctime
+    (ns) and inode are the same as when it was hashed.  Thread-safe; :meth:`save` writes the file
     atomically (temporary file, then ``os.replace``) and only when something changed.
     """
 
@@ -188,6 +204,7 @@ class HashCache:
                 size=int(value["size"]),
                 mtime_ns=int(value["mtime_ns"]),
                 inode=int(value["inode"]),
+                ctime_ns=int(value["ctime_ns"]),
                 digests={str(k): str(v) for k, v in value["digests"].items()},
             )
         except (KeyError, TypeError, ValueError, AttributeError):
@@ -213,22 +230,14 @@ class HashCache:
         if raw is not None:
             # Straight from the loaded JSON: no object per file on the no-op path.
             try:
-                if (raw["size"], raw["mtime_ns"], raw["inode"]) != (
-                    st.st_size,
-                    st.st_mtime_ns,
-                    st.st_ino,
-                ):
+                if _raw_stamp(raw) != _stat_stamp(st):
                     return None
                 found: dict[str, str] = raw["digests"]
                 wanted = [normalise_algorithm(a) for a in algorithms]
                 return {name: str(found[name]) for name in wanted}
             except (KeyError, TypeError):
                 return None
-        if entry is None or (entry.size, entry.mtime_ns, entry.inode) != (
-            st.st_size,
-            st.st_mtime_ns,
-            st.st_ino,
-        ):
+        if entry is None or entry.stamp != _stat_stamp(st):
             return None
         wanted = [normalise_algorithm(a) for a in algorithms]
         if any(name not in entry.digests for name in wanted):
@@ -255,17 +264,15 @@ class HashCache:
                 entry = self._entries.get(key)
                 raw = self._raw.get(key) if entry is None else None
                 if raw is None:
-                    stamp = None if entry is None else (entry.size, entry.mtime_ns, entry.inode)
+                    stamp = None if entry is None else entry.stamp
                     digests = None if entry is None else entry.digests
                 else:
                     try:
-                        stamp = (raw["size"], raw["mtime_ns"], raw["inode"])
+                        stamp = _raw_stamp(raw)
                         digests = raw["digests"]
                     except (KeyError, TypeError):
                         stamp = digests = None
-                if stamp != (st.st_size, st.st_mtime_ns, st.st_ino) or not isinstance(
-                    digests, dict
-                ):
+                if stamp != _stat_stamp(st) or not isinstance(digests, dict):
                     found.append(None)
                 elif all(name in digests for name in wanted):
                     found.append({name: str(digests[name]) for name in wanted})
@@ -278,13 +285,11 @@ class HashCache:
         with self._lock:
             old = self._entry(key)
             merged = dict(digests)
-            if old is not None and (old.size, old.mtime_ns, old.inode) == (
-                st.st_size,
-                st.st_mtime_ns,
-                st.st_ino,
-            ):
+            if old is not None and old.stamp == _stat_stamp(st):
                 merged = {**old.digests, **digests}
-            self._entries[key] = _Entry(st.st_size, st.st_mtime_ns, st.st_ino, merged)
+            self._entries[key] = _Entry(
+                st.st_size, st.st_mtime_ns, st.st_ino, merged, ctime_ns=st.st_ctime_ns
+            )
             self._dirty = True
 
     def save(self) -> None:
@@ -329,14 +334,18 @@ def _write_entries(out: TextIO, rows: Iterable[tuple[str, _Entry | Any]], versio
     separator = "\n"
     for path, entry in rows:
         if isinstance(entry, _Entry):
-            size, mtime_ns, inode, digests = entry.size, entry.mtime_ns, entry.inode, entry.digests
-        else:  # loaded and never looked at: copied if well-formed, dropped if damaged
+            size, mtime_ns, ctime_ns, inode = entry.stamp
+            digests = entry.digests
+        else:  # loaded and never looked at: copied if well-formed, dropped if damaged or old
             try:
-                size, mtime_ns, inode = (int(entry[k]) for k in ("size", "mtime_ns", "inode"))
+                size, mtime_ns, ctime_ns, inode = (
+                    int(entry[k]) for k in ("size", "mtime_ns", "ctime_ns", "inode")
+                )
                 digests = {str(k): str(v) for k, v in entry["digests"].items()}
             except (KeyError, TypeError, ValueError, AttributeError):
                 continue
         row = {
+            "ctime_ns": ctime_ns,
             "digests": dict(sorted(digests.items())),
             "inode": inode,
             "mtime_ns": mtime_ns,

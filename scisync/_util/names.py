@@ -40,15 +40,20 @@ def local_name_problem(relative: str) -> str | None:
     except UnicodeEncodeError:
         # os.fsdecode maps bytes that are not UTF-8 to lone surrogates.
         return "is not valid UTF-8 (the file system holds bytes SciCat cannot store)"
-    for char in relative:
-        if char in _LINE_BREAKS or unicodedata.category(char) == "Cc":
-            return f"contains the control character U+{ord(char):04X}"
+    # Printable ASCII (the common case, checked in C) holds no control character and no
+    # line break; anything else is looked at character by character.
+    if not (relative.isascii() and relative.isprintable()):
+        for char in relative:
+            if char in _LINE_BREAKS or unicodedata.category(char) == "Cc":
+                return f"contains the control character U+{ord(char):04X}"
     if "\\" in relative:
         return "contains a backslash, which SciCat clients read as a folder separator"
     if has_drive_prefix(relative):
         return "starts with a drive letter ('C:'), which Windows clients read as absolute"
     if len(encoded) > MAX_PATH_BYTES:
         return f"is longer than {MAX_PATH_BYTES} bytes"
+    if len(encoded) <= MAX_NAME_BYTES:
+        return None  # no component can be longer than the whole path
     for part in relative.split("/"):
         if len(part.encode("utf-8")) > MAX_NAME_BYTES:
             return f"has a component longer than {MAX_NAME_BYTES} bytes"

@@ -37,6 +37,13 @@ def _dataset_entry(change: ResourceChange, pid: str, aids: Mapping[str, str]) ->
     )
 
 
+def keeps_record(change: ResourceChange, entry: LockedDataset | None) -> bool:
+    """Whether applying the dataset *change* leaves its lockfile *entry* exactly as it is."""
+    if entry is None or change.pid is None or change.fields_digest is None:
+        return False
+    return _dataset_entry(change, change.pid, {}) == entry
+
+
 def _download_entry(
     change: ResourceChange, pid: str, digests: Mapping[str, str]
 ) -> LockedDownload | None:

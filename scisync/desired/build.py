@@ -221,15 +221,23 @@ def _default_source_folder(
     return root / spec.key / files_digest[:12]
 
 
-def build_desired(manifest: Manifest, hasher: Hasher) -> DesiredState:
-    """Resolve, hash and shape everything the manifest declares."""
+def build_desired(
+    manifest: Manifest, hasher: Hasher, settled: Mapping[str, RemotePath] | None = None
+) -> DesiredState:
+    """Resolve, hash and shape everything the manifest declares.
+
+    ``settled`` maps the keys of settled datasets (scisync.observe.settled) to the source
+    folder SciCat records for them: their files are neither expanded nor hashed.
+    """
+    settled = settled or {}
     root = storage_root(manifest)
-    expanded = {spec.key: expand_files(spec) for spec in manifest.datasets}
+    full = [spec for spec in manifest.datasets if spec.key not in settled]
+    expanded = {spec.key: expand_files(spec) for spec in full}
     # Hashing in two batches (files by SciCat algorithm, then images), by position:
     # 100,000 files make Path objects and dict lookups a noticeable share of a no-op plan.
     digests: dict[str, Mapping[str, str]] = {}
     by_algorithm: dict[str, list[tuple[str, os.stat_result]]] = {}
-    for spec in manifest.datasets:
+    for spec in full:
         batch = by_algorithm.setdefault(spec.checksum_algorithm, [])
         batch.extend((local, status) for _, local, status in expanded[spec.key])
     for algorithm, batch in sorted(by_algorithm.items()):
@@ -237,11 +245,15 @@ def build_desired(manifest: Manifest, hasher: Hasher) -> DesiredState:
         found = hasher.digests(paths, ["blake3", algorithm], [status for _, status in batch])
         for path, result in zip(paths, found, strict=True):
             digests[path] = {**digests[path], **result} if path in digests else result
-    images = list({a.image: None for spec in manifest.datasets for a in spec.attachments})
+    images = list({a.image: None for spec in full for a in spec.attachments})
     image_digests = dict(zip(images, hasher.digests(images, ["blake3"]), strict=True))
 
     datasets = [
-        _desired_dataset(manifest.project, spec, expanded[spec.key], digests, image_digests, root)
+        _settled_dataset(manifest.project, spec, settled[spec.key])
+        if spec.key in settled
+        else _desired_dataset(
+            manifest.project, spec, expanded[spec.key], digests, image_digests, root
+        )
         for spec in manifest.datasets
     ]
     samples = [_desired_sample(manifest.project, spec) for spec in manifest.samples]
@@ -254,6 +266,23 @@ def build_desired(manifest: Manifest, hasher: Hasher) -> DesiredState:
         downloads=tuple(downloads),
         roots=storage_roots(manifest),
         publications=desired_publications(manifest),
+    )
+
+
+def _settled_dataset(project: str, spec: DatasetSpec, source_folder: RemotePath) -> DesiredDataset:
+    """A settled dataset: its body and fields digest (cheap), no files, no attachments."""
+    marker = make_marker(project, spec.key)
+    body = _dataset_body(spec, marker, source_folder)
+    managed = {name: value for name, value in body.items() if name != "sourceFolder"}
+    return DesiredDataset(
+        spec=spec,
+        marker=marker,
+        files=(),
+        attachments=(),
+        body=body,
+        fields_digest=canonical_digest(managed),
+        source_folder=source_folder,
+        settled=True,
     )
 
 

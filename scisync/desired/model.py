@@ -68,6 +68,10 @@ class DesiredDataset:
     body: JsonObject  # SciCat v4 create body; references as {"$ref": "<address>"}
     fields_digest: str
     source_folder: RemotePath
+    # Settled (scisync.observe.settled): nothing it reads moved since a full plan found it
+    # unchanged, so its files and attachments were not expanded (both empty here) and
+    # the planner keeps it as it is.
+    settled: bool = False
 
     @property
     def key(self) -> str:

@@ -75,6 +75,7 @@ def _canonical_dataset(entry: LockedDataset) -> LockedDataset:
         attachments=tuple(sorted(entry.attachments, key=lambda a: (a.caption, a.id))),
         # Order kept: it is the history of replacements, oldest first.
         supersedes=tuple(entry.supersedes),
+        files_digest=entry.files_digest,
     )
 
 
@@ -269,6 +270,9 @@ def _dataset_from_json(key: str, data: dict[str, Json]) -> LockedDataset:
             for a in attachments
         ),
         supersedes=tuple(cast(list[str], data["supersedes"])),
+        files_digest=hashlib.sha256(
+            json.dumps(data["files"], ensure_ascii=False).encode(errors="surrogatepass")
+        ).hexdigest(),
     )
 
 

@@ -39,6 +39,9 @@ class LockedDataset:
     files: tuple[LockedFile, ...] = ()
     attachments: tuple[LockedAttachment, ...] = ()
     supersedes: tuple[str, ...] = ()  # pids of datasets this one replaced
+    # sha256 of the entry's file list as read from scisync.lock ("" when built in memory):
+    # lets a no-op plan tell an unchanged entry without walking its files.
+    files_digest: str = field(default="", compare=False, repr=False)
 
 
 @dataclass(frozen=True)

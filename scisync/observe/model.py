@@ -44,6 +44,9 @@ class ObservedDataset:
     # Why the record is malformed (scisync.scicat.records), empty when it is not; the
     # planner refuses to act on a dataset with problems.  Malformed files are not in files.
     problems: tuple[str, ...] = ()
+    # One "<id> <updatedAt> <size> <file count>" per origdatablock: a block rewritten in
+    # SciCat moves its entry even when the dataset's own summary stays the same.
+    block_stamps: tuple[str, ...] = ()
 
     @property
     def marker(self) -> str | None:

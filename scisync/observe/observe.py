@@ -128,8 +128,13 @@ def observed_digest(observed: ObservedState) -> str:
     def rows() -> Iterator[Iterable[object]]:
         for pid, dataset in sorted(observed.by_pid.items()):
             yield ["dataset", pid, dataset.fields.get("updatedAt", "")]
-            for file in dataset.files:
-                yield [file.path, file.size, file.chk]
+            if dataset.block_stamps:
+                # Each block's id, updatedAt, size and count: SciCat stamps a block on every
+                # write, so this moves with any file entry, without a row per file.
+                yield ["blocks", *dataset.block_stamps]
+            else:
+                for file in dataset.files:
+                    yield [file.path, file.size, file.chk]
             for attachment in sorted(dataset.attachments, key=lambda a: a.id):
                 yield ["attachment", attachment.id, attachment.thumbnail_sha256]
         for sample_id, sample in sorted(observed.samples.items()):

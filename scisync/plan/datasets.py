@@ -37,6 +37,8 @@ from scisync.plan.references import UNKNOWN, depends_on, diff_fields, resolve
 
 def plan_dataset(ctx: PlanContext, dataset: DesiredDataset) -> ResourceChange:
     address = f"dataset.{dataset.key}"
+    if dataset.settled:
+        return _settled(ctx, dataset)
     where = str(dataset.spec.location) if dataset.spec.location else None
     locked = ctx.recorded.datasets.get(dataset.key)
     current = _current_dataset(ctx, dataset)
@@ -273,6 +275,22 @@ def _with_lineage(body: JsonObject, current: ObservedDataset) -> JsonObject:
     if not isinstance(wanted, dict):
         return body
     return {**body, "scientificMetadata": {**wanted, SUPERSEDES_FIELD: metadata[SUPERSEDES_FIELD]}}
+
+
+def _settled(ctx: PlanContext, dataset: DesiredDataset) -> ResourceChange:
+    """Nothing this dataset's plan reads moved since a full plan found it unchanged
+    (scisync.observe.settled): a no-op, its files not listed.  Without a fields digest the
+    apply keeps its lockfile entry exactly as it is."""
+    pid = ctx.recorded.datasets[dataset.key].pid
+    ctx.pids[f"dataset.{dataset.key}"] = pid
+    return ResourceChange(
+        kind=ResourceKind.DATASET,
+        key=dataset.key,
+        action=Action.NOOP,
+        pid=pid,
+        marker=dataset.marker,
+        source_folder=dataset.source_folder.as_posix(),
+    )
 
 
 def _noop(dataset: DesiredDataset, current: ObservedDataset) -> ResourceChange:

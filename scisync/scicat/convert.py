@@ -14,6 +14,7 @@ dataset's own fields.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -138,8 +139,15 @@ def dataset_from_document(
         files=checked.files,
         problems=tuple(problems),
         block_ids=tuple(bid for bid in (block_id(block) for block in block_docs) if bid),
+        block_stamps=tuple(_block_stamp(block) for block in block_docs),
         attachments=tuple(attachment_from_document(doc) for doc in attachment_docs),
     )
+
+
+def _block_stamp(block: Mapping[str, Json]) -> str:
+    files = block.get("dataFileList")
+    count = len(files) if isinstance(files, list) else -1
+    return json.dumps([block_id(block), block.get("updatedAt"), block.get("size"), count])
 
 
 def sample_from_document(document: Mapping[str, Json]) -> ObservedSample:

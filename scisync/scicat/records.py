@@ -70,7 +70,7 @@ def path_problem(path: object) -> str | None:
         return f"is {json_type(path)}, not a string"
     if not path:
         return "is empty"
-    if any(_control(char) for char in path):
+    if not (path.isascii() and path.isprintable()) and any(_control(c) for c in path):
         return "holds a control character"
     if "\\" in path:
         return "holds a backslash"
@@ -134,7 +134,8 @@ def checksum_problem(chk: object) -> str | None:
         return f"is {json_type(chk)}, not a string"
     if len(chk) > MAX_CHECKSUM_CHARS:
         return f"is longer than {MAX_CHECKSUM_CHARS} characters"
-    if not all("!" <= char <= "~" for char in chk):
+    # printable ASCII without space, tested in C (isprintable) rather than per character
+    if not (chk.isascii() and chk.isprintable()) or " " in chk:
         return "holds characters other than printable ASCII"
     return None
 

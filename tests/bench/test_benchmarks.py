@@ -36,6 +36,10 @@ TINY_RUNS: dict[str, tuple[list[str], str]] = {
         ["--scale", "0.001", "--repeat", "1"],
         r"scisync/b3sum = \d+\.\d\d(.|\n)*scisync\(blake3\+sha256\)/sha256sum = \d+\.\d\d",
     ),
+    "bench_lock.py": (
+        ["--datasets", "3", "--files", "2", "--repeat", "1"],
+        r"load   read_lock .* ratio \d+\.\d\d.*\n.*write  write_lock .* ratio \d+\.\d\d",
+    ),
     "bench_observe.py": (["4"], r"time ratio: +\d+\.\dx faster"),
     "bench_sandbox.py": (["3", "2"], r"ratio lookup/baseline: \d+\.\d\d"),
     "bench_glob.py": (
