@@ -3,10 +3,12 @@ the server allows commands, else the bytes are streamed here and hashed."""
 
 from __future__ import annotations
 
+import os
 import shlex
 import threading
 from collections.abc import Iterator, Sequence
-from typing import TypeVar
+from contextlib import suppress
+from typing import Any, TypeVar
 
 from scisync._util.hashing import StreamingHasher
 from scisync.errors import StorageError
@@ -50,6 +52,13 @@ def split(items: list[T], parts: int) -> list[list[T]]:
     """*items* in up to *parts* interleaved groups (one per connection)."""
     count = max(1, min(parts, len(items)))
     return [group for group in (items[i::count] for i in range(count)) if group]
+
+
+def _feed(channel: Any, data: bytes) -> None:
+    """Write *data* to a command's stdin, then close it (errors show as its output)."""
+    with suppress(*TRANSFER_ERRORS):
+        channel.sendall(data)
+        channel.shutdown_write()
 
 
 def _digest(line: str, name: str) -> str | None:
@@ -114,20 +123,66 @@ class RemoteHashing:
                     found[path] = digest
         return found
 
-    def _exec(self, session: Session, command: str) -> tuple[int, str]:
+    def checksums_of_many(
+        self, session: Session, paths: Sequence[str], name: str
+    ) -> dict[str, str]:
+        """Like :meth:`checksums`, but the names go to ``xargs -0`` on stdin: one command
+        for any number of files (each command start costs a shell on the server, which
+        measured 0.1-0.7 s here).  Falls back to :meth:`checksums` when xargs is missing
+        or any file could not be hashed (so the others are still checked)."""
+        tool = _CHECKSUM_TOOLS[name]
+        with self._facts_lock:
+            if self._has_shell is False or tool in self._missing_tools:
+                return {}
+            probe = self._has_shell is None
+        if len(paths) <= 1:
+            return self.checksums(session, paths, name)
+        listing = b"".join(os.fsencode(p) + b"\0" for p in paths)
+        command = f"xargs -0 {tool} --"
+        if probe:
+            # Learn whether commands run in the same round trip.  Under ForceCommand
+            # internal-sftp the names reach an SFTP server instead, which refuses them.
+            command = f"{_SHELL_PROBE}; {command}"
+        status, out = self._exec(session, command, listing)
+        if probe:
+            marker, _, out = out.partition("\n")
+            with self._facts_lock:
+                self._has_shell = marker == "scisync-shell-ok"
+            if marker != "scisync-shell-ok":
+                return {}
+        lines = out.splitlines()
+        if status != 0 or len(lines) != len(paths):
+            return self.checksums(session, paths, name)
+        found: dict[str, str] = {}
+        for path, line in zip(paths, lines, strict=True):
+            digest = _digest(line, name)
+            if digest is not None:
+                found[path] = digest
+        return found
+
+    def _exec(self, session: Session, command: str, stdin: bytes = b"") -> tuple[int, str]:
         """Run *command* over an exec channel; (-1, "") if the server will not run it.
 
         Under ``ForceCommand internal-sftp`` the command is replaced by an SFTP server
         waiting on stdin, so stdin is closed at once and the probe's echo never appears.
+        *stdin* is fed from another thread, so a command that answers while it still
+        reads (xargs) never waits on us.
         """
         try:
             channel = session.transport.open_session(timeout=self.server.connect_timeout)
         except TRANSFER_ERRORS:
             return -1, ""
+        feeder: threading.Thread | None = None
         try:
             channel.settimeout(_EXEC_TIMEOUT)
             channel.exec_command(command)
-            channel.shutdown_write()
+            if stdin:
+                feeder = threading.Thread(
+                    target=_feed, args=(channel, stdin), name="scisync-stdin", daemon=True
+                )
+                feeder.start()
+            else:
+                channel.shutdown_write()
             chunks: list[bytes] = []
             received = 0
             while data := channel.recv(65536):
@@ -141,6 +196,8 @@ class RemoteHashing:
             return -1, ""
         finally:
             channel.close()
+            if feeder is not None:
+                feeder.join()
 
     def blake3(self, paths: Sequence[tuple[RemotePath, int]]) -> dict[str, str]:
         """blake3 of remote files: b3sum on the server if possible, else streamed here."""

@@ -239,7 +239,7 @@ class Uploader:
 
         def verify(group: list[str], _abort: threading.Event) -> dict[str, str]:
             with self.server.pool.lease() as session:
-                return self.hashing.checksums(session, group, "blake3")
+                return self.hashing.checksums_of_many(session, group, "blake3")
 
         for found in run_each(verify, groups, workers, cancel):
             if isinstance(found, StorageError):
