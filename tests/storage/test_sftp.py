@@ -374,8 +374,15 @@ def test_upload_corrupted_on_the_server_is_caught_before_rename(
     def send_pipelined_then_corrupt(
         self: upload_steps.Sender, job: UploadJob, tmp: str
     ) -> Steps[None]:
+        tell = self.on_sent  # the server's b3sum hears of the file once it is written
+
+        def corrupt_then_tell(path: str) -> None:
+            corrupt(path)
+            if tell is not None:
+                tell(path)
+
+        self.on_sent = corrupt_then_tell
         yield from send_pipelined(self, job, tmp)
-        corrupt(tmp)
 
     monkeypatch.setattr(upload_steps.Sender, "send", send_pipelined_then_corrupt)
     monkeypatch.setattr(storage._uploader, "_send", send_then_corrupt)

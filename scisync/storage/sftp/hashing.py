@@ -83,6 +83,10 @@ class RemoteHashing:
         with self._facts_lock:
             return self._has_shell
 
+    def learned_shell(self, has_shell: bool) -> None:
+        with self._facts_lock:
+            self._has_shell = has_shell
+
     def checksum(self, session: Session, path: RemotePath, name: str) -> str | None:
         return self.checksums(session, [str(path)], name).get(str(path))
 
@@ -233,4 +237,98 @@ class RemoteHashing:
             if isinstance(streamed, StorageError):
                 raise streamed
             found[streamed[0]] = streamed[1]
+        return found
+
+
+class StreamedChecksums:
+    """Checksums of files named one at a time while others are still being written.
+
+    One command on the server (``xargs -0 b3sum``) hashes the files as their names arrive
+    on its stdin, so its start-up cost (a shell: 0.1-0.7 s measured here) overlaps the
+    transfer instead of following it.  :meth:`finish` returns the digests it got; files
+    missing from it (no shell, no tool, a file that could not be hashed: then all of them)
+    are for the caller to check the ordinary way.
+    """
+
+    def __init__(self, hashing: RemoteHashing, session: Session, name: str) -> None:
+        self._lock = threading.Lock()
+        self._paths: list[str] = []
+        self._pending = bytearray()
+        self._chunks: list[bytes] = []
+        self._tool = _CHECKSUM_TOOLS[name]
+        self._name = name
+        self._hashing = hashing
+        self._channel: Any = None
+        self._reader: threading.Thread | None = None
+        try:
+            channel = session.transport.open_session(timeout=hashing.server.connect_timeout)
+            channel.settimeout(_EXEC_TIMEOUT)
+            channel.exec_command(f"{_SHELL_PROBE}; exec xargs -0 {self._tool} --")
+        except TRANSFER_ERRORS:
+            return
+        self._channel = channel
+        self._reader = threading.Thread(
+            target=self._read, args=(channel,), name="scisync-b3sum", daemon=True
+        )
+        self._reader.start()
+
+    def add(self, path: str) -> None:
+        with self._lock:
+            if self._channel is None:
+                return
+            self._paths.append(path)
+            self._pending += os.fsencode(path) + b"\0"
+            if len(self._pending) < 32_768:
+                return
+            data = bytes(self._pending)
+            self._pending.clear()
+            self._send(data)
+
+    def _send(self, data: bytes) -> None:
+        try:
+            self._channel.sendall(data)
+        except TRANSFER_ERRORS:
+            self._channel.close()  # no shell (the names met an SFTP server) or gone
+            self._channel = None
+
+    def _read(self, channel: Any) -> None:
+        received = 0
+        with suppress(*TRANSFER_ERRORS):
+            while data := channel.recv(65536):
+                self._chunks.append(data)
+                received += len(data)
+                with self._lock:
+                    limit = _MAX_EXEC_OUTPUT + 4200 * len(self._paths)
+                if received > limit:
+                    self._chunks.clear()
+                    return
+
+    def finish(self) -> dict[str, str]:
+        """Close stdin, wait for the command, and pair its lines with the names sent."""
+        with self._lock:
+            channel, self._channel = self._channel, None
+            if channel is not None and self._pending:
+                self._channel = channel
+                self._send(bytes(self._pending))
+                channel, self._channel = self._channel, None
+        if channel is None or self._reader is None:
+            return {}
+        try:
+            channel.shutdown_write()
+            self._reader.join()
+            status = channel.recv_exit_status()
+        except TRANSFER_ERRORS:
+            return {}
+        finally:
+            channel.close()
+        marker, _, out = b"".join(self._chunks).decode("utf-8", "replace").partition("\n")
+        self._hashing.learned_shell(marker == "scisync-shell-ok")
+        lines = out.splitlines()
+        if marker != "scisync-shell-ok" or status != 0 or len(lines) != len(self._paths):
+            return {}
+        found: dict[str, str] = {}
+        for path, line in zip(self._paths, lines, strict=True):
+            digest = _digest(line, self._name)
+            if digest is not None:
+                found[path] = digest
         return found

@@ -33,6 +33,7 @@ from paramiko.sftp import (
     SFTP_NO_SUCH_FILE,
     SFTP_OK,
     SFTP_PERMISSION_DENIED,
+    int64,
 )
 
 from scisync.errors import StorageError
@@ -46,6 +47,9 @@ MAX_FILES = 64
 
 MAX_BYTES = 4 * 2**20
 """Request payload (write data) in flight per connection: bounds memory whatever the files."""
+
+FLUSH_BYTES = 2**18
+"""Queued request bytes sent without waiting for the replies already in to be handled."""
 
 _MAX_REPLY = 2**24  # paramiko's own sanity limit for one SFTP message
 
@@ -150,6 +154,8 @@ class _Connection(Generic[Result]):
         self.waiting: dict[int, tuple[_Running[Result], int]] = {}
         self.running: dict[int, _Running[Result]] = {}  # by job index
         self.payload = 0
+        self.outgoing: list[bytes] = []  # encoded requests not sent yet
+        self.outgoing_size = 0
 
     @property
     def files(self) -> int:
@@ -169,13 +175,52 @@ class _Connection(Generic[Result]):
         except Exception as exc:  # the file's own failure, named by its step generator
             self._finish(task, exc)
             return
+        if not batch:
+            raise ValueError("a step generator yielded no request")  # a bug: never waits
         task.replies = [None] * len(batch)
         task.missing = len(batch)
         for slot, request in enumerate(batch):
-            num = self.internals._async_request(type(None), request.kind, *request.args)
-            self.waiting[num] = (task, slot)
+            self.waiting[self._queue(request)] = (task, slot)
             task.payload += request.payload
             self.payload += request.payload
+
+    def _queue(self, request: Request) -> int:
+        """Encode *request* (numbered as paramiko would) into the outgoing buffer."""
+        with self.internals._lock:
+            num: int = self.internals.request_number
+            self.internals.request_number += 1
+        message = paramiko.Message()
+        message.add_int(num)
+        for item in request.args:
+            if isinstance(item, int64):
+                message.add_int64(item)
+            elif isinstance(item, int):
+                message.add_int(item)
+            elif isinstance(item, paramiko.SFTPAttributes):
+                internals: Any = item
+                internals._pack(message)
+            else:
+                message.add_string(item)
+        body = message.asbytes()
+        self.outgoing.append(struct.pack(">IB", len(body) + 1, request.kind) + body)
+        self.outgoing_size += len(body) + 5
+        return num
+
+    def flush(self) -> None:
+        """Send the queued requests at once: many SFTP messages share an SSH packet, so
+        ssh, sshd and sftp-server wake up once per batch rather than once per request."""
+        if self.outgoing:
+            data = b"".join(self.outgoing)
+            self.outgoing.clear()
+            self.outgoing_size = 0
+            self.internals._write_all(data)
+
+    def must_flush(self) -> bool:
+        """Before blocking for a reply, or once enough is queued to keep the server busy."""
+        if not self.outgoing:
+            return False
+        channel = self.client.get_channel()
+        return self.outgoing_size >= FLUSH_BYTES or channel is None or not channel.recv_ready()
 
     def _finish(self, task: _Running[Result], outcome: Result | BaseException) -> None:
         self.outcomes[task.index] = outcome
@@ -244,6 +289,8 @@ def run_steps(
                 if exhausted or abort.is_set():
                     return
                 continue
+            if connection.must_flush():
+                connection.flush()
             connection.receive()
     except TRANSFER_ERRORS as exc:
         for task in connection.abandon():

@@ -29,7 +29,7 @@ from scisync.storage.base import (
     done_by_job,
 )
 from scisync.storage.sftp import stream, upload_steps
-from scisync.storage.sftp.hashing import RemoteHashing, split
+from scisync.storage.sftp.hashing import RemoteHashing, StreamedChecksums, split
 from scisync.storage.sftp.pipeline import Abort, Steps, spread
 from scisync.storage.sftp.server import Server
 from scisync.storage.sftp.stream import WRITE_REQUEST_SIZE
@@ -155,21 +155,23 @@ class Uploader:
         large = [j for j in ready if j.size >= stream.SPLIT_THRESHOLD]
         sent: dict[UploadJob, str] = {}
         on_server: dict[str, str] = {}
-        side = threading.Thread(
-            target=self._send_large,
-            args=(large, progress, sent, on_server, live, lock, errors, cancel),
-            name="scisync-large",
-            daemon=True,
-        )
+        failure: list[BaseException] = []
+
+        def send_large() -> None:
+            try:
+                self._send_large(large, progress, sent, on_server, live, lock, errors, cancel)
+            except BaseException as exc:  # a bug: raised below, never lost with the thread
+                failure.append(exc)
+
+        side = threading.Thread(target=send_large, name="scisync-large", daemon=True)
         side.start()
         try:
-            sender = upload_steps.Sender(self.server, progress, live, lock)
-            temporaries = {
-                job: str(job.remote.parent / temp_name(job.remote.name)) for job in small
-            }
-            outcomes = self._spread(small, lambda job: sender.send(job, temporaries[job]), cancel)
+            outcomes, temporaries, streamed = self._send_small(small, progress, live, lock, cancel)
         finally:
             side.join()
+        if failure:
+            raise failure[0]
+        on_server.update(streamed)
         for job, outcome in zip(small, outcomes, strict=True):
             if isinstance(outcome, BaseException):
                 errors.append(self._failure(outcome, "upload", job.remote))
@@ -177,6 +179,30 @@ class Uploader:
                 sent[job] = temporaries[job]
                 finished(job)  # its bytes are on the server (renamed into place later)
         return sent, on_server
+
+    def _send_small(
+        self,
+        small: list[UploadJob],
+        progress: ProgressCallback | None,
+        live: dict[UploadJob, str],
+        lock: threading.Lock,
+        cancel: CancelToken | None,
+    ) -> tuple[list[BaseException | None], dict[UploadJob, str], dict[str, str]]:
+        """Small files, pipelined; each is named to the server's b3sum once it is closed,
+        so checking them overlaps sending them.  Returns (outcomes, temporaries, digests)."""
+        streamed: StreamedChecksums | None = None
+        if self.verify and small and self.hashing.has_shell is not False:
+            with self.server.pool.lease() as session:
+                streamed = StreamedChecksums(self.hashing, session, "blake3")
+        sender = upload_steps.Sender(
+            self.server, progress, live, lock, streamed.add if streamed else None
+        )
+        temporaries = {job: str(job.remote.parent / temp_name(job.remote.name)) for job in small}
+        try:
+            outcomes = self._spread(small, lambda job: sender.send(job, temporaries[job]), cancel)
+        finally:
+            digests = streamed.finish() if streamed is not None else {}
+        return outcomes, temporaries, digests
 
     def _send_large(
         self,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import stat as stat_mod
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import BinaryIO
 
 import paramiko
@@ -88,11 +88,13 @@ class Sender:
         progress: ProgressCallback | None,
         live: dict[UploadJob, str],
         lock: threading.Lock,
+        on_sent: Callable[[str], None] | None = None,
     ) -> None:
         self.server = server
         self.progress = progress
         self.live = live
         self.lock = lock
+        self.on_sent = on_sent  # told each temporary's name once it is written and closed
 
     def send(self, job: UploadJob, tmp: str) -> Steps[None]:
         """Create *tmp* exclusively, write the file, check the size stored, close it."""
@@ -123,6 +125,8 @@ class Sender:
                     hint="the server's disk may be full or a quota reached; re-run to retry",
                 )
             raise _changed(job)
+        if self.on_sent is not None:
+            self.on_sent(tmp)
 
     def _write(self, job: UploadJob, source: BinaryIO, handle: bytes) -> Steps[tuple[int, int]]:
         """Send the bytes in batches; the last batch also asks the size and closes."""
