@@ -15,9 +15,8 @@ import pytest
 from scisync._util.hashing import hash_file
 from scisync.errors import ChecksumMismatch, StorageError
 from scisync.storage.base import Checksum, DownloadJob, RemotePath, UploadJob
-from scisync.storage.sftp import SftpStorage
+from scisync.storage.sftp import SftpStorage, upload_steps
 from scisync.storage.sftp import stream as sftp_stream
-from scisync.storage.sftp import upload_steps
 from scisync.storage.sftp.pipeline import Steps
 
 if TYPE_CHECKING:
