@@ -33,7 +33,7 @@ from scisync.storage.base import (
 from scisync.storage.local import local_copy_matches
 from scisync.storage.sftp import stream
 from scisync.storage.sftp.download_steps import Fetcher
-from scisync.storage.sftp.pipeline import Abort, spread
+from scisync.storage.sftp.pipeline import Abort, spread, then
 from scisync.storage.sftp.server import Server
 from scisync.storage.sftp.stream import OrderedDownload
 from scisync.storage.ssh import TRANSFER_ERRORS, Session, is_missing
@@ -91,7 +91,11 @@ class Downloader:
         fetcher = Fetcher(self.server, progress)
         try:
             outcomes = spread(
-                self.server.pool.lease, self.server.connections, jobs, fetcher.fetch, Abort(cancel)
+                self.server.pool.lease,
+                self.server.connections,
+                jobs,
+                lambda job: then(fetcher.fetch(job), lambda: finished(job)),
+                Abort(cancel),
             )
         finally:
             for folder in fetcher.placed:
@@ -99,8 +103,8 @@ class Downloader:
         failed: list[StorageError] = []
         for job, outcome in zip(jobs, outcomes, strict=True):
             if not isinstance(outcome, BaseException):
-                finished(job)
-            elif isinstance(outcome, StorageError):
+                continue  # reported done as it finished
+            if isinstance(outcome, StorageError):
                 if outcome.problems[0].what != cancelled().problems[0].what:
                     failed.append(outcome)
             elif isinstance(outcome, TRANSFER_ERRORS):

@@ -119,6 +119,13 @@ Steps = Generator[Sequence[Request], Sequence[Reply], Result]
 """A file's work: yields request batches, receives their replies, returns its result."""
 
 
+def then(steps: Steps[Result], after: Callable[[], None]) -> Steps[Result]:
+    """*steps*, then *after()* once they succeeded (reports a file done as it finishes)."""
+    result = yield from steps
+    after()
+    return result
+
+
 @dataclass
 class _Running(Generic[Result]):
     index: int

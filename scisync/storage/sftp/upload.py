@@ -30,7 +30,7 @@ from scisync.storage.base import (
 )
 from scisync.storage.sftp import stream, upload_steps
 from scisync.storage.sftp.hashing import RemoteHashing, StreamedChecksums, split
-from scisync.storage.sftp.pipeline import Abort, Steps, spread
+from scisync.storage.sftp.pipeline import Abort, Steps, spread, then
 from scisync.storage.sftp.server import Server
 from scisync.storage.sftp.stream import WRITE_REQUEST_SIZE
 from scisync.storage.ssh import TRANSFER_ERRORS, Session, is_missing
@@ -166,7 +166,9 @@ class Uploader:
         side = threading.Thread(target=send_large, name="scisync-large", daemon=True)
         side.start()
         try:
-            outcomes, temporaries, streamed = self._send_small(small, progress, live, lock, cancel)
+            outcomes, temporaries, streamed = self._send_small(
+                small, progress, finished, live, lock, cancel
+            )
         finally:
             side.join()
         if failure:
@@ -177,13 +179,13 @@ class Uploader:
                 errors.append(self._failure(outcome, "upload", job.remote))
             else:
                 sent[job] = temporaries[job]
-                finished(job)  # its bytes are on the server (renamed into place later)
         return sent, on_server
 
     def _send_small(
         self,
         small: list[UploadJob],
         progress: ProgressCallback | None,
+        finished: Callable[[UploadJob], None],
         live: dict[UploadJob, str],
         lock: threading.Lock,
         cancel: CancelToken | None,
@@ -199,7 +201,12 @@ class Uploader:
         )
         temporaries = {job: str(job.remote.parent / temp_name(job.remote.name)) for job in small}
         try:
-            outcomes = self._spread(small, lambda job: sender.send(job, temporaries[job]), cancel)
+            outcomes = self._spread(
+                small,
+                # done as soon as its bytes are on the server (renamed into place later)
+                lambda job: then(sender.send(job, temporaries[job]), lambda: finished(job)),
+                cancel,
+            )
         finally:
             digests = streamed.finish() if streamed is not None else {}
         return outcomes, temporaries, digests

@@ -143,18 +143,23 @@ class Sender:
                 hasher.update(data)
                 batch.append(Request(CMD_WRITE, (handle, int64(sent), data), len(data)))
                 sent += len(data)
-                if self.progress is not None:
-                    self.progress(len(data))
             if not last:
-                _check_all((yield batch))
+                self._acknowledged(batch, (yield batch))
                 continue
             replies = yield [*batch, Request(CMD_FSTAT, (handle,)), Request(CMD_CLOSE, (handle,))]
-            _check_all(replies[:-2])
+            self._acknowledged(batch, replies[:-2])
             written = replies[-2].attrs().st_size
             replies[-1].check()
             if hasher.hexdigests()["blake3"] != job.blake3:
                 raise _changed(job)
             return sent, written if written is not None else -1
+
+    def _acknowledged(self, writes: Sequence[Request], replies: Sequence[Reply]) -> None:
+        """Check the write replies; their bytes count as progress once the server has them."""
+        for write, reply in zip(writes, replies, strict=True):
+            reply.check()
+            if self.progress is not None:
+                self.progress(write.payload)
 
     def _forget(self, job: UploadJob, tmp: str) -> Steps[None]:
         """Remove this file's temporary (best effort) and stop tracking it."""
@@ -198,11 +203,6 @@ def rename(server: Server, job: UploadJob, tmp: str) -> Steps[bool]:
         return True
     except TRANSFER_ERRORS as exc:
         raise server.error(exc, "upload", job.remote) from exc
-
-
-def _check_all(replies: Sequence[Reply]) -> None:
-    for reply in replies:
-        reply.check()
 
 
 def _changed(job: UploadJob) -> StorageError:
