@@ -164,7 +164,11 @@ def scisync_child(spec_file: Path) -> None:
     from scisync.storage.sftp import SftpStorage
 
     spec = json.loads(spec_file.read_text())
-    storage = SftpStorage(spec["host"], ssh_config_path=Path(spec["ssh_config"]))
+    storage = SftpStorage(
+        spec["host"],
+        ssh_config_path=Path(spec["ssh_config"]),
+        verify_remote_checksum=spec["verify"],
+    )
     result: dict[str, float] = {}
     if spec["mode"] == "upload":
         jobs = [
@@ -195,9 +199,10 @@ def peak_rss_mb() -> float:
 
 
 def scisync_run(
-    server: object, mode: str, jobs: list[dict[str, object]], wd: Path
+    server: object, mode: str, jobs: list[dict[str, object]], wd: Path, verify: bool = True
 ) -> dict[str, float]:
     spec = {
+        "verify": verify,
         "host": server.host_alias,  # type: ignore[attr-defined]
         "ssh_config": str(server.ssh_config),  # type: ignore[attr-defined]
         "mode": mode,
@@ -235,6 +240,12 @@ def main() -> None:
         help="small-file case instead: this many files of --size bytes (no big file)",
     )
     parser.add_argument("--size", type=int, default=4096, help="bytes per file with --files")
+    parser.add_argument(
+        "--no-remote-check",
+        action="store_true",
+        help="diagnosis only: skip the server-side b3sum of uploads (each check starts a "
+        "command on the server, whose cost is the server's shell start-up)",
+    )
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--child", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -269,6 +280,7 @@ def main() -> None:
         print(
             f"dataset: {len(files)} files, {size / MiB:.1f} MiB ({shape}); "
             f"best of {args.repeat} (paramiko: {min(args.repeat, args.paramiko_runs)}); "
+            f"{'NO server-side check of uploads; ' if args.no_remote_check else ''}"
             f"{os.cpu_count()} CPUs"
         )
         times: dict[str, list[float]] = {}
@@ -295,7 +307,7 @@ def main() -> None:
                 }
                 for r in rel
             ]
-            child = scisync_run(server, "upload", up_jobs, workdir)
+            child = scisync_run(server, "upload", up_jobs, workdir, not args.no_remote_check)
             times.setdefault("scisync upload", []).append(child["seconds"])
             rss["upload"].append(child["peak_rss_mb"])
 
