@@ -15,8 +15,9 @@ import pytest
 from scisync._util.hashing import hash_file
 from scisync.errors import ChecksumMismatch, StorageError
 from scisync.storage.base import Checksum, DownloadJob, RemotePath, UploadJob
-from scisync.storage.sftp import SftpStorage
+from scisync.storage.sftp import SftpStorage, upload_steps
 from scisync.storage.sftp import stream as sftp_stream
+from scisync.storage.sftp.pipeline import Steps
 
 if TYPE_CHECKING:
     from scisync.testing.sshd import SshServer
@@ -355,15 +356,34 @@ def test_upload_corrupted_on_the_server_is_caught_before_rename(
         hash_file(local, ["blake3"])["blake3"],
     )
     storage = storage_for(sshd_server)
-    send = storage._uploader._send
 
-    def send_then_corrupt(*args: object, **kwargs: object) -> str:
-        tmp = send(*args, **kwargs)  # type: ignore[arg-type]
+    def corrupt(tmp: str) -> None:
         with open(tmp, "r+b") as remote_copy:  # the "server" is this machine
             remote_copy.seek(size // 2)
             remote_copy.write(b"\x00corrupt\x00")
+
+    send = storage._uploader._send  # a large file: one connection, checked right after
+    send_pipelined = upload_steps.Sender.send  # small files: many in flight at once
+
+    def send_then_corrupt(*args: object, **kwargs: object) -> str:
+        tmp = send(*args, **kwargs)  # type: ignore[arg-type]
+        corrupt(tmp)
         return tmp
 
+    def send_pipelined_then_corrupt(
+        self: upload_steps.Sender, job: UploadJob, tmp: str
+    ) -> Steps[None]:
+        tell = self.on_sent  # the server's b3sum hears of the file once it is written
+
+        def corrupt_then_tell(path: str) -> None:
+            corrupt(path)
+            if tell is not None:
+                tell(path)
+
+        self.on_sent = corrupt_then_tell
+        yield from send_pipelined(self, job, tmp)
+
+    monkeypatch.setattr(upload_steps.Sender, "send", send_pipelined_then_corrupt)
     monkeypatch.setattr(storage._uploader, "_send", send_then_corrupt)
     with storage, pytest.raises(ChecksumMismatch, match="differs from the local file"):
         storage.upload([job])

@@ -16,6 +16,7 @@ from scisync.storage._transfer import (
     download_algorithms,
     fsync_dir,
     place_without_overwrite,
+    raise_errors,
     run_parallel,
     sweep_local_temporaries,
     temp_name,
@@ -31,6 +32,8 @@ from scisync.storage.base import (
 )
 from scisync.storage.local import local_copy_matches
 from scisync.storage.sftp import stream
+from scisync.storage.sftp.download_steps import Fetcher
+from scisync.storage.sftp.pipeline import Abort, spread, then
 from scisync.storage.sftp.server import Server
 from scisync.storage.sftp.stream import OrderedDownload
 from scisync.storage.ssh import TRANSFER_ERRORS, Session, is_missing
@@ -53,6 +56,10 @@ class Downloader:
         finished = done_by_job(jobs, done)
         for job in jobs:
             confined_write(job.local, job.within)
+        sweep_local_temporaries(job.local for job in jobs)
+        large = [j for j in jobs if j.size is not None and j.size >= stream.SPLIT_THRESHOLD]
+        small = [j for j in jobs if j.size is None or j.size < stream.SPLIT_THRESHOLD]
+        failed = self._download_small(small, progress, finished, cancel)
 
         def work(job: DownloadJob, abort: threading.Event) -> None:
             if local_copy_matches(job):
@@ -64,8 +71,47 @@ class Downloader:
                 self._download_one(session, job, progress, abort)
             finished(job)
 
-        sweep_local_temporaries(job.local for job in jobs)
-        run_parallel(work, jobs, self.server.connections, cancel)
+        try:
+            run_parallel(work, large, self.server.connections, cancel)
+        except StorageError as exc:
+            failed.append(exc)
+        if cancel is not None and cancel.is_set():
+            raise cancelled()
+        raise_errors(failed)
+
+    def _download_small(
+        self,
+        jobs: list[DownloadJob],
+        progress: ProgressCallback | None,
+        finished: Callable[[DownloadJob], None],
+        cancel: CancelToken | None,
+    ) -> list[StorageError]:
+        """Files below the split size, many in flight per connection (:mod:`.pipeline`);
+        each folder that got new names is fsync'd once at the end."""
+        fetcher = Fetcher(self.server, progress)
+        try:
+            outcomes = spread(
+                self.server.pool.lease,
+                self.server.connections,
+                jobs,
+                lambda job: then(fetcher.fetch(job), lambda: finished(job)),
+                Abort(cancel),
+            )
+        finally:
+            for folder in fetcher.placed:
+                fsync_dir(folder)
+        failed: list[StorageError] = []
+        for job, outcome in zip(jobs, outcomes, strict=True):
+            if not isinstance(outcome, BaseException):
+                continue  # reported done as it finished
+            if isinstance(outcome, StorageError):
+                if outcome.problems[0].what != cancelled().problems[0].what:
+                    failed.append(outcome)
+            elif isinstance(outcome, TRANSFER_ERRORS):
+                failed.append(self.server.error(outcome, "download", job.remote))
+            else:
+                raise outcome
+        return failed
 
     def _download_one(
         self,

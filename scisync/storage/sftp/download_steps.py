@@ -1,0 +1,194 @@
+"""The pipelined steps of a download, one generator per file (see :mod:`.pipeline`).
+
+Same guarantees as the one-request-at-a-time path: the file is opened, its size on the
+server checked, its bytes streamed into a local temporary (hashed on the way), fsync'd,
+verified, and linked into place without overwriting; on any failure the temporary is gone
+and nothing is placed.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+import paramiko
+from paramiko.sftp import CMD_CLOSE, CMD_FSTAT, CMD_OPEN, CMD_READ, SFTP_FLAG_READ, int64
+
+from scisync._util.hashing import StreamingHasher
+from scisync.errors import ChecksumMismatch, StorageError
+from scisync.storage._transfer import (
+    confined_write,
+    download_algorithms,
+    place_without_overwrite,
+    temp_name,
+    verify_download,
+)
+from scisync.storage.base import DownloadJob, ProgressCallback
+from scisync.storage.local import local_copy_matches
+from scisync.storage.sftp import stream
+from scisync.storage.sftp.pipeline import MAX_BYTES, Reply, Request, Steps
+from scisync.storage.sftp.server import Server
+from scisync.storage.ssh import TRANSFER_ERRORS, is_missing
+
+READS_PER_BATCH = max(1, MAX_BYTES // (2 * stream.READ_REQUEST_SIZE))
+"""Read requests a file sends before it waits for their replies (bounds its memory)."""
+
+
+class Fetcher:
+    """Downloads files; *placed* collects the folders that got a new name (to fsync once)."""
+
+    def __init__(self, server: Server, progress: ProgressCallback | None) -> None:
+        self.server = server
+        self.progress = progress
+        self.placed: set[Path] = set()
+        self._lock = threading.Lock()
+
+    def fetch(self, job: DownloadJob) -> Steps[None]:
+        if local_copy_matches(job):
+            if self.progress is not None and job.size is not None:
+                self.progress(job.size)
+            return
+        (opened,) = yield [Request(CMD_OPEN, (str(job.remote), SFTP_FLAG_READ, _none()))]
+        try:
+            handle = opened.handle()
+        except TRANSFER_ERRORS as exc:
+            if is_missing(exc):
+                raise StorageError(
+                    "file not found on the server",
+                    where=self.server.where(job.remote),
+                    hint="the dataset's files may have been moved or deleted",
+                ) from None
+            raise self.server.error(exc, "download", job.remote) from exc
+        try:
+            tmp = self._prepare(job)
+        except Exception:
+            yield [Request(CMD_CLOSE, (handle,))]
+            raise
+        try:
+            yield from self._fetch_into(job, handle, tmp)
+        except TRANSFER_ERRORS as exc:
+            raise self.server.error(exc, "download", job.remote) from exc
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def _prepare(self, job: DownloadJob) -> Path:
+        target = job.local
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(
+                f"cannot create folder: {exc.strerror or exc}",
+                where=str(target.parent),
+                hint="check that the download folder is writable",
+            ) from exc
+        confined_write(target, job.within)  # again: the folders on the way exist now
+        return target.parent / temp_name(target.name)
+
+    def _fetch_into(self, job: DownloadJob, handle: bytes, tmp: Path) -> Steps[None]:
+        """Stream the file into *tmp*, fsync it, verify it, link it into place."""
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        except OSError:
+            yield [Request(CMD_CLOSE, (handle,))]
+            raise
+        with os.fdopen(fd, "wb") as sink:
+            received, digests = yield from self._receive(job, handle, sink)
+            sink.flush()
+            os.fsync(sink.fileno())
+        verify_download(job, digests, received)
+        if place_without_overwrite(tmp, job.local, digests["blake3"], sync_folder=False):
+            with self._lock:
+                self.placed.add(job.local.parent)
+
+    def _receive(
+        self, job: DownloadJob, handle: bytes, sink: BinaryIO
+    ) -> Steps[tuple[int, dict[str, str]]]:
+        """Read requests in batches (the size check rides on the first, the close on the
+        last); a short read is asked again from where it stopped.  The file is closed on
+        the server whatever happens."""
+        try:
+            size = job.size
+            first: list[Request] = [Request(CMD_FSTAT, (handle,))]
+            if size is None:
+                (stat,) = yield first
+                size = self._size(job, stat)
+                first = []
+            hasher = StreamingHasher(download_algorithms(job), size_hint=size)
+            done = 0
+            while True:
+                reads = _reads(done, size)
+                last = done + sum(n for _o, n in reads) >= size
+                batch = [
+                    *first,
+                    *(Request(CMD_READ, (handle, int64(o), n), n) for o, n in reads),
+                    *([Request(CMD_CLOSE, (handle,))] if last else []),
+                ]
+                replies = yield batch
+                if first:
+                    self._size(job, replies[0])
+                    replies, first = replies[1:], []
+                done = self._consume(replies[: len(reads)], reads, sink, hasher, done)
+                if last and done >= size:
+                    replies[-1].check()
+                    return done, hasher.hexdigests()
+                if last:  # a short read after the close went out: open again
+                    (opened,) = yield [
+                        Request(CMD_OPEN, (str(job.remote), SFTP_FLAG_READ, _none()))
+                    ]
+                    handle = opened.handle()
+        except Exception:
+            yield [Request(CMD_CLOSE, (handle,))]
+            raise
+
+    def _size(self, job: DownloadJob, reply: Reply) -> int:
+        size = reply.attrs().st_size or 0
+        if job.size is not None and size != job.size:
+            raise ChecksumMismatch(
+                f"the file on the server has {size} bytes, {job.size} were expected",
+                where=self.server.where(job.remote),
+                hint="the file changed on the server; no local file was written",
+            )
+        return size
+
+    def _consume(
+        self,
+        replies: Sequence[Reply],
+        reads: list[tuple[int, int]],
+        sink: BinaryIO,
+        hasher: StreamingHasher,
+        done: int,
+    ) -> int:
+        """Write the replies' bytes in order; stop at the first short one (asked again)."""
+        for reply, (offset, length) in zip(replies, reads, strict=True):
+            if offset != done:
+                break
+            data = reply.data()
+            if not data:
+                raise EOFError("the file ended early (it changed on the server)")
+            hasher.update(data)
+            sink.write(data)
+            if self.progress is not None:
+                self.progress(len(data))
+            done += len(data)
+            if len(data) < length:
+                break
+        return done
+
+
+def _reads(start: int, size: int) -> list[tuple[int, int]]:
+    """(offset, length) of the next batch of read requests from *start*."""
+    reads: list[tuple[int, int]] = []
+    offset = start
+    request = stream.READ_REQUEST_SIZE  # looked up now: tests shrink it
+    while offset < size and len(reads) < READS_PER_BATCH:
+        length = min(request, size - offset)
+        reads.append((offset, length))
+        offset += length
+    return reads
+
+
+def _none() -> paramiko.SFTPAttributes:
+    return paramiko.SFTPAttributes()
