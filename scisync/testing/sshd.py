@@ -118,6 +118,11 @@ def write_sshd_config(workdir: Path, port: int, *, sftp_only: bool) -> Path:
         "PrintMotd no",
         "LogLevel INFO",
         "Subsystem sftp internal-sftp",
+        # Session shells get HOME here, not the account's home: bash run by sshd reads
+        # ~/.bashrc, and a developer's rc file (pyenv rehash, with a lock that a killed
+        # session can leave behind) made every remote command wait 60 s. Tests must not
+        # depend on whose machine they run on.
+        f"SetEnv HOME={workdir}",
     ]
     if sftp_only:
         lines.append("ForceCommand internal-sftp")

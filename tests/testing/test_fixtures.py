@@ -81,6 +81,16 @@ def test_sshd_server_runs_commands_for_the_configured_client(sshd_server: SshSer
     assert result.stdout == "scisync\n"
 
 
+def test_sshd_sessions_do_not_read_the_accounts_shell_startup_files(
+    sshd_server: SshServer,
+) -> None:
+    # HOME points into the server's own folder, so bash finds no ~/.bashrc of the developer
+    # (a stale pyenv lock in one once made every remote command wait 60 s).
+    result = _ssh(sshd_server, 'echo "$HOME"; if test -e "$HOME/.bashrc"; then echo has-rc; fi')
+    assert result.returncode == 0, result.stderr + sshd_server.log()
+    assert result.stdout == f"{sshd_server.workdir}\n"
+
+
 @pytest.mark.sftp
 def test_sshd_sftp_only_refuses_a_shell(sshd_sftp_only: SshServer) -> None:
     result = _ssh(sshd_sftp_only, "echo scisync")
