@@ -19,7 +19,6 @@ from scisync.storage._transfer import (
     raise_errors,
     run_parallel,
     sweep_local_temporaries,
-    temp_name,
     verify_download,
 )
 from scisync.storage.base import (
@@ -32,7 +31,7 @@ from scisync.storage.base import (
 )
 from scisync.storage.local import local_copy_matches
 from scisync.storage.sftp import stream
-from scisync.storage.sftp.download_steps import Fetcher
+from scisync.storage.sftp.download_steps import Fetcher, local_temp_for
 from scisync.storage.sftp.pipeline import Abort, spread, then
 from scisync.storage.sftp.server import Server
 from scisync.storage.sftp.stream import OrderedDownload
@@ -138,16 +137,7 @@ class Downloader:
                 where=self.server.where(job.remote),
                 hint="the file changed on the server; no local file was written",
             )
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StorageError(
-                f"cannot create folder: {exc.strerror or exc}",
-                where=str(target.parent),
-                hint="check that the download folder is writable",
-            ) from exc
-        confined_write(target, job.within)  # again: the folders on the way exist now
-        tmp = target.parent / temp_name(target.name)
+        tmp = local_temp_for(job)
         try:
             hasher = StreamingHasher(download_algorithms(job), size_hint=size)
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)

@@ -63,7 +63,7 @@ class Fetcher:
                 ) from None
             raise self.server.error(exc, "download", job.remote) from exc
         try:
-            tmp = self._prepare(job)
+            tmp = local_temp_for(job)
         except Exception:
             yield [Request(CMD_CLOSE, (handle,))]
             raise
@@ -73,19 +73,6 @@ class Fetcher:
             raise self.server.error(exc, "download", job.remote) from exc
         finally:
             tmp.unlink(missing_ok=True)
-
-    def _prepare(self, job: DownloadJob) -> Path:
-        target = job.local
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StorageError(
-                f"cannot create folder: {exc.strerror or exc}",
-                where=str(target.parent),
-                hint="check that the download folder is writable",
-            ) from exc
-        confined_write(target, job.within)  # again: the folders on the way exist now
-        return target.parent / temp_name(target.name)
 
     def _fetch_into(self, job: DownloadJob, handle: bytes, tmp: Path) -> Steps[None]:
         """Stream the file into *tmp*, fsync it, verify it, link it into place."""
@@ -192,3 +179,18 @@ def _reads(start: int, size: int) -> list[tuple[int, int]]:
 
 def _none() -> paramiko.SFTPAttributes:
     return paramiko.SFTPAttributes()
+
+
+def local_temp_for(job: DownloadJob) -> Path:
+    """Create the download's folder (confined under its target) and name its temporary file."""
+    target = job.local
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(
+            f"cannot create folder: {exc.strerror or exc}",
+            where=str(target.parent),
+            hint="check that the download folder is writable",
+        ) from exc
+    confined_write(target, job.within)  # again: the folders on the way exist now
+    return target.parent / temp_name(target.name)
