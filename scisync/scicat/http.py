@@ -16,8 +16,9 @@ Every request is bounded by :class:`~scisync._util.limits.HttpLimits`:
 Only idempotent methods (GET, HEAD, PUT, PATCH, DELETE) are retried after the request
 reached the server; a POST is never repeated because SciCat has no idempotency key and a
 repeat could create a second dataset.  (A POST whose *connection* attempt timed out is
-retried: it never reached the server.  A host name that does not resolve, or a port where
-nothing listens, is not retried at all: retrying cannot fix a wrong URL.)
+retried: it never reached the server.  A host name that does not resolve, a port where
+nothing listens, or a certificate no trusted authority signed, is not retried at all:
+retrying cannot fix a wrong URL or a missing CA bundle.)
 """
 
 from __future__ import annotations
@@ -49,8 +50,9 @@ from scisync.scicat.problems import (
     describe_request,
     error_from_exception,
     never_connected,
-    wrong_address,
+    retry_cannot_help,
 )
+from scisync.scicat.tls import ca_bundle_setting
 
 RETRYABLE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -273,6 +275,9 @@ def make_session(token: str | None, session: requests.Session | None = None) -> 
     # Compressed answers are decoded with a bound below, but asking for none is simpler.
     chosen.headers["Accept-Encoding"] = "identity"
     chosen.auth = BearerAuth(token) if token else None
+    bundle = ca_bundle_setting()
+    if bundle is not None:  # trust_env is off, so requests would not read it itself
+        chosen.verify = bundle[1]
     # No ~/.netrc credentials sent behind the user's back; proxies are read explicitly
     # (environment_proxies), per request.
     chosen.trust_env = False
@@ -546,9 +551,9 @@ class Transport:
             error = requests.ReadTimeout(error)
         elif not isinstance(error, requests.RequestException):
             error = requests.ConnectionError(error)
-        if wrong_address(error):
-            # A name that does not resolve, or nothing listening: retrying cannot help,
-            # so the user hears about it at once.
+        if retry_cannot_help(error):
+            # A name that does not resolve, nothing listening, an untrusted certificate:
+            # the user hears about it at once.
             return error_from_exception(error, method=method, url=url, context=context)
         reached = not never_connected(error)
         failure = _short_failure(error)

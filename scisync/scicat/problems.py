@@ -25,7 +25,8 @@ from urllib3.exceptions import (
 from scisync._util.jsontypes import Json
 from scisync._util.limits import HttpLimits
 from scisync._util.secrets import redact
-from scisync.errors import ApiError, AuthError
+from scisync.errors import ApiError, AuthError, ScisyncError
+from scisync.scicat.tls import CA_BUNDLE_HINT, ca_bundle_setting
 
 _MAX_SERVER_TEXT = 600  # an HTML error page must not flood the terminal
 
@@ -280,9 +281,21 @@ def _root_is(error: BaseException, kind: type[BaseException]) -> bool:
     return False
 
 
-def wrong_address(error: BaseException) -> bool:
-    """A host name that does not resolve, or a port where nothing listens: not retried."""
-    return _root_is(error, NameResolutionError) or _root_is(error, ConnectionRefusedError)
+def retry_cannot_help(error: BaseException) -> bool:
+    """A host name that does not resolve, a port where nothing listens, or a certificate
+    no trusted authority signed: the same request would fail the same way, so it is not
+    retried."""
+    return (
+        _root_is(error, NameResolutionError)
+        or _root_is(error, ConnectionRefusedError)
+        or _certificate_untrusted(error)
+    )
+
+
+def _certificate_untrusted(error: BaseException) -> bool:
+    return isinstance(error, requests.exceptions.SSLError) and (
+        "CERTIFICATE_VERIFY_FAILED" in str(error)
+    )
 
 
 def never_connected(error: requests.RequestException) -> bool:
@@ -323,8 +336,7 @@ def error_from_exception(
         )
         hint = "check that SciCat is up, or raise the timeout (scicat.timeout in the manifest)"
     elif isinstance(error, requests.exceptions.SSLError):
-        what = f"TLS failed for {doing}"
-        hint = "check the SciCat URL and its certificate"
+        what, hint = _tls_failure(error, doing)
     elif isinstance(error, requests.ConnectionError) and _root_is(error, NameResolutionError):
         what = f"could not connect to SciCat for {doing}: the host name is not known"
         hint = "check the host name in the SciCat URL (scicat.url)"
@@ -341,3 +353,22 @@ def error_from_exception(
         what = f"the request {doing} failed: {type(error).__name__}"
         hint = "check the SciCat URL and the network"
     return ApiError(redact(what), where=context or "SciCat", hint=hint)
+
+
+def _tls_failure(error: requests.exceptions.SSLError, doing: str) -> tuple[str, str]:
+    """What failed and what to do, for a TLS error: an untrusted certificate gets the CA
+    bundle hint, naming the bundle already in use when there is one."""
+    if not _certificate_untrusted(error):
+        return f"TLS failed for {doing}", "check the SciCat URL and its certificate"
+    what = f"TLS failed for {doing}: SciCat's certificate is not signed by a trusted authority"
+    try:
+        bundle = ca_bundle_setting()
+    except ScisyncError:
+        bundle = None
+    if bundle is None:
+        return what, f"check the SciCat URL (https vs http); {CA_BUNDLE_HINT}"
+    variable, path = bundle
+    return what, (
+        f"{variable} is set to {path!r}, and that file does not hold the authority that "
+        f"signed SciCat's certificate: add it to the file, or point {variable} at the right one"
+    )
