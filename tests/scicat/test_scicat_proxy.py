@@ -10,7 +10,6 @@ a request that goes direct fails to resolve it, and loopback addresses are never
 
 from __future__ import annotations
 
-import http.client
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,6 +22,7 @@ from scisync._util.secrets import forget_secrets
 from scisync.errors import ScisyncError
 from scisync.sandbox import SandboxServer
 from scisync.scicat.client import ScicatClient
+from tests.scicat.forwarding import relay
 
 NAME = "scicat.test"  # resolved by the proxy only
 
@@ -49,27 +49,9 @@ class RecordingProxy:
             def _forward(self) -> None:
                 proxy.seen.append((f"{self.command} {self.path}", dict(self.headers)))
                 target = urlsplit(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else None
                 host = "127.0.0.1" if target.hostname == NAME else target.hostname
-                upstream = http.client.HTTPConnection(host, target.port, timeout=30)
-                headers = {k: v for k, v in self.headers.items() if k.lower() != "proxy-connection"}
-                upstream.request(
-                    self.command,
-                    target.path + (f"?{target.query}" if target.query else ""),
-                    body,
-                    headers,
-                )
-                answer = upstream.getresponse()
-                data = answer.read()
-                self.send_response(answer.status)
-                for name, value in answer.getheaders():
-                    if name.lower() not in {"transfer-encoding", "connection", "content-length"}:
-                        self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-                upstream.close()
+                query = f"?{target.query}" if target.query else ""
+                relay(self, host or "", target.port or 80, target.path + query)
 
             def log_message(self, *args: object) -> None:
                 pass

@@ -11,7 +11,6 @@ hint given for an untrusted certificate is followed literally in the last test.
 from __future__ import annotations
 
 import datetime
-import http.client
 import ipaddress
 import os
 import ssl
@@ -32,6 +31,8 @@ from scisync._util.secrets import forget_secrets
 from scisync.errors import ApiError, ConfigError
 from scisync.sandbox import SandboxServer
 from scisync.scicat.client import ScicatClient
+from tests.apply.project import write_project
+from tests.scicat.forwarding import relay
 
 REPO = Path(__file__).parents[2]
 CA_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
@@ -103,20 +104,7 @@ class TlsFront:
                 self._forward()
 
             def _forward(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else None
-                upstream = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=30)
-                upstream.request(self.command, self.path, body, dict(self.headers))
-                answer = upstream.getresponse()
-                data = answer.read()
-                self.send_response(answer.status)
-                for name, value in answer.getheaders():
-                    if name.lower() not in {"transfer-encoding", "connection", "content-length"}:
-                        self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-                upstream.close()
+                relay(self, "127.0.0.1", upstream_port, self.path)
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -199,33 +187,12 @@ def test_a_ca_bundle_variable_naming_nothing_is_refused_before_any_request(
     assert "unset it" in text
 
 
-MANIFEST = """\
-version: 1
-project: tls-test
-scicat:
-  url: {url}
-storage:
-  local:
-    root: {store}
-datasets:
-  - key: reduced
-    type: derived
-    owner: Ada Lovelace
-    owner_group: ingestor
-    contact_email: ada@example.org
-    creation_time: 2026-03-01T12:00:00Z
-    investigator: Ada Lovelace
-    used_software: [reduce@1]
-    input_datasets: []
-"""
-
-
 def test_following_the_hint_through_the_cli_makes_plan_work(
     front: TlsFront, scicat_sandbox: SandboxServer, tmp_path: Path
 ) -> None:
     root = tmp_path / "project"
     root.mkdir()
-    (root / "scisync.yaml").write_text(MANIFEST.format(url=front.url, store=tmp_path / "store"))
+    write_project(root, front.url, tmp_path / "store")
     environment = {
         **{
             k: v
@@ -254,4 +221,4 @@ def test_following_the_hint_through_the_cli_makes_plan_work(
     assert "Retrying" not in refused.stderr  # no retry can fix an untrusted certificate
     followed = plan({"REQUESTS_CA_BUNDLE": str(front.ca_file)})
     assert followed.returncode == 0, followed.stderr
-    assert "reduced" in followed.stdout
+    assert "raw-1" in followed.stdout and "reduced-1" in followed.stdout
