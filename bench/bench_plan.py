@@ -66,13 +66,43 @@ datasets:
 """
 
 
-def make_project(root: Path, url: str, datasets: int, files: int) -> None:
-    for number in range(datasets):
+def make_folders(root: Path, first: int, last: int, files: int) -> None:
+    """Dataset folders first..last-1 (a complete folder is left as it is)."""
+    for number in range(first, last):
         folder = root / "data" / f"{number:05d}"
-        folder.mkdir(parents=True)
+        folder.mkdir(parents=True, exist_ok=True)
         for index in range(files):
             (folder / f"f{index:04d}.dat").write_bytes(f"{number}/{index}\n".encode() * 4)
+
+
+def set_up(root: Path, url: str, datasets: int, files: int, batch: int) -> None:
+    """Create and apply the project `batch` datasets at a time: each slice is a real plan
+    and apply of the whole manifest (the earlier slices are no-ops in it).  A run stopped
+    part way resumes at the first slice not yet in scisync.lock (apply is resumable)."""
     (root / "scisync.yaml").write_text(MANIFEST.format(url=url))
+    done = applied_count(root)
+    while done < datasets:
+        last = min(done + batch, datasets)
+        started = time.perf_counter()
+        make_folders(root, done, last, files)
+        project = api.load_project([root / "scisync.yaml"])
+        with api.connect(project) as connection:
+            plan = api.plan(project, connection)
+            api.apply(project, connection, plan, workers=4)
+        print(
+            f"setup: applied datasets {done}..{last - 1} x {files} files "
+            f"in {time.perf_counter() - started:.1f} s",
+            flush=True,
+        )
+        done = last
+
+
+def applied_count(root: Path) -> int:
+    """How many datasets scisync.lock records (0 without one): where a sliced setup resumes."""
+    lock = root / "scisync.lock"
+    if not lock.exists():
+        return 0
+    return len(json.loads(lock.read_text()).get("datasets", {}))
 
 
 @contextmanager
@@ -202,6 +232,13 @@ def main() -> None:
         type=Path,
         help="keep the project and catalogue here and reuse them on the next run (skips setup)",
     )
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=1000,
+        help="setup: create and apply this many datasets at a time (resumable in --workdir)",
+    )
+    parser.add_argument("--setup-only", action="store_true", help="stop after the setup")
     parser.add_argument("--plan-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.plan_child is not None:
@@ -211,25 +248,22 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="scisync-bench-") as scratch:
         tmp = args.workdir or Path(scratch)
         root = tmp / "project"
-        reuse = (root / "scisync.lock").exists()
         root.mkdir(parents=True, exist_ok=True)
         with sandbox_process(tmp / "scicat") as url:
             token = login(url)
             os.environ["SCICAT_TOKEN"] = token
-            if reuse:
+            if applied_count(root) >= args.datasets:
                 (root / "scisync.yaml").write_text(MANIFEST.format(url=url))
                 print(f"setup: reusing {root}")
             else:
-                make_project(root, url, args.datasets, args.files)
                 started = time.perf_counter()
-                project = api.load_project([root / "scisync.yaml"])
-                with api.connect(project) as connection:
-                    plan = api.plan(project, connection)
-                    api.apply(project, connection, plan, workers=4)
+                set_up(root, url, args.datasets, args.files, args.batch)
                 setup = time.perf_counter() - started
                 print(
                     f"setup: applied {args.datasets} datasets x {args.files} files in {setup:.1f} s"
                 )
+            if args.setup_only:
+                return
             # The first no-op plan after an apply (or another manifest URL) plans every
             # dataset in full and records them as settled; the timed ones follow it.
             first, _ = plan_in_child(root, token, profile=False)
