@@ -39,7 +39,7 @@ from scisync.apply.lockbuild import keeps_record, updated_lock
 from scisync.desired.build import build_desired, storage_roots
 from scisync.desired.ids import make_marker, rows_digest
 from scisync.desired.model import DesiredState
-from scisync.desired.stamps import local_stamp
+from scisync.desired.stamps import local_stamps
 from scisync.errors import LockfileError, PlanError
 from scisync.lock.filelock import ApplyLock
 from scisync.lock.io import lock_digest, read_lock, write_lock
@@ -245,7 +245,7 @@ def _gather(
     markers = sorted({make_marker(manifest.project, spec.key) for spec in manifest.datasets})
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scisync-observe") as pool:
         found = pool.submit(connection.catalog.find_datasets_by_markers, markers)
-        local = {spec.key: local_stamp(spec) for spec in manifest.datasets}
+        local = local_stamps(manifest.datasets)
         found_by_marker = found.result()
     current = current_stamps(manifest, recorded, local, found_by_marker, resuming)
     known = SettledStamps(project.state_dir / SETTLED_FILE).stamps
