@@ -34,10 +34,8 @@ _TYPES: dict[str, Callable[[Any], bool]] = {
     "null": lambda value: value is None,
     "number": lambda value: isinstance(value, int | float) and not isinstance(value, bool),
     "integer": lambda value: (
-        isinstance(value, int)
-        and not isinstance(value, bool)
-        or isinstance(value, float)
-        and value.is_integer()
+        (isinstance(value, int) and not isinstance(value, bool))
+        or (isinstance(value, float) and value.is_integer())
     ),
 }
 
@@ -110,7 +108,7 @@ class _Compiler:
 
         return check
 
-    def _additionalProperties(self, argument: Any, schema: Any) -> Check:  # noqa: N802
+    def _additionalProperties(self, argument: Any, schema: Any) -> Check:
         if "patternProperties" in schema:
             raise _Unsupported("patternProperties")
         known = frozenset(schema.get("properties", {}))
@@ -126,10 +124,10 @@ class _Compiler:
         names = tuple(argument)
         return lambda value: not isinstance(value, dict) or all(name in value for name in names)
 
-    def _minProperties(self, argument: Any, _: Any) -> Check:  # noqa: N802
+    def _minProperties(self, argument: Any, _: Any) -> Check:
         return lambda value: not isinstance(value, dict) or len(value) >= argument
 
-    def _maxProperties(self, argument: Any, _: Any) -> Check:  # noqa: N802
+    def _maxProperties(self, argument: Any, _: Any) -> Check:
         return lambda value: not isinstance(value, dict) or len(value) <= argument
 
     def _items(self, argument: Any, schema: Any) -> Check:
@@ -138,20 +136,20 @@ class _Compiler:
         sub = self.compile(argument)
         return lambda value: not isinstance(value, list) or all(sub(item) for item in value)
 
-    def _minItems(self, argument: Any, _: Any) -> Check:  # noqa: N802
+    def _minItems(self, argument: Any, _: Any) -> Check:
         return lambda value: not isinstance(value, list) or len(value) >= argument
 
-    def _maxItems(self, argument: Any, _: Any) -> Check:  # noqa: N802
+    def _maxItems(self, argument: Any, _: Any) -> Check:
         return lambda value: not isinstance(value, list) or len(value) <= argument
 
     def _pattern(self, argument: Any, _: Any) -> Check:
         search = re.compile(argument).search
         return lambda value: not isinstance(value, str) or search(value) is not None
 
-    def _minLength(self, argument: Any, _: Any) -> Check:  # noqa: N802
+    def _minLength(self, argument: Any, _: Any) -> Check:
         return lambda value: not isinstance(value, str) or len(value) >= argument
 
-    def _maxLength(self, argument: Any, _: Any) -> Check:  # noqa: N802
+    def _maxLength(self, argument: Any, _: Any) -> Check:
         return lambda value: not isinstance(value, str) or len(value) <= argument
 
     def _enum(self, argument: Any, _: Any) -> Check:
@@ -175,21 +173,21 @@ class _Compiler:
     def _maximum(self, argument: Any, _: Any) -> Check:
         return _numeric(lambda number: number <= argument)
 
-    def _exclusiveMinimum(self, argument: Any, _: Any) -> Check:  # noqa: N802
+    def _exclusiveMinimum(self, argument: Any, _: Any) -> Check:
         return _numeric(lambda number: number > argument)
 
-    def _exclusiveMaximum(self, argument: Any, _: Any) -> Check:  # noqa: N802
+    def _exclusiveMaximum(self, argument: Any, _: Any) -> Check:
         return _numeric(lambda number: number < argument)
 
-    def _oneOf(self, argument: Any, _: Any) -> Check:  # noqa: N802
+    def _oneOf(self, argument: Any, _: Any) -> Check:
         subs = [self.compile(sub) for sub in argument]
         return lambda value: sum(1 for sub in subs if sub(value)) == 1
 
-    def _anyOf(self, argument: Any, _: Any) -> Check:  # noqa: N802
+    def _anyOf(self, argument: Any, _: Any) -> Check:
         subs = [self.compile(sub) for sub in argument]
         return lambda value: any(sub(value) for sub in subs)
 
-    def _allOf(self, argument: Any, _: Any) -> Check:  # noqa: N802
+    def _allOf(self, argument: Any, _: Any) -> Check:
         return _all([self.compile(sub) for sub in argument])
 
 

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
-from ruamel.yaml import YAML
 
 from scisync._util.schemacheck import compile_check
 from scisync.manifest.problems import Problems
@@ -77,7 +76,7 @@ CASES: list[tuple[dict[str, Any], Any, bool]] = [
         },
         {"next": {"next": {"next": 1}}},
         False,
-    ),  # fmt: skip
+    ),
     (
         {
             "$defs": {"t": {"type": "object", "properties": {"next": {"$ref": "#/$defs/t"}}}},
@@ -85,7 +84,7 @@ CASES: list[tuple[dict[str, Any], Any, bool]] = [
         },
         {"next": {"next": {}}},
         True,
-    ),  # fmt: skip
+    ),
 ]
 
 
