@@ -18,22 +18,13 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from scisync._util.hashing import CachedHasher
 from scisync._util.limits import SshLimits
 from scisync._util.secrets import register_secret
 from scisync._util.version import VERSION
-from scisync.adopt.importer import (
-    ImportResult,
-    adoption,
-    draft_import,
-    marking_plan,
-    write_entry,
-)
 from scisync.apply.cancel import Cancellation
-from scisync.apply.events import ApplySummary, EventSink
-from scisync.apply.executor import Applier, ApplyResults
-from scisync.apply.faults import checkpoint
 from scisync.apply.journal import Journal
 from scisync.apply.lockbuild import keeps_record, updated_lock
 from scisync.desired.build import build_desired, storage_roots
@@ -62,6 +53,13 @@ from scisync.scicat.auth import ExpiringToken, open_catalog
 from scisync.scicat.client import ScicatClient
 from scisync.scicat.http import RetryListener
 from scisync.storage.base import Storage
+
+if TYPE_CHECKING:
+    # Only apply and import need these (imported where used): `scisync plan` and a
+    # notebook's first `import scisync.api` do not pay for them.
+    from scisync.adopt.importer import ImportResult
+    from scisync.apply.events import ApplySummary, EventSink
+    from scisync.apply.executor import ApplyResults
 
 LOCK_NAME = "scisync.lock"
 STATE_DIR = ".scisync"  # journal, hash cache, apply lock: machine-local, not committed
@@ -434,6 +432,8 @@ def apply(
     the lockfile records what completed, the journal is kept for the resume, and
     :class:`~scisync.errors.Interrupted` is raised.
     """
+    from scisync.apply.executor import Applier
+
     refuse_conflicts(the_plan)
     journal = Journal(project.state_dir / "journal.jsonl")
     recorded = read_lock(project.lock_path) or Lockfile(project=project.manifest.project)
@@ -486,6 +486,9 @@ def import_dataset(
     the apply lock (see :func:`apply_lock`).  *cancel* stops it as it stops :func:`apply`:
     a step in flight finishes and is journaled, and the next run resumes from there.
     """
+    from scisync.adopt.importer import adoption, draft_import, marking_plan, write_entry
+    from scisync.apply.faults import checkpoint
+
     stop = cancel or Cancellation()
     variables = dict(variables or {})
     draft = draft_import(
@@ -532,6 +535,15 @@ def apply_lock(project: Project, timeout: float) -> ApplyLock:
     """The lock that keeps two applies on the same lockfile from running at once."""
     project.state_dir.mkdir(parents=True, exist_ok=True)
     return ApplyLock(project.state_dir / "apply.lock", timeout=timeout)
+
+
+def __getattr__(name: str) -> Any:
+    """``api.ImportResult``, imported when first asked for (see TYPE_CHECKING above)."""
+    if name == "ImportResult":
+        from scisync.adopt.importer import ImportResult
+
+        return ImportResult
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
