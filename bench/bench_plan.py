@@ -13,6 +13,11 @@ attachments with plain `requests` calls (the least any client must do).
     python bench/bench_plan.py --datasets 10000 --workdir DIR   # one million files
     python bench/bench_plan.py --datasets 100                    # quicker
 
+The setup creates and applies the datasets ``--batch`` at a time (each slice a real plan
+and apply of the whole manifest); in a ``--workdir`` a stopped setup resumes at the first
+slice scisync.lock does not record, and a finished one is reused (``--setup-only`` stops
+after it), so the one-million-file project can be built over several runs.
+
 Targets (issue 13): at 1,000 x 100, <= 3x the baseline fetch; at one million files
 <= 10 s; <= 50 SciCat requests, 0 files read, peak RSS <= 1 GiB.
 """
