@@ -9,10 +9,7 @@ value, and a "did you mean" for misspelt keys.
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from scisync._util.schemacheck import Check, compile_check
 from scisync._util.secrets import register_secret
@@ -43,6 +40,10 @@ SSH_HINT = (
     "~/.ssh/config and your SSH agent"
 )
 
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
+
 _PATTERN_MESSAGES: dict[str, tuple[str, str | None]] = {
     METADATA_CONDITION.pattern: (
         "is not a metadata condition",
@@ -67,6 +68,9 @@ _PATTERN_MESSAGES: dict[str, tuple[str, str | None]] = {
 
 
 def _validator() -> Draft202012Validator:
+    # imported here: a valid manifest is recognised by the compiled check alone
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(manifest_schema())
 
 
