@@ -207,12 +207,18 @@ def plan_once(root: Path, profile: bool) -> None:
 
 
 def plan_in_child(root: Path, token: str, profile: bool) -> tuple[dict[str, object], int]:
-    """One no-op plan in a fresh process: its figures and its peak RSS in bytes."""
+    """One no-op plan in a fresh process: its figures and its peak RSS in bytes.
+
+    The child may write and reuse bytecode (``__pycache__``) even where the environment
+    says PYTHONDONTWRITEBYTECODE: an installed scisync has its .pyc files, and compiling
+    every module from source on each start is not what a user's `scisync plan` pays."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "SCICAT_TOKEN": token}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     process = subprocess.Popen(
         [sys.executable, __file__, "--plan-child", str(root), *(["--profile"] if profile else [])],
         stdout=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO), "SCICAT_TOKEN": token},
+        env=env,
     )
     assert process.stdout is not None
     output = process.stdout.read()
