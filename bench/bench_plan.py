@@ -206,8 +206,9 @@ def plan_once(root: Path, profile: bool) -> None:
     print(json.dumps(result), flush=True)
 
 
-def plan_in_child(root: Path, token: str, profile: bool) -> tuple[dict[str, object], int]:
-    """One no-op plan in a fresh process: its figures and its peak RSS in bytes.
+def plan_in_child(root: Path, token: str, profile: bool) -> tuple[dict[str, object], int, float]:
+    """One no-op plan in a fresh process: its figures, its peak RSS in bytes and its CPU
+    seconds (user + system, all threads: what the plan costs whatever the machine's load).
 
     The child may write and reuse bytecode (``__pycache__``) even where the environment
     says PYTHONDONTWRITEBYTECODE: an installed scisync has its .pyc files, and compiling
@@ -229,7 +230,8 @@ def plan_in_child(root: Path, token: str, profile: bool) -> tuple[dict[str, obje
     lines = output.rstrip("\n").splitlines()
     if profile:
         print("\n".join(lines[:-1]))
-    return json.loads(lines[-1]), usage.ru_maxrss * 1024  # Linux: ru_maxrss is in KiB
+    cpu = usage.ru_utime + usage.ru_stime
+    return json.loads(lines[-1]), usage.ru_maxrss * 1024, cpu  # Linux: ru_maxrss is in KiB
 
 
 def main() -> None:
@@ -277,20 +279,21 @@ def main() -> None:
                 return
             # The first no-op plan after an apply (or another manifest URL) plans every
             # dataset in full and records them as settled; the timed ones follow it.
-            first, _ = plan_in_child(root, token, profile=False)
+            first, _, _ = plan_in_child(root, token, profile=False)
             print(f"first no-op plan (records settled datasets): {first['wall']:.2f} s")
             runs = [plan_in_child(root, token, profile=False) for _ in range(args.repeat)]
-            for result, _ in runs:
+            for result, _, _ in runs:
                 assert result["noop"], "the plan after apply should be a no-op"
             if args.profile:
                 plan_in_child(root, token, profile=True)
-            best, _ = min(runs, key=lambda run: float(cast(float, run[0]["wall"])))
+            best = min(runs, key=lambda run: float(cast(float, run[0]["wall"])))[0]
+            cpu = min(run[2] for run in runs)
             baseline = min(baseline_fetch(url, token, args.datasets) for _ in range(args.repeat))
 
     wall = float(cast(float, best["wall"]))
     requests_made = int(cast(int, best["requests"]))
     files_read = int(cast(int, best["files_read"]))
-    peak = max(run_rss for _, run_rss in runs)
+    peak = max(run[1] for run in runs)
     print(f"no-op plan ({args.datasets} datasets x {args.files} files):")
     print(
         f"  wall time       {wall:6.2f} s   (target <= {wall_target(args)} s)   "
@@ -308,6 +311,7 @@ def main() -> None:
         f"  peak RSS        {peak / 2**20:6.0f} MiB (target <= 1024)  "
         f"{'OK' if peak <= 2**30 else 'MISSED'}"
     )
+    print(f"  CPU time        {cpu:6.2f} s   (user + system of the plan process, all threads)")
     print(f"  settled datasets {best['settled']} of {args.datasets}")
     print(f"  baseline fetch  {baseline:6.2f} s   (plain requests, same datasets with includes)")
     print(f"  ratio plan / baseline fetch: {wall / baseline:.2f}   (target <= 3 at 1,000 x 100)")
