@@ -40,6 +40,17 @@ _TYPES: dict[str, Callable[[Any], bool]] = {
 }
 
 
+# The keywords implemented below (each by the method named after it, without "$").
+_KEYWORDS = frozenset(
+    {
+        "$ref", "type", "properties", "additionalProperties", "required", "minProperties",
+        "maxProperties", "items", "minItems", "maxItems", "pattern", "minLength", "maxLength",
+        "enum", "const", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
+        "oneOf", "anyOf", "allOf",
+    }
+)  # fmt: skip
+
+
 class _Unsupported(Exception):
     """The schema uses a keyword (or form) this checker does not implement."""
 
@@ -69,9 +80,9 @@ class _Compiler:
         for keyword, argument in schema.items():
             if keyword in _ANNOTATIONS or keyword == "$defs":
                 continue
-            build = getattr(self, "_" + keyword.lstrip("$"), None)
-            if build is None:
+            if keyword not in _KEYWORDS:
                 raise _Unsupported(keyword)
+            build = getattr(self, "_" + keyword.lstrip("$"))
             checks.append(build(argument, schema))
         return _all(checks)
 
