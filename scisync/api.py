@@ -18,28 +18,19 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from scisync._util.hashing import CachedHasher
 from scisync._util.limits import SshLimits
 from scisync._util.secrets import register_secret
 from scisync._util.version import VERSION
-from scisync.adopt.importer import (
-    ImportResult,
-    adoption,
-    draft_import,
-    marking_plan,
-    write_entry,
-)
 from scisync.apply.cancel import Cancellation
-from scisync.apply.events import ApplySummary, EventSink
-from scisync.apply.executor import Applier, ApplyResults
-from scisync.apply.faults import checkpoint
 from scisync.apply.journal import Journal
 from scisync.apply.lockbuild import keeps_record, updated_lock
 from scisync.desired.build import build_desired, storage_roots
 from scisync.desired.ids import make_marker, rows_digest
 from scisync.desired.model import DesiredState
-from scisync.desired.stamps import local_stamp
+from scisync.desired.stamps import local_stamps
 from scisync.errors import LockfileError, PlanError
 from scisync.lock.filelock import ApplyLock
 from scisync.lock.io import lock_digest, read_lock, write_lock
@@ -63,6 +54,13 @@ from scisync.scicat.client import ScicatClient
 from scisync.scicat.http import RetryListener
 from scisync.storage.base import Storage
 
+if TYPE_CHECKING:
+    # Only apply and import need these (imported where used): `scisync plan` and a
+    # notebook's first `import scisync.api` do not pay for them.
+    from scisync.adopt.importer import ImportResult
+    from scisync.apply.events import ApplySummary, EventSink
+    from scisync.apply.executor import ApplyResults
+
 LOCK_NAME = "scisync.lock"
 STATE_DIR = ".scisync"  # journal, hash cache, apply lock: machine-local, not committed
 SANDBOX_USER = "ingestor"  # the embedded sandbox's account scisync signs in as
@@ -85,9 +83,12 @@ def load_project(
     lock_path: Path | None = None,
 ) -> Project:
     """Load, render and validate the manifest; the lockfile sits beside the first file."""
-    manifest = load_manifest(
-        [Path(p) for p in paths], variables=dict(variables or {}), var_files=list(var_files)
-    )
+    # A 10,000-item for_each allocates millions of acyclic nodes: without the pause the
+    # collector's full passes made the load grow faster than the manifest (1.6x the time).
+    with _without_cyclic_gc():
+        manifest = load_manifest(
+            [Path(p) for p in paths], variables=dict(variables or {}), var_files=list(var_files)
+        )
     base = manifest.base_dir
     return Project(
         manifest=manifest,
@@ -245,7 +246,7 @@ def _gather(
     markers = sorted({make_marker(manifest.project, spec.key) for spec in manifest.datasets})
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scisync-observe") as pool:
         found = pool.submit(connection.catalog.find_datasets_by_markers, markers)
-        local = {spec.key: local_stamp(spec) for spec in manifest.datasets}
+        local = local_stamps(manifest.datasets)
         found_by_marker = found.result()
     current = current_stamps(manifest, recorded, local, found_by_marker, resuming)
     known = SettledStamps(project.state_dir / SETTLED_FILE).stamps
@@ -434,6 +435,8 @@ def apply(
     the lockfile records what completed, the journal is kept for the resume, and
     :class:`~scisync.errors.Interrupted` is raised.
     """
+    from scisync.apply.executor import Applier
+
     refuse_conflicts(the_plan)
     journal = Journal(project.state_dir / "journal.jsonl")
     recorded = read_lock(project.lock_path) or Lockfile(project=project.manifest.project)
@@ -486,6 +489,9 @@ def import_dataset(
     the apply lock (see :func:`apply_lock`).  *cancel* stops it as it stops :func:`apply`:
     a step in flight finishes and is journaled, and the next run resumes from there.
     """
+    from scisync.adopt.importer import adoption, draft_import, marking_plan, write_entry
+    from scisync.apply.faults import checkpoint
+
     stop = cancel or Cancellation()
     variables = dict(variables or {})
     draft = draft_import(
@@ -532,6 +538,15 @@ def apply_lock(project: Project, timeout: float) -> ApplyLock:
     """The lock that keeps two applies on the same lockfile from running at once."""
     project.state_dir.mkdir(parents=True, exist_ok=True)
     return ApplyLock(project.state_dir / "apply.lock", timeout=timeout)
+
+
+def __getattr__(name: str) -> Any:
+    """``api.ImportResult``, imported when first asked for (see TYPE_CHECKING above)."""
+    if name == "ImportResult":
+        from scisync.adopt.importer import ImportResult
+
+        return ImportResult
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [

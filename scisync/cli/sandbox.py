@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from scisync.render.sandbox import describe
-from scisync.sandbox.server import SandboxInfo, run_forever
+
+if TYPE_CHECKING:
+    # The server (and its web pages) is imported when the command runs: every other
+    # command (`scisync plan` ...) starts without it.
+    from scisync.sandbox.server import SandboxInfo
 
 DEFAULT_DATA_DIR = Path(".scisync-sandbox")
 
@@ -25,6 +30,7 @@ DEFAULT_DATA_DIR = Path(".scisync-sandbox")
 @click.option("--port", default=3000, show_default=True, type=int, help="Port (0 = any free port).")
 def sandbox_command(data_dir: Path, host: str, port: int) -> None:
     """Run a local SciCat-compatible server to try manifests against."""
+    from scisync.sandbox.server import run_forever
 
     def announce(info: SandboxInfo) -> None:
         for line in describe(info):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from scisync._util.jsontypes import Json
@@ -66,7 +66,8 @@ class Node:
         return self.value.get(key) if isinstance(self.value, dict) else None
 
     def with_value(self, value: Any) -> Node:
-        return replace(self, value=value)
+        # The constructor, not dataclasses.replace: rendering calls this once per value.
+        return Node(value, self.position, self.key_positions, self.origin)
 
     def to_plain(self) -> Json:
         """The value as plain JSON-like Python data (positions dropped)."""

@@ -14,7 +14,7 @@ import difflib
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -73,6 +73,10 @@ class Renderer:
     jinja: ImmutableSandboxedEnvironment = field(init=False)
     _templates: dict[str, Template] = field(init=False, default_factory=dict)
     _contexts: dict[str, dict[str, Any]] = field(init=False, default_factory=dict)
+    # id(node) -> (node, whether a template string is below it): for_each renders one body
+    # per item, and its template-free parts are shared, not copied.  The node is kept so
+    # that its id cannot be reused by another node while the renderer lives.
+    _templated: dict[int, tuple[Node, bool]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.jinja = BoundedSandbox(
@@ -174,7 +178,10 @@ class Renderer:
     def render(
         self, node: Node, path: NodePath, problems: Problems, each: object = _MISSING
     ) -> Node:
-        """A copy of *node* with every template string rendered (keys untouched)."""
+        """A copy of *node* with every template string rendered (keys untouched); a part
+        without templates is returned as it is (nodes are never changed in place)."""
+        if not self._has_template(node):
+            return node
         if isinstance(node.value, dict):
             return node.with_value(
                 {
@@ -193,6 +200,20 @@ class Renderer:
             rendered = self.render_text(node, path, problems, each)
             return node if rendered is None else node.with_value(rendered)
         return node
+
+    def _has_template(self, node: Node) -> bool:
+        known = self._templated.get(id(node))
+        if known is not None and known[0] is node:
+            return known[1]
+        value = node.value
+        if isinstance(value, dict):
+            found = any([self._has_template(child) for child in value.values()])
+        elif isinstance(value, list):
+            found = any([self._has_template(child) for child in value])
+        else:
+            found = isinstance(value, str) and is_template(value)
+        self._templated[id(node)] = (node, found)
+        return found
 
     def expand_for_each(self, node: Node, path: NodePath, problems: Problems) -> list[Node]:
         """One rendered dataset per ``for_each`` item (or the dataset itself, rendered)."""
@@ -295,7 +316,7 @@ def _short(value: Json) -> str:
 
 
 def _with_origin(node: Node, origin: str) -> Node:
-    return replace(node, origin=origin)
+    return Node(node.value, node.position, node.key_positions, origin)
 
 
 def _report(

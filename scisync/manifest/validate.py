@@ -8,11 +8,10 @@ value, and a "did you mean" for misspelt keys.
 
 from __future__ import annotations
 
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
-
+from scisync._util.schemacheck import Check, compile_check
 from scisync._util.secrets import register_secret
 from scisync.manifest.fields import DATASET_FIELDS, METADATA_CONDITION, SAMPLE_FIELDS
 from scisync.manifest.nodes import Node, NodePath
@@ -41,6 +40,10 @@ SSH_HINT = (
     "~/.ssh/config and your SSH agent"
 )
 
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
+
 _PATTERN_MESSAGES: dict[str, tuple[str, str | None]] = {
     METADATA_CONDITION.pattern: (
         "is not a metadata condition",
@@ -65,13 +68,28 @@ _PATTERN_MESSAGES: dict[str, tuple[str, str | None]] = {
 
 
 def _validator() -> Draft202012Validator:
+    # imported here: a valid manifest is recognised by the compiled check alone
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(manifest_schema())
 
 
+@cache
+def _fast_check() -> Check | None:
+    return compile_check(manifest_schema())
+
+
 def validate_document(root: Node, problems: Problems) -> None:
-    """Add a problem for every schema violation in *root*, and for missing SciCat fields."""
-    for error in _validator().iter_errors(root.to_plain()):
-        _map_error(error, root, problems)
+    """Add a problem for every schema violation in *root*, and for missing SciCat fields.
+
+    A valid document (the common case) is recognised by the compiled check alone, which
+    is never more lenient than jsonschema; otherwise jsonschema finds every error, so each
+    message is exactly what it would be without the check."""
+    plain = root.to_plain()
+    check = _fast_check()
+    if check is None or not check(plain):
+        for error in _validator().iter_errors(plain):
+            _map_error(error, root, problems)
     check_required_fields(root, problems)
 
 
@@ -80,18 +98,27 @@ _PI = ("principal_investigator", "principal_investigators")
 
 def _needed(section: str, kind: object, values: dict[str, Node]) -> list[str]:
     """The fields an entry of *section* (a dataset of type *kind*) must have."""
+    has_pi = any(name in values for name in _PI)
+    if not isinstance(kind, str):
+        kind = None  # any other value: the schema reports it; only the common fields
+    return list(_needed_by_kind(section, kind, has_pi))
+
+
+@cache
+def _needed_by_kind(section: str, kind: str | None, has_pi: bool) -> tuple[str, ...]:
+    # asked once per entry (10,000 times for a large for_each), answered once per kind
     if section == "samples":
-        return required_fields(SAMPLE_FIELDS, "raw")
+        return tuple(required_fields(SAMPLE_FIELDS, "raw"))
     common = [f for f in required_fields(DATASET_FIELDS, "raw") if f in
               required_fields(DATASET_FIELDS, "derived")]  # fmt: skip
     if kind not in ("raw", "derived"):
-        return common  # a wrong type is reported by the schema
+        return tuple(common)  # a wrong type is reported by the schema
     needed = common + [f for f in required_fields(DATASET_FIELDS, str(kind)) if f not in common]
     if kind == "derived":
         needed.append("input_datasets")
-    elif not any(name in values for name in _PI):
+    elif not has_pi:
         needed.append(_PI[0])
-    return needed
+    return tuple(needed)
 
 
 def check_required_fields(root: Node, problems: Problems) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from scisync.sandbox.server import SandboxInfo
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from scisync.sandbox.server import SandboxInfo
 
 
 def describe(info: SandboxInfo) -> list[str]:

@@ -11,12 +11,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import cast
-
-import jsonschema
+from typing import TYPE_CHECKING, cast
 
 from scisync._util.jsonpos import locate
 from scisync._util.jsontypes import Json, JsonObject
+
+if TYPE_CHECKING:
+    import jsonschema
 
 
 def _file_name(name: str) -> str:
@@ -48,7 +49,10 @@ class SchemaViolation:
 
 @cache
 def _validator(file_name: str) -> jsonschema.protocols.Validator:
-    return jsonschema.Draft202012Validator(_load(file_name))
+    # imported here: a plan whose inputs pass the fast checks never needs jsonschema
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(_load(file_name))
 
 
 def schema_violations(name: str, instance: Json) -> list[SchemaViolation]:

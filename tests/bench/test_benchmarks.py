@@ -21,7 +21,7 @@ BENCH = REPO / "bench"
 # script -> (arguments for its tiniest run, the line that carries its ratio)
 TINY_RUNS: dict[str, tuple[list[str], str]] = {
     "bench_plan.py": (
-        ["--datasets", "3", "--files", "2", "--repeat", "1"],
+        ["--datasets", "3", "--files", "2", "--repeat", "1", "--batch", "2"],
         r"ratio plan / baseline fetch: \d+\.\d\d",
     ),
     "bench_apply.py": (
