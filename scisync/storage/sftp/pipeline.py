@@ -198,7 +198,11 @@ class _Connection(Generic[Result]):
             self.internals.request_number += 1
         message = paramiko.Message()
         message.add_int(num)
-        for item in request.args:
+        args = request.args
+        data = args[-1] if request.payload and isinstance(args[-1], bytes) else None
+        if data is not None:
+            args = args[:-1]  # a write's data is queued as it is: no copy into the message
+        for item in args:
             if isinstance(item, int64):
                 message.add_int64(item)
             elif isinstance(item, int):
@@ -209,8 +213,12 @@ class _Connection(Generic[Result]):
             else:
                 message.add_string(item)
         body = message.asbytes()
-        self.outgoing.append(struct.pack(">IB", len(body) + 1, request.kind) + body)
-        self.outgoing_size += len(body) + 5
+        length = len(body) + (4 + len(data) if data is not None else 0)
+        self.outgoing.append(struct.pack(">IB", length + 1, request.kind) + body)
+        if data is not None:
+            self.outgoing.append(struct.pack(">I", len(data)))
+            self.outgoing.append(data)
+        self.outgoing_size += length + 5
         return num
 
     def flush(self) -> None:
