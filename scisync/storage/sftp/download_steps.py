@@ -7,8 +7,8 @@ and nothing is placed.
 
 The last three (fsync, verify, link) run on a small pool of *finisher* threads, not on the
 connection's worker: an ``fsync`` waits for the disk (1.6-4 ms per file one at a time on
-this machine's ext4), and while it waits the worker goes on receiving other files; fsyncs
-issued at once share the file system's journal commits (16 at once: 0.13 ms per 4 KiB file).
+the development machine), and while it waits the worker goes on receiving other files;
+fsyncs issued at once overlap their waits (16 at once: 0.13 ms per 4 KiB file).
 """
 
 from __future__ import annotations
