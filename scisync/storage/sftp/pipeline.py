@@ -143,6 +143,11 @@ class _Feed(Generic[Job]):
         self._next = 0
         self._lock = threading.Lock()
 
+    def left(self) -> bool:
+        """Whether a job is still to be started."""
+        with self._lock:
+            return self._next < len(self._jobs)
+
     def take(self) -> int | None:
         with self._lock:
             if self._next >= len(self._jobs):
@@ -346,7 +351,9 @@ def spread(
 
     def worker() -> None:
         try:
-            while not abort.is_set():
+            # No session is opened (nor re-opened after a break) once no job is left to
+            # start: a reconnection through a stalled link would only delay the error.
+            while not abort.is_set() and feed.left():
                 try:
                     with lease() as session:
                         run_steps(session.sftp, feed, jobs, make_steps, outcomes, abort)
