@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from contextlib import ExitStack
 
 from scisync._util.hashing import StreamingHasher
@@ -32,7 +33,7 @@ from scisync.storage.base import (
 from scisync.storage.local import local_copy_matches
 from scisync.storage.sftp import stream
 from scisync.storage.sftp.download_steps import Fetcher, local_temp_for
-from scisync.storage.sftp.pipeline import Abort, spread, then
+from scisync.storage.sftp.pipeline import Abort, spread
 from scisync.storage.sftp.server import Server
 from scisync.storage.sftp.stream import OrderedDownload
 from scisync.storage.ssh import TRANSFER_ERRORS, Session, is_missing
@@ -87,20 +88,22 @@ class Downloader:
     ) -> list[StorageError]:
         """Files below the split size, many in flight per connection (:mod:`.pipeline`);
         each folder that got new names is fsync'd once at the end."""
-        fetcher = Fetcher(self.server, progress)
+        fetcher = Fetcher(self.server, progress, finished)
         try:
             outcomes = spread(
                 self.server.pool.lease,
                 self.server.connections,
                 jobs,
-                lambda job: then(fetcher.fetch(job), lambda: finished(job)),
+                fetcher.fetch,
                 Abort(cancel),
             )
         finally:
+            fetcher.close()  # every received file is placed (or failed) first
             for folder in fetcher.placed:
                 fsync_dir(folder)
         failed: list[StorageError] = []
-        for job, outcome in zip(jobs, outcomes, strict=True):
+        for job, received in zip(jobs, outcomes, strict=True):
+            outcome = received.exception() if isinstance(received, Future) else received
             if not isinstance(outcome, BaseException):
                 continue  # reported done as it finished
             if isinstance(outcome, StorageError):

@@ -4,13 +4,19 @@ Same guarantees as the one-request-at-a-time path: the file is opened, its size 
 server checked, its bytes streamed into a local temporary (hashed on the way), fsync'd,
 verified, and linked into place without overwriting; on any failure the temporary is gone
 and nothing is placed.
+
+The last three (fsync, verify, link) run on a small pool of *finisher* threads, not on the
+connection's worker: an ``fsync`` waits for the disk (1.6-4 ms per file one at a time on
+the development machine), and while it waits the worker goes on receiving other files;
+fsyncs issued at once overlap their waits (16 at once: 0.13 ms per 4 KiB file).
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
@@ -36,21 +42,44 @@ from scisync.storage.ssh import TRANSFER_ERRORS, is_missing
 READS_PER_BATCH = max(1, MAX_BYTES // (2 * stream.READ_REQUEST_SIZE))
 """Read requests a file sends before it waits for their replies (bounds its memory)."""
 
+FINISHERS = 16
+"""Threads that fsync, verify and place received files (see the module's docstring)."""
+
+MAX_FINISHING = 64
+"""Files received but not yet placed; a worker waits beyond it (bounds open descriptors)."""
+
 
 class Fetcher:
-    """Downloads files; *placed* collects the folders that got a new name (to fsync once)."""
+    """Downloads files; *placed* collects the folders that got a new name (to fsync once).
 
-    def __init__(self, server: Server, progress: ProgressCallback | None) -> None:
+    *finished* is called with each job once its file is in place.  :meth:`close` waits for
+    the files handed to the finishers; call it before reading *placed*.
+    """
+
+    def __init__(
+        self,
+        server: Server,
+        progress: ProgressCallback | None,
+        finished: Callable[[DownloadJob], None],
+    ) -> None:
         self.server = server
         self.progress = progress
+        self.finished = finished
         self.placed: set[Path] = set()
         self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(MAX_FINISHING)
+        self._finishers = ThreadPoolExecutor(FINISHERS, thread_name_prefix="scisync-place")
 
-    def fetch(self, job: DownloadJob) -> Steps[None]:
+    def close(self) -> None:
+        self._finishers.shutdown(wait=True)
+
+    def fetch(self, job: DownloadJob) -> Steps[Future[None] | None]:
+        """The file's steps; their result is the finisher's future (None: already here)."""
         if local_copy_matches(job):
             if self.progress is not None and job.size is not None:
                 self.progress(job.size)
-            return
+            self.finished(job)
+            return None
         (opened,) = yield [Request(CMD_OPEN, (str(job.remote), SFTP_FLAG_READ, _none()))]
         try:
             handle = opened.handle()
@@ -67,28 +96,54 @@ class Fetcher:
         except Exception:
             yield [Request(CMD_CLOSE, (handle,))]
             raise
+        handed_over = False
         try:
-            yield from self._fetch_into(job, handle, tmp)
+            sink = yield from self._receive_into(job, handle, tmp)
+            self._slots.acquire()
+            future = self._finishers.submit(self._finish, job, tmp, *sink)
+            handed_over = True
+            return future
         except TRANSFER_ERRORS as exc:
             raise self.server.error(exc, "download", job.remote) from exc
         finally:
-            tmp.unlink(missing_ok=True)
+            if not handed_over:
+                tmp.unlink(missing_ok=True)
 
-    def _fetch_into(self, job: DownloadJob, handle: bytes, tmp: Path) -> Steps[None]:
-        """Stream the file into *tmp*, fsync it, verify it, link it into place."""
+    def _receive_into(
+        self, job: DownloadJob, handle: bytes, tmp: Path
+    ) -> Steps[tuple[BinaryIO, int, dict[str, str]]]:
+        """Stream the file into *tmp*; the still open file, its size and digests."""
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
         except OSError:
             yield [Request(CMD_CLOSE, (handle,))]
             raise
-        with os.fdopen(fd, "wb") as sink:
+        sink = os.fdopen(fd, "wb")
+        try:
             received, digests = yield from self._receive(job, handle, sink)
             sink.flush()
-            os.fsync(sink.fileno())
-        verify_download(job, digests, received)
-        if place_without_overwrite(tmp, job.local, digests["blake3"], sync_folder=False):
-            with self._lock:
-                self.placed.add(job.local.parent)
+        except BaseException:
+            sink.close()
+            raise
+        return sink, received, digests
+
+    def _finish(
+        self, job: DownloadJob, tmp: Path, sink: BinaryIO, received: int, digests: dict[str, str]
+    ) -> None:
+        """On a finisher thread: fsync *tmp*, verify it, link it into place."""
+        try:
+            with sink:
+                os.fsync(sink.fileno())
+            verify_download(job, digests, received)
+            if place_without_overwrite(tmp, job.local, digests["blake3"], sync_folder=False):
+                with self._lock:
+                    self.placed.add(job.local.parent)
+        except TRANSFER_ERRORS as exc:
+            raise self.server.error(exc, "download", job.remote) from exc
+        finally:
+            tmp.unlink(missing_ok=True)
+            self._slots.release()
+        self.finished(job)
 
     def _receive(
         self, job: DownloadJob, handle: bytes, sink: BinaryIO

@@ -143,6 +143,11 @@ class _Feed(Generic[Job]):
         self._next = 0
         self._lock = threading.Lock()
 
+    def left(self) -> bool:
+        """Whether a job is still to be started."""
+        with self._lock:
+            return self._next < len(self._jobs)
+
     def take(self) -> int | None:
         with self._lock:
             if self._next >= len(self._jobs):
@@ -198,7 +203,11 @@ class _Connection(Generic[Result]):
             self.internals.request_number += 1
         message = paramiko.Message()
         message.add_int(num)
-        for item in request.args:
+        args = request.args
+        data = args[-1] if request.payload and isinstance(args[-1], bytes) else None
+        if data is not None:
+            args = args[:-1]  # a write's data is queued as it is: no copy into the message
+        for item in args:
             if isinstance(item, int64):
                 message.add_int64(item)
             elif isinstance(item, int):
@@ -209,8 +218,12 @@ class _Connection(Generic[Result]):
             else:
                 message.add_string(item)
         body = message.asbytes()
-        self.outgoing.append(struct.pack(">IB", len(body) + 1, request.kind) + body)
-        self.outgoing_size += len(body) + 5
+        length = len(body) + (4 + len(data) if data is not None else 0)
+        self.outgoing.append(struct.pack(">IB", length + 1, request.kind) + body)
+        if data is not None:
+            self.outgoing.append(struct.pack(">I", len(data)))
+            self.outgoing.append(data)
+        self.outgoing_size += length + 5
         return num
 
     def flush(self) -> None:
@@ -338,7 +351,9 @@ def spread(
 
     def worker() -> None:
         try:
-            while not abort.is_set():
+            # No session is opened (nor re-opened after a break) once no job is left to
+            # start: a reconnection through a stalled link would only delay the error.
+            while not abort.is_set() and feed.left():
                 try:
                     with lease() as session:
                         run_steps(session.sftp, feed, jobs, make_steps, outcomes, abort)
