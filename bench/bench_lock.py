@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -103,12 +102,20 @@ _PROBES: dict[str, Callable[[Path], object]] = {
 
 
 def peak_rss_mib(probe: str, path: Path) -> float:
-    """Peak RSS of a fresh process that runs *probe* on *path* (os.wait4's ru_maxrss)."""
-    child = subprocess.Popen([sys.executable, __file__, "--probe", probe, str(path)])
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    assert child.returncode == 0, f"probe {probe} failed"
-    return usage.ru_maxrss / 1024
+    """Peak RSS of a fresh process that runs *probe* on *path*: its VmHWM, which (unlike
+    ru_maxrss) does not count what the parent held before the child's exec."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--probe", probe, str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return int(out.split()[-1]) / 1024
+
+
+def report_peak_rss() -> None:
+    status = Path("/proc/self/status").read_text()
+    print(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
 
 
 def main() -> None:
@@ -120,6 +127,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.probe:
         _PROBES[args.probe[0]](Path(args.probe[1]))
+        report_peak_rss()
         return
 
     with tempfile.TemporaryDirectory(prefix="scisync-bench-lock-") as scratch:

@@ -15,7 +15,10 @@ caller checks the rest of the document against the schema.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import operator
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import islice
 from json.encoder import encode_basestring
 from operator import itemgetter
 from typing import TypeVar
@@ -33,8 +36,10 @@ from scisync.lock.model import (
 
 #: Raises for the list of entry (section, key): a file breaks the rule, or a path repeats.
 FileRefusal = Callable[[str, str, Sequence[LockedFile]], None]
-#: The file rule: whether one file may be written.
-FileRule = Callable[[LockedFile], bool]
+#: The file rule for a list, by columns: paths, sizes, digests, checksums (None: none).
+FileRule = Callable[
+    [tuple[str, ...], tuple[int, ...], tuple[str, ...], tuple[str | None, ...]], bool
+]
 
 _Entry = TypeVar("_Entry")
 _SEPARATOR = ",\n"
@@ -149,18 +154,54 @@ def _files(
         unread = files.unread
         if unread is not None:
             return unread  # as read, and read by nothing since: the same entry
-    ordered = sorted(files, key=itemgetter(0))
-    if not all(map(valid, ordered)) or any(
-        before.path == after.path for before, after in zip(ordered, ordered[1:], strict=False)
-    ):
+    ordered = list(files)
+    if not ordered:
+        return "[]"
+    paths, sizes, digests, checksums = zip(*ordered, strict=True)
+    if not all(map(operator.lt, paths, islice(paths, 1, None))):  # not sorted, or repeats
+        ordered.sort(key=itemgetter(0))
+        paths, sizes, digests, checksums = zip(*ordered, strict=True)
+        if any(map(operator.eq, paths, islice(paths, 1, None))):
+            refuse(section, key, ordered)
+    if not valid(paths, sizes, digests, checksums):
         refuse(section, key, ordered)
-    return _items([_file_line(file) for file in ordered])
+    return "[\n        " + ",\n        ".join(_file_lines(paths, sizes, digests, checksums)) + "\n      ]"
 
 
-def _file_line(file: LockedFile) -> str:
-    # blake3 is checked to be lowercase hex: nothing in it needs escaping.
-    head = f'{{"path": {encode_basestring(file.path)}, "size": {file.size}, '
-    if file.checksum is None:
-        return f'{head}"blake3": "{file.blake3}"}}'
-    return f'{head}"blake3": "{file.blake3}", "checksum": {encode_basestring(file.checksum)}}}'
+_PLAIN = '{{"path": "{}", "size": {}, "blake3": "{}"}}'
+_WITH_CHECKSUM = '{{"path": "{}", "size": {}, "blake3": "{}", "checksum": "{}"}}'
 
+
+def _file_lines(
+    paths: tuple[str, ...],
+    sizes: tuple[int, ...],
+    digests: tuple[str, ...],
+    checksums: tuple[str | None, ...],
+) -> Iterable[str]:
+    """One line per file (``valid`` passed: sizes are ints, digests lowercase hex)."""
+    if not _plain_text(paths) or not _plain_text(c for c in checksums if c is not None):
+        return map(_file_line, paths, sizes, digests, checksums)  # some need escapes
+    if None not in checksums:
+        return map(_WITH_CHECKSUM.format, paths, sizes, digests, checksums)
+    if not any(checksums):
+        return map(_PLAIN.format, paths, sizes, digests)
+    return map(_file_line, paths, sizes, digests, checksums)
+
+
+def _plain_text(values: Iterable[str]) -> bool:
+    """Whether JSON shows every one of *values* as it is, between quotes (no escapes)."""
+    joined = "".join(values)
+    if '"' in joined or "\\" in joined:
+        return False
+    # Printable text holds no control character (checked in C); else look closer.
+    return joined.isprintable() or not _NEEDS_ESCAPE.search(joined)
+
+
+_NEEDS_ESCAPE = re.compile(r"[\x00-\x1f]")  # what json escapes besides " and \
+
+
+def _file_line(path: str, size: int, blake3: str, checksum: str | None) -> str:
+    head = f'{{"path": {encode_basestring(path)}, "size": {size}, '
+    if checksum is None:
+        return f'{head}"blake3": "{blake3}"}}'
+    return f'{head}"blake3": "{blake3}", "checksum": {encode_basestring(checksum)}}}'

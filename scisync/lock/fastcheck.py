@@ -77,6 +77,7 @@ def file_fields_valid(path: object, size: object, blake3: object, checksum: obje
 
 
 _HEX_DIGITS = "0123456789abcdef"  # the schema's blake3 pattern ^[0-9a-f]+$, as a strip
+_HEX_BYTES = _HEX_DIGITS.encode()  # the same, as bytes.translate deletes (faster for many)
 
 
 def _relative_path_valid(path: str) -> bool:
@@ -118,7 +119,8 @@ def files_columns_valid(
         return False
     if {type(digest) for digest in digests} != {str} or not all(digests):
         return False
-    if "".join(digests).strip(_HEX_DIGITS):  # type: ignore[arg-type]
+    hex_digits = "".join(digests)  # type: ignore[arg-type]
+    if not hex_digits.isascii() or hex_digits.encode().translate(None, _HEX_BYTES):
         return False
     if checksums and {type(checksum) for checksum in checksums} != {str}:
         return False

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import cast
 
@@ -22,7 +22,7 @@ from scisync._util.names import has_drive_prefix
 from scisync.errors import LockfileError, os_error_hint
 from scisync.lock.consistency import check_consistent, entry_locator
 from scisync.lock.emit import lock_bytes
-from scisync.lock.fastcheck import file_fields_valid, lock_violations
+from scisync.lock.fastcheck import file_fields_valid, files_columns_valid, lock_violations
 from scisync.lock.filelist import RESTORE_HINT, ListPlace, checked_files, lazy_files, shortened
 from scisync.lock.layout import Cut, cut_file_lists, placed_lists
 from scisync.lock.model import (
@@ -236,7 +236,7 @@ def _lock_bytes(lock: Lockfile) -> bytes:
             where=first.path,
             hint=_BUG_HINT,
         )
-    return lock_bytes(lock, _file_valid, _refuse_files)
+    return lock_bytes(lock, _files_valid, _refuse_files)
 
 
 def _file_valid(file: LockedFile) -> bool:
@@ -245,6 +245,21 @@ def _file_valid(file: LockedFile) -> bool:
     return file_fields_valid(
         file.path, file.size, file.blake3, file.checksum
     ) and not has_drive_prefix(file.path)
+
+
+def _files_valid(
+    paths: tuple[str, ...],
+    sizes: tuple[int, ...],
+    digests: tuple[str, ...],
+    checksums: tuple[str | None, ...],
+) -> bool:
+    """:func:`_file_valid` for a whole list, by columns (checked in C where it can)."""
+    present = [checksum for checksum in checksums if checksum is not None]
+    if files_columns_valid(list(paths), list(sizes), list(digests), present) and not any(
+        map(has_drive_prefix, paths) if ":" in "".join(paths) else ()
+    ):
+        return True
+    return all(map(_file_valid, map(LockedFile, paths, sizes, digests, checksums)))
 
 
 def _refuse_files(section: str, key: str, files: Sequence[LockedFile]) -> None:
@@ -368,6 +383,23 @@ def _parsed(text: str, where: str) -> Lockfile:
             hint=_RESTORE_HINT,
         ) from None
     return lock_from_json(data, where, text)
+
+
+def check_lists(lock: Lockfile, settled: Collection[str] = ()) -> None:
+    """Check the file list of every entry of *lock* but the datasets in *settled*, so a
+    plan refuses a damaged list (naming its entry) before it plans anything.
+
+    A settled dataset's list has the bytes of one a full plan on this machine read and
+    found valid (its settled stamp holds the list's digest), and its plan neither reads
+    nor changes it.  The lists are checked and not kept: the files are built again when
+    something reads them, so checking a million files holds no more than one list.
+    """
+    for key, entry in lock.datasets.items():
+        if key not in settled and isinstance(entry.files, LockedFiles):
+            entry.files.check()
+    for download in lock.downloads.values():
+        if isinstance(download.files, LockedFiles):
+            download.files.check()
 
 
 # --- files ----------------------------------------------------------------------------

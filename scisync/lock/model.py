@@ -62,6 +62,19 @@ class LockedFiles(Sequence[LockedFile]):
             self._digest = hashlib.sha256(self._raw).hexdigest()
         return self._digest
 
+    def check(self) -> None:
+        """Parse and check the list (LockfileError if invalid) without keeping the files:
+        a check of every list of a million files costs no memory past one list."""
+        self._current()
+
+    def _current(self) -> tuple[LockedFile, ...]:
+        """The files, parsed again (and not kept) when they are not kept yet."""
+        if self._files is not None:
+            return self._files
+        raw, parse = self._raw, self._parse
+        assert raw is not None and parse is not None
+        return parse(raw)
+
     def loaded(self) -> tuple[LockedFile, ...]:
         """The files, parsed and checked on the first call (LockfileError if invalid)."""
         files = self._files
@@ -90,13 +103,15 @@ class LockedFiles(Sequence[LockedFile]):
         if isinstance(other, LockedFiles):
             if self._raw is not None and other._raw is not None and self._raw == other._raw:
                 return True
-            return self.loaded() == other.loaded()
+            return self._current() == other._current()
         if isinstance(other, tuple):
-            return self.loaded() == other
+            # Compared (by an apply deciding whether an entry stays as it is) without
+            # keeping the files: a full plan of a million files compares every entry.
+            return self._current() == other
         return NotImplemented
 
     def __hash__(self) -> int:
-        return hash(self.loaded())
+        return hash(self._current())
 
     def __repr__(self) -> str:
         if self._files is None:
