@@ -1,4 +1,4 @@
-"""Lockfile load and write at scale (issue 13): read_lock / write_lock vs json.load / json.dump.
+r"""Lockfile load and write at scale (issue 13): read_lock / write_lock vs json.load / json.dump.
 
 Builds a lockfile of N datasets x M files (default 10,000 x 100: one million files,
 realistic paths, sizes, blake3 and sha256 digests), then times, best of ``--repeat``:

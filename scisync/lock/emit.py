@@ -94,7 +94,9 @@ def _items(lines: Sequence[str]) -> str:
     return "[\n        " + ",\n        ".join(lines) + "\n      ]"
 
 
-def _dataset(entry: LockedDataset, out: list[RawText], valid: FileRule, refuse: FileRefusal) -> None:
+def _dataset(
+    entry: LockedDataset, out: list[RawText], valid: FileRule, refuse: FileRefusal
+) -> None:
     attachments = sorted(entry.attachments, key=lambda a: (a.caption, a.id))
     _entry(
         out,
@@ -165,7 +167,11 @@ def _files(
             refuse(section, key, ordered)
     if not valid(paths, sizes, digests, checksums):
         refuse(section, key, ordered)
-    return "[\n        " + ",\n        ".join(_file_lines(paths, sizes, digests, checksums)) + "\n      ]"
+    return (
+        "[\n        "
+        + ",\n        ".join(_file_lines(paths, sizes, digests, checksums))
+        + "\n      ]"
+    )
 
 
 _PLAIN = '{{"path": "{}", "size": {}, "blake3": "{}"}}'

@@ -11,6 +11,7 @@ jsonschema would.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import cache
 from typing import cast
 
@@ -91,40 +92,46 @@ def _relative_path_valid(path: str) -> bool:
 
 # Every way a path breaks the relativePath rule, as it shows in the paths joined by line
 # breaks with one before and after: an empty, "." or ".." segment, a backslash.
-_BAD_IN_JOINED_PATHS = tuple(
-    f"{before}{segment}{after}"
-    for segment in ("", ".", "..")
-    for before in ("\n", "/")
-    for after in ("\n", "/")
-) + ("\\",)
+_BAD_IN_JOINED_PATHS = (
+    *(
+        f"{before}{segment}{after}"
+        for segment in ("", ".", "..")
+        for before in ("\n", "/")
+        for after in ("\n", "/")
+    ),
+    "\\",
+)
 
 
 def files_columns_valid(
-    paths: list[Json], sizes: list[Json], digests: list[Json], checksums: list[Json]
+    paths: Sequence[object],
+    sizes: Sequence[object],
+    digests: Sequence[object],
+    checksums: Sequence[object],
 ) -> bool:
     """:func:`file_fields_valid` for many files at once (the common case checked in C);
     False may be wrong (a line break in a value): then ask file_fields_valid one by one.
     ``checksums`` holds only the files that have one."""
     if not paths:
         return True
-    if {type(path) for path in paths} != {str}:  # noqa: E721 (no subclasses in JSON)
+    if {type(path) for path in paths} != {str}:  # exact types: JSON has no subclasses
         return False
-    joined = "\n".join(paths)  # type: ignore[arg-type]
+    joined = "\n".join(cast(Sequence[str], paths))
     if joined.count("\n") != len(paths) - 1:
         return False  # a line break in a path: only the schema's pattern can say
     wrapped = f"\n{joined}\n"
     if any(bad in wrapped for bad in _BAD_IN_JOINED_PATHS):
         return False
-    if {type(size) for size in sizes} != {int} or min(sizes) < 0:  # type: ignore[type-var]
+    if {type(size) for size in sizes} != {int} or min(cast(Sequence[int], sizes)) < 0:
         return False
     if {type(digest) for digest in digests} != {str} or not all(digests):
         return False
-    hex_digits = "".join(digests)  # type: ignore[arg-type]
+    hex_digits = "".join(cast(Sequence[str], digests))
     if not hex_digits.isascii() or hex_digits.encode().translate(None, _HEX_BYTES):
         return False
     if checksums and {type(checksum) for checksum in checksums} != {str}:
         return False
-    return all(map(_CHECKSUM_SHAPE.fullmatch, checksums))  # type: ignore[arg-type]
+    return all(map(_CHECKSUM_SHAPE.fullmatch, cast(Sequence[str], checksums)))
 
 
 _CHECKSUM_SHAPE = re.compile(r"[^:\n]+:[^\n]+")  # the schema's ^[^:]+:.+$ without line breaks
@@ -135,7 +142,11 @@ def _entry_keys() -> dict[str, frozenset[str]]:
     """The keys of each section's entries (all required in the schema), read from it."""
     definitions = cast(JsonObject, load_schema("lock")["$defs"])
     keys = {}
-    for section, name in (("datasets", "dataset"), ("downloads", "download"), ("samples", "sample")):
+    for section, name in (
+        ("datasets", "dataset"),
+        ("downloads", "download"),
+        ("samples", "sample"),
+    ):
         definition = cast(JsonObject, definitions[name])
         keys[section] = frozenset(cast(list[str], definition["required"]))
         assert keys[section] == frozenset(cast(JsonObject, definition["properties"]))

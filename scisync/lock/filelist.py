@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Sequence
-from functools import partial
-from dataclasses import dataclass
 import operator
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
 from itertools import islice
 from operator import itemgetter
 from typing import cast
@@ -72,7 +72,9 @@ def checked_files(items: Json, place: ListPlace) -> tuple[LockedFile, ...]:
     return _checked(items, files, place)
 
 
-def _checked(items: Json, files: list[LockedFile] | None, place: ListPlace) -> tuple[LockedFile, ...]:
+def _checked(
+    items: Json, files: list[LockedFile] | None, place: ListPlace
+) -> tuple[LockedFile, ...]:
     if files is None:
         if not isinstance(items, list) or not all(map(file_entry_valid, items)):
             _refuse_entries(items, place)
@@ -84,7 +86,7 @@ def _checked(items: Json, files: list[LockedFile] | None, place: ListPlace) -> t
     if not all(map(operator.lt, paths, islice(paths, 1, None))):  # not sorted, or repeats
         files.sort(key=itemgetter(0))
         paths = [file.path for file in files]
-        for before, after in zip(paths, islice(paths, 1, None)):
+        for before, after in zip(paths, islice(paths, 1, None), strict=False):
             if before == after:
                 raise LockfileError(
                     f"file {after!r} is listed twice",
@@ -137,9 +139,10 @@ def _refuse_entries(items: Json, place: ListPlace) -> None:
     }
     violations = schema_violations("lock", document)
     if not violations:  # the schema's "integer" takes 3.0; scisync never writes one
-        index, entry = next((n, e) for n, e in enumerate(items) if not file_entry_valid(e))  # type: ignore[arg-type]
+        entries = cast(list[Json], items)
+        index = next(n for n, e in enumerate(entries) if not file_entry_valid(e))
         raise LockfileError(
-            f"scisync.lock is invalid: {shortened(repr(entry))} is not a file entry as "
+            f"scisync.lock is invalid: {shortened(repr(entries[index]))} is not a file entry as "
             "scisync writes it (a whole-number size without a decimal point)",
             where=place.where((index,)),
             hint=RESTORE_HINT,

@@ -192,7 +192,9 @@ def _refuse_newer(data: Json, where: str) -> None:
         )
 
 
-def _dataset_from_json(key: str, data: dict[str, Json], files: Sequence[LockedFile]) -> LockedDataset:
+def _dataset_from_json(
+    key: str, data: dict[str, Json], files: Sequence[LockedFile]
+) -> LockedDataset:
     attachments = cast(list[dict[str, str]], data["attachments"])
     return LockedDataset(
         key=key,
@@ -285,7 +287,7 @@ def _refuse_files(section: str, key: str, files: Sequence[LockedFile]) -> None:
                 where=f"{where}.files[{index}]",
                 hint=_BUG_HINT,
             )
-    raise AssertionError("the file rule refused a list without a problem")  # noqa: EM101
+    raise AssertionError("the file rule refused a list without a problem")
 
 
 def _skeleton_json(lock: Lockfile) -> JsonObject:

@@ -118,9 +118,13 @@ def test_the_lazy_refusal_says_exactly_what_the_eager_one_says() -> None:
         # A list written by hand that looks like the placeholder of a cut list.
         lambda text: text.replace('"files": []', '"files": [0]'),
         # A key repeated in an entry: parse_json refuses it, with its line.
-        lambda text: text.replace('      "pid": "20.500.12269/abc"', '      "pid": "x",\n      "pid": "y"'),
+        lambda text: text.replace(
+            '      "pid": "20.500.12269/abc"', '      "pid": "x",\n      "pid": "y"'
+        ),
         # A files list in an entry that has none.
-        lambda text: text.replace('      "sample_id"', '      "files": [\n        1\n      ],\n      "sample_id"'),
+        lambda text: text.replace(
+            '      "sample_id"', '      "files": [\n        1\n      ],\n      "sample_id"'
+        ),
     ],
 )
 def test_edits_around_the_cut_lists_are_read_the_slow_way_and_refused(
@@ -128,7 +132,10 @@ def test_edits_around_the_cut_lists_are_read_the_slow_way_and_refused(
 ) -> None:
     lock = Lockfile(
         project="p",
-        datasets={**small_lock().datasets, "empty": LockedDataset(key="empty", pid="e", fields_digest="d")},
+        datasets={
+            **small_lock().datasets,
+            "empty": LockedDataset(key="empty", pid="e", fields_digest="d"),
+        },
         samples=small_lock().samples,
     )
     text = dumps_lock(lock)
@@ -194,7 +201,9 @@ def test_downloads_of_one_dataset_are_compared_at_load() -> None:
     with pytest.raises(LockfileError, match="pin different content") as raised:
         loads_lock(dumps_lock(lock), SOURCE)
     assert f"{SOURCE}:" in str(raised.value)
-    fine = loads_lock(dumps_lock(Lockfile(project="p", downloads={"c": lock.downloads["c"]})), SOURCE)
+    fine = loads_lock(
+        dumps_lock(Lockfile(project="p", downloads={"c": lock.downloads["c"]})), SOURCE
+    )
     assert isinstance(fine.downloads["c"].files, LockedFiles)
     assert fine.downloads["c"].files.unread is not None  # the only one of its dataset
 
