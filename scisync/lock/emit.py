@@ -167,11 +167,25 @@ def _files(
             refuse(section, key, ordered)
     if not valid(paths, sizes, digests, checksums):
         refuse(section, key, ordered)
-    return (
-        "[\n        "
-        + ",\n        ".join(_file_lines(paths, sizes, digests, checksums))
-        + "\n      ]"
-    )
+    return _list_text(paths, sizes, digests, checksums)
+
+
+def files_text(files: Sequence[LockedFile]) -> str:
+    """The text the writer makes of checked *files* (sorted by path)."""
+    if not files:
+        return "[]"
+    paths, sizes, digests, checksums = zip(*files, strict=True)
+    return _list_text(paths, sizes, digests, checksums)
+
+
+def _list_text(
+    paths: tuple[str, ...],
+    sizes: tuple[int, ...],
+    digests: tuple[str, ...],
+    checksums: tuple[str | None, ...],
+) -> str:
+    lines = _file_lines(paths, sizes, digests, checksums)
+    return "[\n        " + ",\n        ".join(lines) + "\n      ]"
 
 
 _PLAIN = '{{"path": "{}", "size": {}, "blake3": "{}"}}'

@@ -21,7 +21,7 @@ from scisync._util.limits import MAX_LOCKFILE_BYTES
 from scisync._util.names import has_drive_prefix
 from scisync.errors import LockfileError, os_error_hint
 from scisync.lock.consistency import check_consistent, entry_locator
-from scisync.lock.emit import lock_bytes
+from scisync.lock.emit import files_text, lock_bytes
 from scisync.lock.fastcheck import file_fields_valid, files_columns_valid, lock_violations
 from scisync.lock.filelist import RESTORE_HINT, ListPlace, checked_files, lazy_files, shortened
 from scisync.lock.layout import Cut, cut_file_lists, placed_lists
@@ -131,7 +131,8 @@ def lock_from_json(data: Json, where: str, text: str | None = None) -> Lockfile:
         )
 
     def files(section: str, key: str, value: Json) -> Sequence[LockedFile]:
-        return checked_files(value, ListPlace(where, section, key, text, (section, key, "files")))
+        place = ListPlace(where, section, key, text, (section, key, "files"))
+        return _digested(checked_files(value, place))
 
     lock = _built(cast(JsonObject, data), files)
     check_consistent(lock, entry_locator(where, text))
@@ -177,6 +178,12 @@ def _built(root: JsonObject, files: _FileLists) -> Lockfile:
         },
     )
     return canonical_lock(lock)
+
+
+def _digested(files: tuple[LockedFile, ...]) -> LockedFiles:
+    """A list checked at load, with the digest it has in the canonical layout: a lockfile
+    rewritten in another layout (``json.dumps``) keeps its datasets settled."""
+    return LockedFiles.checked(files, hashlib.sha256(files_text(files).encode()).hexdigest())
 
 
 def _refuse_newer(data: Json, where: str) -> None:
@@ -356,7 +363,7 @@ def _from_skeleton(raw: bytes, skeleton: bytes, cuts: list[Cut], where: str) -> 
     def files(section: str, key: str, value: Json) -> Sequence[LockedFile]:
         number = placed.get((section, key))
         if number is None:
-            return checked_files(value, ListPlace(where, section, key, None))
+            return _digested(checked_files(value, ListPlace(where, section, key, None)))
         cut = cuts[number]
         return lazy_files(view[cut.start : cut.end], where, section, key, cut.line)
 

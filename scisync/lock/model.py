@@ -31,6 +31,10 @@ class LockedFile(NamedTuple):
 RawText = bytes | memoryview  # UTF-8; a view into the lockfile's bytes saves a copy
 
 
+def _never_parsed(raw: RawText) -> tuple[LockedFile, ...]:
+    raise AssertionError("a list checked at load is never parsed again")
+
+
 class LockedFiles(Sequence[LockedFile]):
     """One entry's file list as read from scisync.lock: its canonical text, parsed and
     checked the first time anything reads a file (then cached; the text is dropped).
@@ -49,6 +53,15 @@ class LockedFiles(Sequence[LockedFile]):
         self._parse: Callable[[RawText], tuple[LockedFile, ...]] | None = parse
         self._files: tuple[LockedFile, ...] | None = None
         self._digest = ""
+
+    @classmethod
+    def checked(cls, files: tuple[LockedFile, ...], digest: str) -> LockedFiles:
+        """A list read and checked at load (one outside the canonical layout); *digest*:
+        sha256 of the text the writer makes of it, so the digest does not depend on
+        the layout it was read in."""
+        view = cls(b"", _never_parsed)
+        view._files, view._raw, view._parse, view._digest = files, None, None, digest
+        return view
 
     @property
     def unread(self) -> RawText | None:

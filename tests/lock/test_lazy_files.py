@@ -229,3 +229,12 @@ def test_check_lists_refuses_a_bad_list_unless_its_dataset_is_settled() -> None:
     check_lists(good)
     files = good.datasets["run1"].files
     assert isinstance(files, LockedFiles) and files.unread is not None  # checked, not kept
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_the_digest_does_not_depend_on_the_layout_a_list_was_read_in(seed: int) -> None:
+    text = dumps_lock(random_lock(seed))
+    lazy = loads_lock(text, SOURCE)
+    eager = loads_lock(json.dumps(json.loads(text)), SOURCE)
+    for key, entry in lazy.datasets.items():
+        assert eager.datasets[key].files_digest == entry.files_digest != ""
