@@ -82,10 +82,12 @@ class LockedFiles(Sequence[LockedFile]):
 
     def _current(self) -> tuple[LockedFile, ...]:
         """The files, parsed again (and not kept) when they are not kept yet."""
-        if self._files is not None:
+        files, raw, parse = self._files, self._raw, self._parse
+        if files is not None:
+            return files
+        if raw is None or parse is None:  # kept by another thread meanwhile (_files first)
+            assert self._files is not None
             return self._files
-        raw, parse = self._raw, self._parse
-        assert raw is not None and parse is not None
         return parse(raw)
 
     def loaded(self) -> tuple[LockedFile, ...]:
