@@ -33,7 +33,7 @@ from scisync.desired.model import DesiredState
 from scisync.desired.stamps import local_stamps
 from scisync.errors import LockfileError, PlanError
 from scisync.lock.filelock import ApplyLock
-from scisync.lock.io import lock_digest, read_lock, write_lock
+from scisync.lock.io import check_lists, lock_digest, read_lock, write_lock
 from scisync.lock.model import Lockfile
 from scisync.manifest import load_manifest
 from scisync.manifest.graph import DependencyGraph, dependency_graph
@@ -251,6 +251,7 @@ def _gather(
     current = current_stamps(manifest, recorded, local, found_by_marker, resuming)
     known = SettledStamps(project.state_dir / SETTLED_FILE).stamps
     settled = settled_datasets(current, known)
+    check_lists(recorded, settled)  # every lockfile list this plan may read: refused now
     desired = build_desired(manifest, connection.hasher, settled)
     observed = observe(
         desired,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import cast
 
@@ -21,28 +21,29 @@ from scisync._util.limits import MAX_LOCKFILE_BYTES
 from scisync._util.names import has_drive_prefix
 from scisync.errors import LockfileError, os_error_hint
 from scisync.lock.consistency import check_consistent, entry_locator
-from scisync.lock.fastcheck import lock_violations
+from scisync.lock.emit import files_text, lock_bytes
+from scisync.lock.fastcheck import file_fields_valid, files_columns_valid, lock_violations
+from scisync.lock.filelist import RESTORE_HINT, ListPlace, checked_files, lazy_files, shortened
+from scisync.lock.layout import Cut, cut_file_lists, placed_lists
 from scisync.lock.model import (
     LOCK_VERSION,
     LockedAttachment,
     LockedDataset,
     LockedDownload,
     LockedFile,
+    LockedFiles,
     LockedPublication,
     LockedSample,
     Lockfile,
 )
-from scisync.schemas import violation_where
+from scisync.schemas import schema_violations, violation_where
 
 LOCK_FILE_NAME = "scisync.lock"
 ABSENT_DIGEST = "absent"
 
 _UPGRADE_HINT = "upgrade scisync: pip install -U scisync"
 _BUG_HINT = "report this as a scisync bug: only valid lockfiles may be written"
-_RESTORE_HINT = (
-    "restore it from git (git checkout -- scisync.lock), or delete it and run "
-    "'scisync plan': scisync finds its datasets again by their markers"
-)
+_RESTORE_HINT = RESTORE_HINT
 
 
 # --- canonical form -------------------------------------------------------------------
@@ -75,11 +76,12 @@ def _canonical_dataset(entry: LockedDataset) -> LockedDataset:
         attachments=tuple(sorted(entry.attachments, key=lambda a: (a.caption, a.id))),
         # Order kept: it is the history of replacements, oldest first.
         supersedes=tuple(entry.supersedes),
-        files_digest=entry.files_digest,
     )
 
 
-def _sorted_files(files: tuple[LockedFile, ...]) -> tuple[LockedFile, ...]:
+def _sorted_files(files: Sequence[LockedFile]) -> Sequence[LockedFile]:
+    if isinstance(files, LockedFiles):
+        return files  # sorted when it is read (scisync.lock.filelist)
     return tuple(sorted(files, key=lambda f: f.path))
 
 
@@ -97,21 +99,6 @@ def check_relative_path(path: str) -> str | None:
     return None
 
 
-def _check_files(
-    files: tuple[LockedFile, ...], where: str, hint: str, *, paths_checked: bool = False
-) -> None:
-    """Paths safe and unique.  ``paths_checked``: the schema check already vouched for the
-    paths (on load), so only duplicates remain to be found."""
-    seen: set[str] = set()
-    for file in files:
-        problem = None if paths_checked else check_relative_path(file.path)
-        if problem is not None:
-            raise LockfileError(f"{problem}: {file.path!r}", where=where, hint=hint)
-        if file.path in seen:
-            raise LockfileError(f"file {file.path!r} is listed twice", where=where, hint=hint)
-        seen.add(file.path)
-
-
 def _check_keys(
     section: str,
     entries: Mapping[str, LockedDataset | LockedSample | LockedDownload | LockedPublication],
@@ -125,88 +112,47 @@ def _check_keys(
             )
 
 
-# --- to and from JSON data ------------------------------------------------------------
-
-
-def lock_to_json(lock: Lockfile) -> JsonObject:
-    """The lockfile as plain JSON data (canonical order, checked); what dumps_lock writes."""
-    if lock.version > LOCK_VERSION:
-        raise LockfileError(
-            f"refusing to write lock version {lock.version}; this scisync writes "
-            f"version {LOCK_VERSION}",
-            hint=_BUG_HINT,
-        )
-    _check_keys("datasets", lock.datasets)
-    _check_keys("samples", lock.samples)
-    _check_keys("downloads", lock.downloads)
-    _check_keys("publications", lock.publications)
-    canonical = canonical_lock(lock)
-    datasets: JsonObject = {}
-    for key, entry in canonical.datasets.items():
-        _check_files(entry.files, f"$.datasets.{key}", _BUG_HINT)
-        datasets[key] = {
-            "pid": entry.pid,
-            "fields_digest": entry.fields_digest,
-            "files": [_file_to_json(file) for file in entry.files],
-            "attachments": [
-                {"caption": a.caption, "id": a.id, "blake3": a.blake3} for a in entry.attachments
-            ],
-            "supersedes": list(entry.supersedes),
-        }
-    samples: JsonObject = {
-        key: {"sample_id": entry.sample_id, "fields_digest": entry.fields_digest}
-        for key, entry in canonical.samples.items()
-    }
-    downloads: JsonObject = {}
-    for key, download in canonical.downloads.items():
-        _check_files(download.files, f"$.downloads.{key}", _BUG_HINT)
-        downloads[key] = {
-            "pid": download.pid,
-            "files": [_file_to_json(file) for file in download.files],
-        }
-    data: JsonObject = {
-        "version": lock.version,
-        "project": lock.project,
-        "datasets": datasets,
-        "samples": samples,
-        "downloads": downloads,
-    }
-    if canonical.publications:  # omitted when empty: older lockfiles stay byte-identical
-        data["publications"] = {
-            key: {"doi": e.doi, "status": e.status, "fields_digest": e.fields_digest}
-            for key, e in canonical.publications.items()
-        }
-    return data
-
-
-def _file_to_json(file: LockedFile) -> JsonObject:
-    data: JsonObject = {"path": file.path, "size": file.size, "blake3": file.blake3}
-    if file.checksum is not None:  # omitted rather than null: shorter lines, smaller diffs
-        data["checksum"] = file.checksum
-    return data
+# --- from JSON data --------------------------------------------------------------------
 
 
 def lock_from_json(data: Json, where: str, text: str | None = None) -> Lockfile:
-    """Check *data* (parsed lockfile JSON) and build the model; ``where`` names the file.
-
-    With the *text* it was parsed from, errors point at ``file:line:column``.
-    """
+    """Check *data* (parsed lockfile JSON) and build the model, every file list checked
+    now; ``where`` names the file.  With the *text* it was parsed from, errors point at
+    ``file:line:column``.  (The slow path of :func:`loads_lock`: any layout.)"""
     _refuse_newer(data, where)
     violations = lock_violations(data)
     if violations:
         first = violations[0]
         more = f" (and {len(violations) - 1} more problems)" if len(violations) > 1 else ""
         raise LockfileError(
-            f"scisync.lock is invalid: {_shortened(first.message)}{more}",
+            f"scisync.lock is invalid: {shortened(first.message)}{more}",
             where=violation_where(where, first, text),
             hint=_RESTORE_HINT,
         )
-    root = cast(JsonObject, data)
-    sections = cast(dict[str, dict[str, dict[str, Json]]], data)
+
+    def files(section: str, key: str, value: Json) -> Sequence[LockedFile]:
+        place = ListPlace(where, section, key, text, (section, key, "files"))
+        return _digested(checked_files(value, place))
+
+    lock = _built(cast(JsonObject, data), files)
+    check_consistent(lock, entry_locator(where, text))
+    return lock
+
+
+#: Makes one entry's file list from its section, key and parsed ``files`` value.
+_FileLists = Callable[[str, str, Json], Sequence[LockedFile]]
+
+
+def _built(root: JsonObject, files: _FileLists) -> Lockfile:
+    """The model of *root*, a lockfile that satisfies the schema (file lists aside)."""
+    sections = cast(dict[str, dict[str, dict[str, Json]]], root)
     lock = Lockfile(
         project=cast(str, root["project"]),
         version=cast(int, root["version"]),
-        datasets={key: _dataset_from_json(key, v) for key, v in sections["datasets"].items()},
+        datasets={
+            key: _dataset_from_json(key, v, files("datasets", key, v["files"]))
+            for key, v in sections["datasets"].items()
+        },
         samples={
             key: LockedSample(
                 key=key,
@@ -217,7 +163,7 @@ def lock_from_json(data: Json, where: str, text: str | None = None) -> Lockfile:
         },
         downloads={
             key: LockedDownload(
-                key=key, pid=cast(str, v["pid"]), files=_files_from_json(v["files"])
+                key=key, pid=cast(str, v["pid"]), files=files("downloads", key, v["files"])
             )
             for key, v in sections["downloads"].items()
         },
@@ -231,18 +177,13 @@ def lock_from_json(data: Json, where: str, text: str | None = None) -> Lockfile:
             for key, v in sections.get("publications", {}).items()
         },
     )
-    hint = "restore scisync.lock from git, or delete it and run 'scisync plan'"
-    for key, entry in lock.datasets.items():
-        _check_files(entry.files, f"{where}: $.datasets.{key}", hint, paths_checked=True)
-    for key, download in lock.downloads.items():
-        _check_files(download.files, f"{where}: $.downloads.{key}", hint, paths_checked=True)
-    check_consistent(lock, entry_locator(where, text))
     return canonical_lock(lock)
 
 
-def _shortened(message: str, limit: int = 300) -> str:
-    """jsonschema quotes the offending value whole: a hostile one can be megabytes."""
-    return message if len(message) <= limit else message[:limit] + "…"
+def _digested(files: tuple[LockedFile, ...]) -> LockedFiles:
+    """A list checked at load, with the digest it has in the canonical layout: a lockfile
+    rewritten in another layout (``json.dumps``) keeps its datasets settled."""
+    return LockedFiles.checked(files, hashlib.sha256(files_text(files).encode()).hexdigest())
 
 
 def _refuse_newer(data: Json, where: str) -> None:
@@ -258,33 +199,20 @@ def _refuse_newer(data: Json, where: str) -> None:
         )
 
 
-def _dataset_from_json(key: str, data: dict[str, Json]) -> LockedDataset:
+def _dataset_from_json(
+    key: str, data: dict[str, Json], files: Sequence[LockedFile]
+) -> LockedDataset:
     attachments = cast(list[dict[str, str]], data["attachments"])
     return LockedDataset(
         key=key,
         pid=cast(str, data["pid"]),
         fields_digest=cast(str, data["fields_digest"]),
-        files=_files_from_json(data["files"]),
+        files=files,
         attachments=tuple(
             LockedAttachment(caption=a["caption"], id=a["id"], blake3=a["blake3"])
             for a in attachments
         ),
         supersedes=tuple(cast(list[str], data["supersedes"])),
-        files_digest=hashlib.sha256(
-            json.dumps(data["files"], ensure_ascii=False).encode(errors="surrogatepass")
-        ).hexdigest(),
-    )
-
-
-def _files_from_json(data: Json) -> tuple[LockedFile, ...]:
-    return tuple(
-        LockedFile(
-            path=cast(str, f["path"]),
-            size=cast(int, f["size"]),
-            blake3=cast(str, f["blake3"]),
-            checksum=cast(str | None, f.get("checksum")),
-        )
-        for f in cast(list[dict[str, Json]], data)
     )
 
 
@@ -293,8 +221,23 @@ def _files_from_json(data: Json) -> tuple[LockedFile, ...]:
 
 def dumps_lock(lock: Lockfile) -> str:
     """The canonical text of *lock*: deterministic, one file or attachment per line."""
-    data = lock_to_json(lock)
-    violations = lock_violations(data)
+    return _lock_bytes(lock).decode("utf-8")
+
+
+def _lock_bytes(lock: Lockfile) -> bytes:
+    """The canonical text of *lock* as UTF-8, every part checked: the skeleton against
+    the schema, each file list written anew with the schema's file rule."""
+    if lock.version > LOCK_VERSION:
+        raise LockfileError(
+            f"refusing to write lock version {lock.version}; this scisync writes "
+            f"version {LOCK_VERSION}",
+            hint=_BUG_HINT,
+        )
+    _check_keys("datasets", lock.datasets)
+    _check_keys("samples", lock.samples)
+    _check_keys("downloads", lock.downloads)
+    _check_keys("publications", lock.publications)
+    violations = lock_violations(_skeleton_json(lock))
     if violations:
         first = violations[0]
         raise LockfileError(
@@ -302,41 +245,137 @@ def dumps_lock(lock: Lockfile) -> str:
             where=first.path,
             hint=_BUG_HINT,
         )
-    return _emit(data, 0) + "\n"
+    return lock_bytes(lock, _files_valid, _refuse_files)
 
 
-def _emit(value: Json, depth: int) -> str:
-    # Objects are expanded one key per line, keys sorted; every list item is one compact
-    # line with its keys in the fixed order lock_to_json builds (path first, so lines read
-    # and sort well).  A lockfile diff then shows exactly the files or pids that changed.
-    indent = "  " * (depth + 1)
-    closing = "  " * depth
-    if isinstance(value, dict):
-        if not value:
-            return "{}"
-        lines = [
-            f"{indent}{_compact(key)}: {_emit(value[key], depth + 1)}" for key in sorted(value)
-        ]
-        return "{\n" + ",\n".join(lines) + "\n" + closing + "}"
-    if isinstance(value, list):
-        if not value:
-            return "[]"
-        return (
-            "[\n"
-            + ",\n".join(f"{indent}{_compact(item, sort_keys=False)}" for item in value)
-            + "\n"
-            + closing
-            + "]"
-        )
-    return _compact(value)
+def _file_valid(file: LockedFile) -> bool:
+    """The schema's file rule, and no drive prefix (the rest of check_relative_path is in
+    the schema's relativePath pattern)."""
+    return file_fields_valid(
+        file.path, file.size, file.blake3, file.checksum
+    ) and not has_drive_prefix(file.path)
 
 
-def _compact(value: Json, *, sort_keys: bool = True) -> str:
-    return json.dumps(value, sort_keys=sort_keys, ensure_ascii=False, separators=(", ", ": "))
+def _files_valid(
+    paths: tuple[str, ...],
+    sizes: tuple[int, ...],
+    digests: tuple[str, ...],
+    checksums: tuple[str | None, ...],
+) -> bool:
+    """:func:`_file_valid` for a whole list, by columns (checked in C where it can)."""
+    present = [checksum for checksum in checksums if checksum is not None]
+    if files_columns_valid(list(paths), list(sizes), list(digests), present) and not any(
+        map(has_drive_prefix, paths) if ":" in "".join(paths) else ()
+    ):
+        return True
+    return all(map(_file_valid, map(LockedFile, paths, sizes, digests, checksums)))
+
+
+def _refuse_files(section: str, key: str, files: Sequence[LockedFile]) -> None:
+    """Name the first problem of a file list the writer would not write (sorted *files*)."""
+    where = f"$.{section}.{key}"
+    seen: set[str] = set()
+    for index, file in enumerate(files):
+        problem = check_relative_path(file.path)
+        if problem is not None:
+            raise LockfileError(f"{problem}: {file.path!r}", where=where, hint=_BUG_HINT)
+        if file.path in seen:
+            raise LockfileError(f"file {file.path!r} is listed twice", where=where, hint=_BUG_HINT)
+        seen.add(file.path)
+        if not _file_valid(file):
+            entry: JsonObject = {"path": file.path, "size": file.size, "blake3": file.blake3}
+            if file.checksum is not None:
+                entry["checksum"] = file.checksum
+            document: JsonObject = {"version": 1, "project": "p", "datasets": {}, "samples": {}}
+            document["downloads"] = {key: {"pid": "p", "files": [entry]}}
+            message = schema_violations("lock", document)[0].message
+            raise LockfileError(
+                f"refusing to write an invalid lockfile: {message}",
+                where=f"{where}.files[{index}]",
+                hint=_BUG_HINT,
+            )
+    raise AssertionError("the file rule refused a list without a problem")
+
+
+def _skeleton_json(lock: Lockfile) -> JsonObject:
+    """*lock* as JSON data with its file lists left out (checked file by file instead)."""
+    data: JsonObject = {
+        "version": lock.version,
+        "project": lock.project,
+        "datasets": {
+            key: {
+                "pid": e.pid,
+                "fields_digest": e.fields_digest,
+                "files": [],
+                "attachments": [
+                    {"caption": a.caption, "id": a.id, "blake3": a.blake3} for a in e.attachments
+                ],
+                "supersedes": list(e.supersedes),
+            }
+            for key, e in lock.datasets.items()
+        },
+        "samples": {
+            key: {"sample_id": e.sample_id, "fields_digest": e.fields_digest}
+            for key, e in lock.samples.items()
+        },
+        "downloads": {key: {"pid": e.pid, "files": []} for key, e in lock.downloads.items()},
+    }
+    if lock.publications:
+        data["publications"] = {
+            key: {"doi": e.doi, "status": e.status, "fields_digest": e.fields_digest}
+            for key, e in lock.publications.items()
+        }
+    return data
 
 
 def loads_lock(text: str, where: str) -> Lockfile:
     """Parse lockfile *text*; ``where`` (the file name) is used in error messages."""
+    try:
+        raw = text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _parsed(text, where)
+    return _loaded(raw, where, text)
+
+
+def _loaded(raw: bytes, where: str, text: str | None = None) -> Lockfile:
+    """The lockfile in *raw* (UTF-8): its file lists cut out and left unread when it has
+    the canonical layout (scisync.lock.layout), else parsed whole."""
+    skeleton, cuts = cut_file_lists(raw)
+    lock = _from_skeleton(raw, skeleton, cuts, where) if cuts else None
+    if lock is None:
+        return _parsed(text if text is not None else raw.decode("utf-8"), where)
+    return lock
+
+
+def _from_skeleton(raw: bytes, skeleton: bytes, cuts: list[Cut], where: str) -> Lockfile | None:
+    """The lockfile with each cut list a lazy view; None when only the slow path can
+    read it (or name its problem exactly)."""
+    try:
+        data = parse_json(skeleton.decode("utf-8"), check_depth=False)
+    except (json.JSONDecodeError, JsonProblem):
+        return None
+    _refuse_newer(data, where)
+    placed = placed_lists(data, len(cuts))
+    if placed is None or lock_violations(data):
+        return None
+    view = memoryview(raw)
+
+    def files(section: str, key: str, value: Json) -> Sequence[LockedFile]:
+        number = placed.get((section, key))
+        if number is None:
+            return _digested(checked_files(value, ListPlace(where, section, key, None)))
+        cut = cuts[number]
+        return lazy_files(view[cut.start : cut.end], where, section, key, cut.line)
+
+    try:
+        lock = _built(cast(JsonObject, data), files)
+    except LockfileError:
+        return None  # a list outside the layout is bad: the slow path says where
+    check_consistent(lock, entry_locator(where, lambda: raw.decode("utf-8")))
+    return lock
+
+
+def _parsed(text: str, where: str) -> Lockfile:
     try:
         # The schema fixes the lockfile's shape, so only parser-breaking depth needs a check.
         data = parse_json(text, check_depth=False)
@@ -353,6 +392,23 @@ def loads_lock(text: str, where: str) -> Lockfile:
             hint=_RESTORE_HINT,
         ) from None
     return lock_from_json(data, where, text)
+
+
+def check_lists(lock: Lockfile, settled: Collection[str] = ()) -> None:
+    """Check the file list of every entry of *lock* but the datasets in *settled*, so a
+    plan refuses a damaged list (naming its entry) before it plans anything.
+
+    A settled dataset's list has the bytes of one a full plan on this machine read and
+    found valid (its settled stamp holds the list's digest), and its plan neither reads
+    nor changes it.  The lists are checked and not kept: the files are built again when
+    something reads them, so checking a million files holds no more than one list.
+    """
+    for key, entry in lock.datasets.items():
+        if key not in settled and isinstance(entry.files, LockedFiles):
+            entry.files.check()
+    for download in lock.downloads.values():
+        if isinstance(download.files, LockedFiles):
+            download.files.check()
 
 
 # --- files ----------------------------------------------------------------------------
@@ -376,20 +432,21 @@ def read_lock(path: Path) -> Lockfile | None:
         ) from None
     if raw is None:
         return None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise LockfileError(
-            f"scisync.lock is not UTF-8 text (byte {error.start})",
-            where=str(path),
-            hint="restore it from git (git checkout -- scisync.lock)",
-        ) from None
-    return loads_lock(text, str(path))
+    if not raw.isascii():  # checked in C; else the decoder says where it is not UTF-8
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise LockfileError(
+                f"scisync.lock is not UTF-8 text (byte {error.start})",
+                where=str(path),
+                hint="restore it from git (git checkout -- scisync.lock)",
+            ) from None
+    return _loaded(raw, str(path))
 
 
 def write_lock(path: Path, lock: Lockfile) -> bool:
     """Write *lock* to *path* atomically, only if the bytes differ; returns whether written."""
-    data = dumps_lock(lock).encode("utf-8")
+    data = _lock_bytes(lock)
     try:
         return write_if_changed(path, data)
     except OSError as error:

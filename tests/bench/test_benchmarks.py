@@ -38,7 +38,8 @@ TINY_RUNS: dict[str, tuple[list[str], str]] = {
     ),
     "bench_lock.py": (
         ["--datasets", "3", "--files", "2", "--repeat", "1"],
-        r"load   read_lock .* ratio \d+\.\d\d.*\n.*write  write_lock .* ratio \d+\.\d\d",
+        r"load \(plan\) +read_lock .* ratio \d+\.\d\d(.|\n)*write, all new +write_lock .* "
+        r"ratio \d+\.\d\d(.|\n)*peak RSS: load \d+ MiB",
     ),
     "bench_observe.py": (["4"], r"time ratio: +\d+\.\dx faster"),
     "bench_sandbox.py": (["3", "2"], r"ratio lookup/baseline: \d+\.\d\d"),

@@ -176,8 +176,9 @@ def test_schema_violation_reports_line_column_and_json_path() -> None:
     text = dumps_lock(small_lock()).replace('"size": 3', '"size": -3')
     line = next(n for n, content in enumerate(text.splitlines(), 1) if '"size": -3' in content)
     column = text.splitlines()[line - 1].index("-3") + 1
+    loaded = loads_lock(text, "scisync.lock")  # the canonical layout: checked on first use
     with pytest.raises(LockfileError) as raised:
-        loads_lock(text, "scisync.lock")
+        list(loaded.datasets["run1"].files)
     assert f"scisync.lock:{line}:{column}: $.datasets.run1.files[1].size" in str(raised.value)
     assert "-3 is less than the minimum of 0" in str(raised.value)
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from scisync._util.limits import MAX_NAME_BYTES, MAX_PATH_BYTES
 from scisync._util.names import local_name_problem, shown
 from scisync.errors import LockfileError
-from scisync.lock.io import dumps_lock, loads_lock
+from scisync.lock.io import check_lists, dumps_lock, loads_lock
 from scisync.lock.model import LockedDataset, LockedFile, Lockfile
 from scisync.manifest.globs import SymlinkLoop, expand_glob
 
@@ -95,7 +95,8 @@ def test_a_shown_name_never_holds_a_raw_control_character(name: str) -> None:
 def test_a_refused_name_in_an_edited_lockfile_is_refused_too(name: str) -> None:
     text = dumps_lock(_lock_with("x.dat")).replace('"x.dat"', _json_string(name))
     with pytest.raises(LockfileError):
-        loads_lock(text, "scisync.lock")
+        # Loading, then the list check every plan runs before planning (check_lists).
+        check_lists(loads_lock(text, "scisync.lock"))
 
 
 def _json_string(text: str) -> str:
