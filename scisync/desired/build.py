@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from scisync._util.jsontypes import Json, JsonObject
@@ -232,28 +232,20 @@ def build_desired(
     settled = settled or {}
     root = storage_root(manifest)
     full = [spec for spec in manifest.datasets if spec.key not in settled]
-    expanded = {spec.key: expand_files(spec) for spec in full}
-    # Hashing in two batches (files by SciCat algorithm, then images), by position:
-    # 100,000 files make Path objects and dict lookups a noticeable share of a no-op plan.
-    digests: dict[str, Mapping[str, str]] = {}
-    by_algorithm: dict[str, list[tuple[str, os.stat_result]]] = {}
-    for spec in full:
-        batch = by_algorithm.setdefault(spec.checksum_algorithm, [])
-        batch.extend((local, status) for _, local, status in expanded[spec.key])
-    for algorithm, batch in sorted(by_algorithm.items()):
-        paths = [local for local, _ in batch]
-        found = hasher.digests(paths, ["blake3", algorithm], [status for _, status in batch])
-        for path, result in zip(paths, found, strict=True):
-            digests[path] = {**digests[path], **result} if path in digests else result
     images = list({a.image: None for spec in full for a in spec.attachments})
     image_digests = dict(zip(images, hasher.digests(images, ["blake3"]), strict=True))
-
+    built: dict[str, DesiredDataset] = {}
+    for group in _expanded_groups(full):
+        digests = _group_digests(group, hasher)
+        for spec, expanded in group:
+            built[spec.key] = _desired_dataset(
+                manifest.project, spec, expanded, digests, image_digests, root
+            )
+        del digests  # the group's stats and digest maps go before the next group's come
     datasets = [
         _settled_dataset(manifest.project, spec, settled[spec.key])
         if spec.key in settled
-        else _desired_dataset(
-            manifest.project, spec, expanded[spec.key], digests, image_digests, root
-        )
+        else built[spec.key]
         for spec in manifest.datasets
     ]
     samples = [_desired_sample(manifest.project, spec) for spec in manifest.samples]
@@ -267,6 +259,47 @@ def build_desired(
         roots=storage_roots(manifest),
         publications=desired_publications(manifest),
     )
+
+
+_GROUP_FILES = 20_000
+"""Files expanded and hashed together: one hashing batch per group keeps the threads busy,
+while the stat results of a million files (about 600 B each) are never alive at once."""
+
+Expanded = list[tuple[str, str, os.stat_result]]
+
+
+def _expanded_groups(specs: Iterable[DatasetSpec]) -> Iterator[list[tuple[DatasetSpec, Expanded]]]:
+    """The datasets' expanded file lists, a group of about ``_GROUP_FILES`` files at a time."""
+    group: list[tuple[DatasetSpec, Expanded]] = []
+    count = 0
+    for spec in specs:
+        expanded = expand_files(spec)
+        group.append((spec, expanded))
+        count += len(expanded)
+        if count >= _GROUP_FILES:
+            yield group
+            group, count = [], 0
+    if group:
+        yield group
+
+
+def _group_digests(
+    group: Sequence[tuple[DatasetSpec, Expanded]], hasher: Hasher
+) -> dict[str, Mapping[str, str]]:
+    """Every file's digests (blake3 and its dataset's algorithm), hashed in one batch per
+    algorithm: 100,000 files make Path objects and dict lookups a noticeable share of a
+    no-op plan."""
+    digests: dict[str, Mapping[str, str]] = {}
+    by_algorithm: dict[str, list[tuple[str, os.stat_result]]] = {}
+    for spec, expanded in group:
+        batch = by_algorithm.setdefault(spec.checksum_algorithm, [])
+        batch.extend((local, status) for _, local, status in expanded)
+    for algorithm, batch in sorted(by_algorithm.items()):
+        paths = [local for local, _ in batch]
+        found = hasher.digests(paths, ["blake3", algorithm], [status for _, status in batch])
+        for path, result in zip(paths, found, strict=True):
+            digests[path] = {**digests[path], **result} if path in digests else result
+    return digests
 
 
 def _settled_dataset(project: str, spec: DatasetSpec, source_folder: RemotePath) -> DesiredDataset:
