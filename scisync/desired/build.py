@@ -380,21 +380,40 @@ def _desired_sample(project: str, spec: SampleSpec) -> DesiredSample:
 
 def _desired_download(spec: DownloadSpec, hasher: Hasher) -> DesiredDownload:
     present: dict[str, PresentFile] = {}
-    if spec.target.is_dir():
-        paths = sorted(
-            path
-            for path in spec.target.rglob("*")
-            if path.is_file() and not path.is_symlink() and ".scisync-tmp" not in path.name
-        )
+    found = _present_paths(spec.target)
+    for start in range(0, len(found), _GROUP_FILES):
+        # A group at a time: a stat result is about 600 B, a million of them at once 600 MB.
+        group = found[start : start + _GROUP_FILES]
+        stats = [os.stat(path) for _, path in group]
         # sha256 too: SciCat's default checksum, so a file already in place is recognised
         # on a first pull, before the lockfile pins its blake3.
-        found = hasher.digests(paths, ["blake3", "sha256"], [path.stat() for path in paths])
-        for path, digests in zip(paths, found, strict=True):
-            relative = path.relative_to(spec.target).as_posix()
+        digests = hasher.digests([path for _, path in group], ["blake3", "sha256"], stats)
+        for (relative, _), status, found_digests in zip(group, stats, digests, strict=True):
             present[relative] = PresentFile(
                 relative=relative,
-                size=path.stat().st_size,
-                blake3=digests["blake3"],
-                checksums=dict(digests),
+                size=status.st_size,
+                blake3=found_digests["blake3"],
+                checksums=found_digests,
             )
     return DesiredDownload(spec=spec, present=present)
+
+
+def _present_paths(target: Path) -> list[tuple[str, str]]:
+    """(relative POSIX path, absolute path) of the regular files under a download's target
+    folder, sorted, without scisync's temporaries; symlinks are neither listed nor followed.
+    Strings, not Path objects: a pull's target may hold a million files."""
+    if not target.is_dir():
+        return []
+    root = os.path.abspath(target)
+    found: list[tuple[str, str]] = []
+    for folder, _, names in os.walk(root):
+        for name in names:
+            path = os.path.join(folder, name)
+            try:
+                regular = stat.S_ISREG(os.lstat(path).st_mode)
+            except FileNotFoundError:
+                continue  # removed while we looked: not present
+            if regular and ".scisync-tmp" not in name:
+                found.append((os.path.relpath(path, root).replace(os.sep, "/"), path))
+    found.sort()
+    return found
