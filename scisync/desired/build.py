@@ -232,16 +232,21 @@ def build_desired(
     settled = settled or {}
     root = storage_root(manifest)
     full = [spec for spec in manifest.datasets if spec.key not in settled]
+    # Every dataset is expanded (so every manifest error raised) before anything is read
+    # or hashed: a refused manifest leaves nothing behind.  Only the names are kept; the
+    # stat results come back a group at a time (about 600 B each, 600 MB for a million).
+    names = {spec.key: [(rel, local) for rel, local, _ in expand_files(spec)] for spec in full}
     images = list({a.image: None for spec in full for a in spec.attachments})
     image_digests = dict(zip(images, hasher.digests(images, ["blake3"]), strict=True))
     built: dict[str, DesiredDataset] = {}
-    for group in _expanded_groups(full):
-        digests = _group_digests(group, hasher)
-        for spec, expanded in group:
+    for group in _groups(full, names):
+        expanded = {spec.key: _with_stats(names[spec.key]) for spec in group}
+        digests = _group_digests(group, expanded, hasher)
+        for spec in group:
             built[spec.key] = _desired_dataset(
-                manifest.project, spec, expanded, digests, image_digests, root
+                manifest.project, spec, expanded[spec.key], digests, image_digests, root
             )
-        del digests  # the group's stats and digest maps go before the next group's come
+        del expanded, digests  # before the next group's come
     datasets = [
         _settled_dataset(manifest.project, spec, settled[spec.key])
         if spec.key in settled
@@ -268,14 +273,15 @@ while the stat results of a million files (about 600 B each) are never alive at 
 Expanded = list[tuple[str, str, os.stat_result]]
 
 
-def _expanded_groups(specs: Iterable[DatasetSpec]) -> Iterator[list[tuple[DatasetSpec, Expanded]]]:
-    """The datasets' expanded file lists, a group of about ``_GROUP_FILES`` files at a time."""
-    group: list[tuple[DatasetSpec, Expanded]] = []
+def _groups(
+    specs: Sequence[DatasetSpec], names: Mapping[str, Sequence[object]]
+) -> Iterator[list[DatasetSpec]]:
+    """The datasets, a group of about ``_GROUP_FILES`` files at a time."""
+    group: list[DatasetSpec] = []
     count = 0
     for spec in specs:
-        expanded = expand_files(spec)
-        group.append((spec, expanded))
-        count += len(expanded)
+        group.append(spec)
+        count += len(names[spec.key])
         if count >= _GROUP_FILES:
             yield group
             group, count = [], 0
@@ -283,17 +289,31 @@ def _expanded_groups(specs: Iterable[DatasetSpec]) -> Iterator[list[tuple[Datase
         yield group
 
 
+def _with_stats(names: Iterable[tuple[str, str]]) -> Expanded:
+    expanded: Expanded = []
+    for relative, local in names:
+        try:
+            expanded.append((relative, local, os.stat(local)))
+        except OSError as exc:  # removed or made unreadable since it was globbed
+            raise StorageError(
+                f"cannot read file to hash it: {exc.strerror or exc}",
+                where=local,
+                hint=os_error_hint(exc),
+            ) from exc
+    return expanded
+
+
 def _group_digests(
-    group: Sequence[tuple[DatasetSpec, Expanded]], hasher: Hasher
+    group: Sequence[DatasetSpec], expanded: Mapping[str, Expanded], hasher: Hasher
 ) -> dict[str, Mapping[str, str]]:
     """Every file's digests (blake3 and its dataset's algorithm), hashed in one batch per
     algorithm: 100,000 files make Path objects and dict lookups a noticeable share of a
     no-op plan."""
     digests: dict[str, Mapping[str, str]] = {}
     by_algorithm: dict[str, list[tuple[str, os.stat_result]]] = {}
-    for spec, expanded in group:
+    for spec in group:
         batch = by_algorithm.setdefault(spec.checksum_algorithm, [])
-        batch.extend((local, status) for _, local, status in expanded)
+        batch.extend((local, status) for _, local, status in expanded[spec.key])
     for algorithm, batch in sorted(by_algorithm.items()):
         paths = [local for local, _ in batch]
         found = hasher.digests(paths, ["blake3", algorithm], [status for _, status in batch])
