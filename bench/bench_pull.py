@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -106,6 +105,11 @@ def count_files(folder: Path) -> int:
     return sum(len(names) for _, _, names in os.walk(folder))
 
 
+def remove(folder: Path) -> None:
+    """``rm -rf``: shutil.rmtree of a million files took longer than the pull itself."""
+    subprocess.run(["rm", "-rf", str(folder)], check=True)
+
+
 def copy_tree(source: Path, target: Path) -> float:
     """Seconds for ``cp -r``, after a ``sync`` so that earlier writes are not charged to it."""
     subprocess.run(["sync"], check=False)
@@ -117,7 +121,7 @@ def copy_tree(source: Path, target: Path) -> float:
 def pull_once(workdir: Path, url: str, token: str, datasets: int) -> tuple[float, int, int]:
     """One `scisync pull` of everything into a fresh folder: seconds, peak RSS, files."""
     pull = workdir / "pull"
-    shutil.rmtree(pull, ignore_errors=True)
+    remove(pull)
     pull.mkdir()
     store = (workdir / "project" / "store").resolve()
     (pull / "scisync.yaml").write_text(
@@ -126,7 +130,7 @@ def pull_once(workdir: Path, url: str, token: str, datasets: int) -> tuple[float
     subprocess.run(["sync"], check=False)
     wall, rss, _ = scisync_in_child(pull, token, "pull")
     pulled = count_files(pull / "data")
-    shutil.rmtree(pull, ignore_errors=True)
+    remove(pull)
     return wall, rss, pulled
 
 
@@ -155,10 +159,10 @@ def main() -> None:
             pulls: list[tuple[float, int, int]] = []
             for _ in range(args.repeat):
                 copies.append(copy_tree(store, workdir / "copy"))
-                shutil.rmtree(workdir / "copy")
+                remove(workdir / "copy")
                 pulls.append(pull_once(workdir, url, token, args.datasets))
             copies.append(copy_tree(store, workdir / "copy"))
-            shutil.rmtree(workdir / "copy")
+            remove(workdir / "copy")
 
     for _, _, pulled in pulls:
         assert pulled == total, f"pulled {pulled} files, expected {total}"
