@@ -185,6 +185,7 @@ def connect(
         if storage is not None:
             stack.callback(storage.close)
         hasher = CachedHasher(project.state_dir / "hashcache.json")
+        stack.callback(hasher.flush)  # digests computed since its last write (even on failure)
         yield Connection(
             catalog=catalog,
             storage=storage,

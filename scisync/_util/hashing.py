@@ -12,13 +12,14 @@ import functools
 import hashlib
 import json
 import os
+import sys
 import tempfile
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import Any, Generic, Protocol, TextIO, TypeVar
 
 import blake3 as _blake3
 
@@ -35,6 +36,9 @@ _MULTITHREAD_THRESHOLD = 4 * 2**20
 
 _HASH_WINDOW = 1024
 """Files handed to the hashing threads at a time (bounds the futures alive at once)."""
+
+_SAVE_AFTER = 10_000
+"""Files hashed before :class:`CachedHasher` writes its cache file during a run."""
 
 _ALIASES = {"blake2b512": "blake2b", "sha2256": "sha256"}
 
@@ -132,12 +136,14 @@ def hash_file(path: Path, algorithms: Sequence[str]) -> dict[str, str]:
         ) from exc
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per file, by the million
 class _Entry:
     size: int
     mtime_ns: int
     inode: int
-    digests: dict[str, str]
+    # Flat (name, hex, name, hex, ...): a tuple is a third of a dict's size, and the
+    # names are the interned ones normalise_algorithm returns.
+    pairs: tuple[str, ...]
     # The ctime moves on every write and cannot be set back (an mtime can: cp -p, rsync -t,
     # tar), so an edit that keeps the size and restores the mtime is still seen.
     ctime_ns: int = -1
@@ -145,6 +151,15 @@ class _Entry:
     @property
     def stamp(self) -> tuple[int, int, int, int]:
         return (self.size, self.mtime_ns, self.ctime_ns, self.inode)
+
+    @property
+    def digests(self) -> dict[str, str]:
+        pairs = self.pairs
+        return {pairs[i]: pairs[i + 1] for i in range(0, len(pairs), 2)}
+
+
+def _pairs(digests: Mapping[str, str]) -> tuple[str, ...]:
+    return tuple(item for name in sorted(digests) for item in (name, digests[name]))
 
 
 def _stat_stamp(st: os.stat_result) -> tuple[int, int, int, int]:
@@ -205,7 +220,7 @@ class HashCache:
                 mtime_ns=int(value["mtime_ns"]),
                 inode=int(value["inode"]),
                 ctime_ns=int(value["ctime_ns"]),
-                digests={str(k): str(v) for k, v in value["digests"].items()},
+                pairs=_pairs({sys.intern(str(k)): str(v) for k, v in value["digests"].items()}),
             )
         except (KeyError, TypeError, ValueError, AttributeError):
             self._dirty = True  # a damaged entry only costs re-hashing that file
@@ -240,9 +255,10 @@ class HashCache:
         if entry is None or entry.stamp != _stat_stamp(st):
             return None
         wanted = [normalise_algorithm(a) for a in algorithms]
-        if any(name not in entry.digests for name in wanted):
+        digests = entry.digests
+        if any(name not in digests for name in wanted):
             return None
-        return {name: entry.digests[name] for name in wanted}
+        return {name: digests[name] for name in wanted}
 
     def lookup_many(
         self,
@@ -280,15 +296,19 @@ class HashCache:
                     found.append(None)
         return found
 
-    def store(self, path: Path, st: os.stat_result, digests: dict[str, str]) -> None:
-        key = str(path.absolute())
+    def store(self, path: Path | str, st: os.stat_result, digests: Mapping[str, str]) -> None:
+        # An absolute str is kept as the key as it is: the caller's (a LocalFile's) path
+        # string, not a copy per file.
+        key = path if isinstance(path, str) else str(path)
+        if not os.path.isabs(key):
+            key = os.path.abspath(key)
         with self._lock:
             old = self._entry(key)
-            merged = dict(digests)
+            merged: Mapping[str, str] = digests
             if old is not None and old.stamp == _stat_stamp(st):
                 merged = {**old.digests, **digests}
             self._entries[key] = _Entry(
-                st.st_size, st.st_mtime_ns, st.st_ino, merged, ctime_ns=st.st_ctime_ns
+                st.st_size, st.st_mtime_ns, st.st_ino, _pairs(merged), ctime_ns=st.st_ctime_ns
             )
             self._dirty = True
 
@@ -356,32 +376,35 @@ def _write_entries(out: TextIO, rows: Iterable[tuple[str, _Entry | Any]], versio
     out.write(f'\n}}, "version": {version}}}\n')
 
 
-@dataclass(frozen=True)
-class HashedFiles:
-    """Result of :func:`hash_files`: digests per path, and how much had to be read."""
+_P = TypeVar("_P", Path, str)
 
-    digests: dict[Path, dict[str, str]]
+
+@dataclass(frozen=True)
+class HashedFiles(Generic[_P]):
+    """Result of :func:`hash_files`: digests per path (as given), and how much was read."""
+
+    digests: dict[_P, dict[str, str]]
     files_read: int
     bytes_read: int
 
 
 def hash_files(
-    paths: Iterable[Path],
+    paths: Iterable[_P],
     algorithms: Sequence[str],
     cache: HashCache | None = None,
     workers: int = 4,
-) -> HashedFiles:
+) -> HashedFiles[_P]:
     """Hash many files in parallel, reading only those the cache cannot vouch for.
 
     The cache (if given) is updated in memory; call ``cache.save()`` to persist it.
     """
     wanted = [normalise_algorithm(a) for a in algorithms]
     unique = list(dict.fromkeys(paths))
-    results: dict[Path, dict[str, str]] = {}
-    to_read: list[tuple[Path, os.stat_result]] = []
+    results: dict[_P, dict[str, str]] = {}
+    to_read: list[tuple[_P, os.stat_result]] = []
     for path in unique:
         try:
-            st = path.stat()
+            st = os.stat(path)
         except OSError as exc:
             raise StorageError(
                 f"cannot read file to hash it: {exc.strerror or exc}",
@@ -394,9 +417,9 @@ def hash_files(
         else:
             to_read.append((path, st))
 
-    def work(item: tuple[Path, os.stat_result]) -> tuple[Path, dict[str, str]]:
+    def work(item: tuple[_P, os.stat_result]) -> tuple[_P, dict[str, str]]:
         path, st = item
-        digests = hash_file(path, wanted)
+        digests = hash_file(Path(path), wanted)
         if cache is not None:
             cache.store(path, st, digests)
         return path, digests
@@ -421,6 +444,11 @@ def hash_files(
     )
 
 
+def _absolute(path: Path | str) -> str:
+    text = path if isinstance(path, str) else str(path)
+    return text if os.path.isabs(text) else os.path.abspath(text)
+
+
 class CachedHasher:
     """The desired-state :class:`scisync.desired.model.Hasher`: :func:`hash_files` behind a
     :class:`HashCache` kept in a file, counting the files it really had to read."""
@@ -430,6 +458,8 @@ class CachedHasher:
         self.workers = workers
         self.files_read = 0
         self._cache: HashCache | None = None
+        self._unsaved = 0  # files hashed since the cache file was last written
+        self._saved = 0  # files hashed up to that write
 
     @property
     def cache(self) -> HashCache:
@@ -449,13 +479,30 @@ class CachedHasher:
             found = list(self.cache.lookup_many(paths, stats, algorithms))
         misses = [index for index, digests in enumerate(found) if digests is None]
         if misses:
-            wanted = [Path(paths[index]) for index in misses]
+            # Strings stay strings: they become the cache's keys without a copy per file.
+            wanted = [_absolute(paths[index]) for index in misses]
             hashed = hash_files(wanted, algorithms, self.cache, self.workers)
             self.files_read += hashed.files_read
-            if hashed.files_read:
-                self.cache.save()
+            self._unsaved += hashed.files_read
+            if self._unsaved >= max(_SAVE_AFTER, self._saved):
+                self.flush()
             for index, path in zip(misses, wanted, strict=True):
                 found[index] = hashed.digests[path]
         complete = [digests for digests in found if digests is not None]
         assert len(complete) == len(paths), "hash_files answers for every path it is given"
         return complete
+
+    def flush(self) -> None:
+        """Write the cache file if files were hashed since it was last written.
+
+        :meth:`digests` writes it on its own only once the files hashed since the last
+        write are as many as those before (and at least ``_SAVE_AFTER``): a first plan or a
+        pull calls it once per dataset, and writing the whole cache each time was quadratic
+        (1,000 datasets x 100 files: 1,000 writes of up to 100,000 entries).  The owner
+        (:func:`scisync.api.connect`) flushes at the end; a run killed before that only
+        hashes those files again.
+        """
+        if self._cache is not None and self._unsaved:
+            self._cache.save()
+            self._saved += self._unsaved
+            self._unsaved = 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from scisync._util.jsontypes import Json, JsonObject
@@ -232,28 +232,25 @@ def build_desired(
     settled = settled or {}
     root = storage_root(manifest)
     full = [spec for spec in manifest.datasets if spec.key not in settled]
-    expanded = {spec.key: expand_files(spec) for spec in full}
-    # Hashing in two batches (files by SciCat algorithm, then images), by position:
-    # 100,000 files make Path objects and dict lookups a noticeable share of a no-op plan.
-    digests: dict[str, Mapping[str, str]] = {}
-    by_algorithm: dict[str, list[tuple[str, os.stat_result]]] = {}
-    for spec in full:
-        batch = by_algorithm.setdefault(spec.checksum_algorithm, [])
-        batch.extend((local, status) for _, local, status in expanded[spec.key])
-    for algorithm, batch in sorted(by_algorithm.items()):
-        paths = [local for local, _ in batch]
-        found = hasher.digests(paths, ["blake3", algorithm], [status for _, status in batch])
-        for path, result in zip(paths, found, strict=True):
-            digests[path] = {**digests[path], **result} if path in digests else result
+    # Every dataset is expanded (so every manifest error raised) before anything is read
+    # or hashed: a refused manifest leaves nothing behind.  Only the names are kept; the
+    # stat results come back a group at a time (about 600 B each, 600 MB for a million).
+    names = {spec.key: [(rel, local) for rel, local, _ in expand_files(spec)] for spec in full}
     images = list({a.image: None for spec in full for a in spec.attachments})
     image_digests = dict(zip(images, hasher.digests(images, ["blake3"]), strict=True))
-
+    built: dict[str, DesiredDataset] = {}
+    for group in _groups(full, names):
+        expanded = {spec.key: _with_stats(names[spec.key]) for spec in group}
+        digests = _group_digests(group, expanded, hasher)
+        for spec in group:
+            built[spec.key] = _desired_dataset(
+                manifest.project, spec, expanded[spec.key], digests, image_digests, root
+            )
+        del expanded, digests  # before the next group's come
     datasets = [
         _settled_dataset(manifest.project, spec, settled[spec.key])
         if spec.key in settled
-        else _desired_dataset(
-            manifest.project, spec, expanded[spec.key], digests, image_digests, root
-        )
+        else built[spec.key]
         for spec in manifest.datasets
     ]
     samples = [_desired_sample(manifest.project, spec) for spec in manifest.samples]
@@ -267,6 +264,62 @@ def build_desired(
         roots=storage_roots(manifest),
         publications=desired_publications(manifest),
     )
+
+
+_GROUP_FILES = 20_000
+"""Files expanded and hashed together: one hashing batch per group keeps the threads busy,
+while the stat results of a million files (about 600 B each) are never alive at once."""
+
+Expanded = list[tuple[str, str, os.stat_result]]
+
+
+def _groups(
+    specs: Sequence[DatasetSpec], names: Mapping[str, Sequence[object]]
+) -> Iterator[list[DatasetSpec]]:
+    """The datasets, a group of about ``_GROUP_FILES`` files at a time."""
+    group: list[DatasetSpec] = []
+    count = 0
+    for spec in specs:
+        group.append(spec)
+        count += len(names[spec.key])
+        if count >= _GROUP_FILES:
+            yield group
+            group, count = [], 0
+    if group:
+        yield group
+
+
+def _with_stats(names: Iterable[tuple[str, str]]) -> Expanded:
+    expanded: Expanded = []
+    for relative, local in names:
+        try:
+            expanded.append((relative, local, os.stat(local)))
+        except OSError as exc:  # removed or made unreadable since it was globbed
+            raise StorageError(
+                f"cannot read file to hash it: {exc.strerror or exc}",
+                where=local,
+                hint=os_error_hint(exc),
+            ) from exc
+    return expanded
+
+
+def _group_digests(
+    group: Sequence[DatasetSpec], expanded: Mapping[str, Expanded], hasher: Hasher
+) -> dict[str, Mapping[str, str]]:
+    """Every file's digests (blake3 and its dataset's algorithm), hashed in one batch per
+    algorithm: 100,000 files make Path objects and dict lookups a noticeable share of a
+    no-op plan."""
+    digests: dict[str, Mapping[str, str]] = {}
+    by_algorithm: dict[str, list[tuple[str, os.stat_result]]] = {}
+    for spec in group:
+        batch = by_algorithm.setdefault(spec.checksum_algorithm, [])
+        batch.extend((local, status) for _, local, status in expanded[spec.key])
+    for algorithm, batch in sorted(by_algorithm.items()):
+        paths = [local for local, _ in batch]
+        found = hasher.digests(paths, ["blake3", algorithm], [status for _, status in batch])
+        for path, result in zip(paths, found, strict=True):
+            digests[path] = {**digests[path], **result} if path in digests else result
+    return digests
 
 
 def _settled_dataset(project: str, spec: DatasetSpec, source_folder: RemotePath) -> DesiredDataset:
@@ -347,21 +400,40 @@ def _desired_sample(project: str, spec: SampleSpec) -> DesiredSample:
 
 def _desired_download(spec: DownloadSpec, hasher: Hasher) -> DesiredDownload:
     present: dict[str, PresentFile] = {}
-    if spec.target.is_dir():
-        paths = sorted(
-            path
-            for path in spec.target.rglob("*")
-            if path.is_file() and not path.is_symlink() and ".scisync-tmp" not in path.name
-        )
+    found = _present_paths(spec.target)
+    for start in range(0, len(found), _GROUP_FILES):
+        # A group at a time: a stat result is about 600 B, a million of them at once 600 MB.
+        group = found[start : start + _GROUP_FILES]
+        stats = [os.stat(path) for _, path in group]
         # sha256 too: SciCat's default checksum, so a file already in place is recognised
         # on a first pull, before the lockfile pins its blake3.
-        found = hasher.digests(paths, ["blake3", "sha256"], [path.stat() for path in paths])
-        for path, digests in zip(paths, found, strict=True):
-            relative = path.relative_to(spec.target).as_posix()
+        digests = hasher.digests([path for _, path in group], ["blake3", "sha256"], stats)
+        for (relative, _), status, found_digests in zip(group, stats, digests, strict=True):
             present[relative] = PresentFile(
                 relative=relative,
-                size=path.stat().st_size,
-                blake3=digests["blake3"],
-                checksums=dict(digests),
+                size=status.st_size,
+                blake3=found_digests["blake3"],
+                checksums=found_digests,
             )
     return DesiredDownload(spec=spec, present=present)
+
+
+def _present_paths(target: Path) -> list[tuple[str, str]]:
+    """(relative POSIX path, absolute path) of the regular files under a download's target
+    folder, sorted, without scisync's temporaries; symlinks are neither listed nor followed.
+    Strings, not Path objects: a pull's target may hold a million files."""
+    if not target.is_dir():
+        return []
+    root = os.path.abspath(target)
+    found: list[tuple[str, str]] = []
+    for folder, _, names in os.walk(root):
+        for name in names:
+            path = os.path.join(folder, name)
+            try:
+                regular = stat.S_ISREG(os.lstat(path).st_mode)
+            except FileNotFoundError:
+                continue  # removed while we looked: not present
+            if regular and ".scisync-tmp" not in name:
+                found.append((os.path.relpath(path, root).replace(os.sep, "/"), path))
+    found.sort()
+    return found

@@ -41,7 +41,7 @@ class Hasher(Protocol):
         ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per file, by the million
 class LocalFile:
     relative: str  # POSIX path relative to the dataset's source folder
     local: str  # absolute local path (a str: Path objects are costly by the 100,000)
@@ -90,7 +90,7 @@ class DesiredSample:
         return self.spec.key
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per file, by the million
 class PresentFile:
     """A file already in a download's target folder."""
 

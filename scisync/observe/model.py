@@ -13,7 +13,7 @@ from scisync.desired.ids import MARKER_FIELD
 from scisync.storage.base import RemotePath, RemoteStat
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per file, by the million
 class ObservedFile:
     """One entry of a dataset's origdatablocks (``dataFileList``)."""
 

@@ -28,6 +28,10 @@ TINY_RUNS: dict[str, tuple[list[str], str]] = {
         ["--datasets", "3", "--files", "2"],
         r"ratio apply / \(cp -r \+ bare requests\): \d+\.\d\d",
     ),
+    "bench_pull.py": (
+        ["--datasets", "3", "--files", "2"],
+        r"peak RSS +\d+ MB +\(\d+ B per file\)(.|\n)*ratio pull / cp -r: \d+\.\d\d",
+    ),
     "bench_transfer.py": (
         ["--scale", "0.001"],
         r"upload  : scisync/openssh = \d+\.\d\d.*\n.*download: scisync/openssh = \d+\.\d\d",

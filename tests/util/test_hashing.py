@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -8,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from scisync._util import hashing
 from scisync._util.hashing import (
     SUPPORTED_ALGORITHMS,
+    CachedHasher,
     HashCache,
     StreamingHasher,
     hash_file,
@@ -190,3 +193,40 @@ def test_batch_lookup_answers_exactly_like_one_lookup_per_file(tmp_path: Path) -
             assert hits == (
                 [True, False, False, False, True] if len(algorithms) == 1 else [False] * 5
             )
+
+
+def test_cached_hasher_writes_its_cache_geometrically_and_on_flush(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writing the whole cache after every dataset was quadratic; now it is written once
+    the files hashed since the last write are as many as before (and >= _SAVE_AFTER)."""
+    monkeypatch.setattr(hashing, "_SAVE_AFTER", 2)
+    paths = []
+    for index in range(7):
+        path = tmp_path / f"f{index}"
+        path.write_bytes(b"x" * index)
+        paths.append(str(path))
+    cache_file = tmp_path / "cache.json"
+    hasher = CachedHasher(cache_file)
+
+    def saved() -> int:
+        return len(json.loads(cache_file.read_text())["entries"]) if cache_file.exists() else 0
+
+    # files hashed in this call -> entries in the cache file after it
+    steps = [(paths[0:1], 0), (paths[1:2], 2), (paths[2:3], 2), (paths[3:4], 4), (paths[4:7], 4)]
+    for batch, expected in steps:
+        hasher.digests(batch, ["blake3"])
+        assert saved() == expected, (batch, expected)
+    hasher.flush()  # what scisync.api.connect does when the run ends
+    assert saved() == 7
+    hasher.digests(paths, ["blake3"], [os.stat(p) for p in paths])  # all cached: no write
+    assert hasher.files_read == 7
+    extra = tmp_path / "extra"
+    extra.write_bytes(b"extra")
+    hasher.digests([str(extra)], ["blake3"])
+    assert saved() == 7
+    hasher.flush()
+    assert saved() == 8
+    again = CachedHasher(cache_file)
+    again.digests([*paths, str(extra)], ["blake3"], [os.stat(p) for p in [*paths, str(extra)]])
+    assert again.files_read == 0
