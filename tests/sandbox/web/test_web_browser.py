@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 import pytest
 import requests
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
@@ -47,6 +48,28 @@ def _names(page: Any) -> list[str]:
     return [a.text for a in page.find_elements(By.CSS_SELECTOR, "#datasets tbody td:first-child a")]
 
 
+def _shows_names(page: Any, expected: list[str]) -> None:
+    """Wait (30 s at most) until the datasets table lists exactly *expected*, in any order.
+
+    After a navigation the new document may still be loading, or be replaced while it is
+    read (a stale element: CI saw it under load), so the table is read again until it
+    matches; a table that never matches fails with what it last showed.
+    """
+    seen: list[list[str]] = [[]]
+
+    def matches(driver: Any) -> bool:
+        try:
+            seen[0] = _names(driver)
+        except StaleElementReferenceException:
+            return False
+        return sorted(seen[0]) == sorted(expected)
+
+    try:
+        WebDriverWait(page, 30).until(matches)
+    except TimeoutException:
+        raise AssertionError(f"the table shows {seen[0]}, expected {expected}") from None
+
+
 def test_an_anonymous_visitor_does_not_see_the_unpublished_dataset(
     page: Any, served: SandboxServer
 ) -> None:
@@ -68,9 +91,13 @@ def test_the_login_form_refuses_a_wrong_password_then_signs_in_and_out(
     assert not page.find_elements(By.ID, "signed-in-user")
     _sign_in(page, served)
     assert page.find_element(By.ID, "signed-in-user").text == "ingestor"
-    assert _names(page) == [DATASET]
+    _shows_names(page, [DATASET])
     _submit(page, page.find_element(By.CSS_SELECTOR, ".who form button"))
     assert not page.find_elements(By.ID, "signed-in-user")
+    # An empty table would also "match" a page still loading: wait for its own message.
+    WebDriverWait(page, 30).until(
+        expected_conditions.visibility_of_element_located((By.ID, "no-results"))
+    )
     assert _names(page) == []
 
 
@@ -115,16 +142,16 @@ def test_search_narrows_the_list(page: Any, served: SandboxServer) -> None:
         body = v4_dataset(datasetName=name, keywords=["background"], isPublished=True)
         assert api.post(served.root_url + "/v4/datasets", json=body).status_code == 201
     _sign_in(page, served)
-    assert sorted(_names(page)) == sorted([DATASET, "Water background", "Empty cell"])
+    _shows_names(page, [DATASET, "Water background", "Empty cell"])
     box = page.find_element(By.ID, "q")
     box.send_keys("SILICON\n")
     WebDriverWait(page, 30).until(expected_conditions.staleness_of(box))
-    assert _names(page) == [DATASET]
+    _shows_names(page, [DATASET])
     box = page.find_element(By.ID, "q")
     box.clear()
     box.send_keys("background\n")  # a keyword
     WebDriverWait(page, 30).until(expected_conditions.staleness_of(box))
-    assert sorted(_names(page)) == ["Empty cell", "Water background"]
+    _shows_names(page, ["Empty cell", "Water background"])
     page.get(served.web_url + "?q=nothing-like-this")
     assert page.find_element(By.ID, "no-results").is_displayed()
 
