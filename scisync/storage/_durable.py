@@ -11,6 +11,7 @@ that name re-verifies it (:func:`unconfirmed`).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import functools
@@ -37,7 +38,7 @@ def _syncfs() -> Callable[[int], int] | None:
     return function  # type: ignore[no-any-return]
 
 
-def flush_files(files: Iterable[Path], folders: Iterable[Path]) -> None:
+def flush_files(files: Iterable[str], folders: Iterable[str]) -> None:
     """Make the content and names of *files* (placed in *folders*) durable.
 
     ``syncfs`` once per file system the folders live on; where it is unavailable, an
@@ -46,9 +47,12 @@ def flush_files(files: Iterable[Path], folders: Iterable[Path]) -> None:
     disk refused the data) raises :class:`OSError`: the batch must not be reported done.
     """
     folders = sorted(set(folders))
+    contents = list(files)
     syncfs = _syncfs()
-    if syncfs is None:
-        for file in files:
+    if not contents:
+        pass  # only names are pending (hard links of local files): the folders suffice
+    elif syncfs is None:
+        for file in contents:
             _fsync_path(file)
     else:
         devices: set[int] = set()
@@ -60,14 +64,14 @@ def flush_files(files: Iterable[Path], folders: Iterable[Path]) -> None:
                     devices.add(device)
                     if syncfs(fd) != 0:
                         error = ctypes.get_errno()
-                        raise OSError(error, os.strerror(error), str(folder))
+                        raise OSError(error, os.strerror(error), folder)
             finally:
                 os.close(fd)
     for folder in folders:
-        fsync_dir(folder)
+        fsync_dir(Path(folder))
 
 
-def _fsync_path(path: Path) -> None:
+def _fsync_path(path: str) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -93,19 +97,20 @@ class PendingBatch:
     """
 
     def __init__(self) -> None:
-        self._placed: list[tuple[Path, Path]] = []  # (target, its temporary link)
-        self._folders: set[Path] = set()
+        # Strings, not Paths: a batch holds one entry per file, by the hundred thousand.
+        self._placed: list[tuple[str, str]] = []  # (target, its temporary link)
+        self._folders: set[str] = set()
         self._lock = threading.Lock()
 
-    def add_folder(self, folder: Path) -> None:
+    def add_folder(self, folder: str) -> None:
         """A name placed with its content already flushed: only the folder is pending."""
         with self._lock:
             self._folders.add(folder)
 
-    def add_unflushed(self, target: Path, temporary: Path) -> None:
+    def add_unflushed(self, target: str, temporary: str) -> None:
         with self._lock:
             self._placed.append((target, temporary))
-            self._folders.add(target.parent)
+            self._folders.add(os.path.dirname(target))
 
     def flush(self) -> None:
         """Flush everything placed, then drop the temporaries (the "unconfirmed" marks)."""
@@ -116,4 +121,5 @@ class PendingBatch:
             return
         flush_files((target for target, _ in placed), folders)
         for _, temporary in placed:
-            temporary.unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
