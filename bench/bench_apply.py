@@ -8,6 +8,11 @@ origdatablock POST per dataset, with plain `requests`).
 
     python bench/bench_apply.py                 # 1,000 datasets x 100 files (target)
     python bench/bench_apply.py --datasets 50   # quicker
+    python bench/bench_apply.py --hardlink      # storage links instead of copying
+
+By default the storage copies every file (``hardlink: false``, the storage's default), as
+``cp -r`` does; ``--hardlink`` measures ``hardlink: true`` (one link per file, against the
+same ``cp -r``: flattering, so the output says which mode ran).
 
 Target: apply <= 2.5 x (cp -r + bare requests).  It also prints the peak RSS of this
 process, which does nothing memory-heavy besides the apply (the sandbox runs in its own
@@ -117,6 +122,9 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=100)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the apply")
+    parser.add_argument(
+        "--hardlink", action="store_true", help="storage hard-links files instead of copying"
+    )
     parser.add_argument("--workdir", type=Path, default=None, help="scratch space (default /tmp)")
     args = parser.parse_args()
 
@@ -129,7 +137,11 @@ def main() -> None:
         with sandbox_process(scratch / "scicat") as url:
             token = login(url)
             os.environ["SCICAT_TOKEN"] = token
-            (root / "scisync.yaml").write_text(MANIFEST.format(url=url))
+            manifest = MANIFEST.format(url=url)
+            if not args.hardlink:
+                manifest = manifest.replace("hardlink: true", "hardlink: false")
+            assert ("hardlink: true" in manifest) == args.hardlink, "bench_plan's manifest moved"
+            (root / "scisync.yaml").write_text(manifest)
             rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             applied, applying = timed_apply(root, args.workers, args.profile)
             rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -145,7 +157,8 @@ def main() -> None:
     copy = sum(copies) / len(copies)
     baseline = copy + bare
     ratio = applied / baseline
-    print(f"apply ({args.datasets} datasets x {args.files} files of 16 B, local storage):")
+    mode = "hard links" if args.hardlink else "copies"
+    print(f"apply ({args.datasets} datasets x {args.files} files of 16 B, local storage, {mode}):")
     print(f"  scisync apply   {applied:7.2f} s   (plan + apply, {args.workers} workers)")
     print(
         f"    of which plan {applied - applying:7.2f} s   (first plan: reads and hashes every file)"
