@@ -62,13 +62,49 @@ def flush_files(files: Iterable[str], folders: Iterable[str]) -> None:
                 device = os.fstat(fd).st_dev
                 if device not in devices:
                     devices.add(device)
-                    if syncfs(fd) != 0:
-                        error = ctypes.get_errno()
-                        raise OSError(error, os.strerror(error), folder)
+                    _group(device).sync(fd, syncfs, folder)
             finally:
                 os.close(fd)
     for folder in folders:
         fsync_dir(Path(folder))
+
+
+class _SyncGroup:
+    """One file system's ``syncfs`` calls, shared by the batches that want one at once.
+
+    Datasets upload in parallel and each ends with a flush; a ``syncfs`` that starts after
+    a batch asked for it covers that batch's writes, so batches waiting together share one
+    (a group commit, as the journal's fsyncs do).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # guards the counters
+        self._sync_lock = threading.Lock()  # one syncfs at a time
+        self._asked = 0  # requests so far
+        self._covered = 0  # requests a finished syncfs has covered
+
+    def sync(self, fd: int, syncfs: Callable[[int], int], where: str) -> None:
+        with self._lock:
+            self._asked += 1
+            mine = self._asked
+        with self._sync_lock:
+            if self._covered >= mine:
+                return  # a syncfs that started after this request has finished
+            with self._lock:
+                covering = self._asked
+            if syncfs(fd) != 0:
+                error = ctypes.get_errno()
+                raise OSError(error, os.strerror(error), where)
+            self._covered = covering
+
+
+_groups: dict[int, _SyncGroup] = {}
+_groups_lock = threading.Lock()
+
+
+def _group(device: int) -> _SyncGroup:
+    with _groups_lock:
+        return _groups.setdefault(device, _SyncGroup())
 
 
 def _fsync_path(path: str) -> None:
