@@ -353,8 +353,9 @@ class LocalStorage:
                 raise _changed_since_hashed(job)
             os.link(job.local, target)
         except FileExistsError:
-            self._same_file_present(Path(target), job)
-            return True
+            if self._same_file_present(Path(target), job):
+                return True
+            return self._try_hardlink(job, target, batch)  # it went away meanwhile: place it
         except OSError as exc:
             if exc.errno in NO_HARDLINK_ERRNOS:
                 return False
@@ -374,8 +375,9 @@ class LocalStorage:
         try:
             os.link(tmp, target)
         except FileExistsError:
-            self._same_file_present(Path(target), job)
-            return False
+            if self._same_file_present(Path(target), job):
+                return False
+            return self._place_unflushed(tmp, target, job, batch)  # it went away: place it
         except OSError as exc:
             if exc.errno not in NO_HARDLINK_ERRNOS:
                 raise
