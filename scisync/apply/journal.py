@@ -27,14 +27,23 @@ class JournalEntry:
     data: Mapping[str, Json]
 
 
-class Journal:
-    """Append-only, thread-safe; every intent is fsync'd before its side effect.
+SELF_REPAIRING_STEPS = frozenset({"upload", "download"})
+"""Steps whose interrupted side effects the next run finds and repairs on the storage
+itself, without the journal: files placed but not confirmed durable carry their mark
+(docs/storage.md), temporaries are swept, and the plan lists what is really there.  Their
+intent is informational, so it is not fsync'd on its own (see :class:`Journal`)."""
 
-    A "done" line is written but not fsync'd on its own: the next intent's fsync (same
-    file, appended in order) makes it durable too.  One lost to a power cut only means
-    the step is redone, and every step is safe to redo.  Threads whose intents are
-    waiting share one fsync (a group commit): the four workers of a small-file apply
-    otherwise queue up one fsync each.
+
+class Journal:
+    """Append-only, thread-safe; every intent the next run relies on is fsync'd first.
+
+    An intent is fsync'd before its side effect, except for the steps in
+    :data:`SELF_REPAIRING_STEPS`; a "done" line is written but not fsync'd on its own.
+    The next fsync'd intent (same file, appended in order) makes those durable too.  One
+    lost to a power cut only means a step is redone or an upload is reported less
+    precisely, and every step is safe to redo.  Threads whose intents are waiting share
+    one fsync (a group commit): the four workers of a small-file apply otherwise queue
+    up one fsync each.
     """
 
     def __init__(self, path: Path) -> None:
@@ -69,7 +78,7 @@ class Journal:
                 stream.write(line + "\n")
             self._written += 1
             mine = self._written
-        if phase == "intent":
+        if phase == "intent" and step not in SELF_REPAIRING_STEPS:
             self._sync(mine)
 
     def _sync(self, line: int) -> None:

@@ -11,6 +11,7 @@ that name re-verifies it (:func:`unconfirmed`).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import functools
@@ -37,7 +38,7 @@ def _syncfs() -> Callable[[int], int] | None:
     return function  # type: ignore[no-any-return]
 
 
-def flush_files(files: Iterable[Path], folders: Iterable[Path]) -> None:
+def flush_files(files: Iterable[str], folders: Iterable[str]) -> None:
     """Make the content and names of *files* (placed in *folders*) durable.
 
     ``syncfs`` once per file system the folders live on; where it is unavailable, an
@@ -46,9 +47,12 @@ def flush_files(files: Iterable[Path], folders: Iterable[Path]) -> None:
     disk refused the data) raises :class:`OSError`: the batch must not be reported done.
     """
     folders = sorted(set(folders))
+    contents = list(files)
     syncfs = _syncfs()
-    if syncfs is None:
-        for file in files:
+    if not contents:
+        pass  # only names are pending (hard links of local files): the folders suffice
+    elif syncfs is None:
+        for file in contents:
             _fsync_path(file)
     else:
         devices: set[int] = set()
@@ -58,16 +62,52 @@ def flush_files(files: Iterable[Path], folders: Iterable[Path]) -> None:
                 device = os.fstat(fd).st_dev
                 if device not in devices:
                     devices.add(device)
-                    if syncfs(fd) != 0:
-                        error = ctypes.get_errno()
-                        raise OSError(error, os.strerror(error), str(folder))
+                    _group(device).sync(fd, syncfs, folder)
             finally:
                 os.close(fd)
     for folder in folders:
-        fsync_dir(folder)
+        fsync_dir(Path(folder))
 
 
-def _fsync_path(path: Path) -> None:
+class _SyncGroup:
+    """One file system's ``syncfs`` calls, shared by the batches that want one at once.
+
+    Datasets upload in parallel and each ends with a flush; a ``syncfs`` that starts after
+    a batch asked for it covers that batch's writes, so batches waiting together share one
+    (a group commit, as the journal's fsyncs do).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # guards the counters
+        self._sync_lock = threading.Lock()  # one syncfs at a time
+        self._asked = 0  # requests so far
+        self._covered = 0  # requests a finished syncfs has covered
+
+    def sync(self, fd: int, syncfs: Callable[[int], int], where: str) -> None:
+        with self._lock:
+            self._asked += 1
+            mine = self._asked
+        with self._sync_lock:
+            if self._covered >= mine:
+                return  # a syncfs that started after this request has finished
+            with self._lock:
+                covering = self._asked
+            if syncfs(fd) != 0:
+                error = ctypes.get_errno()
+                raise OSError(error, os.strerror(error), where)
+            self._covered = covering
+
+
+_groups: dict[int, _SyncGroup] = {}
+_groups_lock = threading.Lock()
+
+
+def _group(device: int) -> _SyncGroup:
+    with _groups_lock:
+        return _groups.setdefault(device, _SyncGroup())
+
+
+def _fsync_path(path: str) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -93,19 +133,20 @@ class PendingBatch:
     """
 
     def __init__(self) -> None:
-        self._placed: list[tuple[Path, Path]] = []  # (target, its temporary link)
-        self._folders: set[Path] = set()
+        # Strings, not Paths: a batch holds one entry per file, by the hundred thousand.
+        self._placed: list[tuple[str, str]] = []  # (target, its temporary link)
+        self._folders: set[str] = set()
         self._lock = threading.Lock()
 
-    def add_folder(self, folder: Path) -> None:
+    def add_folder(self, folder: str) -> None:
         """A name placed with its content already flushed: only the folder is pending."""
         with self._lock:
             self._folders.add(folder)
 
-    def add_unflushed(self, target: Path, temporary: Path) -> None:
+    def add_unflushed(self, target: str, temporary: str) -> None:
         with self._lock:
             self._placed.append((target, temporary))
-            self._folders.add(target.parent)
+            self._folders.add(os.path.dirname(target))
 
     def flush(self) -> None:
         """Flush everything placed, then drop the temporaries (the "unconfirmed" marks)."""
@@ -116,4 +157,5 @@ class PendingBatch:
             return
         flush_files((target for target, _ in placed), folders)
         for _, temporary in placed:
-            temporary.unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat as stat_mod
@@ -9,19 +10,20 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from blake3 import blake3 as _blake3
+
 from scisync._util.hashing import StreamingHasher, hash_file, normalise_algorithm
 from scisync.errors import StorageError, os_error_hint
 from scisync.storage._durable import PendingBatch, unconfirmed
 from scisync.storage._transfer import (
-    COPY_CHUNK,
     NO_HARDLINK_ERRNOS,
     TEMP_MARKER,
+    cancelled,
     confined_write,
     copy_stream,
     download_algorithms,
     is_temp_name,
     place_without_overwrite,
-    place_without_overwrite_existing,
     run_parallel,
     stale_temporaries,
     sweep_local_temporaries,
@@ -213,11 +215,14 @@ class LocalStorage:
         (uploaded again below) if not.  It was never reported done, so never registered.
         A differing file *without* that mark is never touched (the upload refuses it).
         """
-        by_folder: dict[Path, dict[str, UploadJob]] = {}
+        by_folder: dict[str, dict[str, UploadJob]] = {}
         for job in jobs:
-            target = _local(job.remote)
-            by_folder.setdefault(target.parent, {})[target.name] = job
-        for folder, named in by_folder.items():
+            head, name = os.path.split(str(job.remote))
+            if not head.startswith("/"):
+                _local(job.remote)  # raises the "not absolute" error
+            by_folder.setdefault(head, {})[name] = job
+        for head, named in by_folder.items():
+            folder = Path(head)
             try:
                 listing = os.listdir(folder)
             except FileNotFoundError:
@@ -243,41 +248,81 @@ class LocalStorage:
         batch: PendingBatch,
         folders: _WriteFolders,
     ) -> None:
-        target = _local(job.remote)
-        folder = target.parent
-        folders.check_write(target, folder)
-        if self._same_file_present(target, job):
-            if progress is not None:
-                progress(job.size)
-            return
+        # Strings, not Paths, on this per-file path: pathlib's parsing was a fifth of a
+        # small-file upload's time.  No look before the write either: an existing name
+        # shows up as EEXIST when the file is linked into place, and is checked then.
+        target = str(job.remote)
+        if not target.startswith("/"):
+            _local(job.remote)  # raises the "not absolute" error
+        folder, name = os.path.split(target)
+        folders.check_write(folder, name)
         folders.create(folder)
         if self.hardlink and self._try_hardlink(job, target, batch):
-            if progress is not None:
-                progress(job.size)
-            return
-        tmp = folder / temp_name(target.name)
+            pass
+        elif job.size <= SMALL_FILE:
+            self._copy_small(job, folder, name, abort, batch)
+        else:
+            self._copy_streaming(job, folder, name, progress, abort, batch)
+            return  # progress was reported chunk by chunk
+        if progress is not None:
+            progress(job.size)
+
+    def _copy_small(
+        self, job: UploadJob, folder: str, name: str, abort: threading.Event, batch: PendingBatch
+    ) -> None:
+        """Copy a file that fits one read: plain system calls, no file objects."""
+        if abort.is_set():
+            raise cancelled()
+        target = os.path.join(folder, name)
+        try:
+            data = _read_small(job.local, job.size)
+        except OSError as exc:
+            raise _os_error(exc, "read file", job.local) from exc
+        if len(data) != job.size or _blake3(data).hexdigest() != job.blake3:
+            raise _changed_since_hashed(job)
+        tmp = os.path.join(folder, temp_name(name))
+        handed_over = False
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
+            handed_over = self._place_unflushed(tmp, target, job, batch)
+        except OSError as exc:
+            raise _os_error(exc, "write file", Path(target)) from exc
+        finally:
+            if not handed_over:
+                _unlink_quietly(tmp)
+
+    def _copy_streaming(
+        self,
+        job: UploadJob,
+        folder: str,
+        name: str,
+        progress: ProgressCallback | None,
+        abort: threading.Event,
+        batch: PendingBatch,
+    ) -> None:
+        """Copy a large file chunk by chunk, hashing each chunk as it passes."""
+        target = os.path.join(folder, name)
+        tmp = os.path.join(folder, temp_name(name))
         handed_over = False
         try:
             hasher = StreamingHasher(["blake3"], size_hint=job.size)
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             with os.fdopen(fd, "wb") as sink, job.local.open("rb") as source:
-                # A read buffer the file's size, not 4 MiB: for a small file the big
-                # buffer was an mmap/munmap pair and a transient 4 MiB per file.
-                chunk = min(COPY_CHUNK, job.size + 1)
-                size = copy_stream(source, sink.write, hasher, progress, abort, chunk)
-            digest = hasher.hexdigests()["blake3"]
-            if size != job.size or digest != job.blake3:
-                raise StorageError(
-                    "the local file changed since it was hashed",
-                    where=str(job.local),
-                    hint="re-run plan so the new content is checksummed, then apply",
-                )
-            handed_over = _place_unflushed(tmp, target, digest, batch)
+                size = copy_stream(source, sink.write, hasher, progress, abort)
+            if size != job.size or hasher.hexdigests()["blake3"] != job.blake3:
+                raise _changed_since_hashed(job)
+            handed_over = self._place_unflushed(tmp, target, job, batch)
         except OSError as exc:
-            raise _os_error(exc, "write file", target) from exc
+            raise _os_error(exc, "write file", Path(target)) from exc
         finally:
             if not handed_over:
-                tmp.unlink(missing_ok=True)
+                _unlink_quietly(tmp)
 
     def _same_file_present(self, target: Path, job: UploadJob) -> bool:
         """True if *target* already holds the job's content; error if it holds another."""
@@ -301,24 +346,50 @@ class LocalStorage:
             )
         return True
 
-    def _try_hardlink(self, job: UploadJob, target: Path, batch: PendingBatch) -> bool:
+    def _try_hardlink(self, job: UploadJob, target: str, batch: PendingBatch) -> bool:
         """Link the local file into place if possible; False means "copy instead"."""
         try:
-            if job.local.stat().st_size != job.size:
-                raise StorageError(
-                    "the local file changed since it was hashed",
-                    where=str(job.local),
-                    hint="re-run plan so the new content is checksummed, then apply",
-                )
+            if os.stat(job.local).st_size != job.size:
+                raise _changed_since_hashed(job)
             os.link(job.local, target)
         except FileExistsError:
-            place_without_overwrite_existing(target, job.blake3)
-            return True
+            if self._same_file_present(Path(target), job):
+                return True
+            return self._try_hardlink(job, target, batch)  # it went away meanwhile: place it
         except OSError as exc:
             if exc.errno in NO_HARDLINK_ERRNOS:
                 return False
-            raise _os_error(exc, "hard-link file", target) from exc
-        batch.add_folder(target.parent)  # the content is the local file's own, as it is
+            raise _os_error(exc, "hard-link file", Path(target)) from exc
+        # The content is the local file's own, as it is: only the new name is pending.
+        batch.add_folder(os.path.dirname(target))
+        return True
+
+    def _place_unflushed(self, tmp: str, target: str, job: UploadJob, batch: PendingBatch) -> bool:
+        """Link *tmp* into place at *target*, unflushed, keeping *tmp* as the batch's mark.
+
+        True if *tmp* now belongs to *batch* (it removes it once the batch is flushed).  An
+        identical file already there is kept; anything else there is an error (never
+        replaced).  Where the file system has no hard links there can be no mark: the
+        content is flushed first and the temporary renamed into place, as for downloads.
+        """
+        try:
+            os.link(tmp, target)
+        except FileExistsError:
+            if self._same_file_present(Path(target), job):
+                return False
+            return self._place_unflushed(tmp, target, job, batch)  # it went away: place it
+        except OSError as exc:
+            if exc.errno not in NO_HARDLINK_ERRNOS:
+                raise
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            if place_without_overwrite(Path(tmp), Path(target), job.blake3, sync_folder=False):
+                batch.add_folder(os.path.dirname(target))
+            return False
+        batch.add_unflushed(target, tmp)
         return True
 
     # -- downloads -------------------------------------------------------------------
@@ -384,7 +455,7 @@ class LocalStorage:
             digests = hasher.hexdigests()
             verify_download(job, digests, size)
             if place_without_overwrite(tmp, target, digests["blake3"], sync_folder=False):
-                batch.add_folder(target.parent)
+                batch.add_folder(str(target.parent))
         except OSError as exc:
             raise _os_error(exc, "download file", target) from exc
         finally:
@@ -396,39 +467,42 @@ def _resolved(root: RemotePath) -> RemotePath:
 
 
 class _WriteFolders:
-    """One upload batch's destination folders: resolved and created once each.
+    """One upload batch's destination folders: checked, resolved and created once each.
 
-    ``realpath`` of every file's full path was an eighth of a small-file upload's time;
-    the folder's resolution is shared by its files (a symlink as the final component is
-    refused anyway: nothing is written through an existing name).
+    Checking every file's full path against the roots, and ``realpath`` of it, was a
+    third of a small-file upload's time.  A file's name is one plain component, so the
+    check of its folder's first file holds for the rest (the resolution is the
+    folder's; a symlink as the final component is refused anyway: nothing is written
+    through an existing name).
     """
 
     def __init__(self, storage: LocalStorage) -> None:
         self._storage = storage
-        self._resolved: dict[str, str] = {}  # str keys: hashing a Path costs more
+        self._checked: set[str] = set()
         self._created: set[str] = set()
 
-    def check_write(self, target: Path, folder: Path) -> None:
+    def check_write(self, folder: str, name: str) -> None:
         storage = self._storage
-        if storage.roots is None or storage._resolved is None:
+        if storage.roots is None or storage._resolved is None or folder in self._checked:
             return
-        storage.roots.check_write(target.as_posix())
-        key = str(folder)
-        resolved = self._resolved.get(key)
-        if resolved is None:
-            resolved = self._resolved[key] = os.path.realpath(key)
-        storage._resolved.check_write(os.path.join(resolved, target.name))
+        target = os.path.join(folder, name)
+        storage.roots.check_write(target)
+        storage._resolved.check_write(os.path.join(os.path.realpath(folder), name))
+        if name not in ("", ".", ".."):
+            self._checked.add(folder)
 
-    def create(self, folder: Path) -> None:
-        key = str(folder)
-        if key in self._created:
+    def create(self, folder: str) -> None:
+        if folder in self._created:
             return
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            os.makedirs(folder, exist_ok=True)
         except OSError as exc:
-            raise _os_error(exc, "create folder", folder) from exc
-        self._created.add(key)
+            raise _os_error(exc, "create folder", Path(folder)) from exc
+        self._created.add(folder)
 
+
+SMALL_FILE = 2**20
+"""Up to this size an upload reads the whole file at once (one buffer, no file objects)."""
 
 PARALLEL_MEAN_SIZE = 256 * 2**10
 """Below this mean file size an upload batch runs on one thread."""
@@ -447,34 +521,6 @@ def _threads_for(jobs: Sequence[UploadJob], workers: int) -> int:
     return workers
 
 
-def _place_unflushed(tmp: Path, target: Path, digest: str, batch: PendingBatch) -> bool:
-    """Link *tmp* into place at *target*, unflushed, keeping *tmp* as the batch's mark.
-
-    True if *tmp* now belongs to *batch* (it removes it once the batch is flushed).  An
-    identical file already there is kept; a different one is an error (never replaced).
-    Where the file system has no hard links there can be no mark: the content is flushed
-    first and the temporary renamed into place, as for downloads.
-    """
-    try:
-        os.link(tmp, target)
-    except FileExistsError:
-        place_without_overwrite_existing(target, digest)
-        return False
-    except OSError as exc:
-        if exc.errno not in NO_HARDLINK_ERRNOS:
-            raise
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        if place_without_overwrite(tmp, target, digest, sync_folder=False):
-            batch.add_folder(target.parent)
-        return False
-    batch.add_unflushed(target, tmp)
-    return True
-
-
 def _unconfirmed_names(folder: Path, listing: Sequence[str]) -> set[str]:
     """Names in *folder* that a temporary beside them still marks as unconfirmed."""
     names = set(listing)
@@ -485,6 +531,36 @@ def _unconfirmed_names(folder: Path, listing: Sequence[str]) -> set[str]:
             if final in names and unconfirmed(folder / final, folder / name):
                 marked.add(final)
     return marked
+
+
+def _read_small(path: Path, size: int) -> bytes:
+    """The whole content of *path*, expected *size* bytes (one byte more reveals growth)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        parts = []
+        wanted = size + 1
+        while wanted > 0:
+            data = os.read(fd, wanted)
+            if not data:
+                break
+            parts.append(data)
+            wanted -= len(data)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+    finally:
+        os.close(fd)
+
+
+def _changed_since_hashed(job: UploadJob) -> StorageError:
+    return StorageError(
+        "the local file changed since it was hashed",
+        where=str(job.local),
+        hint="re-run plan so the new content is checksummed, then apply",
+    )
+
+
+def _unlink_quietly(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
 
 
 def _holds(target: Path, job: UploadJob) -> bool:

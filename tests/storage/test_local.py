@@ -106,3 +106,51 @@ def test_local_storage_refuses_reads_and_writes_outside_its_roots(tmp_path: Path
     with pytest.raises(StorageError, match="refusing to write"):
         storage.upload([upload_job(local, store / "link" / "a.dat")])
     assert sorted(p.name for p in secret.iterdir()) == ["key"]
+
+
+def _identical(target: Path, local: Path) -> None:
+    target.write_bytes(local.read_bytes())
+
+
+def _different(target: Path, local: Path) -> None:
+    target.write_bytes(b"theirs")
+
+
+def _folder(target: Path, local: Path) -> None:
+    target.mkdir()
+
+
+def _symlink(target: Path, local: Path) -> None:
+    target.symlink_to(local)  # even one pointing at the very same content
+
+
+IN_THE_WAY = {
+    "identical file": (_identical, None),
+    "different file": (_different, "a different file already exists here"),
+    "folder": (_folder, "something other than a regular file is in the way"),
+    "symlink": (_symlink, "something other than a regular file is in the way"),
+}
+
+
+@pytest.mark.parametrize("hardlink", [False, True], ids=["copy", "hardlink"])
+@pytest.mark.parametrize("size", [16, 3 * 2**20], ids=["small", "large"])
+@pytest.mark.parametrize("case", sorted(IN_THE_WAY))
+def test_what_is_already_at_the_target_is_kept_or_refused_never_replaced(
+    tmp_path: Path, case: str, size: int, hardlink: bool
+) -> None:
+    """No look before the write: an existing name is found when linking, and judged then."""
+    make, refusal = IN_THE_WAY[case]
+    local = tmp_path / "a.bin"
+    local.write_bytes(os.urandom(size))
+    target = tmp_path / "server" / "a.bin"
+    target.parent.mkdir()
+    make(target, local)
+    before = (target.lstat().st_ino, target.is_dir() or target.read_bytes())
+    storage = LocalStorage(hardlink=hardlink)
+    if refusal is None:
+        storage.upload([upload_job(local, target)])
+    else:
+        with pytest.raises(StorageError, match=refusal):
+            storage.upload([upload_job(local, target)])
+    assert (target.lstat().st_ino, target.is_dir() or target.read_bytes()) == before
+    assert [p.name for p in target.parent.iterdir()] == ["a.bin"]  # no temporary left

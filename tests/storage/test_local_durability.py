@@ -9,6 +9,8 @@ flush is skipped (the process "lost power" before it), then damaged as a power c
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -143,10 +145,10 @@ def test_a_failed_flush_fails_the_batch_and_keeps_the_marks(
 def test_flush_falls_back_to_fsync_per_file_without_syncfs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    synced: list[Path] = []
+    synced: list[str] = []
     real_fsync_path = _durable._fsync_path
 
-    def counting(path: Path) -> None:
+    def counting(path: str) -> None:
         synced.append(path)
         real_fsync_path(path)
 
@@ -159,5 +161,50 @@ def test_flush_falls_back_to_fsync_per_file_without_syncfs(
         source.write_bytes(b"x")
         jobs.append(upload_job(source, folder / source.name))
     LocalStorage().upload(jobs)
-    assert sorted(p.name for p in synced) == ["f0", "f1", "f2", "f3"]  # each file once
+    assert sorted(Path(p).name for p in synced) == ["f0", "f1", "f2", "f3"]  # each file once
     assert temporaries(folder) == []
+
+
+def test_batches_flushing_together_share_a_syncfs_that_started_after_they_asked() -> None:
+    group = _durable._SyncGroup()
+    calls: list[int] = []
+    first_running, release = threading.Event(), threading.Event()
+
+    def syncfs(fd: int) -> int:
+        calls.append(fd)
+        if len(calls) == 1:
+            first_running.set()
+            release.wait(10)
+        return 0
+
+    first = threading.Thread(target=group.sync, args=(1, syncfs, "/a"))
+    first.start()
+    assert first_running.wait(10)
+    # Two batches ask while the first syncfs runs: it may have missed their writes.
+    late = [threading.Thread(target=group.sync, args=(n, syncfs, "/b")) for n in (2, 3)]
+    for thread in late:
+        thread.start()
+    deadline = time.monotonic() + 10
+    while group._asked < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    release.set()
+    for thread in (first, *late):
+        thread.join(10)
+    assert len(calls) == 2  # the two late ones share one syncfs, started after they asked
+    assert calls[0] == 1
+
+
+def test_a_failed_syncfs_covers_nothing() -> None:
+    group = _durable._SyncGroup()
+    answers = [-1, 0]
+    calls: list[int] = []
+
+    def syncfs(fd: int) -> int:
+        calls.append(fd)
+        return answers.pop(0)
+
+    with pytest.raises(OSError) as caught:
+        group.sync(1, syncfs, "/server/folder")
+    assert caught.value.filename == "/server/folder"
+    group.sync(2, syncfs, "/server/folder")  # asks again: the failed one vouched for nothing
+    assert calls == [1, 2]
