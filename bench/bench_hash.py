@@ -11,6 +11,9 @@ comparisons, each printed as a ratio:
 
 Also shows the no-op case: a second hash_files with the cache reads 0 files.
 
+``--small N`` hashes N files of 16 bytes instead (a detector run of tiny files: what the
+first plan of bench_apply.py reads), where per-file overheads, not throughput, decide.
+
     /work/venv/bin/python bench/bench_hash.py --scale 0.1
 """
 
@@ -46,20 +49,39 @@ def run_b3sum(files: list[Path], tool: str = B3SUM) -> tuple[float, dict[Path, s
     return elapsed, digests
 
 
+def make_small_files(root: Path, count: int) -> list[Path]:
+    """*count* files of 16 bytes, 100 to a folder, with short paths (b3sum gets them all
+    as arguments)."""
+    files = []
+    for index in range(count):
+        folder = root / f"{index // 100:04d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{index % 100:02d}"
+        path.write_bytes(f"{index:016d}".encode())
+        files.append(path)
+    return files
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--small", type=int, default=0, help="N files of 16 B instead")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="scisync-bench-hash-", dir=args.workdir))
     try:
-        files = make_dataset(workdir / "data", args.scale)
+        files = (
+            make_small_files(workdir / "s", args.small)
+            if args.small
+            else make_dataset(workdir / "data", args.scale)
+        )
         size = sum(p.stat().st_size for p in files)
         print(
-            f"dataset: {len(files)} files, {size / MiB:.0f} MiB; scale {args.scale}; "
+            f"dataset: {len(files)} files, {size / MiB:.0f} MiB; "
+            f"{'small files' if args.small else f'scale {args.scale}'}; "
             f"best of {args.repeat}; workers {args.workers}"
         )
         run_b3sum(files)  # warm the page cache

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from blake3 import blake3
 
 from scisync._util import hashing
 from scisync._util.hashing import (
@@ -169,6 +170,27 @@ def test_hash_files_without_cache_reads_everything_in_parallel(tmp_path: Path) -
     assert list(result.digests) == paths
     for path in paths:
         assert result.digests[path]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("workers", [1, 4])
+def test_small_and_large_files_mixed_get_their_own_digests_in_the_given_order(
+    tmp_path: Path, workers: int
+) -> None:
+    """Large files go to the worker threads, small ones stay on the calling thread; each
+    path still gets its own digests, in the order the paths were given."""
+    sizes = [16, hashing._THREADED_FROM, 0, hashing._THREADED_FROM + 1, 3 * 2**20, 100]
+    paths = []
+    for index, size in enumerate(sizes):
+        path = tmp_path / f"file-{index}"
+        path.write_bytes(bytes([index + 1]) * size)
+        paths.append(path)
+    result = hash_files(paths, ["sha256", "blake3"], None, workers=workers)
+    assert list(result.digests) == paths
+    assert result.files_read == len(paths)
+    for path in paths:
+        data = path.read_bytes()
+        assert result.digests[path]["sha256"] == hashlib.sha256(data).hexdigest()
+        assert result.digests[path]["blake3"] == blake3(data).hexdigest()
 
 
 def test_batch_lookup_answers_exactly_like_one_lookup_per_file(tmp_path: Path) -> None:
