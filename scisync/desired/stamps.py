@@ -20,17 +20,12 @@ import hashlib
 import os
 import stat
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from operator import attrgetter
 
 from scisync.manifest.model import DatasetSpec, FileSelection
 
 _MAGIC = frozenset("*?[")
 _NAME = attrgetter("name")
-# Threads for many datasets' walks (two cores here; more threads only queue on the GIL),
-# and the dataset count from which a pool pays for itself.
-_THREADS = 4
-_THREADED_FROM = 16
 
 
 class _Unseen(Exception):
@@ -55,13 +50,12 @@ def local_stamp(spec: DatasetSpec) -> str | None:
 
 
 def local_stamps(specs: Sequence[DatasetSpec]) -> dict[str, str | None]:
-    """``local_stamp`` of every dataset, keyed by dataset key.  Many folders are walked by
-    a few threads: ``stat`` and ``scandir`` release the GIL, so one thread's system calls
-    overlap another's Python work (and the disk's latency when the inodes are not cached)."""
-    if len(specs) < _THREADED_FROM:
-        return {spec.key: local_stamp(spec) for spec in specs}
-    with ThreadPoolExecutor(_THREADS, thread_name_prefix="scisync-stamps") as pool:
-        return dict(zip((spec.key for spec in specs), pool.map(local_stamp, specs), strict=True))
+    """``local_stamp`` of every dataset, keyed by dataset key, on the calling thread.
+
+    Threads were tried: a ``stat`` is too short for them to overlap anything, and four
+    threads contending for the GIL around each one made the walk of 100,000 files slower
+    (quiet machine, side by side, 100,000 files: 1.15-1.23 s on four, 0.57-0.65 s on one)."""
+    return {spec.key: local_stamp(spec) for spec in specs}
 
 
 def _walk_roots(selection: FileSelection) -> list[tuple[str, int | None]]:
