@@ -131,6 +131,31 @@ def test_pages_are_sorted_and_paged(tmp_path: Path) -> None:
         ]
 
 
+@pytest.mark.parametrize(
+    ("page", "query", "fields"),
+    [
+        ("", "sort=name&order=desc", {"sort": "name", "order": "desc"}),
+        ("", "sort=size", {"sort": "size", "order": "desc"}),  # size sorts largest first
+        ("", "q=mine&type=raw", {"sort": "created", "order": "desc"}),
+        ("samples", "sort=name&order=desc", {"sort": "name", "order": "desc"}),
+        ("samples", "sort=group", {"sort": "group", "order": "asc"}),
+        ("published", "sort=name&order=asc", {"sort": "name", "order": "asc"}),
+        ("publisheddata", "sort=title&order=desc", {"sort": "title", "order": "desc"}),
+        ("publisheddata", "", {"sort": "year", "order": "desc"}),
+    ],
+)
+def test_every_search_form_keeps_the_sort_and_its_order(
+    catalogue: SandboxServer, page: str, query: str, fields: dict[str, str]
+) -> None:
+    """A search submitted from a sorted table comes back sorted the same way (samples
+    once lost the order: its form kept only the column)."""
+    html = requests.get(catalogue.web_url + page + "?" + query).text
+    form = html[html.index('<form method="get" class="search"') : html.index("</form>")]
+    hidden = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', form))
+    assert hidden == fields
+    assert re.search(r'<input id="q" name="q" type="search" value="[^"]*" maxlength="200">', form)
+
+
 def test_the_api_ignores_the_web_session_cookie(catalogue: SandboxServer) -> None:
     web = _web(catalogue, "ingestor")
     assert web.get(catalogue.root_url + "/v4/datasets").status_code == 403  # anonymous on v4
