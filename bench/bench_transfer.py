@@ -13,7 +13,15 @@ Dataset (``--scale 1``): one 768 MiB file and 1,000 files of 256 KiB (1 GiB in t
 ``--scale 0.1`` shrinks the big file and the file count tenfold.  ``--files N --size B``
 measures the small-file case instead: N files of B bytes in one folder.  Each measurement is
 repeated ``--repeat`` times and the fastest run is kept (the machine is shared; the minimum is
-the least disturbed).  Targets (issue 13): scisync/OpenSSH <= 0.9 for the 1 GiB dataset,
+the least disturbed).
+
+Where Linux lets the benchmark make cpuacct cgroups (as root with cgroup v1), it also prints
+the CPU seconds each side used in its fastest run: the client (``sftp`` and its ``ssh``, or
+scisync's child) and the server (sshd and every sftp-server it forked, exited ones
+included).  Client and server share this machine's cores, so (client + server) / cores is the
+shortest wall time a run can have: that bounds what any client can reach against OpenSSH.
+
+Targets (issue 13): scisync/OpenSSH <= 0.9 for the 1 GiB dataset,
 <= 0.5 for 10,000 x 4 KiB and 1,000 x 256 KiB; RSS <= 200 MB.
 
     /work/venv/bin/python bench/bench_transfer.py --scale 0.1
@@ -23,6 +31,7 @@ the least disturbed).  Targets (issue 13): scisync/OpenSSH <= 0.9 for the 1 GiB 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -76,10 +85,71 @@ def total_size(files: list[Path]) -> int:
     return sum(p.stat().st_size for p in files)
 
 
+# -- CPU accounting ---------------------------------------------------------------------
+
+
+class CpuAccount:
+    """CPU seconds of the client side and the server side, exited processes included.
+
+    Two cpuacct cgroups: sshd is moved into the server one (the sessions it forks inherit
+    it); each client command is started inside the client one by a shell that joins it
+    before ``exec``.  ``None`` where cgroups cannot be made (not root, cgroup v2 only)."""
+
+    ROOT = Path("/sys/fs/cgroup/cpuacct")
+
+    def __init__(self, server_pid: int) -> None:
+        tag = f"scisync-bench-{os.getpid()}"
+        self.client = self.ROOT / f"{tag}-client"
+        self.server = self.ROOT / f"{tag}-server"
+        self.client.mkdir()
+        self.server.mkdir()
+        (self.server / "cgroup.procs").write_text(str(server_pid))
+
+    @classmethod
+    def start(cls, server_pid: int) -> CpuAccount | None:
+        try:
+            return cls(server_pid)
+        except OSError:
+            return None
+
+    def wrap(self, args: list[str]) -> list[str]:
+        """*args*, started inside the client cgroup."""
+        join = 'echo $$ > "$0"; exec "$@"'
+        return ["sh", "-c", join, str(self.client / "cgroup.procs"), *args]
+
+    def seconds(self) -> tuple[float, float]:
+        """CPU seconds used so far: (client, server)."""
+        return tuple(  # type: ignore[return-value]
+            int((group / "cpuacct.usage").read_text()) / 1e9 for group in (self.client, self.server)
+        )
+
+    def close(self) -> None:
+        """Remove both groups (sshd has stopped; the client commands have exited)."""
+        for group in (self.client, self.server):
+            with contextlib.suppress(OSError):  # already gone, or a process is still in it
+                group.rmdir()
+
+
+def run_command(
+    args: list[str], cpu: CpuAccount | None
+) -> tuple[float, tuple[float, float] | None]:
+    """Run *args*; its wall time, and the CPU seconds (client, server) it cost if counted."""
+    before = cpu.seconds() if cpu else None
+    start = time.perf_counter()
+    subprocess.run(cpu.wrap(args) if cpu else args, check=True, stdout=subprocess.DEVNULL)
+    elapsed = time.perf_counter() - start
+    if cpu is None or before is None:
+        return elapsed, None
+    after = cpu.seconds()
+    return elapsed, (after[0] - before[0], after[1] - before[1])
+
+
 # -- OpenSSH ----------------------------------------------------------------------------
 
 
-def openssh(server: object, batch_lines: list[str], workdir: Path) -> float:
+def openssh(
+    server: object, batch_lines: list[str], workdir: Path, cpu: CpuAccount | None = None
+) -> tuple[float, tuple[float, float] | None]:
     batch = workdir / "batch.txt"
     batch.write_text("\n".join(batch_lines) + "\n")
     args = [
@@ -91,21 +161,23 @@ def openssh(server: object, batch_lines: list[str], workdir: Path) -> float:
         str(batch),
         server.host_alias,  # type: ignore[attr-defined]
     ]
-    start = time.perf_counter()
-    subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    return run_command(args, cpu)
 
 
-def openssh_upload(server: object, files: list[Path], src: Path, dst: Path, wd: Path) -> float:
+def openssh_upload(
+    server: object, files: list[Path], src: Path, dst: Path, wd: Path, cpu: CpuAccount | None
+) -> tuple[float, tuple[float, float] | None]:
     lines = [f"-mkdir {dst}", f"-mkdir {dst}/small"]
     lines += [f'put "{p}" "{dst / p.relative_to(src)}"' for p in files]
-    return openssh(server, lines, wd)
+    return openssh(server, lines, wd, cpu)
 
 
-def openssh_download(server: object, files: list[Path], src: Path, dst: Path, wd: Path) -> float:
+def openssh_download(
+    server: object, files: list[Path], src: Path, dst: Path, wd: Path, cpu: CpuAccount | None
+) -> tuple[float, tuple[float, float] | None]:
     (dst / "small").mkdir(parents=True, exist_ok=True)
     lines = [f'get "{src / p}" "{dst / p}"' for p in files]
-    return openssh(server, lines, wd)
+    return openssh(server, lines, wd, cpu)
 
 
 # -- paramiko defaults -----------------------------------------------------------------
@@ -199,8 +271,14 @@ def peak_rss_mb() -> float:
 
 
 def scisync_run(
-    server: object, mode: str, jobs: list[dict[str, object]], wd: Path, verify: bool = True
-) -> dict[str, float]:
+    server: object,
+    mode: str,
+    jobs: list[dict[str, object]],
+    wd: Path,
+    cpu: CpuAccount | None,
+    verify: bool = True,
+) -> tuple[dict[str, float], tuple[float, float] | None]:
+    """The child's own figures, and the CPU seconds (client, server) of the run if counted."""
     spec = {
         "verify": verify,
         "host": server.host_alias,  # type: ignore[attr-defined]
@@ -210,14 +288,40 @@ def scisync_run(
     }
     spec_file = wd / f"spec-{mode}.json"
     spec_file.write_text(json.dumps(spec))
+    args = [sys.executable, __file__, "--child", str(spec_file)]
+    before = cpu.seconds() if cpu else None
     out = subprocess.run(
-        [sys.executable, __file__, "--child", str(spec_file)],
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
+        cpu.wrap(args) if cpu else args, check=True, capture_output=True, text=True, cwd=ROOT
     )
-    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    figures = json.loads(out.stdout.strip().splitlines()[-1])
+    if cpu is None or before is None:
+        return figures, None
+    after = cpu.seconds()
+    return figures, (after[0] - before[0], after[1] - before[1])
+
+
+def print_cpu(
+    times: dict[str, list[float]], used: dict[str, list[tuple[float, float] | None]]
+) -> None:
+    """CPU seconds of each fastest run, and the wall time two sides sharing the cores need."""
+    cores = os.cpu_count() or 1
+    lines = []
+    for name, values in used.items():
+        fastest = times[name].index(min(times[name]))
+        cost = values[fastest]
+        if cost is None:
+            continue
+        client, server = cost
+        lines.append(
+            f"{name:18s} client {client:5.2f} s  server {server:5.2f} s  "
+            f"total {client + server:5.2f} s  (/ {cores} cores = {(client + server) / cores:.2f} s)"
+        )
+    if not lines:
+        print("CPU seconds per side: not counted (needs cpuacct cgroups: root, cgroup v1)")
+        return
+    print("CPU seconds of each fastest run (sshd and its sftp-servers count as the server):")
+    for line in lines:
+        print("  " + line)
 
 
 # -- main ---------------------------------------------------------------------------------
@@ -261,6 +365,7 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="scisync-bench-", dir=args.workdir))
     server = start_sshd(workdir / "sshd")
+    cpu = CpuAccount.start(server.process.pid)
     try:
         src = workdir / "src"
         if args.files is not None:
@@ -284,6 +389,7 @@ def main() -> None:
             f"{os.cpu_count()} CPUs"
         )
         times: dict[str, list[float]] = {}
+        used: dict[str, list[tuple[float, float] | None]] = {}  # CPU (client, server) per run
         rss: dict[str, list[float]] = {"upload": [], "download": []}
         for attempt in range(args.repeat):
             run = workdir / f"run{attempt}"
@@ -292,8 +398,9 @@ def main() -> None:
             remote.mkdir(parents=True)
             local.mkdir()
 
-            t = openssh_upload(server, files, src, remote / "openssh", workdir)
+            t, c = openssh_upload(server, files, src, remote / "openssh", workdir, cpu)
             times.setdefault("openssh upload", []).append(t)
+            used.setdefault("openssh upload", []).append(c)
             with_paramiko = attempt < args.paramiko_runs
             if with_paramiko:
                 t = paramiko_upload(server, files, src, remote / "paramiko")
@@ -307,13 +414,17 @@ def main() -> None:
                 }
                 for r in rel
             ]
-            child = scisync_run(server, "upload", up_jobs, workdir, not args.no_remote_check)
+            child, c = scisync_run(
+                server, "upload", up_jobs, workdir, cpu, not args.no_remote_check
+            )
             times.setdefault("scisync upload", []).append(child["seconds"])
+            used.setdefault("scisync upload", []).append(c)
             rss["upload"].append(child["peak_rss_mb"])
 
             served = remote / "openssh"  # every client downloads the same files
-            t = openssh_download(server, rel, served, local / "openssh", workdir)
+            t, c = openssh_download(server, rel, served, local / "openssh", workdir, cpu)
             times.setdefault("openssh download", []).append(t)
+            used.setdefault("openssh download", []).append(c)
             if with_paramiko:
                 t = paramiko_download(server, rel, served, local / "paramiko")
                 times.setdefault("paramiko download", []).append(t)
@@ -325,8 +436,9 @@ def main() -> None:
                 }
                 for r in rel
             ]
-            child = scisync_run(server, "download", down_jobs, workdir)
+            child, c = scisync_run(server, "download", down_jobs, workdir, cpu)
             times.setdefault("scisync download", []).append(child["seconds"])
+            used.setdefault("scisync download", []).append(c)
             rss["download"].append(child["peak_rss_mb"])
             for name in (
                 ("openssh", "paramiko", "scisync") if with_paramiko else ("openssh", "scisync")
@@ -356,6 +468,7 @@ def main() -> None:
                 vs_pm = ours / best[f"paramiko {direction}"]
                 line += f";  scisync/paramiko-default = {vs_pm:.2f}"
             print(line)
+        print_cpu(times, used)
         peak = max(max(v) for v in rss.values())
         print(
             f"scisync peak RSS (child process running only the transfer): upload "
@@ -364,6 +477,8 @@ def main() -> None:
         )
     finally:
         server.stop()
+        if cpu is not None:
+            cpu.close()
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -34,7 +34,9 @@ TINY_RUNS: dict[str, tuple[list[str], str]] = {
     ),
     "bench_transfer.py": (
         ["--scale", "0.001"],
-        r"upload  : scisync/openssh = \d+\.\d\d.*\n.*download: scisync/openssh = \d+\.\d\d",
+        r"upload  : scisync/openssh = \d+\.\d\d.*\n.*download: scisync/openssh = \d+\.\d\d"
+        r"(.|\n)*CPU seconds (of each fastest run(.|\n)*scisync upload +client +\d+\.\d\d s +server"
+        r" +\d+\.\d\d s|per side: not counted)",
     ),
     "bench_hash.py": (
         ["--scale", "0.001", "--repeat", "1"],
