@@ -502,6 +502,11 @@ class CachedHasher:
         assert len(complete) == len(paths), "hash_files answers for every path it is given"
         return complete
 
+    def record(self, path: Path | str, st: os.stat_result, digests: Mapping[str, str]) -> None:
+        """Store digests computed elsewhere (a download hashes what it copies)."""
+        self.cache.store(_absolute(path), st, digests)
+        self._unsaved += 1
+
     def flush(self) -> None:
         """Write the cache file if files were hashed since it was last written.
 

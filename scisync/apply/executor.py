@@ -50,8 +50,15 @@ from scisync.plan.model import (
     ResourceChange,
     ResourceKind,
 )
-from scisync.storage.base import Checksum, DownloadJob, RemotePath, Storage, UploadJob
-from scisync.storage.paths import safe_join
+from scisync.storage.base import (
+    Checksum,
+    DownloadJob,
+    RemotePath,
+    ReportsDownloadDigests,
+    Storage,
+    UploadJob,
+)
+from scisync.storage.paths import SafeJoiner
 
 POLL_S = 0.1
 """How often the waiting main thread wakes, so that a signal handler runs promptly."""
@@ -509,30 +516,65 @@ class Applier:
                     f"download {change.key}: the manifest has no storage to download from",
                     hint="add a `storage:` section",
                 )
-            jobs = [_download_job(f) for f in wanted]
+            joiners: dict[Path, SafeJoiner] = {}
+            jobs = [_download_job(f, _joiner(joiners, _target_dir(f))) for f in wanted]
             self.cancel.check()
             self.journal.record("intent", "download", change.address, files=len(jobs))
             checkpoint(f"before-download:{change.address}")
 
-            def done(index: int) -> None:
-                self.events(FileDone(change.address, wanted[index].path, wanted[index].size))
-
-            storage = self.storage_or_fail()
-            self._transfer(
-                lambda progress: storage.download(jobs, progress, done, cancel=self.cancel),
-                change.address,
-            )
-            with self.results._lock:
-                self.results.bytes_down += sum(f.size for f in wanted)
-            found = self.hasher.digests([job.local for job in jobs], ["blake3"])
-            for f, result in zip(wanted, found, strict=True):
-                digests[f.path] = result["blake3"]
+            self._fetch(change, wanted, jobs, digests)
             self.journal.record("done", "download", change.address)
         for f in change.files:
             if not f.needs_transfer and f.blake3:
                 digests.setdefault(f.path, f.blake3)
         with self.results._lock:
             self.results.download_digests[change.address] = digests
+
+    def _fetch(
+        self,
+        change: ResourceChange,
+        wanted: Sequence[FileChange],
+        jobs: Sequence[DownloadJob],
+        digests: dict[str, str],
+    ) -> None:
+        """Download *jobs*; the blake3 of each file into *digests*, for the lockfile.
+
+        A storage that reports the digests it computed while copying saves reading every
+        file again; they also go into the hash cache.  Files it did not report (found
+        already in place, or another storage) are hashed here.
+        """
+
+        def done(index: int) -> None:
+            self.events(FileDone(change.address, wanted[index].path, wanted[index].size))
+
+        reported: dict[int, str] = {}
+
+        def record(index: int, found: Mapping[str, str], st: os.stat_result) -> None:
+            self.hasher.record(jobs[index].local, st, found)
+            reported[index] = found["blake3"]
+
+        storage = self.storage_or_fail()
+        if isinstance(storage, ReportsDownloadDigests):
+            reporting = storage
+
+            def start(progress: Callable[[int], None]) -> None:
+                reporting.download_reporting(
+                    jobs, progress, done, cancel=self.cancel, digests=record
+                )
+        else:
+
+            def start(progress: Callable[[int], None]) -> None:
+                storage.download(jobs, progress, done, cancel=self.cancel)
+
+        self._transfer(start, change.address)
+        with self.results._lock:
+            self.results.bytes_down += sum(f.size for f in wanted)
+        missing = [index for index in range(len(jobs)) if index not in reported]
+        found = self.hasher.digests([jobs[index].local for index in missing], ["blake3"])
+        for index, result in zip(missing, found, strict=True):
+            reported[index] = result["blake3"]
+        for index, f in enumerate(wanted):
+            digests[f.path] = reported[index]
 
     # ------------------------------------------------------------------ helpers
 
@@ -564,10 +606,9 @@ class Applier:
         checkpoint(f"after-{step}:{change.address}")
 
 
-def _download_job(file: FileChange) -> DownloadJob:
-    # safe_join refuses paths that would leave the target folder (.., symlinks); the
+def _download_job(file: FileChange, joiner: SafeJoiner) -> DownloadJob:
+    # The joiner refuses paths that would leave the target folder (.., symlinks); the
     # storage checks again just before it writes (`within`).
-    target_dir = _target_dir(file)
     expected = []
     if file.checksum:
         algorithm, _, value = file.checksum.partition(":")
@@ -576,11 +617,18 @@ def _download_job(file: FileChange) -> DownloadJob:
         expected.append(Checksum("blake3", file.blake3))
     return DownloadJob(
         remote=RemotePath(file.remote or ""),
-        local=safe_join(target_dir, file.path),
+        local=joiner.join(file.path),
         size=file.size,
         expected=tuple(expected),
-        within=target_dir,
+        within=joiner.target_dir,
     )
+
+
+def _joiner(joiners: dict[Path, SafeJoiner], target_dir: Path) -> SafeJoiner:
+    joiner = joiners.get(target_dir)
+    if joiner is None:
+        joiner = joiners[target_dir] = SafeJoiner(target_dir)
+    return joiner
 
 
 def _target_dir(file: FileChange) -> Path:

@@ -40,6 +40,11 @@ class Hasher(Protocol):
         in the same order) saves a second stat per file."""
         ...
 
+    def record(self, path: Path | str, st: os.stat_result, digests: Mapping[str, str]) -> None:
+        """Remember digests computed elsewhere (while downloading *path*; *st* its stat
+        since), so that a later :meth:`digests` need not read the file."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)  # one per file, by the million
 class LocalFile:

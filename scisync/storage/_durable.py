@@ -47,6 +47,14 @@ def flush_files(files: Iterable[str], folders: Iterable[str]) -> None:
     disk refused the data) raises :class:`OSError`: the batch must not be reported done.
     """
     folders = sorted(set(folders))
+    flush_contents(files, folders)
+    for folder in folders:
+        fsync_dir(Path(folder))
+
+
+def flush_contents(files: Iterable[str], folders: Iterable[str]) -> None:
+    """Make the content of *files* (in *folders*) durable, not yet their names: one
+    ``syncfs`` per file system the folders live on, or an ``fsync`` of every file."""
     contents = list(files)
     syncfs = _syncfs()
     if not contents:
@@ -65,8 +73,6 @@ def flush_files(files: Iterable[str], folders: Iterable[str]) -> None:
                     _group(device).sync(fd, syncfs, folder)
             finally:
                 os.close(fd)
-    for folder in folders:
-        fsync_dir(Path(folder))
 
 
 class _SyncGroup:

@@ -186,11 +186,15 @@ def place_without_overwrite(
 def refuse_symlink(target: Path) -> None:
     """A symlink where a file should land is never followed (it may lead anywhere)."""
     if target.is_symlink():
-        raise StorageError(
-            "a symlink is in the way of a file scisync writes; it is not followed",
-            where=str(target),
-            hint="remove the symlink (scisync writes only real files below the target)",
-        )
+        raise symlink_in_the_way(target)
+
+
+def symlink_in_the_way(target: Path) -> StorageError:
+    return StorageError(
+        "a symlink is in the way of a file scisync writes; it is not followed",
+        where=str(target),
+        hint="remove the symlink (scisync writes only real files below the target)",
+    )
 
 
 def confined_write(target: Path, within: Path | None) -> None:
@@ -201,12 +205,16 @@ def confined_write(target: Path, within: Path | None) -> None:
     root = os.path.realpath(within)
     resolved = os.path.realpath(target)
     if resolved != root and not resolved.startswith(root.rstrip(os.sep) + os.sep):
-        raise StorageError(
-            f"refusing to write {str(target)!r}: it resolves to {resolved!r}, outside the "
-            f"target folder {str(within)!r} (a symlink leads out)",
-            where=str(target),
-            hint="remove the symlink or choose another target folder",
-        )
+        raise outside_target(target, resolved, within)
+
+
+def outside_target(target: Path, resolved: str, within: Path) -> StorageError:
+    return StorageError(
+        f"refusing to write {str(target)!r}: it resolves to {resolved!r}, outside the "
+        f"target folder {str(within)!r} (a symlink leads out)",
+        where=str(target),
+        hint="remove the symlink or choose another target folder",
+    )
 
 
 def place_without_overwrite_existing(target: Path, blake3: str) -> bool:
@@ -327,11 +335,16 @@ def run_parallel(
 
     A cancelled batch raises one "transfer cancelled" error, not one per job left.
     """
-    outcomes = run_each(work, jobs, workers, cancel)
+    raise_errors(failures(run_each(work, jobs, workers, cancel), cancel))
+
+
+def failures(outcomes: Sequence[object], cancel: CancelToken | None = None) -> list[StorageError]:
+    """The storage errors among a batch's outcomes; one "transfer cancelled" for all the
+    jobs a set *cancel* stopped."""
     failed = [o for o in outcomes if isinstance(o, StorageError) and not _is_cancelled(o)]
     if cancel is not None and cancel.is_set():
         failed.append(cancelled())
-    raise_errors(failed)
+    return failed
 
 
 def _is_cancelled(error: StorageError) -> bool:

@@ -6,10 +6,11 @@ Remote paths are :class:`RemotePath` (absolute POSIX paths on the file server), 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 RemotePath = PurePosixPath
 """An absolute POSIX path on the file server (SciCat's ``sourceFolder`` + file path)."""
@@ -136,6 +137,29 @@ class Storage(Protocol):
 
     def close(self) -> None:
         """Release connections.  Safe to call twice."""
+        ...
+
+
+DigestsCallback = Callable[[int, Mapping[str, str], os.stat_result], None]
+"""Called with the index of a downloaded file, the digests computed while it was copied
+(blake3 and the job's expected algorithms) and the placed file's ``lstat``, so that the
+caller need not read the file again to hash it."""
+
+
+@runtime_checkable
+class ReportsDownloadDigests(Protocol):
+    """A storage whose downloads can report the digests they computed (local storage)."""
+
+    def download_reporting(
+        self,
+        jobs: Sequence[DownloadJob],
+        progress: ProgressCallback | None = None,
+        done: FileDoneCallback | None = None,
+        *,
+        cancel: CancelToken | None = None,
+        digests: DigestsCallback | None = None,
+    ) -> None:
+        """:meth:`Storage.download`, calling *digests* for each file it placed."""
         ...
 
 

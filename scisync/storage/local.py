@@ -15,23 +15,30 @@ from blake3 import blake3 as _blake3
 from scisync._util.hashing import StreamingHasher, hash_file, normalise_algorithm
 from scisync.errors import StorageError, os_error_hint
 from scisync.storage._durable import PendingBatch, unconfirmed
+from scisync.storage._local_download import (
+    FetchedBatch,
+    TargetFolders,
+    fetch,
+    opened_path,
+)
 from scisync.storage._transfer import (
     NO_HARDLINK_ERRNOS,
     TEMP_MARKER,
     cancelled,
-    confined_write,
     copy_stream,
-    download_algorithms,
+    failures,
     is_temp_name,
     place_without_overwrite,
+    raise_errors,
+    run_each,
     run_parallel,
     stale_temporaries,
     sweep_local_temporaries,
     temp_name,
-    verify_download,
 )
 from scisync.storage.base import (
     CancelToken,
+    DigestsCallback,
     DownloadJob,
     FileDoneCallback,
     ProgressCallback,
@@ -53,7 +60,7 @@ def _local(path: RemotePath) -> Path:
     return Path(str(path))
 
 
-def _os_error(exc: OSError, action: str, where: Path | RemotePath) -> StorageError:
+def _os_error(exc: OSError, action: str, where: Path | RemotePath | str) -> StorageError:
     return StorageError(
         f"cannot {action}: {exc.strerror or exc}",
         where=str(where),
@@ -402,64 +409,106 @@ class LocalStorage:
         *,
         cancel: CancelToken | None = None,
     ) -> None:
+        self.download_reporting(jobs, progress, done, cancel=cancel)
+
+    def download_reporting(
+        self,
+        jobs: Sequence[DownloadJob],
+        progress: ProgressCallback | None = None,
+        done: FileDoneCallback | None = None,
+        *,
+        cancel: CancelToken | None = None,
+        digests: DigestsCallback | None = None,
+    ) -> None:
+        """:meth:`download`, reporting each placed file's digests (computed while it was
+        copied) and stat through *digests*; a file found already in place is not reported.
+
+        The batch is copied to verified temporaries, flushed once, then placed
+        (:mod:`scisync.storage._local_download`; the policy is in docs/storage.md).
+        """
         finished = done_by_job(jobs, done)
-        batch = PendingBatch()
+        index = {id(job): number for number, job in enumerate(jobs)}
+        folders = TargetFolders(_os_error)
+        batch = FetchedBatch(folders, _os_error)
+        real_folders: dict[str, str] = {}
 
         def work(job: DownloadJob, abort: threading.Event) -> None:
-            self._download_one(job, progress, abort, batch)
-            finished(job)
+            if self._fetch_one(job, index[id(job)], progress, abort, folders, batch, real_folders):
+                finished(job)  # found in place; the others are reported once placed
 
         sweep_local_temporaries(job.local for job in jobs)
         try:
-            run_parallel(work, jobs, self.workers, cancel)
+            outcomes = run_each(work, jobs, _download_threads(jobs, self.workers), cancel)
+            failed = failures(outcomes, cancel) + batch.place(finished, digests)
         finally:
-            _flush(batch)
+            batch.discard()
+        raise_errors(failed)
 
-    def _download_one(
+    def _fetch_one(
         self,
         job: DownloadJob,
+        index: int,
         progress: ProgressCallback | None,
         abort: threading.Event,
-        batch: PendingBatch,
-    ) -> None:
-        source = _local(job.remote)
-        target = job.local
-        self._check_read(source)
-        confined_write(target, job.within)
+        folders: TargetFolders,
+        batch: FetchedBatch,
+        real_folders: dict[str, str],
+    ) -> bool:
+        """Fetch one file to a verified temporary; True if it was already in place."""
+        source = str(job.remote)
+        if not source.startswith("/"):
+            _local(job.remote)  # raises the "not absolute" error
+        target = str(job.local)
+        self._check_source(source, real_folders)
+        folders.prepare(os.path.dirname(target), job.within)
         if local_copy_matches(job):
             if progress is not None and job.size is not None:
                 progress(job.size)
+            return True
+        fd = self._open_source(source)
+        try:
+            fetch(job, index, fd, folders, batch, progress, abort)
+        except OSError as exc:
+            raise _os_error(exc, "download file", job.local) from exc
+        return False
+
+    def _check_source(self, source: str, real_folders: dict[str, str]) -> None:
+        """Refuse a source outside the roots before opening it: its path as given, and as
+        resolved (its folder resolved once per batch; the name itself if a symlink)."""
+        if self.roots is None or self._resolved is None:
             return
+        folder, name = os.path.split(source)
+        real = real_folders.get(folder)
+        if real is None or name in ("", ".", "..") or "\x00" in name:
+            # A plain name below a folder that passed holds no "..": the folder's check
+            # (the first file's) covers the lexical rule for the rest.
+            self.roots.check_read(source)
+            real = real_folders[folder] = os.path.realpath(folder)
+        resolved = os.path.join(real, name)
+        if os.path.islink(resolved):
+            resolved = os.path.realpath(resolved)
+        self._resolved.check_read(resolved)
+
+    def _open_source(self, source: str) -> int:
+        """The source open for reading, the opened file's real path checked in the roots
+        (a symlink swapped in since :meth:`_check_source` is caught here)."""
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(source, os.O_RDONLY)
+        except FileNotFoundError:
+            raise StorageError(
+                "file not found on the storage",
+                where=source,
+                hint="the dataset's files may have been moved or deleted",
+            ) from None
         except OSError as exc:
-            raise _os_error(exc, "create folder", target.parent) from exc
-        confined_write(target, job.within)  # again: the folders on the way exist now
-        tmp = target.parent / temp_name(target.name)
-        try:
+            raise _os_error(exc, "read file", source) from exc
+        if self._resolved is not None:
             try:
-                stream = source.open("rb")
-            except FileNotFoundError:
-                raise StorageError(
-                    "file not found on the storage",
-                    where=str(job.remote),
-                    hint="the dataset's files may have been moved or deleted",
-                ) from None
-            self._check_opened(source, stream.fileno(), stream.close)
-            hasher = StreamingHasher(download_algorithms(job), size_hint=job.size)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-            with stream, os.fdopen(fd, "wb") as sink:
-                size = copy_stream(stream, sink.write, hasher, progress, abort)
-                sink.flush()
-                os.fsync(sink.fileno())
-            digests = hasher.hexdigests()
-            verify_download(job, digests, size)
-            if place_without_overwrite(tmp, target, digests["blake3"], sync_folder=False):
-                batch.add_folder(str(target.parent))
-        except OSError as exc:
-            raise _os_error(exc, "download file", target) from exc
-        finally:
-            tmp.unlink(missing_ok=True)
+                self._resolved.check_read(opened_path(fd, source))
+            except BaseException:
+                os.close(fd)
+                raise
+        return fd
 
 
 def _resolved(root: RemotePath) -> RemotePath:
@@ -519,6 +568,13 @@ def _threads_for(jobs: Sequence[UploadJob], workers: int) -> int:
     if not jobs or sum(job.size for job in jobs) < PARALLEL_MEAN_SIZE * len(jobs):
         return 1
     return workers
+
+
+def _download_threads(jobs: Sequence[DownloadJob], workers: int) -> int:
+    """Threads for a download batch, by the rule of :func:`_threads_for` (unknown sizes
+    count as large)."""
+    sizes = [PARALLEL_MEAN_SIZE if job.size is None else job.size for job in jobs]
+    return 1 if not jobs or sum(sizes) < PARALLEL_MEAN_SIZE * len(jobs) else workers
 
 
 def _unconfirmed_names(folder: Path, listing: Sequence[str]) -> set[str]:

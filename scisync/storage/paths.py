@@ -48,18 +48,38 @@ def safe_join(target_dir: Path, relative: str) -> Path:
     Refuses ``..``, absolute paths, empty parts, and existing symlinks (in the folders on
     the way or the file itself) that resolve outside *target_dir*.
     """
-    parts = check_relative(relative, where=str(target_dir))
-    candidate = target_dir.joinpath(*parts)
-    root = os.path.realpath(target_dir)
-    resolved = os.path.realpath(candidate)
-    if not _inside(resolved, root):
-        raise StorageError(
-            f"file path {relative!r} leads outside the target folder through a symlink "
-            f"(to {resolved})",
-            where=str(target_dir),
-            hint="remove the symlink or choose another target folder",
-        )
-    return candidate
+    return SafeJoiner(target_dir).join(relative)
+
+
+class SafeJoiner:
+    """:func:`safe_join` for many paths under one target folder: each folder on the way
+    is resolved once, not once per file (``realpath`` of every file's full path was a
+    tenth of a small-file pull).  The file's own name is resolved only if it is a symlink.
+    """
+
+    def __init__(self, target_dir: Path) -> None:
+        self.target_dir = target_dir
+        self._root = os.path.realpath(target_dir)
+        self._folders: dict[tuple[str, ...], str] = {}
+
+    def join(self, relative: str) -> Path:
+        parts = check_relative(relative, where=str(self.target_dir))
+        candidate = self.target_dir.joinpath(*parts)
+        folder = self._folders.get(parts[:-1])
+        if folder is None:
+            folder = os.path.realpath(self.target_dir.joinpath(*parts[:-1]))
+            self._folders[parts[:-1]] = folder
+        resolved = os.path.join(folder, parts[-1])
+        if os.path.islink(resolved):
+            resolved = os.path.realpath(resolved)
+        if not _inside(resolved, self._root):
+            raise StorageError(
+                f"file path {relative!r} leads outside the target folder through a symlink "
+                f"(to {resolved})",
+                where=str(self.target_dir),
+                hint="remove the symlink or choose another target folder",
+            )
+        return candidate
 
 
 def remote_file_path(source_folder: RemotePath | str, relative: str) -> RemotePath:
