@@ -56,7 +56,7 @@ def bare_requests(url: str, token: str, datasets: int, files: int) -> float:
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {token}"
     root = url.rsplit("/", 1)[0]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for number in range(datasets):
         reply = session.post(
             root + "/v4/datasets",
@@ -80,20 +80,34 @@ def bare_requests(url: str, token: str, datasets: int, files: int) -> float:
             json={"datasetId": reply.json()["pid"], "size": 16 * files, "dataFileList": file_list},
             timeout=60,
         ).raise_for_status()
+    CPU["bare"] = time.process_time() - cpu
     return time.perf_counter() - started
+
+
+CPU: dict[str, float] = {}
+"""CPU seconds (user + system) of what was last timed: "apply" (this process, all its
+threads), "cp" (the child), "bare" (this process's client side of the bare requests).
+The sandbox's CPU is on neither side.  Context for a busy machine, where wall times
+follow the load."""
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def copy_tree(source: Path, target: Path) -> float:
     """Seconds for ``cp -r``, after a ``sync`` so that earlier writes are not charged to it."""
     subprocess.run(["sync"], check=False)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), children_cpu()
     subprocess.run(["cp", "-r", str(source), str(target)], check=True)
+    CPU["cp"] = CPU.get("cp", 0.0) + children_cpu() - cpu
     return time.perf_counter() - started
 
 
 def timed_apply(root: Path, workers: int, profile: bool) -> tuple[float, float]:
     """Seconds for the whole command (plan + apply) and for its apply part alone."""
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     profiler = None
     if profile:
         import cProfile
@@ -107,6 +121,7 @@ def timed_apply(root: Path, workers: int, profile: bool) -> tuple[float, float]:
         api.apply(project, connection, plan, workers=workers)
     elapsed = time.perf_counter() - started
     applying = time.perf_counter() - planned
+    CPU["apply"] = time.process_time() - cpu
     if profiler is not None:
         import pstats
 
@@ -159,7 +174,10 @@ def main() -> None:
     ratio = applied / baseline
     mode = "hard links" if args.hardlink else "copies"
     print(f"apply ({args.datasets} datasets x {args.files} files of 16 B, local storage, {mode}):")
-    print(f"  scisync apply   {applied:7.2f} s   (plan + apply, {args.workers} workers)")
+    print(
+        f"  scisync apply   {applied:7.2f} s   (plan + apply, {args.workers} workers;"
+        f" CPU {CPU['apply']:.2f} s)"
+    )
     print(
         f"    of which plan {applied - applying:7.2f} s   (first plan: reads and hashes every file)"
     )
@@ -168,6 +186,11 @@ def main() -> None:
         f"(mean of {copies[0]:.2f} before, {copies[1]:.2f} after the apply)"
     )
     print(f"  bare requests   {bare:7.2f} s   (POST dataset + origdatablock per dataset)")
+    base_cpu = CPU["cp"] / len(copies) + CPU["bare"]
+    print(
+        f"  CPU             {CPU['apply']:7.2f} s against {base_cpu:.2f} s (cp -r mean + the bare"
+        f" client; the sandbox's on neither side): {CPU['apply'] / max(base_cpu, 1e-3):.2f}"
+    )
     print(
         f"  peak RSS        {rss_peak / 1024:7.0f} MB   (this process; "
         f"{rss_before / 1024:.0f} MB before the apply)"
