@@ -417,14 +417,7 @@ def hash_files(
     results: dict[_P, dict[str, str]] = {}
     to_read: list[tuple[_P, os.stat_result]] = []
     for path in unique:
-        try:
-            st = known.get(path) or os.stat(path)
-        except OSError as exc:
-            raise StorageError(
-                f"cannot read file to hash it: {exc.strerror or exc}",
-                where=str(path),
-                hint=os_error_hint(exc),
-            ) from exc
+        st = known.get(path) or _stat_to_hash(path)
         cached = cache.lookup(path, st, wanted) if cache is not None else None
         if cached is not None:
             results[path] = cached
@@ -461,6 +454,17 @@ def hash_files(
         files_read=len(to_read),
         bytes_read=sum(st.st_size for _, st in to_read),
     )
+
+
+def _stat_to_hash(path: Path | str) -> os.stat_result:
+    try:
+        return os.stat(path)
+    except OSError as exc:
+        raise StorageError(
+            f"cannot read file to hash it: {exc.strerror or exc}",
+            where=str(path),
+            hint=os_error_hint(exc),
+        ) from exc
 
 
 def _hash_small(path: Path | str, size: int, algorithms: Sequence[str]) -> dict[str, str] | None:

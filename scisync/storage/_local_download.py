@@ -64,7 +64,8 @@ def opened_path(fd: int, path: str) -> str:
     opened, named = os.fstat(fd), os.stat(real)
     if (opened.st_dev, opened.st_ino) != (named.st_dev, named.st_ino):
         raise StorageError(
-            "refusing to use a file that changed while it was opened (a symlink was swapped in)",
+            "refusing to use a file or folder that changed while it was opened (a symlink "
+            "was swapped in)",
             where=path,
             hint="check who else writes this folder, then run the command again",
         )

@@ -7,7 +7,7 @@ import errno
 import os
 import stat as stat_mod
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from blake3 import blake3 as _blake3
@@ -100,25 +100,6 @@ class LocalStorage:
         if self.roots is not None and self._resolved is not None:
             self.roots.check_read(path.as_posix())
             self._resolved.check_read(os.path.realpath(path))
-
-    def _check_opened(self, source: Path, fd: int, close: Callable[[], None]) -> None:
-        """The file open at *fd* is the one inside the roots (not one a symlink swapped in
-        between the check and the open): same device and inode as the resolved path."""
-        if self.roots is None:
-            return
-        try:
-            self._check_read(source)
-            opened, checked = os.fstat(fd), os.stat(os.path.realpath(source))
-            if (opened.st_dev, opened.st_ino) != (checked.st_dev, checked.st_ino):
-                raise StorageError(
-                    "refusing to read a file that changed while it was opened (a symlink "
-                    "was swapped in)",
-                    where=str(source),
-                    hint="check who else writes this folder, then run the command again",
-                )
-        except BaseException:
-            close()
-            raise
 
     def _check_write(self, path: Path) -> None:
         if self.roots is not None and self._resolved is not None:
