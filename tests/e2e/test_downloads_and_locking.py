@@ -10,8 +10,11 @@ import textwrap
 from pathlib import Path
 from urllib.parse import quote
 
+import pytest
 import requests
 
+from scisync._util import hashing
+from scisync._util.hashing import hash_file
 from scisync.errors import ExitCode
 
 from .workspace import Workspace
@@ -205,3 +208,44 @@ def test_a_locally_modified_download_is_a_conflict_not_a_download(
     assert pulled.exit_code == 0, pulled.output
     original = (workspace.root / "runs" / "run-1" / "frame-2.dat").read_bytes()
     assert edited.read_bytes() == original
+
+
+def test_a_local_pull_hashes_nothing_again_and_caches_what_it_hashed_while_copying(
+    workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert workspace.run("apply", "--auto-approve").exit_code == 0
+    root = tmp_path / "collaborator"
+    _collaborator(root, workspace.sandbox.url, workspace.storage, _raw1_pid(workspace))
+    hashed: list[str] = []
+    real = hashing.hash_files
+
+    def counting(paths, *args, **kwargs):  # type: ignore[no-untyped-def]
+        paths = list(paths)
+        hashed.extend(str(p) for p in paths)
+        return real(paths, *args, **kwargs)
+
+    monkeypatch.setattr(hashing, "hash_files", counting)
+    pulled = _run(workspace, root, "pull")
+    assert pulled.exit_code == 0, pulled.output
+    downloaded = sorted(str(p) for p in (root / "data").rglob("*.dat"))
+    assert len(downloaded) == 4
+    local = "local:" in workspace.storage
+    # Local storage hands back the digests it computed while copying; another storage's
+    # downloads are hashed after they land.
+    assert sorted(set(hashed) & set(downloaded)) == ([] if local else downloaded)
+    cache = json.loads((root / ".scisync" / "hashcache.json").read_text())["entries"]
+    pinned = json.loads((root / "scisync.lock").read_text())["downloads"]
+    for path in downloaded:
+        st = os.stat(path)
+        entry = cache[path]
+        assert (entry["size"], entry["mtime_ns"], entry["ctime_ns"], entry["inode"]) == (
+            st.st_size,
+            st.st_mtime_ns,
+            st.st_ctime_ns,
+            st.st_ino,
+        )
+        assert entry["digests"]["blake3"] == hash_file(Path(path), ["blake3"])["blake3"]
+        assert entry["digests"]["blake3"] in json.dumps(pinned)
+    again = _run(workspace, root, "pull")
+    assert again.exit_code == 0 and "No changes" in again.output
+    assert sorted(set(hashed) & set(downloaded)) == ([] if local else downloaded)
