@@ -95,6 +95,26 @@ class LocalStorage:
                 setting=roots.setting,
             )
         )
+        self._prefixes = (
+            ()
+            if self._resolved is None
+            else tuple(
+                (str(r), str(r).rstrip("/") + "/")
+                for r in (*self._resolved.writable, *self._resolved.read_only)
+            )
+        )
+
+    def _check_resolved_read(self, real: str) -> None:
+        """Refuse a resolved path (absolute, no ``..``, no symlinks) outside the roots.
+
+        A resolved path is normal, so the test is a string prefix; the rule itself (and
+        its message) is :meth:`Roots.check_read`'s, which runs for whatever the prefix
+        test does not vouch for."""
+        assert self._resolved is not None
+        if real.startswith("//") or not any(
+            real == root or real.startswith(prefix) for root, prefix in self._prefixes
+        ):
+            self._resolved.check_read(real)
 
     def _check_read(self, path: Path) -> None:
         if self.roots is not None and self._resolved is not None:
@@ -468,7 +488,7 @@ class LocalStorage:
         resolved = os.path.join(real, name)
         if os.path.islink(resolved):
             resolved = os.path.realpath(resolved)
-        self._resolved.check_read(resolved)
+        self._check_resolved_read(resolved)
 
     def _open_source(self, source: str) -> int:
         """The source open for reading, the opened file's real path checked in the roots
@@ -485,7 +505,7 @@ class LocalStorage:
             raise _os_error(exc, "read file", source) from exc
         if self._resolved is not None:
             try:
-                self._resolved.check_read(opened_path(fd, source))
+                self._check_resolved_read(opened_path(fd, source))
             except BaseException:
                 os.close(fd)
                 raise
