@@ -73,8 +73,12 @@ class Journal:
             {"phase": phase, "step": step, "address": address, "data": data}, sort_keys=True
         )
         with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as stream:
+            try:
+                stream = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+            except FileNotFoundError:  # no state folder yet (a mkdir per line cost a few %)
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                stream = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+            with stream:
                 stream.write(line + "\n")
             self._written += 1
             mine = self._written
