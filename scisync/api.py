@@ -38,7 +38,7 @@ from scisync.lock.model import Lockfile
 from scisync.manifest import load_manifest
 from scisync.manifest.graph import DependencyGraph, dependency_graph
 from scisync.manifest.model import LocalStorageConfig, Manifest, SftpStorageConfig
-from scisync.observe.model import ObservedState
+from scisync.observe.model import ObservedDataset, ObservedState
 from scisync.observe.observe import observe, observed_digest
 from scisync.observe.settled import (
     SETTLED_FILE,
@@ -52,7 +52,7 @@ from scisync.plan.planner import PlanOptions, make_plan
 from scisync.scicat.auth import ExpiringToken, open_catalog
 from scisync.scicat.client import ScicatClient
 from scisync.scicat.http import RetryListener
-from scisync.storage.base import Storage
+from scisync.storage.base import RemotePath, Storage
 
 if TYPE_CHECKING:
     # Only apply and import need these (imported where used): `scisync plan` and a
@@ -242,16 +242,22 @@ def _gather(
             where=str(project.lock_path),
             hint="use the lockfile of this manifest, or move the other one away",
         )
-    # SciCat answers the marker query (which depends only on the manifest) while the local
-    # folders are walked for their stamps: the two overlap on two cores.
-    markers = sorted({make_marker(manifest.project, spec.key) for spec in manifest.datasets})
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scisync-observe") as pool:
-        found = pool.submit(connection.catalog.find_datasets_by_markers, markers)
-        local = local_stamps(manifest.datasets)
-        found_by_marker = found.result()
-    current = current_stamps(manifest, recorded, local, found_by_marker, resuming)
     known = SettledStamps(project.state_dir / SETTLED_FILE).stamps
+    # SciCat answers the marker query (which depends only on the manifest) while the local
+    # folders are walked for their stamps: the two overlap on two cores.  With settled
+    # stamps recorded, it asks for summaries (blocks without file lists): all the settled
+    # rule reads; the datasets that turn out not settled are fetched whole after it.
+    markers = sorted({make_marker(manifest.project, spec.key) for spec in manifest.datasets})
+    catalog = connection.catalog
+    query = catalog.find_dataset_summaries_by_markers if known else catalog.find_datasets_by_markers
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scisync-observe") as pool:
+        found = pool.submit(query, markers)
+        local = local_stamps(manifest.datasets)
+        found_by_marker: Mapping[str, Sequence[ObservedDataset]] = found.result()
+    current = current_stamps(manifest, recorded, local, found_by_marker, resuming)
     settled = settled_datasets(current, known)
+    if known:
+        found_by_marker = _with_file_lists(catalog, manifest, found_by_marker, settled)
     check_lists(recorded, settled)  # every lockfile list this plan may read: refused now
     desired = build_desired(manifest, connection.hasher, settled)
     observed = observe(
@@ -269,6 +275,26 @@ def _gather(
     )
     stamps = {key: candidate.stamp for key, candidate in current.items()}
     return PlanInputs(desired, recorded, fingerprint, stamps), observed
+
+
+def _with_file_lists(
+    catalog: ScicatClient,
+    manifest: Manifest,
+    summaries: Mapping[str, Sequence[ObservedDataset]],
+    settled: Mapping[str, RemotePath],
+) -> dict[str, Sequence[ObservedDataset]]:
+    """The marker query's answer with every dataset that is not settled fetched whole:
+    the planner compares those files; a settled dataset's summary is all it reads."""
+    found = dict(summaries)
+    again = [
+        marker
+        for marker in (make_marker(manifest.project, spec.key) for spec in manifest.datasets
+                       if spec.key not in settled)
+        if found.get(marker)
+    ]  # fmt: skip
+    if again:
+        found.update(catalog.find_datasets_by_markers(again))
+    return found
 
 
 def _desired_digest(

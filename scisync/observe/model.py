@@ -44,9 +44,12 @@ class ObservedDataset:
     # Why the record is malformed (scisync.scicat.records), empty when it is not; the
     # planner refuses to act on a dataset with problems.  Malformed files are not in files.
     problems: tuple[str, ...] = ()
-    # One "<id> <updatedAt> <size> <file count>" per origdatablock: a block rewritten in
-    # SciCat moves its entry even when the dataset's own summary stays the same.
+    # One "<id> <updatedAt> <size>" per origdatablock: a block rewritten in SciCat moves
+    # its entry even when the dataset's own summary stays the same.
     block_stamps: tuple[str, ...] = ()
+    # False for a summary (blocks fetched without their dataFileList, for the settled
+    # rule): ``files`` is then empty, not "no files".
+    files_listed: bool = True
 
     @property
     def marker(self) -> str | None:

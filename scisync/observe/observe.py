@@ -1,7 +1,8 @@
 """Observing SciCat and the storage, read-only, in few batched requests.
 
 One marker query finds every dataset scisync manages (with file lists and
-attachments), one pid query the datasets known only by pid, one sample query the
+attachments; the caller may pass summaries for settled datasets, see
+``scisync.api``), one pid query the datasets known only by pid, one sample query the
 samples; the storage is listed only under folders where files are still to go.
 """
 
@@ -38,11 +39,16 @@ def observe(
         dataset.pid: dataset for found in by_marker.values() for dataset in found
     }
     queried = _run_queries(desired, recorded, catalog, pinned=pinned, into=by_pid)
-    wanted_pids = {entry.pid for entry in recorded.datasets.values()}
-    wanted_pids |= {entry.pid for entry in recorded.downloads.values()}
-    wanted_pids |= {
+    download_pids = {entry.pid for entry in recorded.downloads.values()}
+    download_pids |= {
         d.spec.dataset.pid for d in desired.downloads if isinstance(d.spec.dataset, PidRef)
     }
+    # A download reads a dataset's files: a summary (found by marker for a settled
+    # dataset of this project, files not fetched) is fetched again whole.
+    summaries = {pid for pid in download_pids if pid in by_pid and not by_pid[pid].files_listed}
+    for pid in summaries:
+        del by_pid[pid]
+    wanted_pids = {entry.pid for entry in recorded.datasets.values()} | download_pids
     to_fetch = sorted(wanted_pids - by_pid.keys())
     if to_fetch:
         by_pid.update(catalog.get_datasets(to_fetch))

@@ -493,6 +493,40 @@ def project(doc: dict[str, Any], fields: Any) -> dict[str, Any]:
     return result
 
 
+_SCOPE_KEYS = frozenset({"fields"})
+
+
+def include_fields(include: Any) -> dict[str, list[str]]:
+    """``relation -> fields`` of each ``{relation, scope: {fields: [...]}}`` include.
+
+    SciCat (since v4.24) runs a scope's ``fields`` as a ``$project`` of the included
+    documents (``_id`` always kept); the sandbox does the same.  It implements no other
+    scope key (SciCat also takes ``where`` and ``limits``): those are refused, never
+    ignored, so a client relying on them learns it here."""
+    if include is None:
+        return {}
+    items = include if isinstance(include, list) else [include]
+    found: dict[str, list[str]] = {}
+    for item in items:
+        if not isinstance(item, dict) or item.get("scope") is None:
+            continue
+        scope = item["scope"]
+        if not isinstance(scope, dict):
+            raise FilterError(f"Invalid include scope in filter: {scope!r}")
+        unknown = sorted(set(scope) - _SCOPE_KEYS)
+        if unknown:
+            raise FilterError(f"the sandbox does not implement include scope {unknown[0]!r}")
+        fields = scope.get("fields")
+        if fields is None:
+            continue
+        if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
+            raise FilterError("Fields must be an array or a valid projection object")
+        if any(not f or '"' in f for f in fields):
+            raise FilterError(f"the sandbox does not implement the field names {fields!r}")
+        found[str(item.get("relation"))] = list(fields)
+    return found
+
+
 def include_names(include: Any) -> list[str]:
     """Relation names from ``include`` (strings or ``{relation: ...}`` objects)."""
     if include is None:

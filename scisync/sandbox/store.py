@@ -280,6 +280,40 @@ class Store:
         found.sort(key=lambda row: row[0])
         return [(ref, access, body) for _, ref, access, body in found]
 
+    def by_refs_fields(
+        self, collection: str, refs: Iterable[str], fields: Sequence[str]
+    ) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+        """Like :meth:`by_refs_raw`, each document projected to *fields* (and ``_id``,
+        as a MongoDB projection keeps it): ``(ref, access fields, projection)``.
+
+        SQLite reads the fields out of the stored JSON, so a projection that leaves out a
+        block's file list never parses it.  Dotted names select nested values."""
+        names = list(dict.fromkeys(["_id", *fields]))
+        paths = ["$" + "".join(f'."{part}"' for part in name.split(".")) for name in names]
+        if any('"' in name or not name for name in names):
+            raise ValueError(f"unsupported field name in {names!r}")
+        columns = ", ".join("json_type(d.body, ?), d.body -> ?" for _ in paths)
+        selected = [value for path in paths for value in (path, path)]
+        found: list[tuple[int, str, dict[str, Any], dict[str, Any]]] = []
+        wanted = list(dict.fromkeys(refs))
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = self._connection().execute(
+                f"SELECT d.seq, r.ref, d.access, {columns} FROM refs r JOIN docs d"
+                " ON d.collection=r.collection AND d.id=r.doc_id"
+                f" WHERE r.collection=? AND r.ref IN ({marks})",
+                (*selected, collection, *chunk),
+            )
+            for seq, ref, access, *values in rows:
+                projected: dict[str, Any] = {}
+                for name, kind, text in zip(names, values[::2], values[1::2], strict=True):
+                    if kind is not None:
+                        _put(projected, name.split("."), json.loads(text))
+                found.append((seq, ref, _load(access), projected))
+        found.sort(key=lambda row: row[0])
+        return [(ref, access, projected) for _, ref, access, projected in found]
+
     def select(
         self,
         collection: str,
@@ -509,6 +543,12 @@ def _fill_briefs(conn: sqlite3.Connection) -> None:
             f" VALUES (?, ?, ?{_BRIEF_MARKS})",
             (seq, collection, doc_id, *_brief(doc)),
         )
+
+
+def _put(target: dict[str, Any], parts: list[str], value: Any) -> None:
+    for part in parts[:-1]:
+        target = target.setdefault(part, {})
+    target[parts[-1]] = value
 
 
 def _load(body: str) -> dict[str, Any]:

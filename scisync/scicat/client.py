@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -29,8 +29,10 @@ from scisync.errors import ApiError, AuthError, ConfigError, QueryLimitError
 from scisync.manifest.model import DownloadQuery
 from scisync.observe.model import ObservedDataset, ObservedPublication, ObservedSample
 from scisync.scicat.convert import (
+    BLOCK_SUMMARY_FIELDS,
     INCLUDED_RELATIONS,
     dataset_from_document,
+    dataset_summary_from_document,
     sample_from_document,
 )
 from scisync.scicat.http import RetryListener, Transport, api_root, make_session
@@ -335,30 +337,44 @@ class ScicatClient:
         Every requested marker is a key; more than one dataset under a marker means two
         earlier runs raced.
         """
-        found: dict[str, list[ObservedDataset]] = {marker: [] for marker in markers}
         field = f"scientificMetadata.{MARKER_FIELD}"
-        for dataset in self._find_datasets(field, markers, context):
-            marker = dataset.marker
-            if marker in found:
-                found[marker].append(dataset)
-        return found
+        return _by_marker(markers, self._find_datasets(field, markers, context))
+
+    def find_dataset_summaries_by_markers(
+        self, markers: Sequence[str], *, context: str | None = None
+    ) -> dict[str, list[ObservedDataset]]:
+        """Like :meth:`find_datasets_by_markers`, each origdatablock a summary
+        (:data:`~scisync.scicat.convert.BLOCK_SUMMARY_FIELDS`, through an include scope):
+        the datasets come with ``files_listed`` False, their file lists not fetched.
+
+        A SciCat that answers with whole blocks gives the same summaries (slower); one
+        that leaves the blocks out gives datasets without blocks, whose stamps then
+        differ from the recorded ones (scisync.observe.settled): they are fetched whole."""
+        field = f"scientificMetadata.{MARKER_FIELD}"
+        summaries = self._find_datasets(field, markers, context, summaries=True)
+        return _by_marker(markers, summaries)
 
     def _find_datasets(
-        self, field: str, values: Sequence[str], context: str | None
+        self, field: str, values: Sequence[str], context: str | None, *, summaries: bool = False
     ) -> list[ObservedDataset]:
         if not values:
             return []
+        include: list[Json] = list(INCLUDED_RELATIONS)
+        if summaries:
+            scope: JsonObject = {"fields": list(BLOCK_SUMMARY_FIELDS)}
+            include = [{"relation": "origdatablocks", "scope": scope}, "attachments"]
         documents = self.find_in(
             "v4/datasets",
             field,
             values,
-            extra={"include": list(INCLUDED_RELATIONS)},
+            extra={"include": include},
             limits={"sort": {"pid": "asc"}},
             context=context or "looking up datasets in SciCat",
         )
+        convert = dataset_summary_from_document if summaries else dataset_from_document
         seen: dict[str, ObservedDataset] = {}
         for document in documents:
-            dataset = dataset_from_document(document)
+            dataset = convert(document)
             seen.setdefault(dataset.pid, dataset)
         return list(seen.values())
 
@@ -680,6 +696,18 @@ class ScicatClient:
             "POST", f"v4/publisheddata/{quote_id(doi)}/{action}", body={}, context=context
         )
         return published_from_document(document, context)
+
+
+def _by_marker(
+    markers: Sequence[str], datasets: Iterable[ObservedDataset]
+) -> dict[str, list[ObservedDataset]]:
+    """Every requested marker -> the datasets carrying it (more than one: earlier runs raced)."""
+    found: dict[str, list[ObservedDataset]] = {marker: [] for marker in markers}
+    for dataset in datasets:
+        marker = dataset.marker
+        if marker in found:
+            found[marker].append(dataset)
+    return found
 
 
 def http_date(moment: datetime) -> str:

@@ -29,6 +29,9 @@ from scisync.scicat.records import (
 )
 
 INCLUDED_RELATIONS = ("origdatablocks", "attachments")
+# What a block summary holds (a SciCat include scope's ``fields``, honoured since backend
+# v4.24): everything the settled rule reads of a block, without its dataFileList.
+BLOCK_SUMMARY_FIELDS = ("_id", "updatedAt", "size", "chkAlg")
 
 
 def normalise_chk_alg(name: str | None) -> str | None:
@@ -144,10 +147,39 @@ def dataset_from_document(
     )
 
 
+def dataset_summary_from_document(document: Mapping[str, Json]) -> ObservedDataset:
+    """An ObservedDataset from a v4 dataset document whose blocks are summaries
+    (:data:`BLOCK_SUMMARY_FIELDS`): ``files_listed`` is False and ``files`` empty.
+
+    The checks that need no file list run here (the document, each block's shape and
+    checksum algorithm); a block returned whole is read as a summary too.  The block
+    stamps are the ones :func:`dataset_from_document` makes of the whole blocks."""
+    pid = document.get("pid")
+    if not isinstance(pid, str) or not pid:
+        pid = document_id(document, "_id") or ""
+    block_docs = _objects(document.get("origdatablocks"))
+    problems = document_problems(document, True)
+    for number, block in enumerate(block_docs, start=1):
+        _, alg_problem = checksum_algorithm(block.get("chkAlg"))
+        if alg_problem is not None:
+            problems.append(f"origdatablock {block_id(block) or number}: {alg_problem}")
+    fields = {key: value for key, value in document.items() if key not in INCLUDED_RELATIONS}
+    return ObservedDataset(
+        pid=pid,
+        fields=fields,
+        problems=tuple(problems),
+        block_ids=tuple(bid for bid in (block_id(block) for block in block_docs) if bid),
+        block_stamps=tuple(_block_stamp(block) for block in block_docs),
+        attachments=tuple(map(attachment_from_document, _objects(document.get("attachments")))),
+        files_listed=False,
+    )
+
+
 def _block_stamp(block: Mapping[str, Json]) -> str:
-    files = block.get("dataFileList")
-    count = len(files) if isinstance(files, list) else -1
-    return json.dumps([block_id(block), block.get("updatedAt"), block.get("size"), count])
+    """A block's id, ``updatedAt`` and ``size``: SciCat stamps a block on every write
+    (its file list included), so this moves whenever an entry does.  No file count: a
+    summary (a projection without the dataFileList) must give the same stamp."""
+    return json.dumps([block_id(block), block.get("updatedAt"), block.get("size")])
 
 
 def sample_from_document(document: Mapping[str, Json]) -> ObservedSample:

@@ -13,17 +13,21 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 
 from scisync import api
+from scisync._util.jsontypes import Json
 from scisync.desired import build
 from scisync.manifest.model import DatasetSpec
+from scisync.observe.model import ObservedDataset
 from scisync.plan.model import FileAction, Plan
 from scisync.sandbox import SandboxServer
+from scisync.scicat import client
 
 from .workspace import Workspace, storage_yaml, write_manifest
 
@@ -57,6 +61,22 @@ def expanded(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         return original(spec)
 
     monkeypatch.setattr(build, "expand_files", probe)
+    return keys
+
+
+@pytest.fixture
+def fetched_whole(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The keys of the datasets SciCat sent with their file lists, in order (a settled
+    dataset comes as a summary: its blocks without their dataFileList)."""
+    keys: list[str] = []
+    original = client.dataset_from_document
+
+    def probe(document: Mapping[str, Json], **kwargs: Any) -> ObservedDataset:
+        dataset = original(document, **kwargs)
+        keys.append(str(dataset.marker).rsplit("/", 1)[-1])
+        return dataset
+
+    monkeypatch.setattr(client, "dataset_from_document", probe)
     return keys
 
 
@@ -172,6 +192,34 @@ def _checksum_rewritten_in_scicat(ws: Workspace) -> None:
     _send(ws, "PATCH", f"/v4/origdatablocks/{_quoted(block['_id'])}", {"dataFileList": files})
 
 
+def _file_entry_added_in_scicat(ws: Workspace) -> None:
+    raw1 = _dataset(ws, "Raw run 1")
+    block = raw1["origdatablocks"][0]  # type: ignore[index]
+    files = [dict(f) for f in block["dataFileList"]]
+    files.append({**files[0], "path": "frame-from-scicat.dat"})
+    body = {"dataFileList": files, "size": int(block["size"]) + int(files[0]["size"])}
+    _send(ws, "PATCH", f"/v4/origdatablocks/{_quoted(block['_id'])}", body)
+
+
+def _block_added_in_scicat(ws: Workspace) -> None:
+    raw1 = _dataset(ws, "Raw run 1")
+    entry = {"path": "extra.dat", "size": 5, "time": "2026-01-01T00:00:00Z"}
+    body = {"datasetId": raw1["pid"], "size": 5, "dataFileList": [entry]}
+    _send(ws, "POST", "/v4/origdatablocks", body)
+
+
+def _block_deleted_in_scicat(ws: Workspace) -> None:
+    raw1 = _dataset(ws, "Raw run 1")
+    block = raw1["origdatablocks"][0]  # type: ignore[index]
+    _send(ws, "DELETE", f"/v4/origdatablocks/{_quoted(block['_id'])}", user="admin")
+
+
+def _checksum_algorithm_broken_in_scicat(ws: Workspace) -> None:
+    raw1 = _dataset(ws, "Raw run 1")
+    block = raw1["origdatablocks"][0]  # type: ignore[index]
+    _send(ws, "PATCH", f"/v4/origdatablocks/{_quoted(block['_id'])}", {"chkAlg": "x" * 300})
+
+
 def _attachment_deleted_in_scicat(ws: Workspace) -> None:
     raw2 = _dataset(ws, "Raw run 2")
     attachment = raw2["attachments"][0]  # type: ignore[index]
@@ -224,6 +272,10 @@ CASES: list[tuple[Change, set[str], str | None]] = [
     (_remove_file, RAW1, "files-changed dataset.raw-1"),
     (_drift_in_scicat, RAW1, "update dataset.raw-1"),
     (_checksum_rewritten_in_scicat, RAW1, "files-changed dataset.raw-1"),
+    (_file_entry_added_in_scicat, RAW1, "files-changed dataset.raw-1"),
+    (_block_added_in_scicat, RAW1, "files-changed dataset.raw-1"),
+    (_block_deleted_in_scicat, RAW1, "update dataset.raw-1"),
+    (_checksum_algorithm_broken_in_scicat, RAW1, "malformed-record dataset.raw-1"),
     (_attachment_deleted_in_scicat, RAW2, "update dataset.raw-2"),
     (_attachment_caption_edited_in_scicat, RAW2, "update dataset.raw-2"),
     (_dataset_deleted_in_scicat, RAW2, "record-gone dataset.raw-2"),
@@ -245,6 +297,7 @@ def _shown(plan: Plan) -> set[str]:
 def test_every_change_is_planned_in_full_and_the_rest_is_settled(
     local_workspace: Workspace,
     expanded: list[str],
+    fetched_whole: list[str],
     change: Change,
     full: set[str],
     expected: str | None,
@@ -256,8 +309,12 @@ def test_every_change_is_planned_in_full_and_the_rest_is_settled(
     expanded.clear()
     change(ws)
 
+    fetched_whole.clear()
     settled_plan = _plan(ws)
     planned_in_full = set(expanded)
+    # Only what is planned in full comes with its file lists (a deleted record: nothing).
+    gone = {"raw-2"} if change is _dataset_deleted_in_scicat else set()
+    assert set(fetched_whole) == full - gone, fetched_whole
     (ws.root / ".scisync" / "settled.json").unlink()
     expanded.clear()
     full_plan = _plan(ws)

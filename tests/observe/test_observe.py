@@ -4,6 +4,7 @@ digest that tells a saved plan SciCat moved on."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from scisync import api
 from scisync._util.secrets import forget_secrets
 from scisync.desired.build import build_desired
 from scisync.desired.model import DesiredState
-from scisync.lock.model import LockedDataset, Lockfile
+from scisync.lock.model import LockedDataset, LockedDownload, Lockfile
 from scisync.observe.model import ObservedState
 from scisync.observe.observe import observe, observed_digest
 from scisync.sandbox import SandboxServer
@@ -88,3 +89,25 @@ def test_the_digest_moves_when_scicat_changes(
     )
     assert answer.status_code == 200, answer.text
     assert observed_digest(_observe(project, connection, outcome.lock)[1]) != before
+
+
+def test_a_dataset_found_as_a_summary_is_fetched_whole_for_a_download(
+    project: api.Project, connection: api.Connection
+) -> None:
+    """The marker query of a settled plan brings summaries (no file lists); a download of
+    one of those datasets (here pinned in scisync.lock) reads its files: fetched again."""
+    outcome = api.apply(project, connection, api.plan(project, connection))
+    pid = outcome.lock.datasets["raw-1"].pid
+    recorded = replace(outcome.lock, downloads={"copy": LockedDownload(key="copy", pid=pid)})
+    desired = build_desired(project.manifest, connection.hasher)
+    markers = sorted({dataset.marker for dataset in desired.datasets})
+    summaries = connection.catalog.find_dataset_summaries_by_markers(markers)
+    assert all(not d.files_listed for found in summaries.values() for d in found)
+    observed = observe(
+        desired, recorded, connection.catalog, connection.storage, found_by_marker=summaries
+    )
+    whole = observed.by_pid[pid]
+    assert whole.files_listed and whole.files
+    assert pid not in observed.missing_pids
+    other = outcome.lock.datasets["raw-2"].pid
+    assert not observed.by_pid[other].files_listed  # no download reads it: left as it came

@@ -69,6 +69,42 @@ def test_v3_raw_create_stores_arrays_and_answers_with_singulars(
     assert "proposalId" not in v4 and v4["proposalIds"] == ["p1"]
 
 
+def test_an_include_scope_projects_the_included_documents(scicat_sandbox: SandboxServer) -> None:
+    """SciCat (v4.24+) runs an include's ``scope.fields`` as a ``$project`` of the included
+    documents, ``_id`` kept: the block summaries scisync asks settled datasets for."""
+    s = session(scicat_sandbox, "ingestor")
+    root = scicat_sandbox.root_url
+    body = v4_dataset(scientificMetadata={"scisync_marker": "scoped"})
+    pid = s.post(f"{root}/v4/datasets", json=body).json()["pid"]
+    stored = s.post(f"{root}/v4/origdatablocks", json=block(pid, n_files=3)).json()
+    scoped = {"relation": "origdatablocks", "scope": {"fields": ["size", "updatedAt", "nope"]}}
+    cases = [  # (include, the fields each block comes with)
+        (["origdatablocks"], set(stored)),
+        ([scoped], {"_id", "size", "updatedAt"}),
+        ([{**scoped, "scope": {"fields": ["_id", "dataFileList"]}}], {"_id", "dataFileList"}),
+        ([{"relation": "origdatablocks"}], set(stored)),
+    ]
+    for include, fields in cases:
+        filter_ = {"where": {"scientificMetadata.scisync_marker": "scoped"}, "include": include}
+        reply = s.get(f"{root}/v4/datasets", params={"filter": json.dumps(filter_)})
+        assert reply.status_code == 200, reply.text
+        (found,) = reply.json()
+        (got,) = found["origdatablocks"]
+        assert set(got) == fields, include
+        assert got == {name: stored[name] for name in fields}
+    single = s.get(
+        f"{root}/v3/datasets/{quoted(pid)}", params={"filter": json.dumps({"include": [scoped]})}
+    )
+    assert single.status_code == 200, single.text
+    assert single.json()["origdatablocks"] == [
+        {"_id": stored["_id"], "size": stored["size"], "updatedAt": stored["updatedAt"]}
+    ]
+    for scope in ({"where": {}}, {"limits": {"limit": 1}}, "fields", {"fields": "size"}):
+        filter_ = {"include": [{"relation": "origdatablocks", "scope": scope}]}
+        reply = s.get(f"{root}/v4/datasets", params={"filter": json.dumps(filter_)})
+        assert reply.status_code == 400, (scope, reply.text)
+
+
 def test_batched_lookup_with_includes(scicat_sandbox: SandboxServer) -> None:
     s = session(scicat_sandbox, "ingestor")
     root = scicat_sandbox.root_url

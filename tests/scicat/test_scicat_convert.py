@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 
 import pytest
 
 from scisync._util.jsontypes import JsonObject
 from scisync.observe.model import ObservedAttachment, ObservedFile
 from scisync.scicat.convert import (
+    BLOCK_SUMMARY_FIELDS,
     dataset_from_document,
+    dataset_summary_from_document,
     normalise_chk_alg,
     sample_from_document,
 )
@@ -72,3 +75,47 @@ def test_sample_id() -> None:
     sample = sample_from_document({"sampleId": "s-1", "sampleName": "salt"})
     assert sample.sample_id == "s-1"
     assert sample.fields["sampleName"] == "salt"
+
+
+def _with_blocks(*blocks: JsonObject) -> JsonObject:
+    return {"pid": "20.500/s", "sourceFolder": "/data/s", "origdatablocks": list(blocks)}
+
+
+_BLOCK: JsonObject = {
+    "_id": "b1",
+    "updatedAt": "2026-11-21T09:00:00.000Z",
+    "size": 15,
+    "chkAlg": "sha256",
+    "dataFileList": [{"path": "a.h5", "size": 15, "time": "2026-11-21T09:00:00Z", "chk": "aa"}],
+}
+
+
+def _summary_of(block: JsonObject) -> JsonObject:
+    return {name: block[name] for name in BLOCK_SUMMARY_FIELDS if name in block}
+
+
+@pytest.mark.parametrize(
+    ("document", "problem"),
+    [
+        (_with_blocks(_summary_of(_BLOCK)), None),
+        (_with_blocks(_BLOCK), None),  # a SciCat that ignores the scope: read as a summary
+        (_with_blocks(_summary_of({**_BLOCK, "chkAlg": "x" * 300})), "origdatablock b1"),
+        (_with_blocks(), None),
+        ({**_with_blocks(), "origdatablocks": "none"}, "origdatablocks is"),
+        ({**_with_blocks(), "origdatablocks": ["b1"]}, "an origdatablock is not an object"),
+        ({**_with_blocks(), "sourceFolder": 5}, "sourceFolder"),
+    ],
+)
+def test_a_summary_stamps_its_blocks_as_the_whole_record_does(
+    document: JsonObject, problem: str | None
+) -> None:
+    """The settled rule compares a summary's block stamps with those recorded from whole
+    records: the two must agree, and every problem found without the file lists shows."""
+    summary = dataset_summary_from_document(document)
+    assert not summary.files_listed and summary.files == ()
+    if problem is None:
+        assert summary.problems == ()
+        whole = {**document, "origdatablocks": [_BLOCK] * len(summary.block_ids)}
+        assert summary == replace(dataset_from_document(whole), files=(), files_listed=False)
+    else:
+        assert any(problem in text for text in summary.problems), summary.problems

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 import os
 import stat
 from pathlib import Path
@@ -180,6 +181,13 @@ def test_files_attachments_and_markers(client: ScicatClient) -> None:
     assert observed_attachment.id == "att-with-files"
     assert observed_attachment.caption == "a plot"
     assert observed_attachment.thumbnail_sha256 == hashlib.sha256(thumbnail.encode()).hexdigest()
+
+    # The summaries the settled rule reads: the same record, its blocks without file lists.
+    summaries = client.find_dataset_summaries_by_markers(["proj/with-files", "proj/absent"])
+    assert summaries["proj/absent"] == []
+    (summary,) = summaries["proj/with-files"]
+    assert dataset.files_listed and not summary.files_listed and summary.files == ()
+    assert summary == replace(dataset, files=(), files_listed=False)
 
     client.patch_attachment("att-with-files", {"caption": "a better plot"})
     again = client.get_dataset(pid)

@@ -27,6 +27,7 @@ from scisync.sandbox.filters import (
     FilterError,
     apply_page,
     check_v4_filter,
+    include_fields,
     include_names,
     page_v3,
     page_v4,
@@ -178,27 +179,35 @@ class DatasetEndpoints(Endpoints):
         includes = req.query.get("include", [])
         try:
             names = include_names(includes) + include_names(filter_.get("include"))
+            scopes = include_fields(filter_.get("include"))
         except FilterError as exc:
             raise filter_error(exc) from None
         out = self.dataset_output(dataset, version, history=version == "v3")
-        self._add_includes(req.caller, [out], names)
+        self._add_includes(req.caller, [out], names, scopes)
         return Response(200, project(out, filter_.get("fields")))
 
     def _add_includes(
-        self, caller: Caller, datasets: list[dict[str, Any]], names: list[str]
+        self,
+        caller: Caller,
+        datasets: list[dict[str, Any]],
+        names: list[str],
+        scopes: dict[str, list[str]] | None = None,
     ) -> None:
+        """Each included relation, its documents projected to the scope's ``fields``."""
         wanted = set(names)
         unknown = wanted - _DATASET_INCLUDES
         if unknown:
             raise error(400, f"Invalid include: {sorted(unknown)[0]}")
         if "all" in wanted:
             wanted |= {"origdatablocks", "attachments", "datablocks"}
+        scopes = scopes or {}
         pids = [d["pid"] for d in datasets]
         if "origdatablocks" in wanted:
             grouped: dict[str, list[dict[str, Any]]] = {pid: [] for pid in pids}
-            for block in self.store.by_refs(BLOCKS, pids):
-                if self.access.can_read(caller, block) and block.get("datasetId") in grouped:
-                    grouped[block["datasetId"]].append(block)
+            fields = scopes.get("origdatablocks")
+            for ref, access, block in self._blocks_of(pids, fields):
+                if self.access.can_read(caller, access) and ref in grouped:
+                    grouped[ref].append(block)
             for dataset in datasets:
                 dataset["origdatablocks"] = grouped[dataset["pid"]]
         if "attachments" in wanted:
@@ -212,11 +221,27 @@ class DatasetEndpoints(Endpoints):
                     if wanted_target and attachment not in by_target[target]:
                         by_target[target].append(attachment)
             for dataset in datasets:
-                dataset["attachments"] = by_target[dataset["pid"]]
+                attachments = by_target[dataset["pid"]]
+                if "attachments" in scopes:
+                    attachments = [project(a, scopes["attachments"]) for a in attachments]
+                dataset["attachments"] = attachments
         for name in ("datablocks", "samples", "proposals", "instruments"):
             if name in wanted:
                 for dataset in datasets:
                     dataset[name] = []
+
+    def _blocks_of(
+        self, pids: list[str], fields: list[str] | None
+    ) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+        """``(datasetId, access fields, block)`` of every block of *pids*, projected to
+        *fields* when given (read from the stored JSON by SQLite, no body parsed: the
+        block summaries of a million files come back without their file lists)."""
+        if fields is not None:
+            return self.store.by_refs_fields(BLOCKS, pids, fields)
+        return [
+            (str(block.get("datasetId")), block, block)
+            for block in self.store.by_refs(BLOCKS, pids)
+        ]
 
     def _dataset_where(self, req: Request, version: str) -> tuple[Any, dict[str, Any]]:
         """The filter's ``where`` ANDed with the caller's read rule, and the filter."""
@@ -255,16 +280,19 @@ class DatasetEndpoints(Endpoints):
             else:
                 page = page_v3(filter_.get("limits"), default_limit=100)
             names = include_names(filter_.get("include"))
+            scopes = include_fields(filter_.get("include"))
         except FilterError as exc:
             raise filter_error(exc) from None
         if one:
             page = type(page)(limit=1, skip=page.skip, sort=page.sort)
         docs = [self.dataset_output(d, version) for d in apply_page(found, page)]
-        if "origdatablocks" in names and not one and not filter_.get("fields"):
+        raw = "origdatablocks" in names and "origdatablocks" not in scopes
+        if raw and not one and not filter_.get("fields"):
             # The batched lookup scisync makes: splice stored block JSON into the answer.
-            self._add_includes(req.caller, docs, [n for n in names if n != "origdatablocks"])
+            rest = [n for n in names if n != "origdatablocks"]
+            self._add_includes(req.caller, docs, rest, scopes)
             return Response(200, payload=self._with_raw_blocks(req.caller, docs))
-        self._add_includes(req.caller, docs, names)
+        self._add_includes(req.caller, docs, names, scopes)
         docs = [project(d, filter_.get("fields")) for d in docs]
         if one:
             return Response(200, docs[0] if docs else None)
