@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
 import os
 import stat
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
