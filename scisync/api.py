@@ -229,6 +229,7 @@ def _gather(
     downloads_only: bool = False,
     locked: bool = False,
     resuming: frozenset[str] = frozenset(),
+    settle: bool = True,
 ) -> tuple[PlanInputs, ObservedState]:
     manifest = project.manifest
     if downloads_only:
@@ -242,7 +243,7 @@ def _gather(
             where=str(project.lock_path),
             hint="use the lockfile of this manifest, or move the other one away",
         )
-    known = SettledStamps(project.state_dir / SETTLED_FILE).stamps
+    known = SettledStamps(project.state_dir / SETTLED_FILE).stamps if settle else {}
     # SciCat answers the marker query (which depends only on the manifest) while the local
     # folders are walked for their stamps: the two overlap on two cores.  With settled
     # stamps recorded, it asks for summaries (blocks without file lists): all the settled
@@ -357,11 +358,15 @@ def plan(
     targets: Sequence[str] = (),
     locked: bool = False,
     downloads_only: bool = False,
+    settle: bool = True,
 ) -> Plan:
     """What apply would do, computed from the manifest, SciCat, the storage and the lockfile.
 
     ``downloads_only`` plans just the manifest's downloads (``scisync pull``); ``locked``
     makes any difference between the catalogue and the lockfile's pinned downloads an error.
+    ``settle=False`` plans every dataset in full, settled ones too (scisync.observe.settled):
+    the plan then lists every file of every dataset, as ``scisync plan --json`` shows them;
+    a settled dataset's change otherwise lists none (the same no-op, its files not read).
     """
     if locked:
         require_lockfile(project)
@@ -369,7 +374,12 @@ def plan(
     resuming = frozenset(e.address for e in journal.entries() if e.step == "register-files")
     with _without_cyclic_gc():
         inputs, observed = _gather(
-            project, connection, downloads_only=downloads_only, locked=locked, resuming=resuming
+            project,
+            connection,
+            downloads_only=downloads_only,
+            locked=locked,
+            resuming=resuming,
+            settle=settle,
         )
     options = PlanOptions(
         targets=frozenset(targets),

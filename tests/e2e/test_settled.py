@@ -331,7 +331,8 @@ def test_every_change_is_planned_in_full_and_the_rest_is_settled(
 def test_a_settled_plan_renders_applies_and_saves_like_any_other(
     local_workspace: Workspace, expanded: list[str]
 ) -> None:
-    """The settled no-ops are valid plan JSON, a saved settled plan is fresh and applies,
+    """A settled plan prints what a full plan prints; `plan --json`, which lists every
+    file, plans every dataset in full for it; a saved settled plan is fresh and applies,
     and the apply leaves the lockfile byte for byte as it was."""
     import jsonschema
 
@@ -342,11 +343,24 @@ def test_a_settled_plan_renders_applies_and_saves_like_any_other(
     assert ws.run("plan").exit_code == 0  # records the stamps
     lock_before = ws.lock.read_bytes()
     expanded.clear()
+    settled_text = ws.run("plan")
+    assert settled_text.exit_code == 0 and expanded == []
+
     result = ws.run("plan", "--json")
-    assert result.exit_code == 0 and expanded == []
+    assert result.exit_code == 0 and set(expanded) == ALL
     document = json.loads(result.output)
     jsonschema.validate(document, load_schema("plan"))
     assert {c["action"] for c in document["changes"]} == {"no-op"}
-    assert ws.run("plan", "--out", "plan.json").exit_code == 0
+    locked = json.loads(lock_before)["datasets"]
+    for change in document["changes"]:
+        if change["kind"] == "dataset":
+            listed = sorted((f["path"], f["action"]) for f in change["files"])
+            recorded = locked[change["key"]]["files"]
+            assert listed == sorted((f["path"], "keep") for f in recorded), change["key"]
+
+    expanded.clear()
+    assert ws.run("plan", "--out", "plan.json").exit_code == 0 and expanded == []
     assert ws.run("apply", "plan.json").exit_code == 0
     assert ws.lock.read_bytes() == lock_before
+    (ws.root / ".scisync" / "settled.json").unlink()
+    assert ws.run("plan").output == settled_text.output
