@@ -30,7 +30,7 @@ from scisync.apply.lockbuild import keeps_record, updated_lock
 from scisync.desired.build import build_desired, storage_roots
 from scisync.desired.ids import make_marker, rows_digest
 from scisync.desired.model import DesiredState
-from scisync.desired.stamps import local_stamps
+from scisync.desired.stamps import StampWalk
 from scisync.errors import LockfileError, PlanError
 from scisync.lock.filelock import ApplyLock
 from scisync.lock.io import check_lists, lock_digest, read_lock, write_lock
@@ -235,25 +235,40 @@ def _gather(
     if downloads_only:
         # A collaborator pulling data has the manifest but not the producer's local files.
         manifest = replace(manifest, datasets=(), samples=())
-    recorded = read_lock(project.lock_path) or Lockfile(project=project.manifest.project)
-    if recorded.project != project.manifest.project:
-        raise PlanError(
-            f"{project.lock_path.name} belongs to project {recorded.project!r}, "
-            f"the manifest is {project.manifest.project!r}",
-            where=str(project.lock_path),
-            hint="use the lockfile of this manifest, or move the other one away",
-        )
+    # The local folders are walked for their stamps (half of them in a child process)
+    # while the lockfile is read and SciCat answers the marker query.
+    with StampWalk(manifest.datasets) as walk:
+        return _gather_with(project, connection, manifest, walk, locked, resuming, settle)
+
+
+def _gather_with(
+    project: Project,
+    connection: Connection,
+    manifest: Manifest,
+    walk: StampWalk,
+    locked: bool,
+    resuming: frozenset[str],
+    settle: bool,
+) -> tuple[PlanInputs, ObservedState]:
     known = SettledStamps(project.state_dir / SETTLED_FILE).stamps if settle else {}
-    # SciCat answers the marker query (which depends only on the manifest) while the local
-    # folders are walked for their stamps: the two overlap on two cores.  With settled
-    # stamps recorded, it asks for summaries (blocks without file lists): all the settled
-    # rule reads; the datasets that turn out not settled are fetched whole after it.
+    # SciCat answers the marker query (which depends only on the manifest) while the
+    # lockfile is read and the local folders are walked.  With settled stamps recorded,
+    # it asks for summaries (blocks without file lists): all the settled rule reads; the
+    # datasets that turn out not settled are fetched whole after it.
     markers = sorted({make_marker(manifest.project, spec.key) for spec in manifest.datasets})
     catalog = connection.catalog
     query = catalog.find_dataset_summaries_by_markers if known else catalog.find_datasets_by_markers
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scisync-observe") as pool:
         found = pool.submit(query, markers)
-        local = local_stamps(manifest.datasets)
+        recorded = read_lock(project.lock_path) or Lockfile(project=project.manifest.project)
+        if recorded.project != project.manifest.project:
+            raise PlanError(
+                f"{project.lock_path.name} belongs to project {recorded.project!r}, "
+                f"the manifest is {project.manifest.project!r}",
+                where=str(project.lock_path),
+                hint="use the lockfile of this manifest, or move the other one away",
+            )
+        local = walk.result()
         found_by_marker: Mapping[str, Sequence[ObservedDataset]] = found.result()
     current = current_stamps(manifest, recorded, local, found_by_marker, resuming)
     settled = settled_datasets(current, known)

@@ -62,9 +62,7 @@ def plan_command(
         api.require_lockfile(project)  # before connecting: nothing starts for nothing
     with connected(project) as connection:
         # JSON lists every file of every dataset: settled ones are planned in full for it.
-        the_plan = api.plan(
-            project, connection, targets=targets, locked=locked, settle=not as_json
-        )
+        the_plan = api.plan(project, connection, targets=targets, locked=locked, settle=not as_json)
     if out is not None and not the_plan.has_conflicts:
         api.save_plan(options.path(out), the_plan)
     if as_json:

@@ -14,8 +14,8 @@ from importlib import resources
 from typing import TYPE_CHECKING, cast
 
 from scisync._util.jsonpos import locate
-from scisync._util.schemacheck import Check, compile_check
 from scisync._util.jsontypes import Json, JsonObject
+from scisync._util.schemacheck import Check, compile_check
 
 if TYPE_CHECKING:
     import jsonschema

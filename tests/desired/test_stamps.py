@@ -1,0 +1,91 @@
+"""Local stamps walked half in a forked child (StampWalk): always the stamps the walk on
+the calling thread gives, whatever happens to the child."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from scisync import api
+from scisync.desired import stamps
+from scisync.manifest.model import DatasetSpec
+
+MANIFEST = """\
+version: 1
+project: stamps
+scicat:
+  url: http://127.0.0.1:9/api/v3
+storage:
+  local:
+    root: ./store
+datasets:
+  - for_each: "{{ glob('data/*') }}"
+    key: "ds-{{ each | basename }}"
+    type: raw
+    dataset_name: "Dataset {{ each | basename }}"
+    owner: Test
+    owner_group: ingestor
+    contact_email: test@example.org
+    principal_investigator: Test
+    creation_location: Loopback
+    creation_time: 2026-01-01T00:00:00Z
+    files:
+      - base: "{{ each }}"
+        include: ["*"]
+"""
+
+
+@pytest.fixture
+def specs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[DatasetSpec]:
+    for number in range(7):
+        folder = tmp_path / "data" / f"{number:02d}"
+        folder.mkdir(parents=True)
+        for index in range(3):
+            (folder / f"f{index}.dat").write_text(f"{number}/{index}\n")
+    (tmp_path / "scisync.yaml").write_text(MANIFEST)
+    monkeypatch.setattr(stamps, "FORK_MIN_DATASETS", 2)
+    monkeypatch.setattr(stamps, "_cores", lambda: 2)
+    found = list(api.load_project([tmp_path / "scisync.yaml"]).manifest.datasets)
+    for name in os.listdir(tmp_path / "data" / "06"):
+        os.unlink(tmp_path / "data" / "06" / name)
+    os.rmdir(tmp_path / "data" / "06")  # its base is gone: no stamp (None)
+    return found
+
+
+def _fork_fails() -> int:
+    raise OSError("no fork here")
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        None,  # the child walks the second half
+        ("os", "fork", _fork_fails),  # no child: this process walks everything
+        ("stamps", "_child_result", lambda pid, fd: None),  # the child's answer is lost
+        ("stamps", "_child_result", lambda pid, fd: {"ds-05": "forged"}),  # and incomplete
+    ],
+)
+def test_the_forked_walk_gives_the_stamps_of_the_serial_walk(
+    specs: list[DatasetSpec], monkeypatch: pytest.MonkeyPatch, failure: tuple[str, str, object]
+) -> None:
+    expected = stamps.local_stamps(specs)
+    assert expected["ds-06"] is None and len(set(expected.values())) == len(specs)
+    if failure is not None:
+        module, name, replacement = failure
+        monkeypatch.setattr(os if module == "os" else stamps, name, replacement)
+    with stamps.StampWalk(specs) as walk:
+        assert walk.result() == expected
+
+
+def test_a_walk_left_unfinished_stops_and_reaps_its_child(specs: list[DatasetSpec]) -> None:
+    walk = stamps.StampWalk(specs)
+    child = walk._child
+    assert child is not None
+    with walk:
+        pass  # the plan failed before it asked for the stamps
+    with pytest.raises(ChildProcessError):
+        os.waitpid(child[0], os.WNOHANG)  # reaped: no zombie left
+    with pytest.raises(OSError):
+        os.fstat(child[1])  # the pipe is closed
