@@ -5,7 +5,9 @@ no-op `plan`s (the same library calls `scisync plan` makes), each in a fresh pro
 prints the best wall time, the SciCat requests it made, the files it read and the peak
 RSS of the planning process (os.wait4).  The first no-op plan after the apply is shown
 apart: it plans every dataset in full and records the settled ones
-(scisync.observe.settled); the timed ones after it take the settled path.  Side by side
+(scisync.observe.settled); the timed ones after it take the settled path (what
+`scisync plan` and `apply` do; `scisync plan --json` lists every file, so it always plans
+in full: the first plan's time is its cost).  Side by side
 it times the baseline: fetching the same N datasets with their file lists and
 attachments with plain `requests` calls (the least any client must do).
 
@@ -285,7 +287,10 @@ def main() -> None:
             # The first no-op plan after an apply (or another manifest URL) plans every
             # dataset in full and records them as settled; the timed ones follow it.
             first, _, _ = plan_in_child(root, token, profile=False)
-            print(f"first no-op plan (records settled datasets): {first['wall']:.2f} s")
+            print(
+                f"first no-op plan (every dataset in full, as `plan --json` always plans; "
+                f"records settled datasets): {first['wall']:.2f} s"
+            )
             runs = [plan_in_child(root, token, profile=False) for _ in range(args.repeat)]
             for result, _, _ in runs:
                 assert result["noop"], "the plan after apply should be a no-op"
