@@ -258,8 +258,10 @@ def _gather_with(
     markers = sorted({make_marker(manifest.project, spec.key) for spec in manifest.datasets})
     catalog = connection.catalog
     query = catalog.find_dataset_summaries_by_markers if known else catalog.find_datasets_by_markers
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scisync-observe") as pool:
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="scisync-observe") as pool:
         found = pool.submit(query, markers)
+        # sha256 of the lockfile (a saved plan's fingerprint): hashlib lets go of the GIL
+        lock_digested = pool.submit(lock_digest, project.lock_path)
         recorded = read_lock(project.lock_path) or Lockfile(project=project.manifest.project)
         if recorded.project != project.manifest.project:
             raise PlanError(
@@ -286,7 +288,7 @@ def _gather_with(
     )
     fingerprint = Fingerprint(
         manifest=_desired_digest(project.manifest.digest, desired, local),
-        lockfile=lock_digest(project.lock_path),
+        lockfile=lock_digested.result(),
         observed=observed_digest(observed),
     )
     stamps = {key: candidate.stamp for key, candidate in current.items()}
