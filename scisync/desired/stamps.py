@@ -20,8 +20,10 @@ import contextlib
 import hashlib
 import json
 import os
+import select
 import signal
 import stat
+import time
 from collections.abc import Sequence
 from operator import attrgetter
 
@@ -63,6 +65,8 @@ def local_stamps(specs: Sequence[DatasetSpec]) -> dict[str, str | None]:
 
 FORK_MIN_DATASETS = 200
 """Fewer datasets are walked in this process: a fork costs more than their walk."""
+CHILD_GRACE = 60.0
+"""Seconds a forked walker may stay silent beyond ten times this process's own walk."""
 
 
 class StampWalk:
@@ -101,11 +105,15 @@ class StampWalk:
             os.close(read_end)
 
     def result(self) -> dict[str, str | None]:
-        """Every dataset's stamp (this process's half walked now)."""
+        """Every dataset's stamp (this process's share walked now)."""
+        started = time.monotonic()
         stamps = local_stamps(self._specs[: self._split])
         rest = self._specs[self._split :]
+        # A child still silent long after this process walked its share is stuck (a lock
+        # some other thread held at the fork): it is stopped and its share walked here.
+        deadline = time.monotonic() + CHILD_GRACE + 10 * (time.monotonic() - started)
         child, self._child = self._child, None
-        walked = _child_result(*child) if child is not None else None
+        walked = _child_result(*child, deadline) if child is not None else None
         if walked is None or set(walked) != {spec.key for spec in rest}:
             walked = local_stamps(rest)
         stamps.update(walked)
@@ -144,11 +152,24 @@ def _fork_walk(specs: Sequence[DatasetSpec]) -> tuple[int, int] | None:
     return pid, read_end
 
 
-def _child_result(pid: int, read_end: int) -> dict[str, str | None] | None:
-    """The child's stamps, or None when it failed (then the caller walks them itself)."""
-    with os.fdopen(read_end, "rb") as source:
-        data = source.read()
+def _child_result(pid: int, read_end: int, deadline: float) -> dict[str, str | None] | None:
+    """The child's stamps, or None when it failed or missed *deadline* (a monotonic time;
+    then it is killed and the caller walks its share itself)."""
+    chunks: list[bytes] = []
+    with os.fdopen(read_end, "rb", buffering=0) as source:
+        while True:
+            ready, _, _ = select.select([source], [], [], max(0.0, deadline - time.monotonic()))
+            chunk = source.read(1 << 20) if ready else None
+            if not chunk:
+                break
+            chunks.append(chunk)
+    if chunk is None:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
     _, status = os.waitpid(pid, 0)
+    if chunk is None:
+        return None
+    data = b"".join(chunks)
     if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
         return None
     try:

@@ -4,6 +4,7 @@ the calling thread gives, whatever happens to the child."""
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -58,13 +59,26 @@ def _fork_fails() -> int:
     raise OSError("no fork here")
 
 
+_reap = stamps._child_result
+
+
+def _answer_lost(pid: int, fd: int, deadline: float) -> None:
+    _reap(pid, fd, deadline)  # the child is reaped; what it said is lost
+
+
+def _answer_forged(pid: int, fd: int, deadline: float) -> dict[str, str | None]:
+    _reap(pid, fd, deadline)
+    return {"ds-05": "forged"}  # and incomplete
+
+
 @pytest.mark.parametrize(
     "failure",
     [
-        None,  # the child walks the second half
+        None,  # the child walks two thirds
         ("os", "fork", _fork_fails),  # no child: this process walks everything
-        ("stamps", "_child_result", lambda pid, fd: None),  # the child's answer is lost
-        ("stamps", "_child_result", lambda pid, fd: {"ds-05": "forged"}),  # and incomplete
+        ("stamps", "_child_result", _answer_lost),  # the child's answer is lost
+        ("stamps", "_child_result", _answer_forged),  # or forged and incomplete
+        ("stamps", "CHILD_GRACE", -1e9),  # no time left: the child is killed
     ],
 )
 def test_the_forked_walk_gives_the_stamps_of_the_serial_walk(
@@ -89,3 +103,25 @@ def test_a_walk_left_unfinished_stops_and_reaps_its_child(specs: list[DatasetSpe
         os.waitpid(child[0], os.WNOHANG)  # reaped: no zombie left
     with pytest.raises(OSError):
         os.fstat(child[1])  # the pipe is closed
+
+
+def test_a_stuck_child_is_stopped_and_its_share_walked_here(
+    specs: list[DatasetSpec], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A child that never answers (say, a lock another thread held at the fork) costs a
+    bounded wait, never a hung plan."""
+    expected = stamps.local_stamps(specs)
+    parent = os.getpid()
+    walk_here = stamps.local_stamps
+
+    def stuck_in_the_child(chosen: list[DatasetSpec]) -> dict[str, str | None]:
+        while os.getpid() != parent:
+            time.sleep(1)
+        return walk_here(chosen)
+
+    monkeypatch.setattr(stamps, "local_stamps", stuck_in_the_child)
+    monkeypatch.setattr(stamps, "CHILD_GRACE", 0.5)
+    started = time.monotonic()
+    with stamps.StampWalk(specs) as walk:
+        assert walk.result() == expected
+    assert time.monotonic() - started < 30
