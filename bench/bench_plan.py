@@ -291,7 +291,7 @@ def main() -> None:
             print(
                 f"first no-op plan (records settled datasets): {first['wall']:.2f} s, "
                 f"{full} of {args.datasets} datasets planned in full "
-                "(all of them: what `plan --json` pays)"
+                "(`plan --json` always plans all of them in full)"
             )
             runs = [plan_in_child(root, token, profile=False) for _ in range(args.repeat)]
             for result, _, _ in runs:
