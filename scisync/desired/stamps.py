@@ -23,6 +23,7 @@ import os
 import select
 import signal
 import stat
+import threading
 import time
 from collections.abc import Sequence
 from operator import attrgetter
@@ -77,13 +78,14 @@ class StampWalk:
     hashes and writes its stamps to a pipe as JSON; if it fails in any way, this process
     walks its half itself, so the stamps are always the ones :func:`local_stamps` gives.
 
-    Start it before other threads are started (``fork`` copies only the calling thread)."""
+    It forks only while this process runs a single thread (:func:`_fork_is_safe`);
+    otherwise this process walks everything, as :func:`local_stamps` does."""
 
     def __init__(self, specs: Sequence[DatasetSpec]) -> None:
         self._specs = list(specs)
         self._child: tuple[int, int] | None = None  # (pid, read end of the pipe)
         self._split = len(self._specs)
-        if len(self._specs) >= FORK_MIN_DATASETS and hasattr(os, "fork") and _cores() > 1:
+        if len(self._specs) >= FORK_MIN_DATASETS and _fork_is_safe() and _cores() > 1:
             # The child walks two thirds: this process also reads the lockfile and decodes
             # SciCat's answer meanwhile (a million files, py-spy: that evens them out).
             self._split = len(self._specs) // 3
@@ -118,6 +120,15 @@ class StampWalk:
             walked = local_stamps(rest)
         stamps.update(walked)
         return {spec.key: stamps[spec.key] for spec in self._specs}
+
+
+def _fork_is_safe() -> bool:
+    """Whether a forked child can run Python safely: ``fork`` copies only the calling
+    thread, so a lock another thread held at that moment (the allocator's, OpenSSL's,
+    a logging handler's; an embedded sandbox or an SSH transport runs threads) stays held
+    in the child forever.  With one thread there is no such lock; the deadline in
+    :meth:`StampWalk.result` remains for what this cannot see (threads of C libraries)."""
+    return hasattr(os, "fork") and threading.active_count() == 1
 
 
 def _cores() -> int:

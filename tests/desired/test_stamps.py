@@ -4,6 +4,7 @@ the calling thread gives, whatever happens to the child."""
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -71,6 +72,29 @@ def _answer_forged(pid: int, fd: int, deadline: float) -> dict[str, str | None]:
     return {"ds-05": "forged"}  # and incomplete
 
 
+@pytest.fixture
+def forking(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fork as if this process ran one thread (pytest's may run others: a sandbox server
+    a fixture started); the rule itself is tested on its own below."""
+    monkeypatch.setattr(stamps, "_fork_is_safe", lambda: True)
+
+
+@pytest.mark.parametrize(
+    "threads",
+    [0, 1],  # besides this one
+)
+def test_a_walk_forks_only_while_this_process_runs_one_thread(
+    specs: list[DatasetSpec], monkeypatch: pytest.MonkeyPatch, threads: int
+) -> None:
+    expected = stamps.local_stamps(specs)
+    monkeypatch.setattr(threading, "active_count", lambda: 1 + threads)
+    with stamps.StampWalk(specs) as walk:
+        forked = walk._child is not None
+        assert walk.result() == expected
+    assert forked == (threads == 0)
+
+
+@pytest.mark.usefixtures("forking")
 @pytest.mark.parametrize(
     "failure",
     [
@@ -93,6 +117,7 @@ def test_the_forked_walk_gives_the_stamps_of_the_serial_walk(
         assert walk.result() == expected
 
 
+@pytest.mark.usefixtures("forking")
 def test_a_walk_left_unfinished_stops_and_reaps_its_child(specs: list[DatasetSpec]) -> None:
     walk = stamps.StampWalk(specs)
     child = walk._child
@@ -105,6 +130,7 @@ def test_a_walk_left_unfinished_stops_and_reaps_its_child(specs: list[DatasetSpe
         os.fstat(child[1])  # the pipe is closed
 
 
+@pytest.mark.usefixtures("forking")
 def test_a_stuck_child_is_stopped_and_its_share_walked_here(
     specs: list[DatasetSpec], monkeypatch: pytest.MonkeyPatch
 ) -> None:
