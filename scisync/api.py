@@ -184,7 +184,7 @@ def connect(
         storage = _open_storage(project.manifest)
         if storage is not None:
             stack.callback(storage.close)
-        hasher = CachedHasher(project.state_dir / "hashcache.json")
+        hasher = CachedHasher(project.state_dir / "hashcache.sqlite")
         stack.callback(hasher.flush)  # digests computed since its last write (even on failure)
         yield Connection(
             catalog=catalog,

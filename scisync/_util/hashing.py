@@ -8,18 +8,18 @@ makes a no-op ``scisync plan`` cheap on a large dataset.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
-import json
 import os
-import sys
-import tempfile
+import re
+import sqlite3
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, Protocol, TextIO, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import blake3 as _blake3
 
@@ -45,7 +45,7 @@ fighting for the GIL around each one made 20,000 files of 16 B take 2.0 s instea
 0.5 s on one thread (bench/bench_hash.py --small)."""
 
 _SAVE_AFTER = 10_000
-"""Files hashed before :class:`CachedHasher` writes its cache file during a run."""
+"""Files hashed between two commits of :class:`CachedHasher`'s cache during a run."""
 
 _ALIASES = {"blake2b512": "blake2b", "sha2256": "sha256"}
 
@@ -143,129 +143,149 @@ def hash_file(path: Path, algorithms: Sequence[str]) -> dict[str, str]:
         ) from exc
 
 
-@dataclass(frozen=True, slots=True)  # one per file, by the million
-class _Entry:
-    size: int
-    mtime_ns: int
-    inode: int
-    # Flat (name, hex, name, hex, ...): a tuple is a third of a dict's size, and the
-    # names are the interned ones normalise_algorithm returns.
-    pairs: tuple[str, ...]
-    # The ctime moves on every write and cannot be set back (an mtime can: cp -p, rsync -t,
-    # tar), so an edit that keeps the size and restores the mtime is still seen.
-    ctime_ns: int = -1
-
-    @property
-    def stamp(self) -> tuple[int, int, int, int]:
-        return (self.size, self.mtime_ns, self.ctime_ns, self.inode)
-
-    @property
-    def digests(self) -> dict[str, str]:
-        pairs = self.pairs
-        return {pairs[i]: pairs[i + 1] for i in range(0, len(pairs), 2)}
+_SIGNED = 2**63
 
 
-def _pairs(digests: Mapping[str, str]) -> tuple[str, ...]:
-    return tuple(item for name in sorted(digests) for item in (name, digests[name]))
+def _column_int(value: int) -> int:
+    """An int as SQLite can hold it (64-bit signed): an inode or a time past 2**63 wraps,
+    the same way on store and on lookup."""
+    return value - 2 * _SIGNED if value >= _SIGNED else value
 
 
 def _stat_stamp(st: os.stat_result) -> tuple[int, int, int, int]:
-    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    return tuple(  # type: ignore[return-value]
+        _column_int(v) for v in (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    )
 
 
-def _raw_stamp(raw: Any) -> tuple[int, int, int, int]:
-    """The stamp of a loaded JSON entry (KeyError/TypeError when it has none)."""
-    return (raw["size"], raw["mtime_ns"], raw["ctime_ns"], raw["inode"])
+_LOOKUP_BATCH = 500
+"""Paths per SELECT of :meth:`HashCache.lookup_many` (SQLite's limit on bound values is
+999 in old builds)."""
+
+_COLUMNS = ", ".join(SUPPORTED_ALGORITHMS)
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY,
+    size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL,
+    inode INTEGER NOT NULL,
+    {", ".join(f"{name} TEXT" for name in SUPPORTED_ALGORITHMS)}
+) WITHOUT ROWID
+"""
+# A row hashed again with the same stamp keeps the digests it had and gains the new ones;
+# a row whose stamp moved keeps only the new ones.
+_SAME_STAMP = (
+    "(size, mtime_ns, ctime_ns, inode) = "
+    "(excluded.size, excluded.mtime_ns, excluded.ctime_ns, excluded.inode)"
+)
+_UPSERT = (
+    f"INSERT INTO files (path, size, mtime_ns, ctime_ns, inode, {_COLUMNS}) "
+    f"VALUES (?, ?, ?, ?, ?{', ?' * len(SUPPORTED_ALGORITHMS)}) "
+    "ON CONFLICT (path) DO UPDATE SET "
+    + ", ".join(
+        f"{name} = CASE WHEN {_SAME_STAMP} THEN coalesce(excluded.{name}, {name}) "
+        f"ELSE excluded.{name} END"
+        for name in SUPPORTED_ALGORITHMS
+    )
+    + ", size = excluded.size, mtime_ns = excluded.mtime_ns, "
+    "ctime_ns = excluded.ctime_ns, inode = excluded.inode"
+)
+
+Row = tuple[Any, ...]  # (path, size, mtime_ns, ctime_ns, inode, *SUPPORTED_ALGORITHMS)
+
+_DIGEST_SHAPES = {
+    name: re.compile(f"[0-9a-f]{{{length}}}")
+    for name, length in (
+        ("blake3", 64),
+        ("sha256", 64),
+        ("sha1", 40),
+        ("md5", 32),
+        ("blake2b", 128),
+    )
+}
+"""What a stored digest must look like to be handed out (a row edited by hand is a miss)."""
 
 
 class HashCache:
-    """Digests of local files, persisted as JSON, valid while a file looks unchanged.
+    """Digests of local files in an SQLite file, valid while a file looks unchanged.
 
     An entry is keyed by absolute path and trusted while the file's size, mtime and ctime
-    (ns) and inode are the same as when it was hashed.  Thread-safe; :meth:`save` writes the file
-    atomically (temporary file, then ``os.replace``) and only when something changed.
+    (ns) and inode are the same as when it was hashed.  The entries stay on disk and are
+    looked up a batch at a time: an in-memory dict of them cost 400-700 B per file, the
+    largest share of a million-file apply's memory (issue 13).  Thread-safe.  New entries
+    are written inside one transaction; :meth:`save` commits it (SQLite's journal makes
+    the commit atomic: a killed run loses the uncommitted entries, never the file).  A
+    cache SQLite cannot read, or one of another version, is started afresh, and a cache
+    that fails while in use is dropped for the rest of the run: either only costs
+    re-hashing, it never stops a run.
     """
 
-    VERSION = 1
+    VERSION = 2  # 1 was a JSON document (hashcache.json), read whole into memory
 
     def __init__(self, file: Path) -> None:
         self.file = file
         self._lock = threading.Lock()
-        self._entries: dict[str, _Entry] = {}
-        self._raw: dict[str, Any] = {}  # loaded but not yet parsed
         self._dirty = False
-        self._load()
+        self._db: sqlite3.Connection | None = self._open()
 
-    def _load(self) -> None:
-        try:
-            raw = json.loads(self.file.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return
-        except (OSError, ValueError):
-            # A corrupt cache only costs re-hashing; it must never stop a run.
-            self._dirty = True
-            return
-        if not isinstance(raw, dict) or raw.get("version") != self.VERSION:
-            self._dirty = True
-            return
-        entries = raw.get("entries", {})
-        if isinstance(entries, dict):
-            # Parsed per entry on first use: a no-op plan touches every entry once, and
-            # building 100,000 objects up front cost more than all the lookups together.
-            self._raw = entries
+    def _open(self) -> sqlite3.Connection | None:
+        for attempt in range(2):
+            try:
+                self.file.parent.mkdir(parents=True, exist_ok=True)
+                db = sqlite3.connect(self.file, timeout=5.0, check_same_thread=False)
+            except (OSError, sqlite3.Error):
+                return None
+            try:
+                version = db.execute("PRAGMA user_version").fetchone()[0]
+                tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+                if version != self.VERSION and tables:
+                    raise sqlite3.DatabaseError("another version")
+                db.execute("PRAGMA synchronous = NORMAL")
+                db.execute(_SCHEMA)
+                db.execute(f"PRAGMA user_version = {self.VERSION}")
+                db.commit()
+                return db
+            except sqlite3.Error:
+                db.close()
+                if attempt:
+                    return None
+                # Not a cache this version can read (damaged, another format): start afresh.
+                try:
+                    self.file.unlink(missing_ok=True)
+                except OSError:
+                    return None
+        return None
 
-    def _entry(self, key: str) -> _Entry | None:
-        entry = self._entries.get(key)
-        if entry is not None:
-            return entry
-        value = self._raw.pop(key, None)
-        if value is None:
-            return None
+    def _failed(self) -> None:
+        """The cache broke while in use (disk full, locked by another run): go on without."""
+        db, self._db = self._db, None
+        if db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                db.close()
+
+    def _rows(self, keys: Sequence[str]) -> dict[str, Row]:
+        """The stored rows of *keys* (called with the lock held)."""
+        found: dict[str, Row] = {}
+        if self._db is None:
+            return found
         try:
-            entry = _Entry(
-                size=int(value["size"]),
-                mtime_ns=int(value["mtime_ns"]),
-                inode=int(value["inode"]),
-                ctime_ns=int(value["ctime_ns"]),
-                pairs=_pairs({sys.intern(str(k)): str(v) for k, v in value["digests"].items()}),
-            )
-        except (KeyError, TypeError, ValueError, AttributeError):
-            self._dirty = True  # a damaged entry only costs re-hashing that file
-            return None
-        self._entries[key] = entry
-        return entry
+            for start in range(0, len(keys), _LOOKUP_BATCH):
+                chunk = keys[start : start + _LOOKUP_BATCH]
+                query = (
+                    f"SELECT path, size, mtime_ns, ctime_ns, inode, {_COLUMNS} FROM files "
+                    f"WHERE path IN ({', '.join('?' * len(chunk))})"
+                )
+                for row in self._db.execute(query, chunk):
+                    found[row[0]] = row
+        except sqlite3.Error:
+            self._failed()
+            return {}
+        return found
 
     def lookup(
         self, path: Path | str, st: os.stat_result, algorithms: Sequence[str]
     ) -> dict[str, str] | None:
-        """The cached digests of every requested algorithm, or None if the file must be read.
-
-        *path* may be a string: on the no-op plan path, 100,000 Path objects cost more
-        than the lookups themselves.
-        """
-        key = path if isinstance(path, str) else str(path)
-        if not os.path.isabs(key):
-            key = os.path.abspath(key)
-        with self._lock:
-            entry = self._entries.get(key)
-            raw = self._raw.get(key) if entry is None else None
-        if raw is not None:
-            # Straight from the loaded JSON: no object per file on the no-op path.
-            try:
-                if _raw_stamp(raw) != _stat_stamp(st):
-                    return None
-                found: dict[str, str] = raw["digests"]
-                wanted = [normalise_algorithm(a) for a in algorithms]
-                return {name: str(found[name]) for name in wanted}
-            except (KeyError, TypeError):
-                return None
-        if entry is None or entry.stamp != _stat_stamp(st):
-            return None
-        wanted = [normalise_algorithm(a) for a in algorithms]
-        digests = entry.digests
-        if any(name not in digests for name in wanted):
-            return None
-        return {name: digests[name] for name in wanted}
+        """The cached digests of every requested algorithm, or None if the file must be read."""
+        return self.lookup_many([path], [st], algorithms)[0]
 
     def lookup_many(
         self,
@@ -273,114 +293,56 @@ class HashCache:
         stats: Sequence[os.stat_result],
         algorithms: Sequence[str],
     ) -> list[dict[str, str] | None]:
-        """:meth:`lookup` for many files at once: one lock, algorithm names normalised once.
-
-        The no-op plan of 100,000 files spent more in the per-call set-up than in the lookups.
-        """
-        wanted = [normalise_algorithm(a) for a in algorithms]
-        found: list[dict[str, str] | None] = []
+        """:meth:`lookup` for many files at once: one lock, a few hundred paths per query."""
+        wanted = [
+            (name, 5 + SUPPORTED_ALGORITHMS.index(name))
+            for name in dict.fromkeys(normalise_algorithm(a) for a in algorithms)
+        ]
+        keys = [_absolute(path) for path in paths]
         with self._lock:
-            for path, st in zip(paths, stats, strict=True):
-                key = path if isinstance(path, str) else str(path)
-                if not os.path.isabs(key):
-                    key = os.path.abspath(key)
-                entry = self._entries.get(key)
-                raw = self._raw.get(key) if entry is None else None
-                if raw is None:
-                    stamp = None if entry is None else entry.stamp
-                    digests = None if entry is None else entry.digests
-                else:
-                    try:
-                        stamp = _raw_stamp(raw)
-                        digests = raw["digests"]
-                    except (KeyError, TypeError):
-                        stamp = digests = None
-                if stamp != _stat_stamp(st) or not isinstance(digests, dict):
-                    found.append(None)
-                elif all(name in digests for name in wanted):
-                    found.append({name: str(digests[name]) for name in wanted})
-                else:
-                    found.append(None)
+            rows = self._rows(list(dict.fromkeys(keys)))
+        found: list[dict[str, str] | None] = []
+        for key, st in zip(keys, stats, strict=True):
+            row = rows.get(key)
+            if row is None or row[1:5] != _stat_stamp(st):
+                found.append(None)
+                continue
+            digests = {name: row[column] for name, column in wanted}
+            usable = all(
+                isinstance(value, str) and _DIGEST_SHAPES[name].fullmatch(value)
+                for name, value in digests.items()
+            )
+            found.append(digests if usable else None)
         return found
 
     def store(self, path: Path | str, st: os.stat_result, digests: Mapping[str, str]) -> None:
-        # An absolute str is kept as the key as it is: the caller's (a LocalFile's) path
-        # string, not a copy per file.
-        key = path if isinstance(path, str) else str(path)
-        if not os.path.isabs(key):
-            key = os.path.abspath(key)
+        values = [digests.get(name) for name in SUPPORTED_ALGORITHMS]
         with self._lock:
-            old = self._entry(key)
-            merged: Mapping[str, str] = digests
-            if old is not None and old.stamp == _stat_stamp(st):
-                merged = {**old.digests, **digests}
-            self._entries[key] = _Entry(
-                st.st_size, st.st_mtime_ns, st.st_ino, _pairs(merged), ctime_ns=st.st_ctime_ns
-            )
+            if self._db is None:
+                return
+            try:
+                self._db.execute(_UPSERT, (_absolute(path), *_stat_stamp(st), *values))
+            except sqlite3.Error:
+                self._failed()
+                return
             self._dirty = True
 
     def save(self) -> None:
-        """Write the cache if it changed: temporary file in the same folder, then replace.
-
-        Written one entry at a time: building the whole document first (a dict, then
-        its text) cost about 2 KB per file at the peak, 2 GB for a million files.
-        Entries loaded but never used are copied as they are, not parsed into objects.
-        """
+        """Commit the entries stored since the last save (nothing to do: nothing written)."""
         with self._lock:
-            if not self._dirty:
+            if not self._dirty or self._db is None:
                 return
-            rows: list[tuple[str, _Entry | Any]] = sorted(
-                [*self._entries.items(), *self._raw.items()], key=lambda row: row[0]
-            )
             self._dirty = False
-        try:
-            self.file.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(
-                prefix=f".{self.file.name}.", suffix=".tmp", dir=self.file.parent
-            )
             try:
-                with os.fdopen(fd, "w", encoding="utf-8") as out:
-                    _write_entries(out, rows, self.VERSION)
-                    out.flush()
-                    os.fsync(out.fileno())
-                os.replace(tmp, self.file)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
-        except OSError as exc:
-            raise StorageError(
-                f"cannot write the hash cache: {exc.strerror or exc}",
-                where=str(self.file),
-                hint=os_error_hint(exc),
-            ) from exc
+                self._db.commit()
+            except sqlite3.Error:
+                self._failed()
 
-
-def _write_entries(out: TextIO, rows: Iterable[tuple[str, _Entry | Any]], version: int) -> None:
-    """The cache document, ``{"entries": {path: entry, ...}, "version": N}``, streamed."""
-    out.write('{"entries": {')
-    separator = "\n"
-    for path, entry in rows:
-        if isinstance(entry, _Entry):
-            size, mtime_ns, ctime_ns, inode = entry.stamp
-            digests = entry.digests
-        else:  # loaded and never looked at: copied if well-formed, dropped if damaged or old
-            try:
-                size, mtime_ns, ctime_ns, inode = (
-                    int(entry[k]) for k in ("size", "mtime_ns", "ctime_ns", "inode")
-                )
-                digests = {str(k): str(v) for k, v in entry["digests"].items()}
-            except (KeyError, TypeError, ValueError, AttributeError):
-                continue
-        row = {
-            "ctime_ns": ctime_ns,
-            "digests": dict(sorted(digests.items())),
-            "inode": inode,
-            "mtime_ns": mtime_ns,
-            "size": size,
-        }
-        out.write(f"{separator}{json.dumps(path)}: {json.dumps(row)}")
-        separator = ",\n"
-    out.write(f'\n}}, "version": {version}}}\n')
+    def close(self) -> None:
+        """Commit, then close the file (the cache then answers nothing)."""
+        self.save()
+        with self._lock:
+            self._failed()
 
 
 _P = TypeVar("_P", Path, str)
@@ -406,7 +368,7 @@ def hash_files(
 
     *stats*, if given, are the files' stats in the order of *paths*, taken by the caller
     before (a stat taken before the read is a safe cache stamp: a later change moves it).
-    The cache (if given) is updated in memory; call ``cache.save()`` to persist it.
+    The cache (if given) gets the new digests; ``cache.save()`` commits them.
     """
     wanted = [normalise_algorithm(a) for a in algorithms]
     known: dict[_P, os.stat_result] = {}
@@ -416,13 +378,15 @@ def hash_files(
     unique = list(dict.fromkeys(paths))
     results: dict[_P, dict[str, str]] = {}
     to_read: list[tuple[_P, os.stat_result]] = []
-    for path in unique:
-        st = known.get(path) or _stat_to_hash(path)
-        cached = cache.lookup(path, st, wanted) if cache is not None else None
-        if cached is not None:
-            results[path] = cached
+    taken = [known.get(path) or _stat_to_hash(path) for path in unique]
+    # One batch of look-ups: the cache is on disk (SQLite), a query per file costs more.
+    cached = cache.lookup_many(unique, taken, wanted) if cache is not None else [None] * len(taken)
+    for path, st, found in zip(unique, taken, cached, strict=True):
+        if found is not None:
+            results[path] = found
         else:
             to_read.append((path, st))
+    del taken, cached, known
 
     def work(item: tuple[_P, os.stat_result]) -> tuple[_P, dict[str, str]]:
         path, st = item
@@ -509,12 +473,11 @@ class CachedHasher:
         self.workers = workers
         self.files_read = 0
         self._cache: HashCache | None = None
-        self._unsaved = 0  # files hashed since the cache file was last written
-        self._saved = 0  # files hashed up to that write
+        self._unsaved = 0  # files hashed since the cache was last committed
 
     @property
     def cache(self) -> HashCache:
-        # Loaded on first use, inside planning (where the collector is paused), not at connect.
+        # Opened on first use, inside planning, not at connect: a settled plan never opens it.
         if self._cache is None:
             self._cache = HashCache(self.cache_file)
         return self._cache
@@ -530,13 +493,12 @@ class CachedHasher:
             found = list(self.cache.lookup_many(paths, stats, algorithms))
         misses = [index for index, digests in enumerate(found) if digests is None]
         if misses:
-            # Strings stay strings: they become the cache's keys without a copy per file.
             wanted = [_absolute(paths[index]) for index in misses]
             known = None if stats is None else [stats[index] for index in misses]
             hashed = hash_files(wanted, algorithms, self.cache, self.workers, known)
             self.files_read += hashed.files_read
             self._unsaved += hashed.files_read
-            if self._unsaved >= max(_SAVE_AFTER, self._saved):
+            if self._unsaved >= _SAVE_AFTER:
                 self.flush()
             for index, path in zip(misses, wanted, strict=True):
                 found[index] = hashed.digests[path]
@@ -548,18 +510,17 @@ class CachedHasher:
         """Store digests computed elsewhere (a download hashes what it copies)."""
         self.cache.store(_absolute(path), st, digests)
         self._unsaved += 1
+        if self._unsaved >= _SAVE_AFTER:
+            self.flush()
 
     def flush(self) -> None:
-        """Write the cache file if files were hashed since it was last written.
+        """Commit the digests computed since the last commit.
 
-        :meth:`digests` writes it on its own only once the files hashed since the last
-        write are as many as those before (and at least ``_SAVE_AFTER``): a first plan or a
-        pull calls it once per dataset, and writing the whole cache each time was quadratic
-        (1,000 datasets x 100 files: 1,000 writes of up to 100,000 entries).  The owner
-        (:func:`scisync.api.connect`) flushes at the end; a run killed before that only
-        hashes those files again.
+        :meth:`digests` commits on its own every ``_SAVE_AFTER`` files hashed (a commit
+        writes only the new rows, so a first plan or a pull can commit as it goes); the
+        owner (:func:`scisync.api.connect`) flushes at the end.  A run killed in between
+        only hashes those files again.
         """
         if self._cache is not None and self._unsaved:
             self._cache.save()
-            self._saved += self._unsaved
             self._unsaved = 0

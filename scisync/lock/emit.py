@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import islice
 from json.encoder import encode_basestring
 from operator import itemgetter
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from scisync.lock.model import (
     LockedDataset,
@@ -45,9 +45,23 @@ _Entry = TypeVar("_Entry")
 _SEPARATOR = ",\n"
 
 
+class Out(Protocol):
+    """Where the text goes, part by part: a list, or a file being written."""
+
+    def append(self, part: RawText, /) -> None: ...
+
+
 def lock_bytes(lock: Lockfile, valid: FileRule, refuse: FileRefusal) -> bytes:
     """The canonical text of *lock* (its entries in any order) as UTF-8."""
-    out: list[RawText] = [b'{\n  "datasets": ']
+    out: list[RawText] = []
+    emit_lock(lock, valid, refuse, out)
+    return b"".join(out)
+
+
+def emit_lock(lock: Lockfile, valid: FileRule, refuse: FileRefusal, out: Out) -> None:
+    """The canonical text of *lock*, handed to *out* a part at a time (at most one entry's
+    file list at once: the whole text of a million files is about 216 MB)."""
+    out.append(b'{\n  "datasets": ')
     _section(out, lock.datasets, lambda e, out: _dataset(e, out, valid, refuse))
     out.append(b',\n  "downloads": ')
     _section(out, lock.downloads, lambda e, out: _download(e, out, valid, refuse))
@@ -58,13 +72,12 @@ def lock_bytes(lock: Lockfile, valid: FileRule, refuse: FileRefusal) -> bytes:
     out.append(b',\n  "samples": ')
     _section(out, lock.samples, _sample)
     out.append(f',\n  "version": {lock.version}\n}}\n'.encode())
-    return b"".join(out)
 
 
 def _section(
-    out: list[RawText],
+    out: Out,
     entries: Mapping[str, _Entry],
-    emit: Callable[[_Entry, list[RawText]], None],
+    emit: Callable[[_Entry, Out], None],
 ) -> None:
     if not entries:
         out.append(b"{}")
@@ -77,7 +90,7 @@ def _section(
     out.append(b"\n  }")
 
 
-def _entry(out: list[RawText], fields: list[tuple[str, str | RawText]]) -> None:
+def _entry(out: Out, fields: list[tuple[str, str | RawText]]) -> None:
     """One entry: its fields (keys in sorted order) one per line at depth 2."""
     out.append(b"{\n")
     for number, (key, value) in enumerate(fields):
@@ -94,9 +107,7 @@ def _items(lines: Sequence[str]) -> str:
     return "[\n        " + ",\n        ".join(lines) + "\n      ]"
 
 
-def _dataset(
-    entry: LockedDataset, out: list[RawText], valid: FileRule, refuse: FileRefusal
-) -> None:
+def _dataset(entry: LockedDataset, out: Out, valid: FileRule, refuse: FileRefusal) -> None:
     attachments = sorted(entry.attachments, key=lambda a: (a.caption, a.id))
     _entry(
         out,
@@ -121,14 +132,12 @@ def _dataset(
     )
 
 
-def _download(
-    entry: LockedDownload, out: list[RawText], valid: FileRule, refuse: FileRefusal
-) -> None:
+def _download(entry: LockedDownload, out: Out, valid: FileRule, refuse: FileRefusal) -> None:
     files = _files("downloads", entry.key, entry.files, valid, refuse)
     _entry(out, [("files", files), ("pid", encode_basestring(entry.pid))])
 
 
-def _sample(entry: LockedSample, out: list[RawText]) -> None:
+def _sample(entry: LockedSample, out: Out) -> None:
     _entry(
         out,
         [
@@ -138,7 +147,7 @@ def _sample(entry: LockedSample, out: list[RawText]) -> None:
     )
 
 
-def _publication(entry: LockedPublication, out: list[RawText]) -> None:
+def _publication(entry: LockedPublication, out: Out) -> None:
     _entry(
         out,
         [

@@ -26,7 +26,7 @@ def root(tmp_path: Path) -> Path:
 
 def _build(root: Path) -> DesiredState:
     manifest = load_manifest([root / "scisync.yaml"])
-    return build_desired(manifest, CachedHasher(root / ".scisync" / "hashcache.json"))
+    return build_desired(manifest, CachedHasher(root / ".scisync" / "hashcache.sqlite"))
 
 
 def test_bodies_carry_the_marker_and_refer_to_other_entries_by_address(root: Path) -> None:

@@ -187,7 +187,7 @@ def test_the_token_never_appears_in_output_or_files(
     files = [path for path in root.rglob("*") if path.is_file()]
     files += [path for path in elsewhere.rglob("*") if path.is_file()]
     names = {path.relative_to(root).as_posix() for path in files if path.is_relative_to(root)}
-    assert {"scisync.lock", "plan.json", ".scisync/hashcache.json"} <= names
+    assert {"scisync.lock", "plan.json", ".scisync/hashcache.sqlite"} <= names
     for path in files:
         data = path.read_bytes()
         for secret in every_secret:

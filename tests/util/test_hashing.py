@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import json
 import os
 import shutil
+import sqlite3
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from blake3 import blake3
@@ -217,38 +219,115 @@ def test_batch_lookup_answers_exactly_like_one_lookup_per_file(tmp_path: Path) -
             )
 
 
-def test_cached_hasher_writes_its_cache_geometrically_and_on_flush(
+def _rows_committed(cache_file: Path) -> int:
+    """Entries another process would see in the cache file."""
+    if not cache_file.exists():
+        return 0
+    with contextlib.closing(sqlite3.connect(cache_file)) as db:
+        return int(db.execute("SELECT count(*) FROM files").fetchone()[0])
+
+
+def test_cached_hasher_commits_every_few_files_and_on_flush(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Writing the whole cache after every dataset was quadratic; now it is written once
-    the files hashed since the last write are as many as before (and >= _SAVE_AFTER)."""
+    """New digests are committed every _SAVE_AFTER files hashed (a commit writes only the
+    new rows) and when the run ends; a run killed in between re-hashes only the rest."""
     monkeypatch.setattr(hashing, "_SAVE_AFTER", 2)
     paths = []
     for index in range(7):
         path = tmp_path / f"f{index}"
         path.write_bytes(b"x" * index)
         paths.append(str(path))
-    cache_file = tmp_path / "cache.json"
+    cache_file = tmp_path / "cache.sqlite"
     hasher = CachedHasher(cache_file)
-
-    def saved() -> int:
-        return len(json.loads(cache_file.read_text())["entries"]) if cache_file.exists() else 0
-
-    # files hashed in this call -> entries in the cache file after it
-    steps = [(paths[0:1], 0), (paths[1:2], 2), (paths[2:3], 2), (paths[3:4], 4), (paths[4:7], 4)]
+    # files hashed in this call -> entries committed after it
+    steps = [(paths[0:1], 0), (paths[1:2], 2), (paths[2:3], 2), (paths[3:4], 4), (paths[4:7], 7)]
     for batch, expected in steps:
         hasher.digests(batch, ["blake3"])
-        assert saved() == expected, (batch, expected)
-    hasher.flush()  # what scisync.api.connect does when the run ends
-    assert saved() == 7
+        assert _rows_committed(cache_file) == expected, (batch, expected)
     hasher.digests(paths, ["blake3"], [os.stat(p) for p in paths])  # all cached: no write
     assert hasher.files_read == 7
     extra = tmp_path / "extra"
     extra.write_bytes(b"extra")
     hasher.digests([str(extra)], ["blake3"])
-    assert saved() == 7
-    hasher.flush()
-    assert saved() == 8
+    assert _rows_committed(cache_file) == 7
+    hasher.flush()  # what scisync.api.connect does when the run ends
+    assert _rows_committed(cache_file) == 8
     again = CachedHasher(cache_file)
-    again.digests([*paths, str(extra)], ["blake3"], [os.stat(p) for p in [*paths, str(extra)]])
+    everything = [*paths, str(extra)]
+    again.digests(everything, ["blake3"], [os.stat(p) for p in everything])
     assert again.files_read == 0
+
+
+def _break_version(cache_file: Path) -> None:
+    with contextlib.closing(sqlite3.connect(cache_file)) as db:
+        db.execute("PRAGMA user_version = 99")
+        db.commit()
+
+
+def _break_row_types(cache_file: Path) -> None:
+    with contextlib.closing(sqlite3.connect(cache_file)) as db:
+        db.execute("UPDATE files SET blake3 = 42")
+        db.commit()
+
+
+def _break_bytes(cache_file: Path) -> None:
+    data = bytearray(cache_file.read_bytes())
+    data[:100] = b"\xff" * 100  # the header SQLite checks
+    cache_file.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda f: f.write_text('{"entries": {}, "version": 1}'), id="old-json-cache"),
+        pytest.param(lambda f: f.write_bytes(b""), id="empty-file"),
+        pytest.param(lambda f: f.write_text("{not json"), id="garbage"),
+        pytest.param(_break_bytes, id="damaged-header"),
+        pytest.param(_break_version, id="other-version"),
+        pytest.param(_break_row_types, id="row-edited-to-hold-a-number"),
+    ],
+)
+def test_a_damaged_or_foreign_cache_only_costs_a_reread(tmp_path: Path, damage: Any) -> None:
+    """Whatever is in the cache file, a run hashes what it cannot vouch for and goes on;
+    a digest never comes from a row that does not hold one."""
+    paths = make_files(tmp_path, 3)
+    cache_file = tmp_path / "state" / "hashes.sqlite"
+    cache = HashCache(cache_file)
+    first = hash_files(paths, ["blake3"], cache)
+    cache.close()
+    damage(cache_file)
+    again = HashCache(cache_file)
+    second = hash_files(paths, ["blake3"], again)
+    assert second.files_read == 3
+    assert second.digests == first.digests
+    again.close()
+    assert hash_files(paths, ["blake3"], HashCache(cache_file)).files_read == 0
+
+
+def test_a_cache_locked_by_another_run_is_skipped_not_fatal(tmp_path: Path) -> None:
+    paths = make_files(tmp_path, 2)
+    cache_file = tmp_path / "hashes.sqlite"
+    HashCache(cache_file).close()
+    with contextlib.closing(sqlite3.connect(cache_file)) as other:
+        other.execute("BEGIN EXCLUSIVE")  # another scisync in the middle of a commit
+        cache = HashCache(cache_file)
+        cache._db.execute("PRAGMA busy_timeout = 50")  # type: ignore[union-attr]
+        result = hash_files(paths, ["blake3"], cache)
+        assert result.files_read == 2
+        assert result.digests[paths[0]]["blake3"] == hash_file(paths[0], ["blake3"])["blake3"]
+        cache.save()
+
+
+def test_stamps_past_signed_64_bits_are_kept_and_compared(tmp_path: Path) -> None:
+    """An inode (or time) SQLite cannot hold as it is is wrapped, on store and on lookup alike."""
+    path = make_files(tmp_path, 1)[0]
+    real = os.stat(path)
+    fields = list(real)
+    fields[1] = 2**64 - 5  # st_ino
+    times = {name: getattr(real, name) for name in ("st_mtime_ns", "st_ctime_ns")}
+    huge = os.stat_result(fields, times)
+    cache = HashCache(tmp_path / "hashes.sqlite")
+    cache.store(str(path), huge, {"blake3": "ab" * 32})
+    assert cache.lookup(str(path), huge, ["blake3"]) == {"blake3": "ab" * 32}
+    assert cache.lookup(str(path), real, ["blake3"]) is None
