@@ -355,7 +355,6 @@ def _desired_dataset(
                 relative=relative,
                 local=local,
                 size=status.st_size,
-                mtime=status.st_mtime,
                 blake3=found["blake3"],
                 checksum=Checksum(spec.checksum_algorithm, found[spec.checksum_algorithm]),
             )

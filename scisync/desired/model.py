@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import FrozenInstanceError, dataclass
 from pathlib import Path
 from typing import Protocol
 
+from scisync._util.folded import fold
 from scisync._util.jsontypes import Json, JsonObject
 from scisync.manifest.model import (
     DatasetSpec,
@@ -46,14 +47,71 @@ class Hasher(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)  # one per file, by the million
 class LocalFile:
+    """One selected local file, hashed.  Immutable, compared by value.
+
+    A desired state holds one per file, by the million (issue 13): the absolute path is
+    kept as its folder (shared by the dataset's files) and the checksum as the one
+    ``"<alg>:<hex>"`` string the plan and the lockfile use too, not a Checksum object
+    and a second string.
+    """
+
+    __slots__ = ("_folder", "_joined", "blake3", "checksum_text", "relative", "size")
+
     relative: str  # POSIX path relative to the dataset's source folder
-    local: str  # absolute local path (a str: Path objects are costly by the 100,000)
     size: int
-    mtime: float
     blake3: str
-    checksum: Checksum  # in the dataset's SciCat algorithm
+    checksum_text: str  # "<alg>:<hex>" in the dataset's SciCat algorithm
+    _folder: str
+    _joined: bool
+
+    def __init__(
+        self, relative: str, local: str, size: int, blake3: str, checksum: Checksum
+    ) -> None:
+        folder, joined = fold(local, relative)
+        setattr_ = object.__setattr__
+        setattr_(self, "relative", relative)
+        setattr_(self, "_folder", folder)
+        setattr_(self, "_joined", joined)
+        setattr_(self, "size", size)
+        setattr_(self, "blake3", blake3)
+        setattr_(self, "checksum_text", str(checksum))
+
+    @property
+    def local(self) -> str:
+        """The absolute local path (a str: Path objects are costly by the 100,000)."""
+        return f"{self._folder}/{self.relative}" if self._joined else self._folder
+
+    @property
+    def checksum(self) -> Checksum:
+        """The checksum in the dataset's SciCat algorithm."""
+        algorithm, _, value = self.checksum_text.partition(":")
+        return Checksum(algorithm, value)
+
+    def _values(self) -> tuple[object, ...]:
+        return (self.relative, self.local, self.size, self.blake3, self.checksum_text)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not LocalFile:
+            return NotImplemented
+        assert isinstance(other, LocalFile)
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        relative, local, size, blake3, checksum = self._values()
+        return (
+            f"LocalFile(relative={relative!r}, local={local!r}, size={size!r}, "
+            f"blake3={blake3!r}, checksum={checksum!r})"
+        )
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,10 @@ do not exist yet appear as ``{"$ref": "<address>"}`` in bodies and as
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import FrozenInstanceError, dataclass
 from enum import StrEnum
 
+from scisync._util.folded import fold, unfold
 from scisync._util.jsontypes import Json, JsonObject
 from scisync.errors import Problem
 
@@ -64,18 +65,100 @@ class FieldChange:
     drift: bool = False  # SciCat was changed outside scisync since the last apply
 
 
-@dataclass(frozen=True, slots=True)  # one per file, by the million
 class FileChange:
-    """One file of a dataset or download."""
+    """One file of a dataset or download.
+
+    Immutable and compared by value like a frozen dataclass.  A plan holds one per file,
+    by the million: ``local`` and ``remote`` are kept as their folder (one string per
+    dataset, shared) and rebuilt from it and ``path`` when asked for, which saves the two
+    strings of about 100 B each per file (issue 13, docs/performance.md).
+    """
+
+    __slots__ = (
+        "_joined",
+        "_local",
+        "_remote",
+        "action",
+        "blake3",
+        "checksum",
+        "needs_transfer",
+        "path",
+        "size",
+    )
 
     path: str  # relative to the source folder (datasets) or target folder (downloads)
     action: FileAction
     size: int
     blake3: str | None  # None for downloads not yet pinned by the lockfile
     checksum: str | None  # "<alg>:<hex>" as SciCat holds it (or will)
-    local: str | None = None  # absolute local path (upload source / download target)
-    remote: str | None = None  # absolute path on the storage
-    needs_transfer: bool = False  # upload: not on storage yet; download: not present locally
+    needs_transfer: bool  # upload: not on storage yet; download: not present locally
+    _local: str | None  # the local path's folder when _joined & 1, else the whole path
+    _remote: str | None  # the same for the remote path, with _joined & 2
+    _joined: int
+
+    def __init__(
+        self,
+        path: str,
+        action: FileAction,
+        size: int,
+        blake3: str | None,
+        checksum: str | None,
+        local: str | None = None,  # absolute local path (upload source / download target)
+        remote: str | None = None,  # absolute path on the storage
+        needs_transfer: bool = False,
+    ) -> None:
+        local_part, local_joined = fold(local, path)
+        remote_part, remote_joined = fold(remote, path)
+        setattr_ = object.__setattr__
+        setattr_(self, "path", path)
+        setattr_(self, "action", action)
+        setattr_(self, "size", size)
+        setattr_(self, "blake3", blake3)
+        setattr_(self, "checksum", checksum)
+        setattr_(self, "_local", local_part)
+        setattr_(self, "_remote", remote_part)
+        setattr_(self, "_joined", local_joined | (remote_joined << 1))
+        setattr_(self, "needs_transfer", needs_transfer)
+
+    @property
+    def local(self) -> str | None:
+        return unfold(self._local, bool(self._joined & 1), self.path)
+
+    @property
+    def remote(self) -> str | None:
+        return unfold(self._remote, bool(self._joined & 2), self.path)
+
+    def _values(self) -> tuple[object, ...]:
+        return (
+            self.path,
+            self.action,
+            self.size,
+            self.blake3,
+            self.checksum,
+            self.local,
+            self.remote,
+            self.needs_transfer,
+        )
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not FileChange:
+            return NotImplemented
+        assert isinstance(other, FileChange)
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        names = ("path", "action", "size", "blake3", "checksum", "local", "remote")
+        shown = ", ".join(f"{n}={v!r}" for n, v in zip(names, self._values(), strict=False))
+        return f"FileChange({shown}, needs_transfer={self.needs_transfer!r})"
 
 
 @dataclass(frozen=True)

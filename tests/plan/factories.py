@@ -38,7 +38,6 @@ def local_file(relative: str, content: str = "x") -> LocalFile:
         relative=relative,
         local=f"/data/{relative}",
         size=len(content),
-        mtime=0.0,
         blake3="b3" + digest[:20],
         checksum=Checksum("sha256", digest),
     )
