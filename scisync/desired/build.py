@@ -240,7 +240,8 @@ def build_desired(
     image_digests = dict(zip(images, hasher.digests(images, ["blake3"]), strict=True))
     built: dict[str, DesiredDataset] = {}
     for group in _groups(full, names):
-        expanded = {spec.key: _with_stats(names[spec.key]) for spec in group}
+        # Popped: each name list goes as its files are built (150 B a file, all at once).
+        expanded = {spec.key: _with_stats(names.pop(spec.key)) for spec in group}
         digests = _group_digests(group, expanded, hasher)
         for spec in group:
             built[spec.key] = _desired_dataset(
