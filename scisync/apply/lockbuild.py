@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 
 from scisync.lock.model import (
+    DerivedFiles,
     LockedAttachment,
     LockedDataset,
     LockedDownload,
@@ -24,16 +25,20 @@ def _dataset_entry(change: ResourceChange, pid: str, aids: Mapping[str, str]) ->
         key=change.key,
         pid=pid,
         fields_digest=change.fields_digest or "",
-        files=tuple(
-            LockedFile(path=f.path, size=f.size, blake3=f.blake3 or "", checksum=f.checksum)
-            for f in sorted(change.files, key=lambda f: f.path)
-            if f.action in (FileAction.ADD, FileAction.KEEP)
-        ),
+        files=DerivedFiles(lambda: _recorded_files(change)),
         attachments=tuple(
             LockedAttachment(caption=a.caption, id=aids.get(a.caption, a.aid), blake3=a.blake3)
             for a in sorted(change.attachments, key=lambda a: a.caption)
         ),
         supersedes=change.supersedes,
+    )
+
+
+def _recorded_files(change: ResourceChange) -> tuple[LockedFile, ...]:
+    return tuple(
+        LockedFile(path=f.path, size=f.size, blake3=f.blake3 or "", checksum=f.checksum)
+        for f in sorted(change.files, key=lambda f: f.path)
+        if f.action in (FileAction.ADD, FileAction.KEEP)
     )
 
 
@@ -48,18 +53,21 @@ def _download_entry(
     change: ResourceChange, pid: str, digests: Mapping[str, str]
 ) -> LockedDownload | None:
     """The download's record, or None if its files did not all land (keep the old one)."""
-    files = tuple(
-        LockedFile(
-            path=f.path,
-            size=f.size,
-            blake3=digests.get(f.path) or f.blake3 or "",
-            checksum=f.checksum,
+
+    def files() -> tuple[LockedFile, ...]:
+        return tuple(
+            LockedFile(
+                path=f.path,
+                size=f.size,
+                blake3=digests.get(f.path) or f.blake3 or "",
+                checksum=f.checksum,
+            )
+            for f in sorted(change.files, key=lambda f: f.path)
         )
-        for f in sorted(change.files, key=lambda f: f.path)
-    )
-    if any(not f.blake3 for f in files):
+
+    if any(not (digests.get(f.path) or f.blake3) for f in change.files):
         return None
-    return LockedDownload(key=change.key, pid=pid, files=files)
+    return LockedDownload(key=change.key, pid=pid, files=DerivedFiles(files))
 
 
 def updated_lock(

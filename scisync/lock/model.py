@@ -134,6 +134,43 @@ class LockedFiles(Sequence[LockedFile]):
         return f"LockedFiles({self._files!r})"
 
 
+class DerivedFiles(Sequence[LockedFile]):
+    """A file list an apply records, made from the plan's files each time it is read and
+    never kept: the lockfile after an apply of a million files held a LockedFile for each
+    (about 90 B a file) while it was written, beside the plan that already holds them."""
+
+    __slots__ = ("_make",)
+
+    def __init__(self, make: Callable[[], tuple[LockedFile, ...]]) -> None:
+        self._make = make
+
+    def __len__(self) -> int:
+        return len(self._make())
+
+    @overload
+    def __getitem__(self, index: int) -> LockedFile: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[LockedFile, ...]: ...
+    def __getitem__(self, index: int | slice) -> LockedFile | tuple[LockedFile, ...]:
+        return self._make()[index]
+
+    def __iter__(self) -> Iterator[LockedFile]:
+        return iter(self._make())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, DerivedFiles):
+            return self._make() == other._make()
+        if isinstance(other, (tuple, LockedFiles)):
+            return other == self._make()
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._make())
+
+    def __repr__(self) -> str:
+        return f"DerivedFiles({self._make()!r})"
+
+
 @dataclass(frozen=True)
 class LockedAttachment:
     caption: str
