@@ -255,7 +255,7 @@ def _create_change(
         marker=dataset.marker,
         source_folder=folder,
         field_changes=tuple(field_changes),
-        files=tuple(files),
+        files=files,
         attachments=tuple(attachment_changes(dataset, None)),
         depends_on=depends_on(body),
         body=body,

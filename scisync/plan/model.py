@@ -9,7 +9,7 @@ do not exist yet appear as ``{"$ref": "<address>"}`` in bodies and as
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import FrozenInstanceError, dataclass
 from enum import StrEnum
 
@@ -219,7 +219,8 @@ class ResourceChange:
     marker: str | None = None
     source_folder: str | None = None
     field_changes: tuple[FieldChange, ...] = ()
-    files: tuple[FileChange, ...] = ()
+    # A tuple, or (a new dataset's uploads) a view made from its LocalFiles: UploadFiles.
+    files: Sequence[FileChange] = ()
     attachments: tuple[AttachmentChange, ...] = ()
     depends_on: tuple[str, ...] = ()  # addresses of changes that must happen first
     body: JsonObject | None = None  # full document for create/replace (refs as {"$ref": ...})

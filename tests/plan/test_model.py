@@ -4,7 +4,9 @@ from dataclasses import FrozenInstanceError
 
 import pytest
 
+from scisync.plan.files import UploadFiles
 from scisync.plan.model import FileAction, FileChange
+from tests.plan.factories import local_file
 
 
 @pytest.mark.parametrize(
@@ -33,3 +35,32 @@ def test_file_change_gives_back_the_local_and_remote_paths_it_was_given(
     assert f"local={local!r}" in repr(change)
     with pytest.raises(FrozenInstanceError):
         change.size = 4  # type: ignore[misc]
+
+
+def test_upload_files_read_compare_and_hash_like_the_tuple_of_their_changes() -> None:
+    """A new dataset's uploads are a view over its LocalFiles (issue 13): every way the
+    plan's users read a file list gives what the tuple of FileChanges gave."""
+    locals_ = (local_file("a.dat", "one"), local_file("sub/b.dat", "two"), local_file("c", ""))
+    on_storage = bytes([0, 1, 0])
+    view = UploadFiles(locals_, "/store/ds/", FileAction.ADD, on_storage)
+    expected = tuple(
+        FileChange(
+            path=f.relative,
+            action=FileAction.ADD,
+            size=f.size,
+            blake3=f.blake3,
+            checksum=f"sha256:{f.checksum.value}",
+            local=f.local,
+            remote=f"/store/ds/{f.relative}",
+            needs_transfer=not stored,
+        )
+        for f, stored in zip(locals_, on_storage, strict=True)
+    )
+    assert view == expected and expected == view and hash(view) == hash(expected)
+    assert tuple(view) == expected and list(view) == list(expected) and len(view) == 3
+    assert view[-1] == expected[-1] and view[1:] == expected[1:] and view[::-1] == expected[::-1]
+    assert view == UploadFiles(locals_, "/store/ds", FileAction.ADD, on_storage)
+    assert view != UploadFiles(locals_, "/store/ds", FileAction.ADD, bytes(3))
+    assert view != expected[:2] and view != UploadFiles(locals_, "/x", FileAction.ADD, on_storage)
+    with pytest.raises(IndexError):
+        view[3]
