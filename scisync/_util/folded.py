@@ -1,4 +1,5 @@
-"""Paths kept as a shared folder plus the file's own relative path.
+"""Per-file strings kept compactly: paths as a shared folder plus the relative path, hex
+digests as their bytes.
 
 A plan or a desired state holds a file's absolute local (and remote) path for every file,
 by the million (issue 13).  All files of a dataset share the folder part, so it is kept
@@ -25,3 +26,18 @@ def fold(full: str | None, relative: str) -> tuple[str | None, bool]:
 def unfold(kept: str | None, joined: bool, relative: str) -> str | None:
     """The path :func:`fold` was given."""
     return f"{kept}/{relative}" if joined else kept
+
+
+def pack_hex(text: str) -> bytes | str:
+    """A hex digest as its bytes (72 B instead of 120 B for 64 hex digits), when they give
+    back exactly *text* (lower case, whole bytes); anything else is kept as it is."""
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError:
+        return text
+    return raw if raw.hex() == text else text
+
+
+def unpack_hex(value: bytes | str) -> str:
+    """The text :func:`pack_hex` was given."""
+    return value.hex() if isinstance(value, bytes) else value

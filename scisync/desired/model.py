@@ -9,12 +9,13 @@ it to have.  This stage reads local files; it never talks to SciCat or the stora
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import FrozenInstanceError, dataclass
 from pathlib import Path
 from typing import Protocol
 
-from scisync._util.folded import fold
+from scisync._util.folded import fold, pack_hex, unpack_hex
 from scisync._util.jsontypes import Json, JsonObject
 from scisync.manifest.model import (
     DatasetSpec,
@@ -51,19 +52,19 @@ class LocalFile:
     """One selected local file, hashed.  Immutable, compared by value.
 
     A desired state holds one per file, by the million (issue 13): the absolute path is
-    kept as its folder (shared by the dataset's files) and the checksum as the one
-    ``"<alg>:<hex>"`` string the plan and the lockfile use too, not a Checksum object
-    and a second string.
+    kept as its folder (shared by the dataset's files), and the two digests as their bytes
+    (72 B each instead of 120 B for the hex text); the text is made when it is read.
     """
 
-    __slots__ = ("_folder", "_joined", "blake3", "checksum_text", "relative", "size")
+    __slots__ = ("_algorithm", "_blake3", "_checksum", "_folder", "_joined", "relative", "size")
 
     relative: str  # POSIX path relative to the dataset's source folder
     size: int
-    blake3: str
-    checksum_text: str  # "<alg>:<hex>" in the dataset's SciCat algorithm
     _folder: str
     _joined: bool
+    _blake3: bytes | str
+    _algorithm: str  # of the checksum: the dataset's SciCat algorithm (interned)
+    _checksum: bytes | str
 
     def __init__(
         self, relative: str, local: str, size: int, blake3: str, checksum: Checksum
@@ -74,8 +75,9 @@ class LocalFile:
         setattr_(self, "_folder", folder)
         setattr_(self, "_joined", joined)
         setattr_(self, "size", size)
-        setattr_(self, "blake3", blake3)
-        setattr_(self, "checksum_text", str(checksum))
+        setattr_(self, "_blake3", pack_hex(blake3))
+        setattr_(self, "_algorithm", sys.intern(checksum.algorithm))
+        setattr_(self, "_checksum", pack_hex(checksum.value))
 
     @property
     def local(self) -> str:
@@ -83,10 +85,18 @@ class LocalFile:
         return f"{self._folder}/{self.relative}" if self._joined else self._folder
 
     @property
+    def blake3(self) -> str:
+        return unpack_hex(self._blake3)
+
+    @property
+    def checksum_text(self) -> str:
+        """``"<alg>:<hex>"`` in the dataset's SciCat algorithm, as the plan and lockfile hold it."""
+        return f"{self._algorithm}:{unpack_hex(self._checksum)}"
+
+    @property
     def checksum(self) -> Checksum:
         """The checksum in the dataset's SciCat algorithm."""
-        algorithm, _, value = self.checksum_text.partition(":")
-        return Checksum(algorithm, value)
+        return Checksum(self._algorithm, unpack_hex(self._checksum))
 
     def _values(self) -> tuple[object, ...]:
         return (self.relative, self.local, self.size, self.blake3, self.checksum_text)
