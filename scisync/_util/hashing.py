@@ -153,9 +153,11 @@ def _column_int(value: int) -> int:
 
 
 def _stat_stamp(st: os.stat_result) -> tuple[int, int, int, int]:
-    return tuple(  # type: ignore[return-value]
-        _column_int(v) for v in (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
-    )
+    stamp = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    if stamp[3] < _SIGNED and stamp[1] < _SIGNED and stamp[2] < _SIGNED:
+        return stamp  # the usual case, checked without a call per value
+    size, mtime_ns, ctime_ns, inode = map(_column_int, stamp)
+    return (size, mtime_ns, ctime_ns, inode)
 
 
 _LOOKUP_BATCH = 500
