@@ -9,11 +9,13 @@ do not exist yet appear as ``{"$ref": "<address>"}`` in bodies and as
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import FrozenInstanceError, dataclass
 from enum import StrEnum
+from typing import cast
 
-from scisync._util.folded import fold, unfold
+from scisync._util.folded import fold, pack_hex, unfold, unpack_hex
 from scisync._util.jsontypes import Json, JsonObject
 from scisync.errors import Problem
 
@@ -65,22 +67,35 @@ class FieldChange:
     drift: bool = False  # SciCat was changed outside scisync since the last apply
 
 
+def _packed_checksum(checksum: str | None) -> tuple[str | None, bytes | str | None]:
+    """(algorithm, digest bytes) of an ``alg:hex`` checksum, else (None, as given)."""
+    if checksum is None:
+        return None, None
+    algorithm, separator, value = checksum.partition(":")
+    digest = pack_hex(value) if separator else checksum
+    if isinstance(digest, bytes):
+        return sys.intern(algorithm), digest
+    return None, checksum
+
+
 class FileChange:
     """One file of a dataset or download.
 
     Immutable and compared by value like a frozen dataclass.  A plan holds one per file,
     by the million: ``local`` and ``remote`` are kept as their folder (one string per
     dataset, shared) and rebuilt from it and ``path`` when asked for, which saves the two
-    strings of about 100 B each per file (issue 13, docs/performance.md).
+    strings of about 100 B each per file (issue 13, docs/performance.md); ``checksum``
+    is kept as its algorithm (interned) and the digest's bytes when it is ``alg:hex``.
     """
 
     __slots__ = (
+        "_algorithm",
+        "_checksum",
         "_joined",
         "_local",
         "_remote",
         "action",
         "blake3",
-        "checksum",
         "needs_transfer",
         "path",
         "size",
@@ -90,11 +105,12 @@ class FileChange:
     action: FileAction
     size: int
     blake3: str | None  # None for downloads not yet pinned by the lockfile
-    checksum: str | None  # "<alg>:<hex>" as SciCat holds it (or will)
     needs_transfer: bool  # upload: not on storage yet; download: not present locally
     _local: str | None  # the local path's folder when _joined & 1, else the whole path
     _remote: str | None  # the same for the remote path, with _joined & 2
     _joined: int
+    _algorithm: str | None  # of the checksum, when _checksum holds its digest's bytes
+    _checksum: bytes | str | None  # else the checksum text as given
 
     def __init__(
         self,
@@ -114,11 +130,20 @@ class FileChange:
         setattr_(self, "action", action)
         setattr_(self, "size", size)
         setattr_(self, "blake3", blake3)
-        setattr_(self, "checksum", checksum)
+        algorithm, digest = _packed_checksum(checksum)
+        setattr_(self, "_algorithm", algorithm)
+        setattr_(self, "_checksum", digest)
         setattr_(self, "_local", local_part)
         setattr_(self, "_remote", remote_part)
         setattr_(self, "_joined", local_joined | (remote_joined << 1))
         setattr_(self, "needs_transfer", needs_transfer)
+
+    @property
+    def checksum(self) -> str | None:
+        """``"<alg>:<hex>"`` as SciCat holds it (or will), None when there is none."""
+        if self._algorithm is None:
+            return cast(str | None, self._checksum)
+        return f"{self._algorithm}:{unpack_hex(cast(bytes, self._checksum))}"
 
     @property
     def local(self) -> str | None:

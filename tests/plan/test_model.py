@@ -64,3 +64,14 @@ def test_upload_files_read_compare_and_hash_like_the_tuple_of_their_changes() ->
     assert view != expected[:2] and view != UploadFiles(locals_, "/x", FileAction.ADD, on_storage)
     with pytest.raises(IndexError):
         view[3]
+
+
+@pytest.mark.parametrize(
+    "checksum", [None, "sha256:" + "ab" * 32, "md5:AB", "weird", "a:b:c", "sha1:", ":ab", "x: 0a"]
+)
+def test_file_change_gives_back_the_checksum_it_was_given(checksum: str | None) -> None:
+    """An ``alg:hex`` checksum is kept as bytes (issue 13); every checksum reads back as given."""
+    change = FileChange("f", FileAction.ADD, 1, None, checksum)
+    assert change.checksum == checksum
+    assert change == FileChange("f", FileAction.ADD, 1, None, checksum)
+    assert change != FileChange("f", FileAction.ADD, 1, None, "other:00")
