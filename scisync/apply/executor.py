@@ -150,11 +150,16 @@ class Applier:
         :class:`~scisync.errors.Interrupted` is raised.
         """
         started = time.monotonic()
-        transfers = [f for c in self.plan.changes for f in c.files if f.needs_transfer]
+        # Counted, not listed: a new dataset's files are made when read (plan.files
+        # UploadFiles), and a list of every one of a million was 320 MB at once.
+        files = size = 0
+        for change in self.plan.changes:
+            for file in change.files:
+                if file.needs_transfer:
+                    files += 1
+                    size += file.size
         total = sum(1 for c in self.plan.changes if c.has_changes)
-        self.events(
-            ApplyStarted(changes=total, files=len(transfers), bytes=sum(f.size for f in transfers))
-        )
+        self.events(ApplyStarted(changes=total, files=files, bytes=size))
         problems = self._run_levels()
         self.results.summary = _summarize(self.results, time.monotonic() - started)
         if self.cancel.is_set():
