@@ -379,16 +379,8 @@ def hash_files(
         known = dict(zip(paths, stats, strict=True))
     unique = list(dict.fromkeys(paths))
     results: dict[_P, dict[str, str]] = {}
-    to_read: list[tuple[_P, os.stat_result]] = []
-    taken = [known.get(path) or _stat_to_hash(path) for path in unique]
-    # One batch of look-ups: the cache is on disk (SQLite), a query per file costs more.
-    cached = cache.lookup_many(unique, taken, wanted) if cache is not None else [None] * len(taken)
-    for path, st, found in zip(unique, taken, cached, strict=True):
-        if found is not None:
-            results[path] = found
-        else:
-            to_read.append((path, st))
-    del taken, cached, known
+    to_read = _uncached(unique, known, wanted, cache, results)
+    del known
 
     def work(item: tuple[_P, os.stat_result]) -> tuple[_P, dict[str, str]]:
         path, st = item
@@ -420,6 +412,26 @@ def hash_files(
         files_read=len(to_read),
         bytes_read=sum(st.st_size for _, st in to_read),
     )
+
+
+def _uncached(
+    unique: Sequence[_P],
+    known: Mapping[_P, os.stat_result],
+    wanted: Sequence[str],
+    cache: HashCache | None,
+    results: dict[_P, dict[str, str]],
+) -> list[tuple[_P, os.stat_result]]:
+    """The files the cache cannot vouch for, with their stats; the others' digests go
+    into *results*.  One batch of look-ups: the cache is on disk, a query per file costs more."""
+    taken = [known.get(path) or _stat_to_hash(path) for path in unique]
+    cached = cache.lookup_many(unique, taken, wanted) if cache is not None else [None] * len(taken)
+    to_read: list[tuple[_P, os.stat_result]] = []
+    for path, st, found in zip(unique, taken, cached, strict=True):
+        if found is not None:
+            results[path] = found
+        else:
+            to_read.append((path, st))
+    return to_read
 
 
 def _stat_to_hash(path: Path | str) -> os.stat_result:
@@ -475,14 +487,18 @@ class CachedHasher:
         self.workers = workers
         self.files_read = 0
         self._cache: HashCache | None = None
+        self._opening = threading.Lock()
         self._unsaved = 0  # files hashed since the cache was last committed
 
     @property
     def cache(self) -> HashCache:
         # Opened on first use, inside planning, not at connect: a settled plan never opens it.
-        if self._cache is None:
-            self._cache = HashCache(self.cache_file)
-        return self._cache
+        # Under a lock: downloads record their digests from several threads, and a second
+        # HashCache opened by a race held an uncommitted transaction that was never saved.
+        with self._opening:
+            if self._cache is None:
+                self._cache = HashCache(self.cache_file)
+            return self._cache
 
     def digests(
         self,

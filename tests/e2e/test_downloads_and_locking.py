@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -233,19 +235,21 @@ def test_a_local_pull_hashes_nothing_again_and_caches_what_it_hashed_while_copyi
     # Local storage hands back the digests it computed while copying; another storage's
     # downloads are hashed after they land.
     assert sorted(set(hashed) & set(downloaded)) == ([] if local else downloaded)
-    cache = json.loads((root / ".scisync" / "hashcache.json").read_text())["entries"]
+    with contextlib.closing(sqlite3.connect(root / ".scisync" / "hashcache.sqlite")) as db:
+        query = "SELECT path, size, mtime_ns, ctime_ns, inode, blake3 FROM files"
+        cache = {row[0]: row[1:] for row in db.execute(query)}
     pinned = json.loads((root / "scisync.lock").read_text())["downloads"]
     for path in downloaded:
         st = os.stat(path)
-        entry = cache[path]
-        assert (entry["size"], entry["mtime_ns"], entry["ctime_ns"], entry["inode"]) == (
+        size, mtime_ns, ctime_ns, inode, blake3 = cache[path]
+        assert (size, mtime_ns, ctime_ns, inode) == (
             st.st_size,
             st.st_mtime_ns,
             st.st_ctime_ns,
             st.st_ino,
         )
-        assert entry["digests"]["blake3"] == hash_file(Path(path), ["blake3"])["blake3"]
-        assert entry["digests"]["blake3"] in json.dumps(pinned)
+        assert blake3 == hash_file(Path(path), ["blake3"])["blake3"]
+        assert blake3 in json.dumps(pinned)
     again = _run(workspace, root, "pull")
     assert again.exit_code == 0 and "No changes" in again.output
     assert sorted(set(hashed) & set(downloaded)) == ([] if local else downloaded)
