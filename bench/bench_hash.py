@@ -107,13 +107,13 @@ def main() -> None:
             if any(result.digests[p]["sha256"] != reference[p] for p in files):
                 raise SystemExit("scisync and sha256sum disagree")
 
-        cache = HashCache(workdir / "cache.json")
+        cache = HashCache(workdir / "cache.sqlite")
         start = time.perf_counter()
         cold = hash_files(files, ["blake3"], cache, workers=args.workers)
         cold_time = time.perf_counter() - start
         cache.save()
         start = time.perf_counter()
-        warm = hash_files(files, ["blake3"], HashCache(workdir / "cache.json"), args.workers)
+        warm = hash_files(files, ["blake3"], HashCache(workdir / "cache.sqlite"), args.workers)
         warm_time = time.perf_counter() - start
 
         b3, us = min(b3_times), min(ours_times)
