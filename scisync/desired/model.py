@@ -47,6 +47,17 @@ class Hasher(Protocol):
         since), so that a later :meth:`digests` need not read the file."""
         ...
 
+    def follow_link(
+        self,
+        path: Path | str,
+        before: os.stat_result,
+        after: os.stat_result,
+        algorithms: Sequence[str],
+    ) -> None:
+        """*path* was hard-linked elsewhere by scisync, its stat *before* and *after*: the
+        digests known for *before* hold for *after* when only the ctime moved."""
+        ...
+
 
 class LocalFile:
     """One selected local file, hashed.  Immutable, compared by value.

@@ -24,6 +24,13 @@ or that was found already in place (from any worker thread), so that file counts
 with the bytes instead of all at the end of a batch."""
 
 
+LinkedCallback = Callable[[int, os.stat_result, os.stat_result], None]
+"""Called with the index of a file uploaded as a hard link to the local file, and the local
+file's stat just before and just after the link (from any worker thread): a link moves the
+file's ctime (its link count changed) and nothing else, so what was keyed on the old ctime
+(the hash cache) can follow it instead of reading the file again."""
+
+
 class CancelToken(Protocol):
     """Asks transfers to stop: checked before each job starts and between chunks.
 
@@ -111,6 +118,7 @@ class Storage(Protocol):
         done: FileDoneCallback | None = None,
         *,
         cancel: CancelToken | None = None,
+        linked: LinkedCallback | None = None,
     ) -> None:
         """Upload files in parallel: temporary name, then rename; size verified after.
 

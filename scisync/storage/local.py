@@ -7,7 +7,7 @@ import errno
 import os
 import stat as stat_mod
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from blake3 import blake3 as _blake3
@@ -41,6 +41,7 @@ from scisync.storage.base import (
     DigestsCallback,
     DownloadJob,
     FileDoneCallback,
+    LinkedCallback,
     ProgressCallback,
     RemotePath,
     RemoteStat,
@@ -199,13 +200,19 @@ class LocalStorage:
         done: FileDoneCallback | None = None,
         *,
         cancel: CancelToken | None = None,
+        linked: LinkedCallback | None = None,
     ) -> None:
         finished = done_by_job(jobs, done)
         batch = PendingBatch()
         folders = _WriteFolders(self)
+        index = {id(job): i for i, job in enumerate(jobs)} if linked is not None else {}
+
+        def link_moved(job: UploadJob, before: os.stat_result, after: os.stat_result) -> None:
+            if linked is not None:
+                linked(index[id(job)], before, after)
 
         def work(job: UploadJob, abort: threading.Event) -> None:
-            self._upload_one(job, progress, abort, batch, folders)
+            self._upload_one(job, progress, abort, batch, folders, link_moved)
             finished(job)
 
         self._repair_and_sweep(jobs)
@@ -255,6 +262,7 @@ class LocalStorage:
         abort: threading.Event,
         batch: PendingBatch,
         folders: _WriteFolders,
+        linked: Callable[[UploadJob, os.stat_result, os.stat_result], None],
     ) -> None:
         # Strings, not Paths, on this per-file path: pathlib's parsing was a fifth of a
         # small-file upload's time.  No look before the write either: an existing name
@@ -265,7 +273,7 @@ class LocalStorage:
         folder, name = os.path.split(target)
         folders.check_write(folder, name)
         folders.create(folder)
-        if self.hardlink and self._try_hardlink(job, target, batch):
+        if self.hardlink and self._try_hardlink(job, target, batch, linked):
             pass
         elif job.size <= SMALL_FILE:
             self._copy_small(job, folder, name, abort, batch)
@@ -354,20 +362,37 @@ class LocalStorage:
             )
         return True
 
-    def _try_hardlink(self, job: UploadJob, target: str, batch: PendingBatch) -> bool:
-        """Link the local file into place if possible; False means "copy instead"."""
+    def _try_hardlink(
+        self,
+        job: UploadJob,
+        target: str,
+        batch: PendingBatch,
+        linked: Callable[[UploadJob, os.stat_result, os.stat_result], None],
+    ) -> bool:
+        """Link the local file into place if possible; False means "copy instead".
+
+        *linked* hears the local file's stat from just before and just after the link:
+        the link moved its ctime, which the hash cache keys on."""
         try:
-            if os.stat(job.local).st_size != job.size:
+            before = os.stat(job.local)
+            if before.st_size != job.size:
                 raise _changed_since_hashed(job)
             os.link(job.local, target)
         except FileExistsError:
             if self._same_file_present(Path(target), job):
                 return True
-            return self._try_hardlink(job, target, batch)  # it went away meanwhile: place it
+            # it went away meanwhile: place it
+            return self._try_hardlink(job, target, batch, linked)
         except OSError as exc:
             if exc.errno in NO_HARDLINK_ERRNOS:
                 return False
             raise _os_error(exc, "hard-link file", Path(target)) from exc
+        try:
+            after = os.stat(job.local)
+        except OSError:
+            pass  # gone already: nothing to follow
+        else:
+            linked(job, before, after)
         # The content is the local file's own, as it is: only the new name is pending.
         batch.add_folder(os.path.dirname(target))
         return True

@@ -6,6 +6,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -331,3 +332,52 @@ def test_stamps_past_signed_64_bits_are_kept_and_compared(tmp_path: Path) -> Non
     cache.store(str(path), huge, {"blake3": "ab" * 32})
     assert cache.lookup(str(path), huge, ["blake3"]) == {"blake3": "ab" * 32}
     assert cache.lookup(str(path), real, ["blake3"]) is None
+
+
+def _link_elsewhere(path: Path) -> None:
+    os.link(path, path.with_name(path.name + ".linked"))
+
+
+def _append_a_byte(path: Path) -> None:
+    with path.open("ab") as out:
+        out.write(b"!")
+
+
+def _set_mtime_back(path: Path) -> None:
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns - 10**9))
+
+
+def _replace_with_a_copy(path: Path) -> None:
+    copy = path.with_name(path.name + ".copy")
+    shutil.copy2(path, copy)
+    os.replace(copy, path)
+
+
+@pytest.mark.parametrize(
+    ("between", "hashed_before", "carried"),
+    [
+        (_link_elsewhere, True, True),  # what hardlink: true does: only the ctime moved
+        (_link_elsewhere, False, False),  # no entry for the stat before: nothing to carry
+        (_append_a_byte, True, False),  # the size moved
+        (_set_mtime_back, True, False),  # the mtime moved
+        (_replace_with_a_copy, True, False),  # another inode under the name
+    ],
+)
+def test_an_entry_follows_only_a_link_that_moved_nothing_but_the_ctime(
+    tmp_path: Path, between: Callable[[Path], None], hashed_before: bool, carried: bool
+) -> None:
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"content")
+    hasher = CachedHasher(tmp_path / "cache.json")
+    if hashed_before:
+        hasher.digests([path], ["blake3", "sha256"], [path.stat()])
+    before = path.stat()
+    between(path)
+    after = path.stat()
+    assert after.st_ctime_ns != before.st_ctime_ns  # every case moves the ctime
+    hasher.follow_link(path, before, after, ["blake3", "sha256"])
+    read_before = hasher.files_read
+    found = hasher.digests([path], ["blake3", "sha256"], [after])
+    assert (hasher.files_read == read_before) == carried
+    assert found[0]["blake3"] == blake3(path.read_bytes()).hexdigest()

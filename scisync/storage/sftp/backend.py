@@ -22,6 +22,7 @@ from scisync.storage.base import (
     CancelToken,
     DownloadJob,
     FileDoneCallback,
+    LinkedCallback,
     ProgressCallback,
     RemotePath,
     RemoteStat,
@@ -185,8 +186,9 @@ class SftpStorage:
         done: FileDoneCallback | None = None,
         *,
         cancel: CancelToken | None = None,
+        linked: LinkedCallback | None = None,
     ) -> None:
-        """See :meth:`.upload.Uploader.upload`."""
+        """See :meth:`.upload.Uploader.upload` (*linked* is never called: SFTP copies)."""
         if self.roots is not None:
             for job in jobs:
                 self.roots.check_write(job.remote)

@@ -1,0 +1,68 @@
+"""``hardlink: true``: a link moves the local file's ctime, and the hash cache follows it, so
+the plan after an apply reads no file again; a file edited afterwards is still read."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scisync._util import hashing
+from scisync.errors import ExitCode
+from scisync.sandbox import SandboxServer
+
+from .workspace import Workspace, storage_yaml, write_manifest
+
+
+@pytest.fixture
+def linked_workspace(tmp_path: Path, scicat_sandbox: SandboxServer) -> Workspace:
+    root = tmp_path / "project"
+    root.mkdir()
+    store = tmp_path / "store"
+    storage = storage_yaml("local", store) + "    hardlink: true\n"
+    write_manifest(root, scicat_sandbox.url, storage)
+    return Workspace(
+        root=root,
+        sandbox=scicat_sandbox,
+        token=scicat_sandbox.login("ingestor"),
+        store=store,
+        storage=storage,
+    )
+
+
+@pytest.fixture
+def files_read(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many local files were read to hash them, call by call (cache hits not counted)."""
+    read: list[int] = []
+    original = hashing.hash_files
+
+    def probe(*args: Any, **kwargs: Any) -> hashing.HashedFiles[Any]:
+        result = original(*args, **kwargs)
+        read.append(result.files_read)
+        return result
+
+    monkeypatch.setattr(hashing, "hash_files", probe)
+    return read
+
+
+def test_the_plan_after_a_hardlinked_apply_reads_no_file(
+    linked_workspace: Workspace, files_read: list[int]
+) -> None:
+    ws = linked_workspace
+    assert ws.run("apply", "--auto-approve").exit_code == ExitCode.OK
+    frame = ws.root / "runs" / "run-1" / "frame-1.dat"
+    assert os.stat(frame).st_nlink == 2  # really linked into the store
+    assert sum(files_read) > 0  # the first plan read them
+    files_read.clear()
+    assert ws.run("plan", "--detailed-exitcode").exit_code == ExitCode.OK
+    assert sum(files_read) == 0
+
+    # An edit that keeps size and mtime moves the ctime again: that file is read.
+    st = frame.stat()
+    frame.write_bytes(frame.read_bytes().replace(b"run 1", b"RUN 1"))
+    os.utime(frame, ns=(st.st_atime_ns, st.st_mtime_ns))
+    result = ws.run("plan", "--detailed-exitcode")
+    assert sum(files_read) == 1
+    assert result.exit_code != ExitCode.OK  # the edit shows (refused or planned)
