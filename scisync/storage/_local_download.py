@@ -279,7 +279,7 @@ def fetch(
         hasher = StreamingHasher(download_algorithms(job), size_hint=job.size)
         out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644, dir_fd=fd)
         try:
-            size = _copy(source, out, hasher, progress, abort)
+            size = _copy(source, out, hasher, progress, abort, job.size)
         finally:
             os.close(out)
         digests = hasher.hexdigests()
@@ -300,15 +300,25 @@ def _copy(
     hasher: StreamingHasher,
     progress: ProgressCallback | None,
     abort: threading.Event,
+    expected: int | None,
 ) -> int:
-    """Copy until EOF, hashing every chunk; memory stays one chunk whatever the size."""
+    """Copy until EOF, hashing every chunk; memory stays one chunk whatever the size.
+
+    Reads ask for one byte more than the *expected* size (if known) until a read comes
+    back full:
+    ``os.read(fd, n)`` allocates *n* bytes first, and a 4 MiB chunk for a 16-byte file
+    (twice, with the read that finds the end) is an mmap and munmap each, 50 MB of
+    transient buffers on a pull of small files.  A file that grew gets whole chunks."""
     total = 0
+    ask = COPY_CHUNK if expected is None else min(COPY_CHUNK, expected + 1)
     while True:
         if abort.is_set():
             raise cancelled()
-        data = os.read(source, COPY_CHUNK)
+        data = os.read(source, ask)
         if not data:
             return total
+        if len(data) == ask:
+            ask = COPY_CHUNK
         hasher.update(data)
         view = memoryview(data)
         while view:

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import errno
 import os
+import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePosixPath
 
 import pytest
 
-from scisync._util.hashing import hash_file
+from scisync._util.hashing import StreamingHasher, hash_file
 from scisync.errors import StorageError
 from scisync.storage import _local_download
 from scisync.storage.base import Checksum, DownloadJob, RemotePath
@@ -225,3 +226,35 @@ def test_opened_path_without_proc_compares_device_and_inode(
             _local_download.opened_path(fd, str(link))
     finally:
         os.close(fd)
+
+
+@pytest.mark.parametrize(
+    ("actual", "expected"),
+    [
+        (0, 0),
+        (16, 16),
+        (16, None),  # size unknown: whole chunks
+        (17, 16),  # grew by one byte: the first read comes back full
+        (5 * 2**20, 16),  # grew past a chunk: the rest in whole chunks
+        (16, 5 * 2**20),  # shrank
+        (_local_download.COPY_CHUNK, _local_download.COPY_CHUNK),
+    ],
+)
+def test_a_copy_takes_the_whole_file_whatever_size_was_expected(
+    tmp_path: Path, actual: int, expected: int | None
+) -> None:
+    """Reads are sized by the expected size (a 4 MiB buffer per 16-byte file was 50 MB of
+    a pull's peak), but what is copied and hashed is always the whole file."""
+    content = os.urandom(actual)
+    (tmp_path / "source").write_bytes(content)
+    source = os.open(tmp_path / "source", os.O_RDONLY)
+    sink = os.open(tmp_path / "copy", os.O_WRONLY | os.O_CREAT)
+    hasher = StreamingHasher(["blake3"])
+    try:
+        copied = _local_download._copy(source, sink, hasher, None, threading.Event(), expected)
+    finally:
+        os.close(source)
+        os.close(sink)
+    assert copied == actual
+    assert (tmp_path / "copy").read_bytes() == content
+    assert hasher.hexdigests()["blake3"] == hash_file(tmp_path / "source", ["blake3"])["blake3"]
