@@ -136,11 +136,7 @@ def hash_file(path: Path, algorithms: Sequence[str]) -> dict[str, str]:
                 hasher.update(view[:count])
         return hasher.hexdigests()
     except OSError as exc:
-        raise StorageError(
-            f"cannot read file to hash it: {exc.strerror or exc}",
-            where=str(path),
-            hint=os_error_hint(exc),
-        ) from exc
+        raise unreadable_to_hash(exc, path) from exc
 
 
 _SIGNED = 2**63
@@ -434,15 +430,20 @@ def _uncached(
     return to_read
 
 
+def unreadable_to_hash(exc: OSError, path: Path | str) -> StorageError:
+    """The error for a file that cannot be stat'ed or read to hash it (the one wording)."""
+    return StorageError(
+        f"cannot read file to hash it: {exc.strerror or exc}",
+        where=str(path),
+        hint=os_error_hint(exc),
+    )
+
+
 def _stat_to_hash(path: Path | str) -> os.stat_result:
     try:
         return os.stat(path)
     except OSError as exc:
-        raise StorageError(
-            f"cannot read file to hash it: {exc.strerror or exc}",
-            where=str(path),
-            hint=os_error_hint(exc),
-        ) from exc
+        raise unreadable_to_hash(exc, path) from exc
 
 
 def _hash_small(path: Path | str, size: int, algorithms: Sequence[str]) -> dict[str, str] | None:
@@ -458,11 +459,7 @@ def _hash_small(path: Path | str, size: int, algorithms: Sequence[str]) -> dict[
         finally:
             os.close(fd)
     except OSError as exc:
-        raise StorageError(
-            f"cannot read file to hash it: {exc.strerror or exc}",
-            where=str(path),
-            hint=os_error_hint(exc),
-        ) from exc
+        raise unreadable_to_hash(exc, path) from exc
     if len(data) > size:
         return None  # it grew since its stat: the streaming read hashes all it finds
     digests = {}

@@ -12,6 +12,7 @@ import stat
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
+from scisync._util.hashing import unreadable_to_hash
 from scisync._util.jsontypes import Json, JsonObject
 from scisync._util.names import local_name_problem, shown
 from scisync.desired.ids import MARKER_FIELD, canonical_digest, derived_sample_id, make_marker
@@ -296,11 +297,7 @@ def _with_stats(names: Iterable[tuple[str, str]]) -> Expanded:
         try:
             expanded.append((relative, local, os.stat(local)))
         except OSError as exc:  # removed or made unreadable since it was globbed
-            raise StorageError(
-                f"cannot read file to hash it: {exc.strerror or exc}",
-                where=local,
-                hint=os_error_hint(exc),
-            ) from exc
+            raise unreadable_to_hash(exc, local) from exc
     return expanded
 
 

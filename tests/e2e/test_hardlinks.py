@@ -13,23 +13,12 @@ from scisync._util import hashing
 from scisync.errors import ExitCode
 from scisync.sandbox import SandboxServer
 
-from .workspace import Workspace, storage_yaml, write_manifest
+from .workspace import Workspace, local_workspace
 
 
 @pytest.fixture
 def linked_workspace(tmp_path: Path, scicat_sandbox: SandboxServer) -> Workspace:
-    root = tmp_path / "project"
-    root.mkdir()
-    store = tmp_path / "store"
-    storage = storage_yaml("local", store) + "    hardlink: true\n"
-    write_manifest(root, scicat_sandbox.url, storage)
-    return Workspace(
-        root=root,
-        sandbox=scicat_sandbox,
-        token=scicat_sandbox.login("ingestor"),
-        store=store,
-        storage=storage,
-    )
+    return local_workspace(tmp_path, scicat_sandbox, "    hardlink: true\n")
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,25 +29,14 @@ from scisync.plan.model import FileAction, Plan
 from scisync.sandbox import SandboxServer
 from scisync.scicat import client
 
-from .workspace import Workspace, storage_yaml, write_manifest
+from .workspace import Workspace, local_workspace
 
 ALL = {"raw-1", "raw-2", "reduced"}
 
 
-@pytest.fixture
-def local_workspace(tmp_path: Path, scicat_sandbox: SandboxServer) -> Iterator[Workspace]:
-    root = tmp_path / "project"
-    root.mkdir()
-    store = tmp_path / "store"
-    storage = storage_yaml("local", store)
-    write_manifest(root, scicat_sandbox.url, storage)
-    yield Workspace(
-        root=root,
-        sandbox=scicat_sandbox,
-        token=scicat_sandbox.login("ingestor"),
-        store=store,
-        storage=storage,
-    )
+@pytest.fixture(name="local_workspace")
+def local_workspace_fixture(tmp_path: Path, scicat_sandbox: SandboxServer) -> Workspace:
+    return local_workspace(tmp_path, scicat_sandbox)
 
 
 @pytest.fixture

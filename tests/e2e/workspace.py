@@ -60,6 +60,18 @@ class Workspace:
         self.manifest.write_text(text.replace(old, new))
 
 
+def local_workspace(tmp_path: Path, sandbox: SandboxServer, storage_options: str = "") -> Workspace:
+    """A workspace with local storage (``storage_options``: more lines of its section)."""
+    root = tmp_path / "project"
+    root.mkdir()
+    store = tmp_path / "store"
+    storage = storage_yaml("local", store) + storage_options
+    write_manifest(root, sandbox.url, storage)
+    return Workspace(
+        root=root, sandbox=sandbox, token=sandbox.login("ingestor"), store=store, storage=storage
+    )
+
+
 def write_manifest(root: Path, url: str, storage: str, datasets: int = 2, extra: str = "") -> None:
     """A manifest with a sample, `datasets` raw datasets with files and a plot, and one derived."""
     (root / "plots").mkdir(exist_ok=True)
