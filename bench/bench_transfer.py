@@ -101,9 +101,13 @@ class CpuAccount:
         tag = f"scisync-bench-{os.getpid()}"
         self.client = self.ROOT / f"{tag}-client"
         self.server = self.ROOT / f"{tag}-server"
-        self.client.mkdir()
-        self.server.mkdir()
-        (self.server / "cgroup.procs").write_text(str(server_pid))
+        try:
+            self.client.mkdir()
+            self.server.mkdir()
+            (self.server / "cgroup.procs").write_text(str(server_pid))
+        except OSError:
+            self.close()  # no group left behind by a half-made account
+            raise
 
     @classmethod
     def start(cls, server_pid: int) -> CpuAccount | None:
