@@ -528,6 +528,12 @@ class CachedHasher:
         if self._unsaved >= _SAVE_AFTER:
             self.flush()
 
+    def vouches(self, path: Path | str, st: os.stat_result, blake3: str) -> bool:
+        """True when *path* was hashed (or downloaded, or linked) to *blake3* under the
+        stamp *st*: the content is the one hashed, without reading it again."""
+        known = self.cache.lookup_many([_absolute(path)], [st], ["blake3"])[0]
+        return known is not None and known["blake3"] == blake3
+
     def follow_link(
         self,
         path: Path | str,

@@ -34,6 +34,7 @@ from scisync.apply.events import (
 )
 from scisync.apply.faults import checkpoint, in_transfer
 from scisync.apply.journal import Journal
+from scisync.apply.linkwitness import HashCacheWitness
 from scisync.apply.ports import Catalog
 from scisync.apply.publications import PublicationApplier
 from scisync.desired.ids import attachment_id
@@ -365,18 +366,10 @@ class Applier:
         def done(index: int) -> None:
             self.events(FileDone(change.address, files[index].path, files[index].size))
 
-        def linked(index: int, before: os.stat_result, after: os.stat_result) -> None:
-            # hardlink: true moved the local file's ctime; its cached digests follow it
-            linked_file = files[index]
-            algorithms = ["blake3"]
-            if linked_file.checksum:
-                algorithms.append(linked_file.checksum.partition(":")[0])
-            self.hasher.follow_link(linked_file.local or "", before, after, algorithms)
-
         storage = self.storage_or_fail()
         self._transfer(
             lambda progress: storage.upload(
-                jobs, progress, done, cancel=self.cancel, linked=linked
+                jobs, progress, done, cancel=self.cancel, links=HashCacheWitness(self.hasher, files)
             ),
             change.address,
         )

@@ -47,6 +47,11 @@ class Hasher(Protocol):
         since), so that a later :meth:`digests` need not read the file."""
         ...
 
+    def vouches(self, path: Path | str, st: os.stat_result, blake3: str) -> bool:
+        """True when *path* is known, without reading it, to have been hashed to *blake3*
+        under the stamp *st* (what ``hardlink: true`` asks before linking a file)."""
+        ...
+
     def follow_link(
         self,
         path: Path | str,

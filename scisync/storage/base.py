@@ -24,11 +24,27 @@ or that was found already in place (from any worker thread), so that file counts
 with the bytes instead of all at the end of a batch."""
 
 
-LinkedCallback = Callable[[int, os.stat_result, os.stat_result], None]
-"""Called with the index of a file uploaded as a hard link to the local file, and the local
-file's stat just before and just after the link (from any worker thread): a link moves the
-file's ctime (its link count changed) and nothing else, so what was keyed on the old ctime
-(the hash cache) can follow it instead of reading the file again."""
+class LinkWitness(Protocol):
+    """Vouches for local files before ``hardlink: true`` links them into the store, and
+    hears each link (from any worker thread; *index* is the job's place in the jobs given).
+
+    A copy verifies the bytes it writes; a link writes none, so a file edited after it was
+    hashed (same size: a detector still writing) would be stored under the digest of its
+    old content.  The rule (one place: ``LocalStorage``): a file is linked only when its
+    stat just before the link is one the witness vouches for with the job's blake3;
+    otherwise the storage reads and hashes it first, and refuses it if it changed.
+    """
+
+    def vouches(self, index: int, before: os.stat_result) -> bool:
+        """True when *before* (the local file's stat just before the link) is a stamp
+        under which the file was hashed to the job's blake3."""
+        ...
+
+    def linked(self, index: int, before: os.stat_result, after: os.stat_result) -> None:
+        """The file was linked: a link moves its ctime (its link count changed) and nothing
+        else, so what was keyed on the old ctime (the hash cache) can follow it instead of
+        reading the file again."""
+        ...
 
 
 class CancelToken(Protocol):
@@ -118,7 +134,7 @@ class Storage(Protocol):
         done: FileDoneCallback | None = None,
         *,
         cancel: CancelToken | None = None,
-        linked: LinkedCallback | None = None,
+        links: LinkWitness | None = None,
     ) -> None:
         """Upload files in parallel: temporary name, then rename; size verified after.
 

@@ -7,7 +7,7 @@ import errno
 import os
 import stat as stat_mod
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from blake3 import blake3 as _blake3
@@ -41,7 +41,7 @@ from scisync.storage.base import (
     DigestsCallback,
     DownloadJob,
     FileDoneCallback,
-    LinkedCallback,
+    LinkWitness,
     ProgressCallback,
     RemotePath,
     RemoteStat,
@@ -200,19 +200,15 @@ class LocalStorage:
         done: FileDoneCallback | None = None,
         *,
         cancel: CancelToken | None = None,
-        linked: LinkedCallback | None = None,
+        links: LinkWitness | None = None,
     ) -> None:
         finished = done_by_job(jobs, done)
         batch = PendingBatch()
         folders = _WriteFolders(self)
-        index = {id(job): i for i, job in enumerate(jobs)} if linked is not None else {}
-
-        def link_moved(job: UploadJob, before: os.stat_result, after: os.stat_result) -> None:
-            if linked is not None:
-                linked(index[id(job)], before, after)
+        witness = _JobWitness(jobs, links) if self.hardlink else None
 
         def work(job: UploadJob, abort: threading.Event) -> None:
-            self._upload_one(job, progress, abort, batch, folders, link_moved)
+            self._upload_one(job, progress, abort, batch, folders, witness)
             finished(job)
 
         self._repair_and_sweep(jobs)
@@ -262,7 +258,7 @@ class LocalStorage:
         abort: threading.Event,
         batch: PendingBatch,
         folders: _WriteFolders,
-        linked: Callable[[UploadJob, os.stat_result, os.stat_result], None],
+        witness: _JobWitness | None,
     ) -> None:
         # Strings, not Paths, on this per-file path: pathlib's parsing was a fifth of a
         # small-file upload's time.  No look before the write either: an existing name
@@ -273,7 +269,7 @@ class LocalStorage:
         folder, name = os.path.split(target)
         folders.check_write(folder, name)
         folders.create(folder)
-        if self.hardlink and self._try_hardlink(job, target, batch, linked):
+        if witness is not None and self._try_hardlink(job, target, batch, witness):
             pass
         elif job.size <= SMALL_FILE:
             self._copy_small(job, folder, name, abort, batch)
@@ -363,26 +359,26 @@ class LocalStorage:
         return True
 
     def _try_hardlink(
-        self,
-        job: UploadJob,
-        target: str,
-        batch: PendingBatch,
-        linked: Callable[[UploadJob, os.stat_result, os.stat_result], None],
+        self, job: UploadJob, target: str, batch: PendingBatch, witness: _JobWitness
     ) -> bool:
         """Link the local file into place if possible; False means "copy instead".
 
-        *linked* hears the local file's stat from just before and just after the link:
-        the link moved its ctime, which the hash cache keys on."""
+        Only content known to be the hashed content is linked (see
+        :class:`~scisync.storage.base.LinkWitness`): the witness vouches for the file's
+        stat, or the file is read and hashed here first.  The witness then hears the stat
+        from just after the link (it moved the ctime, which the hash cache keys on)."""
         try:
             before = os.stat(job.local)
             if before.st_size != job.size:
                 raise _changed_since_hashed(job)
+            if not witness.vouches(job, before):
+                _verify_unchanged(job, before)
             os.link(job.local, target)
         except FileExistsError:
             if self._same_file_present(Path(target), job):
                 return True
             # it went away meanwhile: place it
-            return self._try_hardlink(job, target, batch, linked)
+            return self._try_hardlink(job, target, batch, witness)
         except OSError as exc:
             if exc.errno in NO_HARDLINK_ERRNOS:
                 return False
@@ -392,7 +388,7 @@ class LocalStorage:
         except OSError:
             pass  # gone already: nothing to follow
         else:
-            linked(job, before, after)
+            witness.linked(job, before, after)
         # The content is the local file's own, as it is: only the new name is pending.
         batch.add_folder(os.path.dirname(target))
         return True
@@ -630,6 +626,33 @@ def _read_small(path: Path, size: int) -> bytes:
         return parts[0] if len(parts) == 1 else b"".join(parts)
     finally:
         os.close(fd)
+
+
+class _JobWitness:
+    """The caller's :class:`LinkWitness` (if any) asked by job instead of by index."""
+
+    def __init__(self, jobs: Sequence[UploadJob], links: LinkWitness | None) -> None:
+        self._links = links
+        self._index = {id(job): i for i, job in enumerate(jobs)} if links is not None else {}
+
+    def vouches(self, job: UploadJob, before: os.stat_result) -> bool:
+        return self._links is not None and self._links.vouches(self._index[id(job)], before)
+
+    def linked(self, job: UploadJob, before: os.stat_result, after: os.stat_result) -> None:
+        if self._links is not None:
+            self._links.linked(self._index[id(job)], before, after)
+
+
+def _content_stamp(st: os.stat_result) -> tuple[int, int, int, int, int]:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _verify_unchanged(job: UploadJob, before: os.stat_result) -> None:
+    """Read and hash a file nobody vouched for before it is linked: its blake3 must be the
+    job's, and its stat the same after the read as before it (no write during the read)."""
+    digest = hash_file(Path(job.local), ["blake3"])["blake3"]
+    if digest != job.blake3 or _content_stamp(os.stat(job.local)) != _content_stamp(before):
+        raise _changed_since_hashed(job)
 
 
 def _changed_since_hashed(job: UploadJob) -> StorageError:

@@ -12,6 +12,7 @@ import pytest
 from scisync._util import hashing
 from scisync.errors import ExitCode
 from scisync.sandbox import SandboxServer
+from scisync.storage.local import LocalStorage
 
 from .workspace import Workspace, local_workspace
 
@@ -55,3 +56,27 @@ def test_the_plan_after_a_hardlinked_apply_reads_no_file(
     result = ws.run("plan", "--detailed-exitcode")
     assert sum(files_read) == 1
     assert result.exit_code != ExitCode.OK  # the edit shows (refused or planned)
+
+
+def test_a_file_edited_after_planning_is_never_linked_as_the_planned_content(
+    linked_workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An apply plans, then uploads: a file edited in between (same size: a detector still
+    writing) must not be linked into the store under the digest the plan hashed.  Copies
+    verify the bytes they copy; a link copies nothing, so the link is made only when the
+    file's stamp still shows the hashed content, and copied (verified) otherwise."""
+    ws = linked_workspace
+    frame = ws.root / "runs" / "run-1" / "frame-1.dat"
+    original_upload = LocalStorage.upload
+
+    def edit_then_upload(self: LocalStorage, *args: Any, **kwargs: Any) -> None:
+        frame.write_bytes(frame.read_bytes().replace(b"run 1", b"RUN 1"))  # same size
+        original_upload(self, *args, **kwargs)
+
+    monkeypatch.setattr(LocalStorage, "upload", edit_then_upload)
+    result = ws.run("apply", "--auto-approve")
+    assert result.exit_code == ExitCode.ERROR
+    assert "changed since" in result.output
+    assert os.stat(frame).st_nlink == 1  # not linked
+    stored = [p for p in (ws.root.parent / "store").rglob("*") if p.is_file()]
+    assert not [p for p in stored if b"RUN 1" in p.read_bytes()]  # nothing stored edited

@@ -154,3 +154,68 @@ def test_what_is_already_at_the_target_is_kept_or_refused_never_replaced(
             storage.upload([upload_job(local, target)])
     assert (target.lstat().st_ino, target.is_dir() or target.read_bytes()) == before
     assert [p.name for p in target.parent.iterdir()] == ["a.bin"]  # no temporary left
+
+
+class RecordingWitness:
+    """A LinkWitness that answers *vouch* and records what it was asked and told."""
+
+    def __init__(self, vouch: bool) -> None:
+        self.vouch = vouch
+        self.asked: list[int] = []
+        self.linked_stats: list[tuple[os.stat_result, os.stat_result]] = []
+
+    def vouches(self, index: int, before: os.stat_result) -> bool:
+        self.asked.append(index)
+        return self.vouch
+
+    def linked(self, index: int, before: os.stat_result, after: os.stat_result) -> None:
+        self.linked_stats.append((before, after))
+
+
+@pytest.mark.parametrize(
+    ("witness", "edited", "outcome"),
+    [
+        # nobody vouches: the file is read first; unchanged -> linked, edited -> refused
+        (None, False, "linked"),
+        (None, True, "refused"),
+        (False, False, "linked"),
+        (False, True, "refused"),
+        # a witness that vouches is trusted: no read (the edit goes unseen: the witness's
+        # stamp rule, the hash cache's, is what catches an edit; see test_hardlinks.py)
+        (True, False, "linked"),
+        (True, True, "linked"),
+    ],
+)
+def test_a_hard_link_is_made_only_of_content_vouched_for_or_read_again(
+    tmp_path: Path, witness: bool | None, edited: bool, outcome: str
+) -> None:
+    local = tmp_path / "a.bin"
+    local.write_bytes(b"hashed content")
+    job = upload_job(local, tmp_path / "server" / "a.bin")
+    if edited:
+        local.write_bytes(b"edited content")  # same size, after the job was hashed
+    links = None if witness is None else RecordingWitness(witness)
+    storage = LocalStorage(hardlink=True)
+    target = tmp_path / "server" / "a.bin"
+    if outcome == "refused":
+        with pytest.raises(StorageError, match="changed since it was hashed"):
+            storage.upload([job], links=links)
+        assert not target.exists()
+    else:
+        storage.upload([job], links=links)
+        assert target.stat().st_ino == local.stat().st_ino
+    if links is not None:
+        assert links.asked == [0]
+        linked = outcome == "linked"
+        assert len(links.linked_stats) == (1 if linked else 0)
+        for before, after in links.linked_stats:
+            assert (before.st_ino, before.st_mtime_ns) == (after.st_ino, after.st_mtime_ns)
+            assert after.st_nlink == before.st_nlink + 1
+
+
+def test_copy_mode_never_asks_a_witness(tmp_path: Path) -> None:
+    local = tmp_path / "a.bin"
+    local.write_bytes(b"data")
+    links = RecordingWitness(True)
+    LocalStorage().upload([upload_job(local, tmp_path / "server" / "a.bin")], links=links)
+    assert links.asked == []

@@ -381,3 +381,42 @@ def test_an_entry_follows_only_a_link_that_moved_nothing_but_the_ctime(
     found = hasher.digests([path], ["blake3", "sha256"], [after])
     assert (hasher.files_read == read_before) == carried
     assert found[0]["blake3"] == blake3(path.read_bytes()).hexdigest()
+
+
+def _edit_same_size(path: Path) -> None:
+    path.write_bytes(path.read_bytes().upper())
+
+
+def _nothing(path: Path) -> None:
+    pass
+
+
+@pytest.mark.parametrize(
+    ("hashed", "between", "digest_of", "vouched"),
+    [
+        (True, _nothing, "hashed", True),  # hashed under this very stat, same digest
+        (True, _nothing, "other", False),  # a digest the file was never hashed to
+        (False, _nothing, "hashed", False),  # never hashed in this cache
+        (True, _edit_same_size, "hashed", False),  # edited since: the stamp moved
+        (True, _append_a_byte, "hashed", False),
+        (True, _set_mtime_back, "hashed", False),
+        (True, _replace_with_a_copy, "hashed", False),
+    ],
+)
+def test_the_cache_vouches_only_for_the_stamp_and_digest_it_hashed(
+    tmp_path: Path,
+    hashed: bool,
+    between: Callable[[Path], None],
+    digest_of: str,
+    vouched: bool,
+) -> None:
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"content")
+    digest = blake3(b"content").hexdigest()
+    hasher = CachedHasher(tmp_path / "cache.sqlite")
+    if hashed:
+        hasher.digests([path], ["blake3"], [path.stat()])
+    between(path)
+    asked = digest if digest_of == "hashed" else blake3(b"other").hexdigest()
+    assert hasher.vouches(path, path.stat(), asked) is vouched
+    assert hasher.files_read == (1 if hashed else 0)  # vouching reads nothing

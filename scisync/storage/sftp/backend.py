@@ -22,7 +22,7 @@ from scisync.storage.base import (
     CancelToken,
     DownloadJob,
     FileDoneCallback,
-    LinkedCallback,
+    LinkWitness,
     ProgressCallback,
     RemotePath,
     RemoteStat,
@@ -186,9 +186,9 @@ class SftpStorage:
         done: FileDoneCallback | None = None,
         *,
         cancel: CancelToken | None = None,
-        linked: LinkedCallback | None = None,
+        links: LinkWitness | None = None,
     ) -> None:
-        """See :meth:`.upload.Uploader.upload` (*linked* is never called: SFTP copies)."""
+        """See :meth:`.upload.Uploader.upload` (*links* is never asked: SFTP copies)."""
         if self.roots is not None:
             for job in jobs:
                 self.roots.check_write(job.remote)
