@@ -15,7 +15,7 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -313,6 +313,24 @@ class HashCache:
             found.append(digests if usable else None)
         return found
 
+    def voucher(
+        self, paths: Sequence[Path | str], blake3s: Sequence[str]
+    ) -> Callable[[int, os.stat_result], bool]:
+        """See :meth:`CachedHasher.voucher`."""
+        keys = [_absolute(path) for path in paths]
+        with self._lock:
+            rows = self._rows(list(dict.fromkeys(keys)))
+        column = 5 + SUPPORTED_ALGORITHMS.index("blake3")
+        known = [
+            (row[1:5], row[column]) if (row := rows.get(key)) is not None else None for key in keys
+        ]
+
+        def vouches(index: int, st: os.stat_result) -> bool:
+            entry = known[index]
+            return entry is not None and entry == (_stat_stamp(st), blake3s[index])
+
+        return vouches
+
     def store(self, path: Path | str, st: os.stat_result, digests: Mapping[str, str]) -> None:
         values = [digests.get(name) for name in SUPPORTED_ALGORITHMS]
         with self._lock:
@@ -528,11 +546,14 @@ class CachedHasher:
         if self._unsaved >= _SAVE_AFTER:
             self.flush()
 
-    def vouches(self, path: Path | str, st: os.stat_result, blake3: str) -> bool:
-        """True when *path* was hashed (or downloaded, or linked) to *blake3* under the
-        stamp *st*: the content is the one hashed, without reading it again."""
-        known = self.cache.lookup_many([_absolute(path)], [st], ["blake3"])[0]
-        return known is not None and known["blake3"] == blake3
+    def voucher(
+        self, paths: Sequence[Path | str], blake3s: Sequence[str]
+    ) -> Callable[[int, os.stat_result], bool]:
+        """Vouches for files without reading them: ``voucher(paths, blake3s)(i, st)`` is
+        True when ``paths[i]`` was hashed (or downloaded, or linked) to ``blake3s[i]``
+        under the stamp *st*.  The entries are read in one batch now, each stat compared
+        when asked (a hard-linked upload asks once per file, just before its link)."""
+        return self.cache.voucher(paths, blake3s)
 
     def follow_link(
         self,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from threading import Lock
 
 from scisync.desired.model import Hasher
 from scisync.plan.model import FileChange
@@ -19,12 +20,17 @@ class HashCacheWitness:
     def __init__(self, hasher: Hasher, files: Sequence[FileChange]) -> None:
         self._hasher = hasher
         self._files = files
+        self._voucher: Callable[[int, os.stat_result], bool] | None = None
+        self._making = Lock()
 
     def vouches(self, index: int, before: os.stat_result) -> bool:
+        with self._making:  # asked from worker threads; the entries are read once
+            if self._voucher is None:
+                self._voucher = self._hasher.voucher(
+                    [f.local or "" for f in self._files], [f.blake3 or "" for f in self._files]
+                )
         file = self._files[index]
-        if not file.local or not file.blake3:
-            return False
-        return self._hasher.vouches(file.local, before, file.blake3)
+        return bool(file.local and file.blake3) and self._voucher(index, before)
 
     def linked(self, index: int, before: os.stat_result, after: os.stat_result) -> None:
         # the link moved the local file's ctime; its cached digests follow it

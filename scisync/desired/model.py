@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import FrozenInstanceError, dataclass
 from pathlib import Path
 from typing import Protocol
@@ -47,9 +47,12 @@ class Hasher(Protocol):
         since), so that a later :meth:`digests` need not read the file."""
         ...
 
-    def vouches(self, path: Path | str, st: os.stat_result, blake3: str) -> bool:
-        """True when *path* is known, without reading it, to have been hashed to *blake3*
-        under the stamp *st* (what ``hardlink: true`` asks before linking a file)."""
+    def voucher(
+        self, paths: Sequence[Path | str], blake3s: Sequence[str]
+    ) -> Callable[[int, os.stat_result], bool]:
+        """A test of ``(i, st)``: is ``paths[i]`` known, without reading it, to have been
+        hashed to ``blake3s[i]`` under the stamp *st*?  (What ``hardlink: true`` asks
+        before linking a file.)"""
         ...
 
     def follow_link(
