@@ -12,6 +12,7 @@ import stat
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
+from scisync._util.columns import PackedStrings
 from scisync._util.hashing import unreadable_to_hash
 from scisync._util.jsontypes import Json, JsonObject
 from scisync._util.names import local_name_problem, shown
@@ -23,7 +24,8 @@ from scisync.desired.model import (
     DesiredSample,
     DesiredState,
     Hasher,
-    LocalFile,
+    LocalFiles,
+    LocalPaths,
     PresentFile,
     reference_value,
 )
@@ -40,7 +42,7 @@ from scisync.manifest.model import (
     SampleSpec,
     SftpStorageConfig,
 )
-from scisync.storage.base import Checksum, RemotePath
+from scisync.storage.base import RemotePath
 from scisync.storage.roots import Roots
 
 
@@ -234,21 +236,29 @@ def build_desired(
     root = storage_root(manifest)
     full = [spec for spec in manifest.datasets if spec.key not in settled]
     # Every dataset is expanded (so every manifest error raised) before anything is read
-    # or hashed: a refused manifest leaves nothing behind.  Only the names are kept; the
-    # stat results come back a group at a time (about 600 B each, 600 MB for a million).
-    names = {spec.key: [(rel, local) for rel, local, _ in expand_files(spec)] for spec in full}
+    # or hashed: a refused manifest leaves nothing behind.  Only the names are kept, packed
+    # (about 15 B a file instead of 210 B as two strings and a tuple); the stat results
+    # come back a group at a time (about 600 B each, 600 MB for a million).
+    names = {spec.key: _packed_names(expand_files(spec)) for spec in full}
     images = list({a.image: None for spec in full for a in spec.attachments})
     image_digests = dict(zip(images, hasher.digests(images, ["blake3"]), strict=True))
     built: dict[str, DesiredDataset] = {}
     for group in _groups(full, names):
-        # Popped: each name list goes as its files are built (150 B a file, all at once).
-        expanded = {spec.key: _with_stats(names.pop(spec.key)) for spec in group}
+        # Popped: the packed names become the columns of the dataset's LocalFiles.
+        packed = {spec.key: names.pop(spec.key) for spec in group}
+        expanded = {key: _with_stats(paths) for key, paths in packed.items()}
         digests = _group_digests(group, expanded, hasher)
         for spec in group:
             built[spec.key] = _desired_dataset(
-                manifest.project, spec, expanded[spec.key], digests, image_digests, root
+                manifest.project,
+                spec,
+                packed[spec.key],
+                expanded[spec.key],
+                digests,
+                image_digests,
+                root,
             )
-        del expanded, digests  # before the next group's come
+        del packed, expanded, digests  # before the next group's come
     datasets = [
         _settled_dataset(manifest.project, spec, settled[spec.key])
         if spec.key in settled
@@ -268,9 +278,21 @@ def build_desired(
     )
 
 
-_GROUP_FILES = 20_000
-"""Files expanded and hashed together: one hashing batch per group keeps the threads busy,
-while the stat results of a million files (about 600 B each) are never alive at once."""
+_GROUP_FILES = 5_000
+"""Files stat'ed and hashed together: one hashing batch per group keeps the threads busy,
+while the stat results and digests of a million files (about 1 KB each with the digest
+texts) are never alive at once.  (20,000 at a time was 40 MB traced while each group was
+hashed, the peak of an apply once the files themselves were packed.)"""
+
+
+def _packed_names(expanded: Iterable[tuple[str, str, os.stat_result]]) -> LocalPaths:
+    """The names of a dataset's expanded files: relative paths packed, absolute ones folded."""
+    relative, local = [], []
+    for rel, path, _ in expanded:
+        relative.append(rel)
+        local.append(path)
+    return LocalPaths(PackedStrings(relative), local)
+
 
 Expanded = list[tuple[str, str, os.stat_result]]
 
@@ -291,9 +313,9 @@ def _groups(
         yield group
 
 
-def _with_stats(names: Iterable[tuple[str, str]]) -> Expanded:
+def _with_stats(names: LocalPaths) -> Expanded:
     expanded: Expanded = []
-    for relative, local in names:
+    for relative, local in zip(names.relatives, names, strict=True):
         try:
             expanded.append((relative, local, os.stat(local)))
         except OSError as exc:  # removed or made unreadable since it was globbed
@@ -340,24 +362,25 @@ def _settled_dataset(project: str, spec: DatasetSpec, source_folder: RemotePath)
 def _desired_dataset(
     project: str,
     spec: DatasetSpec,
-    files: Iterable[tuple[str, str, os.stat_result]],
+    names: LocalPaths,
+    files: Sequence[tuple[str, str, os.stat_result]],
     digests: Mapping[str, Mapping[str, str]],
     image_digests: Mapping[Path, Mapping[str, str]],
     root: RemotePath | None,
 ) -> DesiredDataset:
-    local_files = []
-    for relative, local, status in files:
-        found = digests[local]
-        local_files.append(
-            LocalFile(
-                relative=relative,
-                local=local,
-                size=status.st_size,
-                blake3=found["blake3"],
-                checksum=Checksum(spec.checksum_algorithm, found[spec.checksum_algorithm]),
-            )
-        )
-    files_digest = canonical_digest([[f.relative, f.size, f.blake3] for f in local_files])
+    algorithm = spec.checksum_algorithm
+    found = [digests[local] for _, local, _ in files]
+    local_files = LocalFiles(
+        relative=names.relatives,
+        local=names,
+        sizes=[status.st_size for _, _, status in files],
+        blake3=[each["blake3"] for each in found],
+        algorithms=algorithm,
+        checksums=[each[algorithm] for each in found],
+    )
+    del found
+    rows = zip(local_files.relatives, local_files.sizes, local_files.blake3s, strict=True)
+    files_digest = canonical_digest([list(row) for row in rows])
     marker = make_marker(project, spec.key)
     source_folder = _default_source_folder(root, spec, files_digest)
     body = _dataset_body(spec, marker, source_folder)
@@ -376,7 +399,7 @@ def _desired_dataset(
     return DesiredDataset(
         spec=spec,
         marker=marker,
-        files=tuple(local_files),
+        files=local_files,
         attachments=attachments,
         body=body,
         fields_digest=canonical_digest(managed),

@@ -3,25 +3,25 @@ list differs from the one SciCat holds."""
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Iterable, Iterator, Sequence
-from typing import overload
 
-from scisync.desired.model import DesiredDataset, LocalFile
+from scisync._util.columns import TupleLike
+from scisync.desired.model import DesiredDataset, LocalFile, LocalFiles
 from scisync.observe.model import ObservedDataset, ObservedFile
 from scisync.plan.context import PlanContext
 from scisync.plan.model import FileAction, FileChange
 from scisync.storage.base import RemotePath
 
 
-class UploadFiles(Sequence[FileChange]):
+class UploadFiles(TupleLike[FileChange]):
     """A dataset's files to upload, all with one action: a view over the desired state's
-    LocalFiles that makes each FileChange when it is read.
+    LocalFiles columns that makes each FileChange when it is read.
 
     A first apply of a million files held a LocalFile and a FileChange for every file
     while the plan was made (about 110 B a file more than one of them); this keeps the
-    LocalFiles, the dataset's folder once, and a byte per file saying whether it is on
-    the storage already.  Compares, hashes and iterates like the tuple of its changes.
+    dataset's LocalFiles (columns), its folder once, and a byte per file saying whether
+    it is on the storage already.  Compares, hashes and iterates like the tuple of its
+    changes.
     """
 
     __slots__ = ("_action", "_files", "_folder", "_on_storage")
@@ -33,60 +33,67 @@ class UploadFiles(Sequence[FileChange]):
         action: FileAction,
         on_storage: bytes,
     ) -> None:
-        self._files = tuple(files)
+        self._files = LocalFiles.of(files)
         self._folder = folder.rstrip("/")
         self._action = action
         self._on_storage = on_storage
 
-    def _change(self, index: int) -> FileChange:
-        file = self._files[index]
+    def _change(
+        self, relative: str, size: int, blake3: str, checksum: str, local: str, stored: int
+    ) -> FileChange:
         return FileChange(
-            path=file.relative,
+            path=relative,
             action=self._action,
-            size=file.size,
-            blake3=file.blake3,
-            checksum=file.checksum_text,
-            local=file.local,
-            remote=f"{self._folder}/{file.relative}",
-            needs_transfer=not self._on_storage[index],
+            size=size,
+            blake3=blake3,
+            checksum=checksum,
+            local=local,
+            remote=f"{self._folder}/{relative}",
+            needs_transfer=not stored,
+        )
+
+    def _item(self, index: int) -> FileChange:
+        file = self._files[index]
+        return self._change(
+            file.relative,
+            file.size,
+            file.blake3,
+            file.checksum_text,
+            file.local,
+            self._on_storage[index],
         )
 
     def __len__(self) -> int:
         return len(self._files)
 
-    @overload
-    def __getitem__(self, index: int) -> FileChange: ...
-    @overload
-    def __getitem__(self, index: slice) -> tuple[FileChange, ...]: ...
-    def __getitem__(self, index: int | slice) -> FileChange | tuple[FileChange, ...]:
-        if isinstance(index, slice):
-            return tuple(map(self._change, range(len(self._files))[index]))
-        return self._change(range(len(self._files))[index])
-
     def __iter__(self) -> Iterator[FileChange]:
-        return map(self._change, range(len(self._files)))
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, (tuple, UploadFiles)):
-            return len(self) == len(other) and all(map(operator.eq, self, other))
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(tuple(self))
-
-    def __repr__(self) -> str:
-        return f"UploadFiles({tuple(self)!r})"
+        files = self._files  # read by columns: no LocalFile per file
+        return map(
+            self._change,
+            files.relatives,
+            files.sizes,
+            files.blake3s,
+            files.checksum_texts(),
+            files.locals,
+            self._on_storage,
+        )
 
 
 def upload_changes(
     dataset: DesiredDataset, folder: str, action: FileAction, ctx: PlanContext
 ) -> UploadFiles:
     base = folder.rstrip("/")
-    on_storage = bytearray(len(dataset.files))
-    for index, file in enumerate(dataset.files):
-        stat = ctx.observed.storage.get(_remote(f"{base}/{file.relative}"))
-        on_storage[index] = stat is not None and stat.size == file.size
-    return UploadFiles(dataset.files, folder, action, bytes(on_storage))
+    files = LocalFiles.of(dataset.files)
+    storage = ctx.observed.storage
+    on_storage = bytes(
+        stat is not None and stat.size == size
+        for stat, size in zip(
+            (storage.get(_remote(f"{base}/{relative}")) for relative in files.relatives),
+            files.sizes,
+            strict=True,
+        )
+    )
+    return UploadFiles(files, folder, action, on_storage)
 
 
 def existing_file_changes(
@@ -95,34 +102,27 @@ def existing_file_changes(
     """A dataset already in SciCat: the *added* files are appended, the others kept."""
     file_changes: list[FileChange] = []
     new_files = set(added)
-    for relative, file in {f.relative: f for f in dataset.files}.items():
-        remote = f"{folder.rstrip('/')}/{relative}"
-        if relative in new_files:
-            stat = ctx.observed.storage.get(_remote(remote))
-            file_changes.append(
-                FileChange(
-                    path=relative,
-                    action=FileAction.ADD,
-                    size=file.size,
-                    blake3=file.blake3,
-                    checksum=file.checksum_text,
-                    local=file.local,
-                    remote=remote,
-                    needs_transfer=not (stat is not None and stat.size == file.size),
-                )
+    files = LocalFiles.of(dataset.files)
+    base = folder.rstrip("/")
+    checksums = list(files.checksum_texts())
+    # One change per path (the last file of a path, at the place of its first).
+    for relative, index in {rel: index for index, rel in enumerate(files.relatives)}.items():
+        remote = f"{base}/{relative}"
+        size = files.sizes[index]
+        stat = ctx.observed.storage.get(_remote(remote)) if relative in new_files else None
+        file_changes.append(
+            FileChange(
+                path=relative,
+                action=FileAction.ADD if relative in new_files else FileAction.KEEP,
+                size=size,
+                blake3=files.blake3s[index],
+                checksum=checksums[index],
+                local=files.locals[index],
+                remote=remote,
+                needs_transfer=relative in new_files
+                and not (stat is not None and stat.size == size),
             )
-        else:
-            file_changes.append(
-                FileChange(
-                    path=relative,
-                    action=FileAction.KEEP,
-                    size=file.size,
-                    blake3=file.blake3,
-                    checksum=file.checksum_text,
-                    local=file.local,
-                    remote=remote,
-                )
-            )
+        )
     return file_changes
 
 
@@ -136,15 +136,16 @@ def file_state(
     """(added, changed, removed) relative paths of the manifest's files vs SciCat's."""
     observed: dict[str, ObservedFile] = {f.path: f for f in current.files}
     added, changed = [], []
-    for file in dataset.files:
-        seen = observed.get(file.relative)
+    files = LocalFiles.of(dataset.files)
+    for relative, size, algorithm, value in zip(
+        files.relatives, files.sizes, files.algorithms(), files.checksum_values, strict=True
+    ):
+        seen = observed.get(relative)
         if seen is None:
-            added.append(file.relative)
-        elif seen.size != file.size or (
-            seen.chk_alg == file.checksum.algorithm and seen.chk != file.checksum.value
-        ):
-            changed.append(file.relative)
-    wanted = {f.relative for f in dataset.files}
+            added.append(relative)
+        elif seen.size != size or (seen.chk_alg == algorithm and seen.chk != value):
+            changed.append(relative)
+    wanted = set(files.relatives)
     removed = sorted(path for path in observed if path not in wanted)
     return added, changed, removed
 
