@@ -5,10 +5,11 @@ Pure: takes the plan and the pids the apply produced, returns a Lockfile.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 
 from scisync.lock.model import (
     DerivedFiles,
+    FileColumns,
     LockedAttachment,
     LockedDataset,
     LockedDownload,
@@ -17,6 +18,7 @@ from scisync.lock.model import (
     LockedSample,
     Lockfile,
 )
+from scisync.plan.files import UploadFiles
 from scisync.plan.model import Action, FileAction, Plan, ResourceChange, ResourceKind
 
 
@@ -25,7 +27,7 @@ def _dataset_entry(change: ResourceChange, pid: str, aids: Mapping[str, str]) ->
         key=change.key,
         pid=pid,
         fields_digest=change.fields_digest or "",
-        files=DerivedFiles(lambda: _recorded_files(change)),
+        files=DerivedFiles(lambda: _recorded_files(change), _recorded_columns(change)),
         attachments=tuple(
             LockedAttachment(caption=a.caption, id=aids.get(a.caption, a.aid), blake3=a.blake3)
             for a in sorted(change.attachments, key=lambda a: a.caption)
@@ -40,6 +42,16 @@ def _recorded_files(change: ResourceChange) -> tuple[LockedFile, ...]:
         for f in sorted(change.files, key=lambda f: f.path)
         if f.action in (FileAction.ADD, FileAction.KEEP)
     )
+
+
+def _recorded_columns(change: ResourceChange) -> Callable[[], FileColumns] | None:
+    """A new dataset's uploads (UploadFiles) by columns, for the lockfile writer: each file
+    is recorded, and the columns are those of _recorded_files when sorted by path (the
+    writer checks that and goes file by file otherwise)."""
+    files = change.files
+    if isinstance(files, UploadFiles) and files.action in (FileAction.ADD, FileAction.KEEP):
+        return files.columns
+    return None
 
 
 def keeps_record(change: ResourceChange, entry: LockedDataset | None) -> bool:

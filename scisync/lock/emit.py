@@ -24,6 +24,8 @@ from operator import itemgetter
 from typing import Protocol, TypeVar
 
 from scisync.lock.model import (
+    DerivedFiles,
+    FileColumns,
     LockedDataset,
     LockedDownload,
     LockedFile,
@@ -165,6 +167,10 @@ def _files(
         unread = files.unread
         if unread is not None:
             return unread  # as read, and read by nothing since: the same entry
+    if isinstance(files, DerivedFiles) and files.columns is not None:
+        text = _columns_text(files.columns(), valid)
+        if text is not None:
+            return text  # else sorted, checked and refused as any other list, below
     ordered = list(files)
     if not ordered:
         return "[]"
@@ -176,6 +182,20 @@ def _files(
             refuse(section, key, ordered)
     if not valid(paths, sizes, digests, checksums):
         refuse(section, key, ordered)
+    return _list_text(paths, sizes, digests, checksums)
+
+
+def _columns_text(columns: FileColumns, valid: FileRule) -> str | None:
+    """The text of a list given by columns, when it is sorted (by path, no path twice) and
+    valid; None otherwise (the caller then goes file by file and names what is wrong)."""
+    paths, sizes = tuple(columns[0]), tuple(columns[1])
+    digests, checksums = tuple(columns[2]), tuple(columns[3])
+    if not paths:
+        return "[]"
+    if not all(map(operator.lt, paths, islice(paths, 1, None))):
+        return None
+    if not valid(paths, sizes, digests, checksums):
+        return None
     return _list_text(paths, sizes, digests, checksums)
 
 

@@ -134,15 +134,28 @@ class LockedFiles(Sequence[LockedFile]):
         return f"LockedFiles({self._files!r})"
 
 
+FileColumns = tuple[Sequence[str], Sequence[int], Sequence[str], Sequence[str | None]]
+"""A file list by columns: paths, sizes, blake3 digests, checksums (as LockedFile's fields)."""
+
+
 class DerivedFiles(Sequence[LockedFile]):
     """A file list an apply records, made from the plan's files each time it is read and
     never kept: the lockfile after an apply of a million files held a LockedFile for each
-    (about 90 B a file) while it was written, beside the plan that already holds them."""
+    (about 90 B a file) while it was written, beside the plan that already holds them.
 
-    __slots__ = ("_make",)
+    *columns*, when given, makes the same list by columns (the writer reads it so, without
+    a LockedFile per file); it must give exactly what *make* gives, in its order.
+    """
 
-    def __init__(self, make: Callable[[], tuple[LockedFile, ...]]) -> None:
+    __slots__ = ("_make", "columns")
+
+    def __init__(
+        self,
+        make: Callable[[], tuple[LockedFile, ...]],
+        columns: Callable[[], FileColumns] | None = None,
+    ) -> None:
         self._make = make
+        self.columns = columns
 
     def __len__(self) -> int:
         return len(self._make())

@@ -66,6 +66,16 @@ class UploadFiles(TupleLike[FileChange]):
     def __len__(self) -> int:
         return len(self._files)
 
+    @property
+    def action(self) -> FileAction:
+        return self._action
+
+    def columns(self) -> tuple[Sequence[str], Sequence[int], Sequence[str], Sequence[str]]:
+        """(paths, sizes, blake3 digests, ``alg:hex`` checksums) of the files, in order:
+        what a lockfile records of them, without a FileChange per file."""
+        files = self._files
+        return files.relatives, files.sizes, files.blake3s, tuple(files.checksum_texts())
+
     def __iter__(self) -> Iterator[FileChange]:
         files = self._files  # read by columns: no LocalFile per file
         return map(

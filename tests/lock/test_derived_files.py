@@ -8,8 +8,16 @@ from collections.abc import Sequence
 
 import pytest
 
+from scisync.errors import LockfileError
 from scisync.lock.io import dumps_lock, loads_lock
-from scisync.lock.model import DerivedFiles, LockedDataset, LockedFile, LockedFiles, Lockfile
+from scisync.lock.model import (
+    DerivedFiles,
+    FileColumns,
+    LockedDataset,
+    LockedFile,
+    LockedFiles,
+    Lockfile,
+)
 from tests.lock.lock_samples import random_lock
 
 
@@ -81,3 +89,61 @@ def test_a_derived_list_differs_from_other_files_and_is_made_again_each_time() -
     before = len(calls)
     assert files[0] == one and files[0] == one
     assert len(calls) == before + 2  # nothing kept between reads
+
+
+def _by_columns(files: tuple[LockedFile, ...]) -> DerivedFiles:
+    def columns() -> FileColumns:
+        return (
+            [f.path for f in files],
+            [f.size for f in files],
+            [f.blake3 for f in files],
+            [f.checksum for f in files],
+        )
+
+    return DerivedFiles(lambda: files, columns)
+
+
+def _one_entry(files: Sequence[LockedFile]) -> Lockfile:
+    return Lockfile(
+        project="p", datasets={"k": LockedDataset(key="k", pid="p", fields_digest="d", files=files)}
+    )
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_lists_given_by_columns_are_written_byte_for_byte_alike(seed: int) -> None:
+    lock = random_lock(seed)  # sorted or not: the writer sorts what is not
+    by_columns = dataclasses.replace(
+        lock,
+        datasets={
+            key: dataclasses.replace(entry, files=_by_columns(tuple(entry.files)))
+            for key, entry in lock.datasets.items()
+        },
+    )
+    assert dumps_lock(by_columns) == dumps_lock(lock)
+
+
+B3 = "b" * 64
+COLUMN_REFUSALS = [
+    ("path twice", (LockedFile("a", 1, B3), LockedFile("a", 2, B3)), "listed twice"),
+    (
+        "path twice, unsorted",
+        (LockedFile("b", 1, B3), LockedFile("a", 1, B3), LockedFile("a", 1, B3)),
+        "listed twice",
+    ),
+    ("unsafe path", (LockedFile("../x", 1, B3),), "datasets.k"),
+    ("digest not hex", (LockedFile("a", 1, "XYZ"),), "datasets.k"),
+    ("negative size", (LockedFile("a", -1, B3),), "datasets.k"),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "files", "message"), COLUMN_REFUSALS, ids=[c for c, _, _ in COLUMN_REFUSALS]
+)
+def test_lists_given_by_columns_are_refused_as_file_lists_are(
+    case: str, files: tuple[LockedFile, ...], message: str
+) -> None:
+    with pytest.raises(LockfileError, match=message) as by_tuple:
+        dumps_lock(_one_entry(files))
+    with pytest.raises(LockfileError, match=message) as by_columns:
+        dumps_lock(_one_entry(_by_columns(files)))
+    assert str(by_columns.value) == str(by_tuple.value)

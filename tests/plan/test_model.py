@@ -64,6 +64,11 @@ def test_upload_files_read_compare_and_hash_like_the_tuple_of_their_changes() ->
     assert view != expected[:2] and view != UploadFiles(locals_, "/x", FileAction.ADD, on_storage)
     with pytest.raises(IndexError):
         view[3]
+    # what the lockfile records of them, by columns (scisync.apply.lockbuild)
+    paths, sizes, digests, checksums = view.columns()
+    assert list(zip(paths, sizes, digests, checksums, strict=True)) == [
+        (f.path, f.size, f.blake3, f.checksum) for f in expected
+    ]
 
 
 @pytest.mark.parametrize(
