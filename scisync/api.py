@@ -29,7 +29,7 @@ from scisync.apply.journal import Journal
 from scisync.apply.lockbuild import keeps_record, updated_lock
 from scisync.desired.build import build_desired, storage_roots
 from scisync.desired.ids import make_marker, rows_digest
-from scisync.desired.model import DesiredState
+from scisync.desired.model import DesiredState, LocalFiles
 from scisync.desired.stamps import StampWalk
 from scisync.errors import LockfileError, PlanError
 from scisync.lock.filelock import ApplyLock
@@ -327,7 +327,11 @@ def _desired_digest(
         if stamp is not None:
             rows.append([dataset.key, "local", stamp])
             continue
-        rows.extend([dataset.key, f.relative, f.blake3] for f in dataset.files)
+        files = LocalFiles.of(dataset.files)  # by columns: no LocalFile per file
+        rows.extend(
+            [dataset.key, relative, blake3]
+            for relative, blake3 in zip(files.relatives, files.blake3s, strict=True)
+        )
         rows.extend([dataset.key, a.caption, a.blake3] for a in dataset.attachments)
     return rows_digest(rows)
 

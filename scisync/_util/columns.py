@@ -18,7 +18,7 @@ from __future__ import annotations
 import operator
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
-from itertools import accumulate
+from itertools import accumulate, chain
 from typing import TypeVar, overload
 
 _T = TypeVar("_T")
@@ -84,6 +84,10 @@ class PackedStrings(TupleLike[str]):
 
     def __len__(self) -> int:
         return len(self._ends)
+
+    def __iter__(self) -> Iterator[str]:
+        ends = self._ends  # all in a row: slices made in C, no index checks
+        return map(self._text.__getitem__, map(slice, chain((0,), ends), ends))
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, PackedStrings):
@@ -168,6 +172,16 @@ class PackedHex(TupleLike[_T]):
 
     def __len__(self) -> int:
         return self._count
+
+    def __iter__(self) -> Iterator[_T]:
+        if self._odd is not None or not self._width:
+            return super().__iter__()
+        width, blob = self._width, self._blob  # all packed: hex of each slot, made in C
+        starts = range(0, width * self._count, width)
+        slots = map(
+            blob.__getitem__, map(slice, starts, range(width, width * (self._count + 1), width))
+        )
+        return map(bytes.hex, slots)  # type: ignore[arg-type]
 
     def __eq__(self, other: object) -> bool:
         if (

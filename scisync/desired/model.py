@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 from array import array
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import FrozenInstanceError, dataclass
 from itertools import repeat
 from pathlib import Path
@@ -182,6 +182,11 @@ class LocalPaths(TupleLike[str]):
 
     def __len__(self) -> int:
         return len(self._relative)
+
+    def __iter__(self) -> Iterator[str]:
+        if self._odd is None and self._which is None and self._folders:
+            return map(f"{self._folders[0]}/".__add__, self._relative)  # one folder: in C
+        return super().__iter__()
 
 
 class LocalFiles(TupleLike[LocalFile]):
