@@ -279,7 +279,7 @@ class LocalFiles(TupleLike[LocalFile]):
         """``"<alg>:<hex>"`` of each file, in order (as LocalFile.checksum_text)."""
         algorithms = self._algorithms
         if isinstance(algorithms, str):
-            return (f"{algorithms}:{value}" for value in self._checksums)
+            return map(f"{algorithms}:".__add__, self._checksums)
         return map("{}:{}".format, algorithms, self._checksums)
 
     def _item(self, index: int) -> LocalFile:
