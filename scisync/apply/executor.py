@@ -20,6 +20,7 @@ from pathlib import Path
 from threading import Lock
 
 from scisync._util.jsontypes import Json, JsonObject
+from scisync._util.repeated import hex_column
 from scisync.apply.cancel import Cancellation
 from scisync.apply.events import (
     ApplyFinished,
@@ -74,7 +75,9 @@ class ApplyResults:
 
     pids: dict[str, str] = field(default_factory=dict)
     attachment_ids: dict[str, dict[str, str]] = field(default_factory=dict)
-    download_digests: dict[str, dict[str, str]] = field(default_factory=dict)
+    # download address -> the blake3 of each of its files, in the order of its
+    # change.files (None: not known; the plan's own then counts), packed as digest bytes
+    download_digests: dict[str, Sequence[str | None]] = field(default_factory=dict)
     publication_status: dict[str, str] = field(default_factory=dict)  # address -> status
     counts: dict[str, int] = field(default_factory=dict)
     completed: set[str] = field(default_factory=set)  # addresses whose change finished
@@ -532,11 +535,11 @@ class Applier:
 
             self._fetch(change, wanted, jobs, digests)
             self.journal.record("done", "download", change.address)
-        for f in change.files:
-            if not f.needs_transfer and f.blake3:
-                digests.setdefault(f.path, f.blake3)
+        # Kept for the lockfile until the end of the apply: one 32-byte slot a file, not
+        # a dict entry and a hex string (~150 B a file at a million files; issue 13).
+        packed = hex_column([digests.get(f.path) or f.blake3 for f in change.files])
         with self.results._lock:
-            self.results.download_digests[change.address] = digests
+            self.results.download_digests[change.address] = packed
 
     def _fetch(
         self,

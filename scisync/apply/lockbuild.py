@@ -5,7 +5,7 @@ Pure: takes the plan and the pids the apply produced, returns a Lockfile.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 
 from scisync.lock.model import (
     DerivedFiles,
@@ -62,22 +62,26 @@ def keeps_record(change: ResourceChange, entry: LockedDataset | None) -> bool:
 
 
 def _download_entry(
-    change: ResourceChange, pid: str, digests: Mapping[str, str]
+    change: ResourceChange, pid: str, digests: Sequence[str | None]
 ) -> LockedDownload | None:
-    """The download's record, or None if its files did not all land (keep the old one)."""
+    """The download's record, or None if its files did not all land (keep the old one).
+
+    ``digests`` holds the blake3 of each of ``change.files`` (by position; None or
+    missing: the plan's own)."""
+
+    def blake3s() -> Iterator[str | None]:
+        known = len(digests)
+        for index, f in enumerate(change.files):
+            yield (digests[index] if index < known else None) or f.blake3
 
     def files() -> tuple[LockedFile, ...]:
+        rows = sorted(zip(change.files, blake3s(), strict=True), key=lambda row: row[0].path)
         return tuple(
-            LockedFile(
-                path=f.path,
-                size=f.size,
-                blake3=digests.get(f.path) or f.blake3 or "",
-                checksum=f.checksum,
-            )
-            for f in sorted(change.files, key=lambda f: f.path)
+            LockedFile(path=f.path, size=f.size, blake3=blake3 or "", checksum=f.checksum)
+            for f, blake3 in rows
         )
 
-    if any(not (digests.get(f.path) or f.blake3) for f in change.files):
+    if not all(blake3s()):
         return None
     return LockedDownload(key=change.key, pid=pid, files=DerivedFiles(files))
 
@@ -87,7 +91,7 @@ def updated_lock(
     plan: Plan,
     pids: Mapping[str, str],
     attachment_ids: Mapping[str, Mapping[str, str]],
-    download_digests: Mapping[str, Mapping[str, str]],
+    download_digests: Mapping[str, Sequence[str | None]],
     completed: Collection[str] | None = None,
     publication_status: Mapping[str, str] | None = None,
 ) -> Lockfile:
@@ -95,7 +99,8 @@ def updated_lock(
 
     ``pids`` maps addresses to the pid each change ended with; ``attachment_ids`` maps
     addresses to caption -> aid; ``download_digests`` maps download addresses to
-    path -> blake3 of the files now in the target folder (``publication_status``: the
+    the blake3 of each of their files (in the order of the change's files) now in the
+    target folder (``publication_status``: the
     DOIs' statuses).  ``completed`` (None: all) names the changes that finished every
     step: one that failed or was interrupted half way keeps its previous record, so the
     lockfile never claims what SciCat does not hold; the journal and the markers let the
@@ -131,7 +136,7 @@ def updated_lock(
                 key=change.key, sample_id=pid, fields_digest=change.fields_digest or ""
             )
         else:
-            entry = _download_entry(change, pid, download_digests.get(change.address, {}))
+            entry = _download_entry(change, pid, download_digests.get(change.address, ()))
             if entry is not None:
                 downloads[change.key] = entry
     return Lockfile(

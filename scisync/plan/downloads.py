@@ -19,6 +19,7 @@ from scisync.plan.model import (
     ConflictKind,
     FileAction,
     FileChange,
+    PackedFileChanges,
     ResourceChange,
     ResourceKind,
 )
@@ -85,7 +86,7 @@ def plan_download(ctx: PlanContext, download: DesiredDownload) -> ResourceChange
         action=Action.DOWNLOAD if needs or not recorded_same else Action.NOOP,
         pid=pid,
         source_folder=folder,
-        files=tuple(file_changes),
+        files=PackedFileChanges(file_changes),
         depends_on=source.depends_on,
         reason=None if needs or recorded_same else "record the files in scisync.lock",
     )

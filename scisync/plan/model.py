@@ -15,8 +15,10 @@ from dataclasses import FrozenInstanceError, dataclass
 from enum import StrEnum
 from typing import cast
 
+from scisync._util.columns import PackedInts, PackedStrings, TupleLike
 from scisync._util.folded import fold, pack_hex, unfold, unpack_hex
 from scisync._util.jsontypes import Json, JsonObject
+from scisync._util.repeated import hex_column, repeated
 from scisync.errors import Problem
 
 # Version 2 added ``conflicts``.  A scisync reads every format up to its own (an older
@@ -186,6 +188,93 @@ class FileChange:
         return f"FileChange({shown}, needs_transfer={self.needs_transfer!r})"
 
 
+class PackedFileChanges(TupleLike[FileChange]):
+    """A list of FileChanges kept as columns; each FileChange is made when read.
+
+    A pull plans a FileChange for every file of every dataset before it downloads any
+    (a million, at ~240 B each with their path and checksum); kept as columns (paths in
+    one string, sizes in an array, digests as bytes, the local and remote folders once)
+    they cost about a third of that (issue 13).  Exact: a path that is not its folder +
+    ``/`` + ``path`` is kept whole.  Compares and hashes like the tuple of its changes.
+    """
+
+    __slots__ = (
+        "_actions",
+        "_algorithms",
+        "_blake3",
+        "_checksums",
+        "_local",
+        "_paths",
+        "_remote",
+        "_sizes",
+        "_transfers",
+    )
+
+    _ACTIONS = tuple(FileAction)
+
+    def __init__(self, changes: Sequence[FileChange]) -> None:
+        self._paths = PackedStrings([c.path for c in changes])
+        self._sizes = PackedInts([c.size for c in changes])
+        self._actions = bytes(self._ACTIONS.index(c.action) for c in changes)
+        self._transfers = bytes(c.needs_transfer for c in changes)
+        self._blake3 = hex_column([c.blake3 for c in changes])  # a first pull: all None
+        split = [_split_checksum(c.checksum) for c in changes]
+        self._algorithms = repeated([algorithm for algorithm, _ in split])
+        self._checksums = hex_column([value for _, value in split])
+        self._local = _Folders([c.local for c in changes], self._paths)
+        self._remote = _Folders([c.remote for c in changes], self._paths)
+
+    def _item(self, index: int) -> FileChange:
+        path = self._paths[index]
+        algorithm, value = self._algorithms[index], self._checksums[index]
+        return FileChange(
+            path=path,
+            action=self._ACTIONS[self._actions[index]],
+            size=self._sizes[index],
+            blake3=self._blake3[index],
+            checksum=value if algorithm is None else f"{algorithm}:{value}",
+            local=self._local.full(index, path),
+            remote=self._remote.full(index, path),
+            needs_transfer=bool(self._transfers[index]),
+        )
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+
+def _split_checksum(checksum: str | None) -> tuple[str | None, str | None]:
+    """``"alg:hex"`` -> (alg, hex); anything else -> (None, as given)."""
+    if checksum is None:
+        return None, None
+    algorithm, separator, value = checksum.partition(":")
+    return (sys.intern(algorithm), value) if separator else (None, checksum)
+
+
+class _Folders:
+    """Full paths that are mostly one folder + ``/`` + the file's path: the folder kept
+    once, any other value (None, or another folder) kept whole by index."""
+
+    __slots__ = ("_folder", "_odd")
+
+    def __init__(self, full: Sequence[str | None], paths: Sequence[str]) -> None:
+        folder: str | None = None
+        odd: dict[int, str | None] = {}
+        for index, (value, path) in enumerate(zip(full, paths, strict=True)):
+            kept, joined = fold(value, path)
+            if joined and folder in (None, kept):
+                folder = kept
+            else:
+                odd[index] = value
+        self._folder = folder
+        self._odd = odd or None
+
+    def full(self, index: int, path: str) -> str | None:
+        odd = self._odd
+        if odd is not None and index in odd:
+            return odd[index]
+        return f"{self._folder}/{path}"
+
+
 @dataclass(frozen=True)
 class AttachmentChange:
     caption: str
@@ -244,7 +333,8 @@ class ResourceChange:
     marker: str | None = None
     source_folder: str | None = None
     field_changes: tuple[FieldChange, ...] = ()
-    # A tuple, or (a new dataset's uploads) a view made from its LocalFiles: UploadFiles.
+    # A tuple, or a view: a new dataset's uploads made from its LocalFiles (UploadFiles),
+    # a download's files kept as columns (PackedFileChanges).
     files: Sequence[FileChange] = ()
     attachments: tuple[AttachmentChange, ...] = ()
     depends_on: tuple[str, ...] = ()  # addresses of changes that must happen first

@@ -249,8 +249,29 @@ class ScicatClient:
         ``extra`` adds top-level filter keys (``include``, ``fields``); ``limits`` adds to
         ``limits`` (a stable ``sort``/``order`` so pages do not overlap).
         """
+        return list(
+            self.iter_in(
+                path, field, values, operator=operator, extra=extra, limits=limits, context=context
+            )
+        )
+
+    def iter_in(
+        self,
+        path: str,
+        field: str,
+        values: Sequence[str],
+        *,
+        operator: str = "$in",
+        extra: JsonObject | None = None,
+        limits: JsonObject | None = None,
+        context: str | None = None,
+    ) -> Iterator[JsonObject]:
+        """:meth:`find_in` one document at a time, each let go of once it is yielded.
+
+        Datasets with their file lists are read this way: a caller that converts each
+        document holds one page of SciCat's JSON at a time, not the JSON of every
+        dataset (a pull of a million files held ~0.5 GB of it; issue 13)."""
         unique = list(dict.fromkeys(values))
-        found: list[JsonObject] = []
         for chunk in self._chunks(path, field, unique, operator, extra, limits):
             skip = 0
             while True:
@@ -258,11 +279,16 @@ class ScicatClient:
                 page = self.request_json("GET", path, query=filter_query(filter_), context=context)
                 if not isinstance(page, list):
                     raise _unexpected("GET", self.url(path), "a JSON list", context)
-                found.extend(item for item in page if isinstance(item, dict))
-                if len(page) < self.page_size:
+                full = len(page) >= self.page_size
+                page.reverse()  # popped from the end: in order, each dropped as it goes
+                while page:
+                    item = page.pop()
+                    if isinstance(item, dict):
+                        yield item
+                    del item
+                if not full:
                     break
                 skip += self.page_size
-        return found
 
     def _chunks(
         self,
@@ -363,7 +389,7 @@ class ScicatClient:
         if summaries:
             scope: JsonObject = {"fields": list(BLOCK_SUMMARY_FIELDS)}
             include = [{"relation": "origdatablocks", "scope": scope}, "attachments"]
-        documents = self.find_in(
+        documents = self.iter_in(
             "v4/datasets",
             field,
             values,

@@ -19,7 +19,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from scisync._util.jsontypes import Json, JsonObject
-from scisync.observe.model import ObservedAttachment, ObservedDataset, ObservedFile, ObservedSample
+from scisync.observe.model import (
+    ObservedAttachment,
+    ObservedDataset,
+    ObservedFile,
+    ObservedFiles,
+    ObservedSample,
+)
 from scisync.scicat.records import (
     checksum_algorithm,
     document_problems,
@@ -139,7 +145,7 @@ def dataset_from_document(
     return ObservedDataset(
         pid=pid,
         fields=fields,
-        files=checked.files,
+        files=ObservedFiles(checked.files),
         problems=tuple(problems),
         block_ids=tuple(bid for bid in (block_id(block) for block in block_docs) if bid),
         block_stamps=tuple(_block_stamp(block) for block in block_docs),
