@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from scisync.desired.model import DesiredDownload, PresentFile
@@ -38,8 +38,11 @@ def plan_query_download(ctx: PlanContext, download: DesiredDownload) -> list[Res
         folders = dict(pinned)  # --locked: exactly the pinned set, in its folders
     else:
         folders = _folders(ctx, ctx.observed.queried.get(key, ()), pinned)
+    present = _present_by_folder(download.present)
     changes = [
-        _member_change(ctx, download, pid, folder, newly=pid not in pinned)
+        _member_change(
+            ctx, download, pid, folder, present.get(_first(folder), ()), newly=pid not in pinned
+        )
         for pid, folder in sorted(folders.items(), key=lambda item: item[1])
     ]
     for pid, folder in sorted(pinned.items(), key=lambda item: item[1]):
@@ -57,7 +60,13 @@ def plan_query_download(ctx: PlanContext, download: DesiredDownload) -> list[Res
 
 
 def _member_change(
-    ctx: PlanContext, download: DesiredDownload, pid: str, folder: str, *, newly: bool
+    ctx: PlanContext,
+    download: DesiredDownload,
+    pid: str,
+    folder: str,
+    present: Sequence[str],
+    *,
+    newly: bool,
 ) -> ResourceChange:
     spec = download.spec
     member = DesiredDownload(
@@ -68,7 +77,7 @@ def _member_change(
             target=spec.target / folder,
             query=None,
         ),
-        present=_present_under(download.present, folder),
+        present=_present_under(download.present, folder, present),
     )
     change = plan_download(ctx, member)
     if newly and change.action is Action.DOWNLOAD:
@@ -76,11 +85,29 @@ def _member_change(
     return change
 
 
-def _present_under(present: Mapping[str, PresentFile], folder: str) -> dict[str, PresentFile]:
+def _present_by_folder(present: Mapping[str, PresentFile]) -> dict[str, list[str]]:
+    """The present files' paths by their first folder (a member's), found in one pass:
+    looking each member's files up among all present files took members x files steps
+    (10,000 x a million on a second pull of a million files)."""
+    by_folder: dict[str, list[str]] = {}
+    for path in present:
+        by_folder.setdefault(_first(path), []).append(path)
+    return by_folder
+
+
+def _first(path: str) -> str:
+    return path.partition("/")[0]
+
+
+def _present_under(
+    present: Mapping[str, PresentFile], folder: str, paths: Sequence[str]
+) -> dict[str, PresentFile]:
+    """The files present under *folder*, relative to it (*paths*: those that may be)."""
     prefix = folder + "/"
+    cut = len(prefix)
     return {
-        path[len(prefix) :]: replace(file, relative=path[len(prefix) :])
-        for path, file in present.items()
+        path[cut:]: replace(present[path], relative=path[cut:])
+        for path in paths
         if path.startswith(prefix)
     }
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from scisync.desired.model import DesiredDownload
+from scisync.desired.model import DesiredDownload, PresentFile
 from scisync.lock.model import LockedDownload, LockedFile, Lockfile, query_download_of
 from scisync.manifest.model import DownloadQuery, DownloadSpec
 from scisync.observe.model import ObservedDataset, ObservedFile, ObservedState
 from scisync.plan.context import PlanOptions
-from scisync.plan.model import Action
+from scisync.plan.model import Action, FileAction
 from scisync.plan.planner import make_plan
 from scisync.plan.query_downloads import dataset_folder
 
@@ -145,3 +146,29 @@ def test_members_of_a_removed_query_download_are_forgotten() -> None:
 )
 def test_lock_entries_name_their_query_download(key: str, owner: str | None) -> None:
     assert query_download_of(key) == owner
+
+
+def test_each_member_sees_the_present_files_of_its_own_folder_only() -> None:
+    first, second = dataset_folder("Run", "p/1"), dataset_folder("Run", "p/2")
+    same = {"sha256": "00"}
+    present = {
+        path: PresentFile(path, 3, "b3", checksums)
+        for path, checksums in [
+            (f"{first}/a.dat", same),  # the catalogue's file: kept
+            (f"{second}x/a.dat", same),  # another folder that starts with the same name
+            (f"{second}/sub/a.dat", same),  # not the path the catalogue lists
+            ("a.dat", same),  # outside every member's folder
+        ]
+    }
+    download = replace(_download(), present=present)
+    plan = make_plan(
+        state(downloads=(download,)),
+        _observed(_dataset("p/1", "Run"), _dataset("p/2", "Run")),
+        None,
+        FINGERPRINT,
+    )
+    kept = {c.key: [(f.path, f.action, f.needs_transfer) for f in c.files] for c in plan.changes}
+    assert kept == {
+        f"runs/{first}": [("a.dat", FileAction.KEEP, False)],
+        f"runs/{second}": [("a.dat", FileAction.ADD, True)],
+    }
