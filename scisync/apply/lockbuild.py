@@ -70,9 +70,9 @@ def _download_entry(
     missing: the plan's own)."""
 
     def blake3s() -> Iterator[str | None]:
-        known = len(digests)
-        for index, f in enumerate(change.files):
-            yield (digests[index] if index < known else None) or f.blake3
+        found = iter(digests)
+        for f in change.files:
+            yield next(found, None) or f.blake3
 
     def files() -> tuple[LockedFile, ...]:
         rows = sorted(zip(change.files, blake3s(), strict=True), key=lambda row: row[0].path)

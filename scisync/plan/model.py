@@ -10,7 +10,7 @@ do not exist yet appear as ``{"$ref": "<address>"}`` in bodies and as
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import FrozenInstanceError, dataclass
 from enum import StrEnum
 from typing import cast
@@ -237,6 +237,33 @@ class PackedFileChanges(TupleLike[FileChange]):
             remote=self._remote.full(index, path),
             needs_transfer=bool(self._transfers[index]),
         )
+
+    def __iter__(self) -> Iterator[FileChange]:
+        # Read whole, column by column (each iterates in C), not value by value through
+        # index checks: the executor and the lockfile read a download's files a few times.
+        actions, transfers = self._ACTIONS, self._transfers
+        local, remote = self._local, self._remote
+        for index, (path, size, action, blake3, algorithm, value) in enumerate(
+            zip(
+                self._paths,
+                self._sizes,
+                self._actions,
+                self._blake3,
+                self._algorithms,
+                self._checksums,
+                strict=True,
+            )
+        ):
+            yield FileChange(
+                path=path,
+                action=actions[action],
+                size=size,
+                blake3=blake3,
+                checksum=value if algorithm is None else f"{algorithm}:{value}",
+                local=local.full(index, path),
+                remote=remote.full(index, path),
+                needs_transfer=bool(transfers[index]),
+            )
 
     def __len__(self) -> int:
         return len(self._paths)
