@@ -51,7 +51,7 @@ from scisync.plan.model import Action, Fingerprint, Plan, ResourceKind
 from scisync.plan.planner import PlanOptions, make_plan
 from scisync.scicat.auth import ExpiringToken, open_catalog
 from scisync.scicat.client import ScicatClient
-from scisync.scicat.http import RetryListener
+from scisync.scicat.http import RetryListener, stop_idle_watchdog
 from scisync.storage.base import RemotePath, Storage
 
 if TYPE_CHECKING:
@@ -236,7 +236,10 @@ def _gather(
         # A collaborator pulling data has the manifest but not the producer's local files.
         manifest = replace(manifest, datasets=(), samples=())
     # The local folders are walked for their stamps (half of them in a child process)
-    # while the lockfile is read and SciCat answers the marker query.
+    # while the lockfile is read and SciCat answers the marker query.  The walk forks only
+    # in a single-threaded process: the deadline thread of the requests made so far (the
+    # token check) is ended first.
+    stop_idle_watchdog()
     with StampWalk(manifest.datasets) as walk:
         return _gather_with(project, connection, manifest, walk, locked, resuming, settle)
 

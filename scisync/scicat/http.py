@@ -23,7 +23,10 @@ retrying cannot fix a wrong URL or a missing CA bundle.)
 
 from __future__ import annotations
 
+import heapq
 import ipaddress
+import itertools
+import os
 import random
 import socket
 import threading
@@ -146,15 +149,15 @@ class _Deadline:
     The read timeout only bounds the silence between two bytes; this bounds the whole
     exchange, headers included.  The shutdown makes the blocked read return, and the
     exchange then reports the deadline (``fired``) instead of a broken connection.
+    The :data:`_watchdog` thread watches every exchange's deadline at once.
     """
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, watchdog: Watchdog | None = None) -> None:
         self.seconds = seconds
         self.fired = False
         self._lock = threading.Lock()
         self._sockets: list[socket.socket] = []
-        self._timer = threading.Timer(seconds, self._fire)
-        self._timer.daemon = True
+        self._watchdog = _watchdog if watchdog is None else watchdog
 
     def watch(self, sock: socket.socket | None) -> None:
         if sock is None:
@@ -165,20 +168,133 @@ class _Deadline:
             else:
                 self._sockets.append(sock)
 
-    def _fire(self) -> None:
+    def fire(self) -> None:
         with self._lock:
             self.fired = True
             for sock in self._sockets:
                 _shutdown(sock)
 
     def __enter__(self) -> _Deadline:
-        self._timer.start()
+        self._watchdog.add(self, time.monotonic() + self.seconds)
         _current.deadline = self
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._timer.cancel()
+        self._watchdog.cancel(self)
         _current.deadline = None
+
+
+class Watchdog:
+    """One thread that fires the deadlines of all exchanges, whichever thread runs them.
+
+    A thread per exchange (a ``threading.Timer``) cost a thread start and its wake-up per
+    request, most of it waiting for the interpreter lock behind busy upload workers.
+    Deadlines wait in a heap ordered by due time; one condition variable wakes the thread
+    when an earlier one arrives.  :meth:`cancel` and the firing hold the same lock, so a
+    deadline cancelled (its exchange over, its connection back in the pool) never fires.
+
+    The thread exits once it has watched nothing for ``idle_exit`` seconds, and
+    :meth:`stop_if_idle` ends it at once: the plan's stamp walk forks only while this
+    process runs a single thread (:mod:`scisync.desired.stamps`).
+    """
+
+    def __init__(self, idle_exit: float = 1.0) -> None:
+        self.idle_exit = idle_exit
+        self._cond = threading.Condition(threading.Lock())
+        self._heap: list[tuple[float, int, _Deadline]] = []
+        self._live: set[_Deadline] = set()  # added, neither cancelled nor fired yet
+        self._order = itertools.count()  # ties in due time: first added fires first
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self._idle_since = 0.0  # when the last live deadline went
+        self._wakes_at = 0.0  # when the thread's current wait ends at the latest
+
+    def add(self, deadline: _Deadline, due: float) -> None:
+        """Watch *deadline*: at *due* (``time.monotonic``) it fires unless cancelled."""
+        with self._cond:
+            heapq.heappush(self._heap, (due, next(self._order), deadline))
+            self._live.add(deadline)
+            if self._thread is None:
+                self._stopping = False
+                self._thread = threading.Thread(
+                    target=self._run, name="scisync-deadlines", daemon=True
+                )
+                self._thread.start()
+            elif due < self._wakes_at:
+                self._cond.notify()  # due before the thread next looks
+            if len(self._heap) > 2 * len(self._live) + 64:
+                # cancelled entries wait in the heap until their due time: bound them
+                self._heap = [entry for entry in self._heap if entry[2] in self._live]
+                heapq.heapify(self._heap)
+
+    def cancel(self, deadline: _Deadline) -> None:
+        """Stop watching *deadline*; once this returns it can no longer fire."""
+        with self._cond:
+            self._live.discard(deadline)
+            if not self._live:
+                self._heap.clear()
+                self._idle_since = time.monotonic()
+
+    def stop_if_idle(self) -> None:
+        """End the thread now if it watches nothing, and wait (at most ``idle_exit``) until
+        it has exited.  An exchange started meanwhile keeps it running until that ends."""
+        with self._cond:
+            thread = self._thread
+            if thread is None or self._live:
+                return
+            self._stopping = True
+            self._cond.notify()
+        thread.join(self.idle_exit)
+
+    @property
+    def running(self) -> bool:
+        with self._cond:
+            return self._thread is not None
+
+    def _run(self) -> None:
+        """Fire what is due; look again at the next due time, or after ``idle_exit`` at the
+        latest (nobody wakes the thread when an exchange ends: that would cost a switch
+        per request); exit when idle."""
+        with self._cond:
+            self._idle_since = time.monotonic()
+            while True:
+                now = time.monotonic()
+                self._fire_due(now)
+                if self._live:
+                    wait = min(self._heap[0][0] - now, self.idle_exit)
+                else:
+                    if self._stopping or now - self._idle_since >= self.idle_exit:
+                        self._thread = None
+                        return
+                    wait = self._idle_since + self.idle_exit - now
+                self._wakes_at = now + wait
+                self._cond.wait(wait)
+
+    def _fire_due(self, now: float) -> None:
+        heap = self._heap
+        while heap and (heap[0][0] <= now or heap[0][2] not in self._live):
+            _, _, deadline = heapq.heappop(heap)
+            if deadline in self._live:
+                self._live.discard(deadline)
+                deadline.fire()
+                if not self._live:
+                    self._idle_since = now
+
+    def _forget_after_fork(self) -> None:
+        """In a forked child the thread does not exist: start from nothing."""
+        self._cond = threading.Condition(threading.Lock())
+        self._heap, self._live, self._thread = [], set(), None
+
+
+_watchdog = Watchdog()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_watchdog._forget_after_fork)
+
+
+def stop_idle_watchdog() -> None:
+    """End the deadline thread if no exchange is in flight (before a fork, see
+    :class:`Watchdog`)."""
+    _watchdog.stop_if_idle()
 
 
 def _shutdown(sock: socket.socket) -> None:
