@@ -395,7 +395,7 @@ def plan(
     if locked:
         require_lockfile(project)
     journal = Journal(project.state_dir / "journal.jsonl")
-    resuming = frozenset(e.address for e in journal.entries() if e.step == "register-files")
+    resuming = journal.registering()
     with _without_cyclic_gc():
         inputs, observed = _gather(
             project,

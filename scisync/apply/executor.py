@@ -319,9 +319,14 @@ class Applier:
         uploads = [f for f in change.files if f.action is FileAction.ADD and f.needs_transfer]
         if uploads:
             self._upload(change, uploads)
+        new_files = [f for f in change.files if f.action is FileAction.ADD]
+        # A new dataset's create intent announces its file registration too (one fsync for
+        # both).  A replacement does not: until its POST, its address names the published
+        # dataset it replaces, whose file list a resumed plan must not treat as unfinished.
+        registers = len(new_files) if change.action is Action.CREATE else 0
         fresh = False  # created by this very request: nothing can be registered in it yet
         if change.action in (Action.CREATE, Action.REPLACE):
-            pid, fresh = self._create_dataset(change, context)
+            pid, fresh = self._create_dataset(change, context, registers=registers)
         else:
             assert change.pid is not None
             pid = change.pid
@@ -336,9 +341,9 @@ class Applier:
                     ),
                 )
         self.results.pids[change.address] = pid
-        new_files = [f for f in change.files if f.action is FileAction.ADD]
         if new_files:
-            self._register_files(change, pid, new_files, context, fresh=fresh)
+            announced = fresh and registers > 0
+            self._register_files(change, pid, new_files, context, fresh, announced)
         aids: dict[str, str] = {}
         for attachment in change.attachments:
             aids[attachment.caption] = self._attach(change, pid, attachment, context)
@@ -382,8 +387,14 @@ class Applier:
         self.events(StepFinished(change.address, "upload", _files(len(files))))
         checkpoint(f"after-upload:{change.address}")
 
-    def _create_dataset(self, change: ResourceChange, context: str) -> tuple[str, bool]:
-        """The new dataset's pid, and whether this call's POST created it."""
+    def _create_dataset(
+        self, change: ResourceChange, context: str, *, registers: int
+    ) -> tuple[str, bool]:
+        """The new dataset's pid, and whether this call's POST created it.
+
+        Its intent announces the *registers* files registered right after: that fsync'd
+        line is what a resumed plan reads (``Journal.registering``), so the register-files
+        intent of a dataset this call created needs no fsync of its own."""
         assert change.body is not None and change.marker is not None
         resumed = self._resumed_pids.get(change.address)
         if resumed is not None:
@@ -392,7 +403,9 @@ class Applier:
         assert isinstance(body, dict)
         self.cancel.check()
         self.events(StepStarted(change.address, "create-dataset"))
-        self.journal.record("intent", "create-dataset", change.address, marker=change.marker)
+        self.journal.record(
+            "intent", "create-dataset", change.address, marker=change.marker, registers=registers
+        )
         checkpoint(f"before-create:{change.address}")
         # No look-up first: the plan was made from SciCat's state a moment ago (a saved plan
         # is re-checked against it), and the apply lock keeps other applies out.
@@ -433,11 +446,15 @@ class Applier:
         pid: str,
         files: Sequence[FileChange],
         context: str,
-        *,
         fresh: bool,
+        announced: bool,
     ) -> None:
         self.cancel.check()
-        self.journal.record("intent", "register-files", change.address, pid=pid, files=len(files))
+        # announced: the fsync'd create intent of this run already says it (Journal.record)
+        address, count = change.address, len(files)
+        self.journal.record(
+            "intent", "register-files", address, announced=announced, pid=pid, files=count
+        )
         checkpoint(f"before-register:{change.address}")
         registered: set[str] = set()
         if not fresh:

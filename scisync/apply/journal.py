@@ -38,7 +38,9 @@ class Journal:
     """Append-only, thread-safe; every intent the next run relies on is fsync'd first.
 
     An intent is fsync'd before its side effect, except for the steps in
-    :data:`SELF_REPAIRING_STEPS`; a "done" line is written but not fsync'd on its own.
+    :data:`SELF_REPAIRING_STEPS` and a step an fsync'd intent announced (a new dataset's
+    registration: one fsync per dataset instead of two); a "done" line is written but not
+    fsync'd on its own.
     The next fsync'd intent (same file, appended in order) makes those durable too.  One
     lost to a power cut only means a step is redone or an upload is reported less
     precisely, and every step is safe to redo.  Threads whose intents are waiting share
@@ -68,7 +70,12 @@ class Journal:
             )
         return found
 
-    def record(self, phase: str, step: str, address: str, **data: Json) -> None:
+    def record(
+        self, phase: str, step: str, address: str, *, announced: bool = False, **data: Json
+    ) -> None:
+        """Append one line; an intent is on disk when this returns (see the class), unless
+        *announced*: an fsync'd intent of this run already announced the step (a new
+        dataset's create intent announces its file registration, :meth:`registering`)."""
         line = json.dumps(
             {"phase": phase, "step": step, "address": address, "data": data}, sort_keys=True
         )
@@ -82,7 +89,7 @@ class Journal:
                 stream.write(line + "\n")
             self._written += 1
             mine = self._written
-        if phase == "intent" and step not in SELF_REPAIRING_STEPS:
+        if phase == "intent" and step not in SELF_REPAIRING_STEPS and not announced:
             self._sync(mine)
 
     def _sync(self, line: int) -> None:
@@ -98,6 +105,18 @@ class Journal:
             finally:
                 os.close(fd)
             self._synced = covered
+
+    def registering(self) -> frozenset[str]:
+        """Addresses whose file registration an earlier run may have begun, so a partly
+        registered file list is completed, not refused: every register-files line, and
+        every create-dataset intent that announced one (``registers``: its register-files
+        intent follows unsynced, and a power cut may take it)."""
+        return frozenset(
+            entry.address
+            for entry in self.entries()
+            if entry.step == "register-files"
+            or (entry.step == "create-dataset" and entry.data.get("registers"))
+        )
 
     def created_pids(self) -> dict[str, str]:
         """address -> pid for every create an earlier run completed."""
