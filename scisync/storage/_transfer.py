@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import itertools
 import os
 import secrets
 import threading
@@ -27,8 +28,26 @@ Result = TypeVar("Result")
 
 
 def temp_name(final_name: str) -> str:
-    """``.<name>.scisync-tmp-<random>``: hidden, recognisable, unique per attempt."""
-    return f".{final_name}{TEMP_MARKER}{secrets.token_hex(6)}"
+    """``.<name>.scisync-tmp-<random>``: hidden, recognisable, unique per attempt.
+
+    The random part is this process's own random prefix and a counter: unique within
+    the process without a ``getrandom`` call per file (a small-file upload makes one
+    temporary per file), and across processes (a killed run's temporaries) by the prefix.
+    """
+    return f".{final_name}{TEMP_MARKER}{_temp_prefix}{next(_temp_counter):x}"
+
+
+def _new_temp_prefix() -> None:
+    global _temp_prefix, _temp_counter
+    _temp_prefix = secrets.token_hex(6)
+    _temp_counter = itertools.count()
+
+
+_temp_prefix = ""
+_temp_counter = itertools.count()
+_new_temp_prefix()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_temp_prefix)  # a child's names are its own
 
 
 def is_temp_name(name: str) -> bool:
