@@ -13,7 +13,11 @@ from urllib.parse import quote
 
 import pytest
 import requests
-from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
+from selenium.common.exceptions import (
+    StaleElementReferenceException,
+    TimeoutException,
+    WebDriverException,
+)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
@@ -25,23 +29,62 @@ DATASET = "Silicon calibration scan"
 SCREENSHOT = Path(__file__).parents[3] / "docs" / "sandbox-dataset-page.png"
 
 
-def _submit(page: Any, button: Any) -> None:
+def _submit(page: Any, by: str, value: str) -> None:
     """Click a link or a form's button, and wait for the page it leads to.
 
     A click only starts the navigation (for a form, a POST and then a 303 redirect): looking
     at the page straight after it can still see the old one (CI did), so wait until the old
-    document is gone.
+    document is gone and the new one has loaded.  The element is found again if the page
+    was replaced between finding and clicking it (CI saw Chromium refuse the click: "node
+    ... does not belong to the document"); a refused click dispatched nothing, so trying
+    again is safe.
     """
-    old = page.find_element(By.TAG_NAME, "html")
-    button.click()
-    WebDriverWait(page, 30).until(expected_conditions.staleness_of(old))
+
+    def clicked(driver: Any) -> Any:
+        try:
+            old = driver.find_element(By.TAG_NAME, "html")
+            driver.find_element(by, value).click()
+        except WebDriverException as exc:
+            if not _detached(exc):
+                raise
+            return False
+        return old
+
+    old = WebDriverWait(page, 30).until(clicked)
+    WebDriverWait(page, 30).until(_gone(old))
+    WebDriverWait(page, 30).until(
+        lambda driver: driver.execute_script("return document.readyState") == "complete"
+    )
+
+
+def _gone(element: Any) -> Any:
+    """A wait condition: *element*'s document was replaced (see :func:`_detached`)."""
+
+    def check(driver: Any) -> bool:
+        try:
+            element.is_enabled()
+        except WebDriverException as exc:
+            if not _detached(exc):
+                raise
+            return True
+        return False
+
+    return check
+
+
+def _detached(exc: WebDriverException) -> bool:
+    """An element whose document was replaced: Chromium reports it as a stale element, or
+    (racing the replacement) as "node ... does not belong to the document"."""
+    return isinstance(exc, StaleElementReferenceException) or (
+        "does not belong to the document" in str(exc)
+    )
 
 
 def _sign_in(page: Any, server: SandboxServer, password: str = "sandbox-ingestor") -> None:
     page.get(server.web_url + "login")
     page.find_element(By.ID, "username").send_keys("ingestor")
     page.find_element(By.ID, "password").send_keys(password)
-    _submit(page, page.find_element(By.CSS_SELECTOR, "form.login button[type=submit]"))
+    _submit(page, By.CSS_SELECTOR, "form.login button[type=submit]")
 
 
 def _names(page: Any) -> list[str]:
@@ -92,7 +135,7 @@ def test_the_login_form_refuses_a_wrong_password_then_signs_in_and_out(
     _sign_in(page, served)
     assert page.find_element(By.ID, "signed-in-user").text == "ingestor"
     _shows_names(page, [DATASET])
-    _submit(page, page.find_element(By.CSS_SELECTOR, ".who form button"))
+    _submit(page, By.CSS_SELECTOR, ".who form button")
     assert not page.find_elements(By.ID, "signed-in-user")
     # An empty table would also "match" a page still loading: wait for its own message.
     WebDriverWait(page, 30).until(
@@ -105,7 +148,7 @@ def test_the_dataset_page_shows_files_plot_sample_and_lineage(
     page: Any, served: SandboxServer
 ) -> None:
     _sign_in(page, served)
-    _submit(page, page.find_element(By.LINK_TEXT, DATASET))
+    _submit(page, By.LINK_TEXT, DATASET)
     assert page.find_element(By.ID, "dataset-name").text == DATASET
     rows = page.find_elements(By.CSS_SELECTOR, "#files tbody tr")
     cells = [[td.text for td in row.find_elements(By.TAG_NAME, "td")] for row in rows]
@@ -130,7 +173,7 @@ def test_the_dataset_page_shows_files_plot_sample_and_lineage(
     if path is not None:
         page.set_window_size(1100, 1400)
         page.save_screenshot(str(path))
-    _submit(page, page.find_element(By.LINK_TEXT, "Silicon powder, batch 1"))
+    _submit(page, By.LINK_TEXT, "Silicon powder, batch 1")
     assert page.find_element(By.ID, "sample-name").text == "Silicon powder, batch 1"
     assert DATASET in page.find_element(By.CSS_SELECTOR, "ul.links").text
 
@@ -145,12 +188,12 @@ def test_search_narrows_the_list(page: Any, served: SandboxServer) -> None:
     _shows_names(page, [DATASET, "Water background", "Empty cell"])
     box = page.find_element(By.ID, "q")
     box.send_keys("SILICON\n")
-    WebDriverWait(page, 30).until(expected_conditions.staleness_of(box))
+    WebDriverWait(page, 30).until(_gone(box))
     _shows_names(page, [DATASET])
     box = page.find_element(By.ID, "q")
     box.clear()
     box.send_keys("background\n")  # a keyword
-    WebDriverWait(page, 30).until(expected_conditions.staleness_of(box))
+    WebDriverWait(page, 30).until(_gone(box))
     _shows_names(page, ["Empty cell", "Water background"])
     page.get(served.web_url + "?q=nothing-like-this")
     assert page.find_element(By.ID, "no-results").is_displayed()
@@ -194,7 +237,7 @@ def test_published_data_registered_for_all_private_for_its_owner(
     registered = _publication(served, "Silicon lattice paper", "registered")
     private = _publication(served, "Draft on silicon", "private")
     page.get(served.web_url)
-    _submit(page, page.find_element(By.LINK_TEXT, "Published data (DOIs)"))
+    _submit(page, By.LINK_TEXT, "Published data (DOIs)")
     assert page.find_element(By.TAG_NAME, "h1").text == "Published data"
     assert "Silicon lattice paper" in _titles(page)
     assert "Draft on silicon" not in page.page_source
@@ -207,15 +250,15 @@ def test_published_data_registered_for_all_private_for_its_owner(
     _sign_in(page, served)
     page.get(served.web_url + "publisheddata")
     assert {"Draft on silicon", "Silicon lattice paper"} <= set(_titles(page))
-    _submit(page, page.find_element(By.LINK_TEXT, "Draft on silicon"))
+    _submit(page, By.LINK_TEXT, "Draft on silicon")
     assert page.find_element(By.ID, "publication-title").text == "Draft on silicon"
     assert page.find_element(By.ID, "publication-status").text == "private"
     assert "Ada Lovelace" in page.find_element(By.ID, "publication-summary").text
-    _submit(page, page.find_element(By.LINK_TEXT, DATASET))  # the record links its dataset
+    _submit(page, By.LINK_TEXT, DATASET)  # the record links its dataset
     assert page.find_element(By.ID, "dataset-name").text == DATASET
     cited = page.find_element(By.CSS_SELECTOR, "section[aria-labelledby=h-publications]").text
     assert "Draft on silicon" in cited and "Silicon lattice paper" in cited
-    _submit(page, page.find_element(By.PARTIAL_LINK_TEXT, "Silicon lattice paper"))
+    _submit(page, By.PARTIAL_LINK_TEXT, "Silicon lattice paper")
     assert page.find_element(By.ID, "publication-doi").text == registered
 
 
