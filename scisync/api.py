@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from scisync._util import racy
 from scisync._util.hashing import CachedHasher
 from scisync._util.limits import SshLimits
 from scisync._util.secrets import register_secret
@@ -30,7 +31,7 @@ from scisync.apply.lockbuild import keeps_record, updated_lock
 from scisync.desired.build import build_desired, storage_roots
 from scisync.desired.ids import make_marker, rows_digest
 from scisync.desired.model import DesiredState, LocalFiles
-from scisync.desired.stamps import StampWalk
+from scisync.desired.stamps import LocalStamp, StampWalk
 from scisync.errors import LockfileError, PlanError
 from scisync.lock.filelock import ApplyLock
 from scisync.lock.io import check_lists, lock_digest, read_lock, write_lock
@@ -42,6 +43,7 @@ from scisync.observe.model import ObservedDataset, ObservedState
 from scisync.observe.observe import observe, observed_digest
 from scisync.observe.settled import (
     SETTLED_FILE,
+    Candidate,
     SettledStamps,
     current_stamps,
     settled_datasets,
@@ -218,8 +220,8 @@ class PlanInputs:
     desired: DesiredState
     recorded: Lockfile
     fingerprint: Fingerprint
-    # key -> settled stamp of every dataset that can be settled (scisync.observe.settled)
-    stamps: Mapping[str, str] = field(default_factory=dict)
+    # key -> every dataset that can be settled, with its stamp (scisync.observe.settled)
+    stamps: Mapping[str, Candidate] = field(default_factory=dict)
 
 
 def _gather(
@@ -276,7 +278,7 @@ def _gather_with(
         local = walk.result()
         found_by_marker: Mapping[str, Sequence[ObservedDataset]] = found.result()
     current = current_stamps(manifest, recorded, local, found_by_marker, resuming)
-    settled = settled_datasets(current, known)
+    settled = settled_datasets(current, known, racy.now_ns())
     if known:
         found_by_marker = _with_file_lists(catalog, manifest, found_by_marker, settled)
     check_lists(recorded, settled)  # every lockfile list this plan may read: refused now
@@ -294,8 +296,7 @@ def _gather_with(
         lockfile=lock_digested.result(),
         observed=observed_digest(observed),
     )
-    stamps = {key: candidate.stamp for key, candidate in current.items()}
-    return PlanInputs(desired, recorded, fingerprint, stamps), observed
+    return PlanInputs(desired, recorded, fingerprint, current), observed
 
 
 def _with_file_lists(
@@ -319,7 +320,7 @@ def _with_file_lists(
 
 
 def _desired_digest(
-    manifest_digest: str, desired: DesiredState, local: Mapping[str, str | None]
+    manifest_digest: str, desired: DesiredState, local: Mapping[str, LocalStamp | None]
 ) -> str:
     """The manifest side of a saved plan's fingerprint: a dataset with a local stamp is
     digested by it (it moves with any file), one without by its files' content; the same
@@ -328,7 +329,7 @@ def _desired_digest(
     for dataset in desired.datasets:
         stamp = local.get(dataset.key)
         if stamp is not None:
-            rows.append([dataset.key, "local", stamp])
+            rows.append([dataset.key, "local", stamp.digest])
             continue
         files = LocalFiles.of(dataset.files)  # by columns: no LocalFile per file
         rows.extend(
@@ -341,7 +342,9 @@ def _desired_digest(
 
 def _record_settled(project: Project, inputs: PlanInputs, the_plan: Plan) -> None:
     """Record the settled stamps (scisync.observe.settled) of the datasets this plan found
-    unchanged with a lockfile entry its apply writes back as it is; forget the others."""
+    unchanged with a lockfile entry its apply writes back as it is; forget the others.
+    A settled dataset keeps its record as it is (the racy rule let it vouch); one planned
+    in full is recorded with the time of this plan's walk (scisync._util.racy)."""
     store = SettledStamps(project.state_dir / SETTLED_FILE)
     keys = {spec.key for spec in project.manifest.datasets}
     stamps = {key: stamp for key, stamp in store.stamps.items() if key in keys}
@@ -350,14 +353,16 @@ def _record_settled(project: Project, inputs: PlanInputs, the_plan: Plan) -> Non
     for change in the_plan.changes:
         if change.kind is not ResourceKind.DATASET:
             continue
-        stamp = inputs.stamps.get(change.key)
+        candidate = inputs.stamps.get(change.key)
+        if change.key in settled and change.key in stamps:
+            continue
         unchanged = change.key in settled or (
             change.action is Action.NOOP
             and change.address not in conflicted
             and keeps_record(change, inputs.recorded.datasets.get(change.key))
         )
-        if stamp is not None and unchanged:
-            stamps[change.key] = stamp
+        if candidate is not None and unchanged:
+            stamps[change.key] = candidate.recorded
         else:
             stamps.pop(change.key, None)
     store.save(stamps)

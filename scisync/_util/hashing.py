@@ -3,7 +3,8 @@
 Local files are hashed with blake3 (fast, multithreaded) plus, when SciCat or a lockfile
 records another algorithm, that one too, from the same read.  :class:`HashCache` remembers
 digests by (size, mtime_ns, ctime_ns, inode) so an unchanged file is never read twice, which is what
-makes a no-op ``scisync plan`` cheap on a large dataset.
+makes a no-op ``scisync plan`` cheap on a large dataset; a file changed too shortly before
+it was hashed is read again (:mod:`scisync._util.racy`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import blake3 as _blake3
 
+from scisync._util import racy
 from scisync.errors import StorageError, os_error_hint
 
 SUPPORTED_ALGORITHMS = ("blake3", "sha256", "sha1", "md5", "blake2b")
@@ -156,6 +158,12 @@ def _stat_stamp(st: os.stat_result) -> tuple[int, int, int, int]:
     return (size, mtime_ns, ctime_ns, inode)
 
 
+def _column_time(value: int) -> int:
+    """A time as SQLite can hold it: past 2**63 ns (year 2262) it saturates, so a file
+    stamped that far in the future stays racy instead of wrapping into the past."""
+    return min(value, _SIGNED - 1)
+
+
 _LOOKUP_BATCH = 500
 """Paths per SELECT of :meth:`HashCache.lookup_many` (SQLite's limit on bound values is
 999 in old builds)."""
@@ -166,18 +174,23 @@ CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY,
     size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL,
     inode INTEGER NOT NULL,
+    recorded_ns INTEGER NOT NULL, newest_ns INTEGER NOT NULL,
     {", ".join(f"{name} TEXT" for name in SUPPORTED_ALGORITHMS)}
 ) WITHOUT ROWID
 """
-# A row hashed again with the same stamp keeps the digests it had and gains the new ones;
-# a row whose stamp moved keeps only the new ones.
+# A row hashed again with the same stamp keeps the digests it had and gains the new ones,
+# if the rule still lets the old row vouch (`vouches`, the rule registered as an SQL
+# function): the file cannot have changed since.  A racy row's digests may be of content
+# that is gone, and a row whose stamp moved keeps only the new ones.
 _SAME_STAMP = (
     "(size, mtime_ns, ctime_ns, inode) = "
-    "(excluded.size, excluded.mtime_ns, excluded.ctime_ns, excluded.inode)"
+    "(excluded.size, excluded.mtime_ns, excluded.ctime_ns, excluded.inode) "
+    f"AND vouches(newest_ns, recorded_ns, ?{8 + len(SUPPORTED_ALGORITHMS)})"
 )
+_PLACES = ", ".join(f"?{number}" for number in range(1, 8 + len(SUPPORTED_ALGORITHMS)))
 _UPSERT = (
-    f"INSERT INTO files (path, size, mtime_ns, ctime_ns, inode, {_COLUMNS}) "
-    f"VALUES (?, ?, ?, ?, ?{', ?' * len(SUPPORTED_ALGORITHMS)}) "
+    f"INSERT INTO files (path, size, mtime_ns, ctime_ns, inode, recorded_ns, newest_ns, "
+    f"{_COLUMNS}) VALUES ({_PLACES}) "
     "ON CONFLICT (path) DO UPDATE SET "
     + ", ".join(
         f"{name} = CASE WHEN {_SAME_STAMP} THEN coalesce(excluded.{name}, {name}) "
@@ -185,10 +198,14 @@ _UPSERT = (
         for name in SUPPORTED_ALGORITHMS
     )
     + ", size = excluded.size, mtime_ns = excluded.mtime_ns, "
-    "ctime_ns = excluded.ctime_ns, inode = excluded.inode"
+    "ctime_ns = excluded.ctime_ns, inode = excluded.inode, "
+    "recorded_ns = excluded.recorded_ns, newest_ns = excluded.newest_ns"
 )
 
-Row = tuple[Any, ...]  # (path, size, mtime_ns, ctime_ns, inode, *SUPPORTED_ALGORITHMS)
+Row = tuple[Any, ...]
+"""(path, size, mtime_ns, ctime_ns, inode, recorded_ns, newest_ns, *SUPPORTED_ALGORITHMS)"""
+_RECORDED = 5
+_FIRST_DIGEST = 7
 
 _DIGEST_SHAPES = {
     name: re.compile(f"[0-9a-f]{{{length}}}")
@@ -217,7 +234,9 @@ class HashCache:
     re-hashing, it never stops a run.
     """
 
-    VERSION = 2  # 1 was a JSON document (hashcache.json), read whole into memory
+    VERSION = 3
+    """1 was a JSON document (hashcache.json), read whole into memory; 2 had no recorded
+    times (its rows may be racy: such a cache is started afresh, one re-read of each file)."""
 
     def __init__(self, file: Path) -> None:
         self.file = file
@@ -237,6 +256,7 @@ class HashCache:
                 tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
                 if version != self.VERSION and tables:
                     raise sqlite3.DatabaseError("another version")
+                db.create_function("vouches", 3, _sql_vouches, deterministic=True)
                 db.execute("PRAGMA synchronous = NORMAL")
                 db.execute(_SCHEMA)
                 db.execute(f"PRAGMA user_version = {self.VERSION}")
@@ -269,7 +289,8 @@ class HashCache:
             for start in range(0, len(keys), _LOOKUP_BATCH):
                 chunk = keys[start : start + _LOOKUP_BATCH]
                 query = (
-                    f"SELECT path, size, mtime_ns, ctime_ns, inode, {_COLUMNS} FROM files "
+                    "SELECT path, size, mtime_ns, ctime_ns, inode, recorded_ns, newest_ns, "
+                    f"{_COLUMNS} FROM files "
                     f"WHERE path IN ({', '.join('?' * len(chunk))})"
                 )
                 for row in self._db.execute(query, chunk):
@@ -292,25 +313,40 @@ class HashCache:
         algorithms: Sequence[str],
     ) -> list[dict[str, str] | None]:
         """:meth:`lookup` for many files at once: one lock, a few hundred paths per query."""
+        return [
+            None if row is None else digests
+            for row, digests in self._vouched(paths, stats, algorithms)
+        ]
+
+    def _vouched(
+        self,
+        paths: Sequence[Path | str],
+        stats: Sequence[os.stat_result],
+        algorithms: Sequence[str],
+    ) -> list[tuple[Row | None, dict[str, str]]]:
+        """Each file's row and its digests of *algorithms*, or (None, {}) when the row
+        cannot vouch for the file: none, another stamp, racy (:mod:`scisync._util.racy`),
+        or a digest missing or malformed."""
         wanted = [
-            (name, 5 + SUPPORTED_ALGORITHMS.index(name))
+            (name, _FIRST_DIGEST + SUPPORTED_ALGORITHMS.index(name))
             for name in dict.fromkeys(normalise_algorithm(a) for a in algorithms)
         ]
         keys = [_absolute(path) for path in paths]
         with self._lock:
             rows = self._rows(list(dict.fromkeys(keys)))
-        found: list[dict[str, str] | None] = []
+        now = racy.now_ns()
+        found: list[tuple[Row | None, dict[str, str]]] = []
         for key, st in zip(keys, stats, strict=True):
             row = rows.get(key)
-            if row is None or row[1:5] != _stat_stamp(st):
-                found.append(None)
+            if row is None or row[1:5] != _stat_stamp(st) or not _row_vouches(row, now):
+                found.append((None, {}))
                 continue
             digests = {name: row[column] for name, column in wanted}
             usable = all(
                 isinstance(value, str) and _DIGEST_SHAPES[name].fullmatch(value)
                 for name, value in digests.items()
             )
-            found.append(digests if usable else None)
+            found.append((row, digests) if usable else (None, {}))
         return found
 
     def voucher(
@@ -320,28 +356,61 @@ class HashCache:
         keys = [_absolute(path) for path in paths]
         with self._lock:
             rows = self._rows(list(dict.fromkeys(keys)))
-        column = 5 + SUPPORTED_ALGORITHMS.index("blake3")
-        known = [
-            (row[1:5], row[column]) if (row := rows.get(key)) is not None else None for key in keys
-        ]
+        column = _FIRST_DIGEST + SUPPORTED_ALGORITHMS.index("blake3")
+        known = [rows.get(key) for key in keys]
 
         def vouches(index: int, st: os.stat_result) -> bool:
-            entry = known[index]
-            return entry is not None and entry == (_stat_stamp(st), blake3s[index])
+            row = known[index]
+            return (
+                row is not None
+                and row[1:5] == _stat_stamp(st)
+                and row[column] == blake3s[index]
+                and _row_vouches(row, racy.now_ns())  # asked just before the link
+            )
 
         return vouches
 
-    def store(self, path: Path | str, st: os.stat_result, digests: Mapping[str, str]) -> None:
+    def store(
+        self,
+        path: Path | str,
+        st: os.stat_result,
+        digests: Mapping[str, str],
+        recorded_ns: int,
+        newest_ns: int | None = None,
+    ) -> None:
+        """Record *digests* of the file with stat *st*, read no earlier than *recorded_ns*
+        (:func:`scisync._util.racy.now_ns` taken before the read).  *newest_ns* is the
+        latest change the digests account for (default: the stat's own, see :meth:`carry`)."""
+        newest = racy.newest_change_ns(st) if newest_ns is None else newest_ns
         values = [digests.get(name) for name in SUPPORTED_ALGORITHMS]
+        times = (_column_time(recorded_ns), _column_time(newest))
+        row = (_absolute(path), *_stat_stamp(st), *times, *values, racy.now_ns())
         with self._lock:
             if self._db is None:
                 return
             try:
-                self._db.execute(_UPSERT, (_absolute(path), *_stat_stamp(st), *values))
+                self._db.execute(_UPSERT, row)
             except sqlite3.Error:
                 self._failed()
                 return
             self._dirty = True
+
+    def carry(
+        self,
+        path: Path | str,
+        before: os.stat_result,
+        after: os.stat_result,
+        algorithms: Sequence[str],
+    ) -> bool:
+        """Store the entry that vouches for *before* again under *after*, keeping when it
+        was recorded and the latest change it accounts for (see
+        :meth:`CachedHasher.follow_link` for when that is right); False if no entry vouches
+        for *before*."""
+        row, digests = self._vouched([path], [before], algorithms)[0]
+        if row is None:
+            return False
+        self.store(path, after, digests, row[_RECORDED], newest_ns=row[_RECORDED + 1])
+        return True
 
     def save(self) -> None:
         """Commit the entries stored since the last save (nothing to do: nothing written)."""
@@ -359,6 +428,22 @@ class HashCache:
         self.save()
         with self._lock:
             self._failed()
+
+
+def _sql_vouches(newest: object, recorded: object, now: int) -> bool:
+    """The racy rule as the SQL function ``vouches`` (a value edited by hand: no)."""
+    return (
+        type(newest) is int and type(recorded) is int and racy.stamp_vouches(newest, recorded, now)
+    )
+
+
+def _row_vouches(row: Row, now: int) -> bool:
+    recorded, newest = row[_RECORDED], row[_RECORDED + 1]
+    return (
+        isinstance(recorded, int)
+        and isinstance(newest, int)
+        and racy.stamp_vouches(newest, recorded, now)
+    )
 
 
 _P = TypeVar("_P", Path, str)
@@ -398,11 +483,12 @@ def hash_files(
 
     def work(item: tuple[_P, os.stat_result]) -> tuple[_P, dict[str, str]]:
         path, st = item
+        recorded = racy.now_ns()  # before the read: a write after it makes the row racy
         digests = _hash_small(path, st.st_size, wanted)
         if digests is None:
             digests = hash_file(Path(path), wanted)
         if cache is not None:
-            cache.store(path, st, digests)
+            cache.store(path, st, digests, recorded)
         return path, digests
 
     large = [item for item in to_read if item[1].st_size >= _THREADED_FROM]
@@ -540,8 +626,10 @@ class CachedHasher:
         return complete
 
     def record(self, path: Path | str, st: os.stat_result, digests: Mapping[str, str]) -> None:
-        """Store digests computed elsewhere (a download hashes what it copies)."""
-        self.cache.store(_absolute(path), st, digests)
+        """Store digests computed elsewhere (a download hashes what it copies), recorded
+        now: the file was just written, so its entry is racy (:mod:`scisync._util.racy`)
+        and the next look-up reads it once more; that read's entry then holds."""
+        self.cache.store(_absolute(path), st, digests, racy.now_ns())
         self._unsaved += 1
         if self._unsaved >= _SAVE_AFTER:
             self.flush()
@@ -569,6 +657,14 @@ class CachedHasher:
         The rule: the entry must hold for *before* (the stat taken just before the link)
         and *after* must differ from it in the ctime alone (same size, mtime, inode and
         device); anything else and nothing is carried (the next plan reads the file).
+
+        The carried entry keeps when it was recorded and the latest change it accounted
+        for (the mtime and ctime before the link), so the racy rule judges it as it judged
+        the entry before: the link's own fresh ctime does not make it racy.  Sound because
+        the entry vouched for *before*, whose mtime is then more than the margin old: any
+        write since would have moved the mtime, so only the link moved the ctime (short of
+        a write that puts the mtime back by hand within the link's clock tick, the one
+        change this rule accepts by its nature).
         """
         same_file = (before.st_dev, before.st_ino) == (after.st_dev, after.st_ino)
         same_content_stamp = (before.st_size, before.st_mtime_ns) == (
@@ -577,9 +673,10 @@ class CachedHasher:
         )
         if not (same_file and same_content_stamp):
             return
-        known = self.cache.lookup_many([_absolute(path)], [before], algorithms)[0]
-        if known is not None:
-            self.record(path, after, known)
+        if self.cache.carry(_absolute(path), before, after, algorithms):
+            self._unsaved += 1
+            if self._unsaved >= _SAVE_AFTER:
+                self.flush()
 
     def flush(self) -> None:
         """Commit the digests computed since the last commit.

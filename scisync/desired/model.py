@@ -47,7 +47,8 @@ class Hasher(Protocol):
 
     def record(self, path: Path | str, st: os.stat_result, digests: Mapping[str, str]) -> None:
         """Remember digests computed elsewhere (while downloading *path*; *st* its stat
-        since), so that a later :meth:`digests` need not read the file."""
+        since).  A file written just now is racy (:mod:`scisync._util.racy`): a later
+        :meth:`digests` still reads it once, and only that read's entry saves reads after."""
         ...
 
     def voucher(

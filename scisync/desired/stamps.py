@@ -9,6 +9,10 @@ to the entry moves the stamp.  Unrelated files beside the selected ones move it 
 the stamp may change when nothing that matters did (a full plan follows), never the
 other way round.
 
+A stamp also carries when its walk began and the latest mtime or ctime it saw: a stamp
+recorded while a file was changing may be *racy* (:mod:`scisync._util.racy`), and
+:mod:`scisync.observe.settled` lets only a stamp that is not vouch for a dataset.
+
 Where the walk cannot see everything a glob could reach (a symlink to a folder, a
 folder it cannot list, a missing base) there is no stamp (``None``): that dataset is
 always planned in full.
@@ -26,8 +30,10 @@ import stat
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from operator import attrgetter
 
+from scisync._util import racy
 from scisync.manifest.model import DatasetSpec, FileSelection
 
 _MAGIC = frozenset("*?[")
@@ -38,24 +44,53 @@ class _Unseen(Exception):
     """Part of what the dataset's globs may select is out of the walk's sight."""
 
 
-def local_stamp(spec: DatasetSpec) -> str | None:
+@dataclass(frozen=True)
+class LocalStamp:
+    """A dataset's local stamp: *digest* of the rows, *walked_ns* the clock
+    (:func:`scisync._util.racy.now_ns`) before the walk's first stat, *newest_ns* the
+    latest mtime or ctime among the entries walked (0 for none)."""
+
+    digest: str
+    walked_ns: int
+    newest_ns: int
+
+    def as_json(self) -> list[object]:
+        return [self.digest, self.walked_ns, self.newest_ns]
+
+    @classmethod
+    def from_json(cls, value: object) -> LocalStamp | None:
+        """The stamp a forked walker sent, or None for anything else."""
+        if not isinstance(value, list) or len(value) != 3:
+            return None
+        digest, walked, newest = value
+        if not isinstance(digest, str) or not all(
+            type(number) is int for number in (walked, newest)
+        ):
+            return None
+        return cls(digest, walked, newest)
+
+
+def local_stamp(spec: DatasetSpec) -> LocalStamp | None:
     """The dataset's local stamp, or None when it cannot be taken (see the module doc)."""
+    walked = racy.now_ns()
     rows: list[str] = [repr(spec)]
+    newest = [0]
     try:
         for selection in spec.files:
             follow = selection.follow_symlinks
             for folder, depth in _walk_roots(selection):
-                _walk_root(folder, depth, follow, rows)
+                _walk_root(folder, depth, follow, rows, newest)
         for attachment in spec.attachments:
             image = os.fspath(attachment.image)
-            rows.append(_row(image, os.stat(image)))
+            rows.append(_row(image, os.stat(image), newest))
     except (OSError, _Unseen):
         return None
     # One digest update of all rows: per-row updates cost more than the rows themselves.
-    return hashlib.sha256("".join(rows).encode(errors="surrogateescape")).hexdigest()
+    digest = hashlib.sha256("".join(rows).encode(errors="surrogateescape")).hexdigest()
+    return LocalStamp(digest, walked, newest[0])
 
 
-def local_stamps(specs: Sequence[DatasetSpec]) -> dict[str, str | None]:
+def local_stamps(specs: Sequence[DatasetSpec]) -> dict[str, LocalStamp | None]:
     """``local_stamp`` of every dataset, keyed by dataset key, on the calling thread.
 
     Threads were tried: a ``stat`` is too short for them to overlap anything, and four
@@ -106,7 +141,7 @@ class StampWalk:
                 os.waitpid(pid, 0)
             os.close(read_end)
 
-    def result(self) -> dict[str, str | None]:
+    def result(self) -> dict[str, LocalStamp | None]:
         """Every dataset's stamp (this process's share walked now)."""
         started = time.monotonic()
         stamps = local_stamps(self._specs[: self._split])
@@ -153,7 +188,10 @@ def _fork_walk(specs: Sequence[DatasetSpec]) -> tuple[int, int] | None:
         status = 1
         try:
             os.close(read_end)
-            data = json.dumps(local_stamps(specs)).encode()
+            walked = local_stamps(specs)
+            data = json.dumps(
+                {key: None if stamp is None else stamp.as_json() for key, stamp in walked.items()}
+            ).encode()
             with os.fdopen(write_end, "wb") as out:
                 out.write(data)
             status = 0
@@ -163,7 +201,7 @@ def _fork_walk(specs: Sequence[DatasetSpec]) -> tuple[int, int] | None:
     return pid, read_end
 
 
-def _child_result(pid: int, read_end: int, deadline: float) -> dict[str, str | None] | None:
+def _child_result(pid: int, read_end: int, deadline: float) -> dict[str, LocalStamp | None] | None:
     """The child's stamps, or None when it failed or missed *deadline* (a monotonic time;
     then it is killed and the caller walks its share itself)."""
     chunks: list[bytes] = []
@@ -189,11 +227,12 @@ def _child_result(pid: int, read_end: int, deadline: float) -> dict[str, str | N
         return None
     if not isinstance(found, dict):
         return None
-    return {
-        key: value
-        for key, value in found.items()
-        if isinstance(key, str) and (value is None or isinstance(value, str))
-    }
+    stamps: dict[str, LocalStamp | None] = {}
+    for key, value in found.items():
+        stamp = None if value is None else LocalStamp.from_json(value)
+        if isinstance(key, str) and (value is None or stamp is not None):
+            stamps[key] = stamp
+    return stamps
 
 
 def _walk_roots(selection: FileSelection) -> list[tuple[str, int | None]]:
@@ -219,15 +258,18 @@ def _walk_roots(selection: FileSelection) -> list[tuple[str, int | None]]:
     return sorted(roots.items())
 
 
-def _walk_root(folder: str, depth: int | None, follow: bool, rows: list[str]) -> None:
+def _walk_root(
+    folder: str, depth: int | None, follow: bool, rows: list[str], newest: list[int]
+) -> None:
     if not os.path.lexists(folder):
         rows.append(f"A{folder}\n")  # nothing there for the pattern to match (yet)
         return
-    _walk(folder, depth, follow, rows)
+    _walk(folder, depth, follow, rows, newest)
 
 
-def _walk(folder: str, depth: int | None, follow: bool, rows: list[str]) -> None:
-    """One row per entry below *folder*, *depth* levels deep (None: all), in name order.
+def _walk(folder: str, depth: int | None, follow: bool, rows: list[str], newest: list[int]) -> None:
+    """One row per entry below *folder*, *depth* levels deep (None: all), in name order;
+    ``newest[0]`` is raised to the latest mtime or ctime seen.
 
     A symlink to a folder that a glob would walk into (a bounded component goes wherever
     a link leads; ``**`` only with ``follow_symlinks``) is out of sight: no stamp."""
@@ -245,15 +287,16 @@ def _walk(folder: str, depth: int | None, follow: bool, rows: list[str]) -> None
             descends = follow if depth is None else depth > 1
             if stat.S_ISDIR(target.st_mode) and descends:
                 raise _Unseen(entry.path)
-            add("L" + _row(entry.name, target))
+            add("L" + _row(entry.name, target, newest))
             continue
         status = entry.stat(follow_symlinks=False)
-        add(_row(entry.name, status))
+        add(_row(entry.name, status, newest))
         if (depth is None or depth > 1) and stat.S_ISDIR(status.st_mode):
-            _walk(entry.path, None if depth is None else depth - 1, follow, rows)
+            _walk(entry.path, None if depth is None else depth - 1, follow, rows, newest)
 
 
-def _row(name: str, status: os.stat_result) -> str:
+def _row(name: str, status: os.stat_result, newest: list[int]) -> str:
+    newest[0] = max(newest[0], status.st_mtime_ns, status.st_ctime_ns)
     return (
         f"{name}\0{status.st_mode}\0{status.st_size}\0{status.st_mtime_ns}\0"
         f"{status.st_ctime_ns}\0{status.st_ino}\0{status.st_dev}\n"

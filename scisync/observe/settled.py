@@ -19,6 +19,13 @@ stamps are recorded in ``.scisync/settled.json`` (machine-local, like the hash c
 inodes and ctimes mean nothing elsewhere) after each plan, for the datasets the full
 path found unchanged with a lockfile entry the apply would write back unchanged.
 Losing or damaging the file only costs one full plan.
+
+A recorded stamp vouches only when it is not *racy* (:mod:`scisync._util.racy`): every
+local file's mtime and ctime must be older than the moment its walk began, less the
+margin.  A file rewritten in place with its size within its timestamps' clock tick leaves
+the same stamp; such a dataset is planned in full, and recorded again with the time of
+that plan's walk.  Equal stamps mean equal stats, so the latest mtime/ctime is the
+current walk's; only the time of the recording walk is stored.
 """
 
 from __future__ import annotations
@@ -31,17 +38,19 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from scisync._util import racy
 from scisync._util.jsontypes import Json
 from scisync._util.version import VERSION
 from scisync.desired.build import storage_root, storage_roots
 from scisync.desired.ids import derived_sample_id, make_marker, rows_digest
+from scisync.desired.stamps import LocalStamp
 from scisync.lock.model import LockedDataset, Lockfile
 from scisync.manifest.model import DatasetSpec, KeyRef, Manifest
 from scisync.observe.model import ObservedDataset
 from scisync.storage.base import RemotePath
 
 SETTLED_FILE = "settled.json"
-_FORMAT = 1
+_FORMAT = 2  # 1 had no recorded times: its stamps may be racy, so it is read as none
 _MAX_BYTES = 64 * 1024 * 1024  # a damaged or hostile file is dropped, never parsed whole
 
 
@@ -94,23 +103,38 @@ def settled_stamp(
 
 
 @dataclass(frozen=True)
+class Recorded:
+    """A settled stamp as recorded: the stamp, and when the walk it came from began."""
+
+    stamp: str
+    walked_ns: int
+
+
+@dataclass(frozen=True)
 class Candidate:
     """A dataset that may be settled: its current stamp, the source folder its SciCat
-    record names, and the addresses of the datasets it references."""
+    record names, the addresses of the datasets it references, and its local stamp's
+    walk time and latest mtime/ctime (for the racy rule)."""
 
     stamp: str
     source_folder: RemotePath
     needs: frozenset[str] = frozenset()
+    walked_ns: int = 0
+    newest_ns: int = 0
+
+    @property
+    def recorded(self) -> Recorded:
+        return Recorded(self.stamp, self.walked_ns)
 
 
 class SettledStamps:
-    """The recorded stamps, ``key -> stamp``, read from and written to one JSON file."""
+    """The recorded stamps, ``key -> Recorded``, read from and written to one JSON file."""
 
     def __init__(self, file: Path) -> None:
         self.file = file
-        self.stamps: dict[str, str] = self._load()
+        self.stamps: dict[str, Recorded] = self._load()
 
-    def _load(self) -> dict[str, str]:
+    def _load(self) -> dict[str, Recorded]:
         try:
             if self.file.stat().st_size > _MAX_BYTES:
                 return {}
@@ -122,14 +146,23 @@ class SettledStamps:
         stamps = data.get("datasets")
         if not isinstance(stamps, dict):
             return {}
-        return {k: v for k, v in stamps.items() if isinstance(k, str) and isinstance(v, str)}
+        return {
+            key: Recorded(value[0], value[1])
+            for key, value in stamps.items()
+            if isinstance(key, str)
+            and isinstance(value, list)
+            and len(value) == 2
+            and isinstance(value[0], str)
+            and type(value[1]) is int
+        }
 
-    def save(self, stamps: Mapping[str, str]) -> None:
+    def save(self, stamps: Mapping[str, Recorded]) -> None:
         """Record *stamps* (replacing all), atomically and only when they changed; a
         failure to write is not an error (the next plan is a full one)."""
         if dict(stamps) == self.stamps:
             return
-        text = json.dumps({"version": _FORMAT, "datasets": dict(sorted(stamps.items()))})
+        datasets = {key: [r.stamp, r.walked_ns] for key, r in sorted(stamps.items())}
+        text = json.dumps({"version": _FORMAT, "datasets": datasets})
         try:
             self.file.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=f".{self.file.name}.", dir=self.file.parent)
@@ -155,7 +188,7 @@ def manifest_context(manifest: Manifest) -> str:
 def current_stamps(
     manifest: Manifest,
     recorded: Lockfile,
-    local: Mapping[str, str | None],
+    local: Mapping[str, LocalStamp | None],
     found_by_marker: Mapping[str, Sequence[ObservedDataset]],
     resuming: Collection[str] = (),
 ) -> dict[str, Candidate]:
@@ -180,9 +213,11 @@ def current_stamps(
             continue
         rows = [*references.items()]
         candidates[spec.key] = Candidate(
-            stamp=settled_stamp(context, stamp, entry, record, rows),
+            stamp=settled_stamp(context, stamp.digest, entry, record, rows),
             source_folder=RemotePath(folder),
             needs=frozenset(key for key in references if key.startswith("dataset.")),
+            walked_ns=stamp.walked_ns,
+            newest_ns=stamp.newest_ns,
         )
     return candidates
 
@@ -204,11 +239,19 @@ def _references(project: str, spec: DatasetSpec, recorded: Lockfile) -> dict[str
 
 
 def settled_datasets(
-    candidates: Mapping[str, Candidate], known: Mapping[str, str]
+    candidates: Mapping[str, Candidate], known: Mapping[str, Recorded], now: int
 ) -> dict[str, RemotePath]:
     """THE RULE: key -> source folder of every settled dataset: its stamp is the one
-    recorded, and every dataset it references is settled too (so it keeps its pid)."""
-    settled = {key for key, c in candidates.items() if known.get(key) == c.stamp}
+    recorded, not racy at *now* (:func:`scisync._util.racy.stamp_vouches`: its files
+    changed last more than the margin before the recording walk began), and every
+    dataset it references is settled too (so it keeps its pid)."""
+    settled = {
+        key
+        for key, c in candidates.items()
+        if (recorded := known.get(key)) is not None
+        and recorded.stamp == c.stamp
+        and racy.stamp_vouches(c.newest_ns, recorded.walked_ns, now)
+    }
     while True:
         addresses = {f"dataset.{key}" for key in settled}
         unsure = {key for key in settled if not candidates[key].needs <= addresses}

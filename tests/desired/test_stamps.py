@@ -56,6 +56,12 @@ def specs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[DatasetSpec]:
     return found
 
 
+def _seen(found: dict[str, stamps.LocalStamp | None]) -> dict[str, object]:
+    """What two walks of the same files agree on: the digest and the latest change (each
+    walk has its own start time)."""
+    return {k: None if v is None else (v.digest, v.newest_ns) for k, v in found.items()}
+
+
 def _fork_fails() -> int:
     raise OSError("no fork here")
 
@@ -67,9 +73,9 @@ def _answer_lost(pid: int, fd: int, deadline: float) -> None:
     _reap(pid, fd, deadline)  # the child is reaped; what it said is lost
 
 
-def _answer_forged(pid: int, fd: int, deadline: float) -> dict[str, str | None]:
+def _answer_forged(pid: int, fd: int, deadline: float) -> dict[str, stamps.LocalStamp | None]:
     _reap(pid, fd, deadline)
-    return {"ds-05": "forged"}  # and incomplete
+    return {"ds-05": stamps.LocalStamp("forged", 0, 0)}  # and incomplete
 
 
 @pytest.fixture
@@ -90,7 +96,7 @@ def test_a_walk_forks_only_while_this_process_runs_one_thread(
     monkeypatch.setattr(threading, "active_count", lambda: 1 + threads)
     with stamps.StampWalk(specs) as walk:
         forked = walk._child is not None
-        assert walk.result() == expected
+        assert _seen(walk.result()) == _seen(expected)
     assert forked == (threads == 0)
 
 
@@ -109,12 +115,12 @@ def test_the_forked_walk_gives_the_stamps_of_the_serial_walk(
     specs: list[DatasetSpec], monkeypatch: pytest.MonkeyPatch, failure: tuple[str, str, object]
 ) -> None:
     expected = stamps.local_stamps(specs)
-    assert expected["ds-06"] is None and len(set(expected.values())) == len(specs)
+    assert expected["ds-06"] is None and len(set(_seen(expected).values())) == len(specs)
     if failure is not None:
         module, name, replacement = failure
         monkeypatch.setattr(os if module == "os" else stamps, name, replacement)
     with stamps.StampWalk(specs) as walk:
-        assert walk.result() == expected
+        assert _seen(walk.result()) == _seen(expected)
 
 
 @pytest.mark.usefixtures("forking")
@@ -140,7 +146,7 @@ def test_a_stuck_child_is_stopped_and_its_share_walked_here(
     parent = os.getpid()
     walk_here = stamps.local_stamps
 
-    def stuck_in_the_child(chosen: list[DatasetSpec]) -> dict[str, str | None]:
+    def stuck_in_the_child(chosen: list[DatasetSpec]) -> dict[str, stamps.LocalStamp | None]:
         while os.getpid() != parent:
             time.sleep(1)
         return walk_here(chosen)
@@ -149,5 +155,26 @@ def test_a_stuck_child_is_stopped_and_its_share_walked_here(
     monkeypatch.setattr(stamps, "CHILD_GRACE", 0.5)
     started = time.monotonic()
     with stamps.StampWalk(specs) as walk:
-        assert walk.result() == expected
+        assert _seen(walk.result()) == _seen(expected)
     assert time.monotonic() - started < 30
+
+
+@pytest.mark.usefixtures("forking")
+def test_a_stamp_carries_its_walk_start_and_latest_change_also_from_the_child(
+    specs: list[DatasetSpec],
+) -> None:
+    """What the racy rule (scisync.observe.settled) reads: the clock before the walk and
+    the latest mtime or ctime of everything walked, the folders included."""
+    before = time.time_ns()
+    with stamps.StampWalk(specs) as walk:
+        assert walk._child is not None
+        found = walk.result()
+    after = time.time_ns()
+    for spec in specs[:6]:
+        stamp = found[spec.key]
+        assert stamp is not None
+        folder = Path(spec.files[0].base)
+        entries = [folder / name for name in os.listdir(folder)]
+        newest = max(max(p.stat().st_mtime_ns, p.stat().st_ctime_ns) for p in entries)
+        assert stamp.newest_ns == newest
+        assert before <= stamp.walked_ns <= after

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from blake3 import blake3
 
-from scisync._util import hashing
+from scisync._util import hashing, racy
 from scisync._util.hashing import (
     SUPPORTED_ALGORITHMS,
     CachedHasher,
@@ -24,6 +24,10 @@ from scisync._util.hashing import (
     normalise_algorithm,
 )
 from scisync.errors import StorageError
+
+# Files are hashed right after they are written: without this, every one is racy
+# (scisync._util.racy; the race itself: tests/util/test_racy.py).
+pytestmark = pytest.mark.usefixtures("margin_elapsed")
 
 EMPTY_BLAKE3 = "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262"
 ABC_BLAKE3 = "6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85"
@@ -329,7 +333,7 @@ def test_stamps_past_signed_64_bits_are_kept_and_compared(tmp_path: Path) -> Non
     times = {name: getattr(real, name) for name in ("st_mtime_ns", "st_ctime_ns")}
     huge = os.stat_result(fields, times)
     cache = HashCache(tmp_path / "hashes.sqlite")
-    cache.store(str(path), huge, {"blake3": "ab" * 32})
+    cache.store(str(path), huge, {"blake3": "ab" * 32}, racy.now_ns())
     assert cache.lookup(str(path), huge, ["blake3"]) == {"blake3": "ab" * 32}
     assert cache.lookup(str(path), real, ["blake3"]) is None
 
