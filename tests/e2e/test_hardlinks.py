@@ -37,6 +37,7 @@ def files_read(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return read
 
 
+@pytest.mark.usefixtures("margin_elapsed")  # files hashed right after being written
 def test_the_plan_after_a_hardlinked_apply_reads_no_file(
     linked_workspace: Workspace, files_read: list[int]
 ) -> None:
@@ -80,3 +81,26 @@ def test_a_file_edited_after_planning_is_never_linked_as_the_planned_content(
     assert os.stat(frame).st_nlink == 1  # not linked
     stored = [p for p in (ws.root.parent / "store").rglob("*") if p.is_file()]
     assert not [p for p in stored if b"RUN 1" in p.read_bytes()]  # nothing stored edited
+
+
+def test_files_hashed_within_the_margin_are_read_before_they_are_linked(
+    linked_workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the real clock: the apply's plan hashes files written moments before, so its
+    cache entries are racy (scisync._util.racy) and vouch for no link: each file is read
+    and checked by the storage before it is linked."""
+    from scisync.storage import local
+
+    verified: list[str] = []
+    original = local._verify_unchanged
+
+    def probe(job: Any, before: os.stat_result) -> None:
+        verified.append(os.path.realpath(job.local))
+        original(job, before)
+
+    monkeypatch.setattr(local, "_verify_unchanged", probe)
+    assert linked_workspace.run("apply", "--auto-approve").exit_code == ExitCode.OK
+    frames = {os.path.realpath(p) for p in (linked_workspace.root / "runs").rglob("*.dat")}
+    assert frames and frames <= set(verified)
+    frame = linked_workspace.root / "runs" / "run-1" / "frame-1.dat"
+    assert os.stat(frame).st_nlink == 2  # linked all the same, once read

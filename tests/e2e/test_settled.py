@@ -33,6 +33,11 @@ from .workspace import Workspace, local_workspace
 
 ALL = {"raw-1", "raw-2", "reduced"}
 
+# The workspace's files are written moments before the first plan records its stamps:
+# without this every dataset would be racy (scisync._util.racy), planned in full each
+# time.  The race itself: tests/e2e/test_racy.py, on the real clock.
+pytestmark = pytest.mark.usefixtures("margin_elapsed")
+
 
 @pytest.fixture(name="local_workspace")
 def local_workspace_fixture(tmp_path: Path, scicat_sandbox: SandboxServer) -> Workspace:
