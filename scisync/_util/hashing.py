@@ -224,7 +224,9 @@ class HashCache:
     """Digests of local files in an SQLite file, valid while a file looks unchanged.
 
     An entry is keyed by absolute path and trusted while the file's size, mtime and ctime
-    (ns) and inode are the same as when it was hashed.  The entries stay on disk and are
+    (ns) and inode are the same as when it was hashed, and only if the file had not changed
+    for a margin before its hash began (:mod:`scisync._util.racy`; each row keeps when it
+    was recorded and the latest change it accounts for).  The entries stay on disk and are
     looked up a batch at a time: an in-memory dict of them cost 400-700 B per file, the
     largest share of a million-file apply's memory (issue 13).  Thread-safe.  New entries
     are written inside one transaction; :meth:`save` commits it (SQLite's journal makes
