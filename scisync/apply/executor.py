@@ -316,10 +316,12 @@ class Applier:
 
     def _dataset(self, change: ResourceChange) -> None:
         context = f"dataset {change.key}"
-        uploads = [f for f in change.files if f.action is FileAction.ADD and f.needs_transfer]
+        # A plan makes its FileChanges as they are read (plan/files.py): read them once.
+        files = list(change.files)
+        uploads = [f for f in files if f.action is FileAction.ADD and f.needs_transfer]
         if uploads:
             self._upload(change, uploads)
-        new_files = [f for f in change.files if f.action is FileAction.ADD]
+        new_files = [f for f in files if f.action is FileAction.ADD]
         # A new dataset's create intent announces its file registration too (one fsync for
         # both).  A replacement does not: until its POST, its address names the published
         # dataset it replaces, whose file list a resumed plan must not treat as unfinished.

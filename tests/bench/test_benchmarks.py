@@ -25,7 +25,8 @@ TINY_RUNS: dict[str, tuple[list[str], str]] = {
         r"ratio plan / baseline fetch: \d+\.\d\d",
     ),
     "bench_apply.py": (
-        ["--datasets", "3", "--files", "2"],
+        ["--datasets", "3", "--files", "2", "--repeat", "2"],
+        r"median round of 2 \(ratios \d+\.\d\d, \d+\.\d\d\)(.|\n)*"
         r"ratio apply / \(cp -r \+ bare requests\): \d+\.\d\d",
     ),
     "bench_pull.py": (
