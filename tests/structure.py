@@ -263,6 +263,36 @@ def _functions(
             yield from _functions(node, f"{prefix}{node.name}.")
 
 
+def _names_conftest(module: str) -> bool:
+    return module == "conftest" or module.endswith(".conftest")
+
+
+def conftest_imports(root: Path) -> list[str]:
+    """Modules that import a ``conftest`` by name.
+
+    Pytest loads each folder's conftest.py itself; a test module that imports one as
+    ``conftest`` gets whichever was loaded last (the rootdir import mode puts several
+    folders on sys.path), so it breaks when folders are collected together. Helpers that
+    tests import live in uniquely named modules; conftest.py only declares fixtures.
+    """
+    problems: list[str] = []
+    for relative, tree in modules(root):
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                named = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                named = [base] if base else [alias.name for alias in node.names]
+            else:
+                continue
+            problems += [
+                f"{relative}:{node.lineno}: imports {'.' * getattr(node, 'level', 0)}{name}"
+                for name in named
+                if _names_conftest(name)
+            ]
+    return problems
+
+
 def top_level_modules(root: Path) -> list[str]:
     return sorted(path.name for path in root.glob("*.py"))
 

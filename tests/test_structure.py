@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.structure import (
+    conftest_imports,
     import_cycles,
     long_functions,
     planner_io_imports,
@@ -21,7 +22,8 @@ from tests.structure import (
     top_level_modules,
 )
 
-PACKAGE = Path(__file__).parents[1] / "scisync"
+TESTS = Path(__file__).parent
+PACKAGE = TESTS.parent / "scisync"
 REPO = PACKAGE.parent
 
 # Functions allowed past the length limit, each a data literal (a table, not logic).
@@ -97,6 +99,11 @@ def test_tests_mirror_the_package() -> None:
     assert missing == []
 
 
+def test_no_test_module_imports_a_conftest_by_name() -> None:
+    """Helpers live in uniquely named modules, so any set of test folders collects."""
+    assert conftest_imports(TESTS) == []
+
+
 def test_one_copy_of_each_json_schema() -> None:
     """schemas/ at the top is a set of links into the package, which the wheel ships."""
     top = sorted((REPO / "schemas").glob("*.json"))
@@ -169,3 +176,22 @@ def test_a_long_function_is_reported(tmp_path: Path) -> None:
         tmp_path, {"m.py": f"class C:\n    def f(self):\n{body}\n    def g(self):\n        pass\n"}
     )
     assert long_functions(root) == {"m.py:C.f": 61}
+
+
+def test_importing_a_conftest_by_name_is_reported(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path,
+        {
+            "scicat/test_a.py": "from conftest import FaultServer\n",
+            "apply/test_b.py": "import json\n\nfrom .conftest import Setup\n",
+            "storage/test_c.py": "def f():\n    import conftest\n",
+            "lock/test_d.py": "from . import conftest\n",
+            "e2e/test_e.py": "from tests.e2e.workspace import Workspace\n",
+        },
+    )
+    assert sorted(conftest_imports(root)) == [
+        "apply/test_b.py:3: imports .conftest",
+        "lock/test_d.py:1: imports .conftest",
+        "scicat/test_a.py:1: imports conftest",
+        "storage/test_c.py:2: imports conftest",
+    ]

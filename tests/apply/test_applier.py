@@ -19,7 +19,7 @@ from scisync.errors import ApiError, ScisyncError
 from scisync.lock.io import read_lock
 from scisync.plan.model import Action
 
-from .conftest import Setup, Watched
+from .applier_setup import Setup, Watched
 
 RAWS = ("dataset.raw-1", "dataset.raw-2", "dataset.raw-3")
 

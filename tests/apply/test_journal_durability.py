@@ -20,7 +20,7 @@ import pytest
 
 from scisync.apply.journal import Journal
 
-from .conftest import Setup, Watched
+from .applier_setup import Setup, Watched
 
 # The journal step each kind of SciCat write belongs to.
 STEP_OF_WRITE = {

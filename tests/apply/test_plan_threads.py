@@ -12,7 +12,7 @@ from scisync import api
 from scisync.desired.stamps import StampWalk
 from scisync.scicat import http
 
-from .conftest import Setup
+from .applier_setup import Setup
 
 
 def test_no_deadline_thread_runs_when_the_stamp_walk_starts(

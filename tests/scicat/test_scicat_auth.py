@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import Answer, FaultServer
 
 from scisync.cli.login import login_command
 from scisync.errors import AuthError, ConfigError
 from scisync.manifest.model import ScicatConfig
 from scisync.scicat.auth import login, resolve_token, token_expiry
 from scisync.scicat.credentials import CredentialStore, StoredCredential, default_credentials_path
+from tests.scicat.fault_server import Answer, FaultServer
 
 
 def fake_jwt(exp: float, name: str = "ingestor") -> str:

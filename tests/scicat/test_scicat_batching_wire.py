@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
-from conftest import Answer, FaultServer, Recorded
-
 from scisync.scicat.client import MAX_URL_LENGTH, ScicatClient
+from tests.scicat.fault_server import Answer, FaultServer, Recorded
 
 
 def _marker_docs(record: Recorded) -> Answer:

@@ -7,10 +7,10 @@ import logging
 from datetime import UTC, datetime
 
 import pytest
-from conftest import Answer, FaultServer, Recorded
 
 from scisync.errors import ApiError, AuthError
 from scisync.scicat.client import ScicatClient
+from tests.scicat.fault_server import Answer, FaultServer, Recorded
 
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0LXBheWxvYWQ.secret-signature-for-tests"
 

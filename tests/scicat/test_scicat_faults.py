@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import Answer, FaultServer
 
 from scisync.errors import ApiError, ConfigError
 from scisync.scicat.client import ScicatClient
+from tests.scicat.fault_server import Answer, FaultServer
 
 DATASET = {"pid": "p/1", "datasetName": "one", "scientificMetadata": {}}
 

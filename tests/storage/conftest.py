@@ -3,33 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from scisync.storage.base import Storage
 from scisync.storage.local import LocalStorage
-from scisync.storage.sftp import SftpStorage
+from tests.storage.backends import Backend, sftp_storage
 
 # The sshd fixtures (sshd_server, sshd_sftp_only) come from scisync.testing.sshd, which
 # the top-level tests/conftest.py registers as a plugin.
-from scisync.testing.sshd import SshServer
-
-
-def sftp_storage(server: SshServer, **options: Any) -> SftpStorage:
-    return SftpStorage(server.host_alias, ssh_config_path=server.ssh_config, **options)
-
-
-@dataclass
-class Backend:
-    """A storage plus the local folder that its remote paths point into."""
-
-    name: str
-    storage: Storage
-    remote_root: Path
-    has_remote_checksum: bool
 
 
 @pytest.fixture(params=["local", "sftp", "sftp_only"])

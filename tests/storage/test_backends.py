@@ -14,7 +14,7 @@ from scisync.errors import ChecksumMismatch, StorageError
 from scisync.storage.base import Checksum, DownloadJob, RemotePath, UploadJob
 
 if TYPE_CHECKING:
-    from conftest import Backend
+    from tests.storage.backends import Backend
 
 
 class Boom(Exception):
