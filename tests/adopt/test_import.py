@@ -3,90 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import pytest
 import requests
 from click.testing import CliRunner, Result
 
-from scisync._util.secrets import forget_secrets
 from scisync.adopt.entry import append_entry, dataset_entry
 from scisync.cli import main
 from scisync.lock.io import read_lock
 from scisync.observe.model import ObservedDataset
 from scisync.sandbox import SandboxServer
 
-MANIFEST = """\
-# Our analysis. This comment must survive an import.
-version: 1
-project: adopt-test
-
-scicat:
-  url: {url}
-
-storage:
-  local:
-    root: {store}   # where files go
-
-datasets:
-  # imported datasets are appended below
-  - key: existing
-    type: derived
-    owner: Ada Lovelace
-    owner_group: ingestor
-    contact_email: ada@example.org
-    creation_time: 2026-03-01T12:00:00Z
-    investigator: Ada Lovelace
-    used_software: [reduce@1]
-    input_datasets: []
-"""
-
-RAW = {
-    "type": "raw",
-    "datasetName": "Beamtime 42, run 7",
-    "description": "Measured by hand, catalogued by a script {{ not a template }}",
-    "owner": "Grace Hopper",
-    "ownerGroup": "ingestor",
-    "accessGroups": ["collaborators"],
-    "contactEmail": "grace@example.org",
-    "creationTime": "2026-02-03T04:05:06Z",
-    "sourceFolder": "/data/beamtime-42/run-7",
-    "principalInvestigators": ["Grace Hopper", "Alan Turing"],
-    "creationLocation": "Beamline 2",
-    "proposalIds": ["P-42"],
-    "keywords": ["run-7", "manual"],
-    "isPublished": False,
-    "techniques": [{"pid": "http://example.org/saxs", "name": "SAXS"}],
-    "scientificMetadata": {
-        "temperature": {"value": 295, "unit": "K"},
-        "operator_notes": "fine",
-        "nested": {"depth": {"value": 2.5, "unit": "mm"}},
-    },
-}
-
-
-@pytest.fixture
-def project(tmp_path: Path, scicat_sandbox: SandboxServer) -> Iterator[Path]:
-    root = tmp_path / "project"
-    root.mkdir()
-    (root / "scisync.yaml").write_text(
-        MANIFEST.format(url=scicat_sandbox.url, store=tmp_path / "store")
-    )
-    yield root
-    forget_secrets()
-
-
-def _create(sandbox: SandboxServer, token: str, body: dict[str, Any]) -> str:
-    answer = requests.post(
-        sandbox.root_url + "/v4/datasets",
-        json=body,
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=30,
-    )
-    assert answer.status_code == 201, answer.text
-    return str(answer.json()["pid"])
+from .import_project import RAW, create_dataset
 
 
 def _run(root: Path, token: str, *args: str) -> Result:
@@ -100,8 +28,8 @@ def _run(root: Path, token: str, *args: str) -> Result:
 
 def test_import_round_trip_plans_no_changes(project: Path, scicat_sandbox: SandboxServer) -> None:
     token = scicat_sandbox.login("ingestor")
-    pid = _create(scicat_sandbox, token, RAW)
-    derived = _create(
+    pid = create_dataset(scicat_sandbox, token, RAW)
+    derived = create_dataset(
         scicat_sandbox,
         token,
         {
@@ -178,7 +106,7 @@ def test_import_round_trip_plans_no_changes(project: Path, scicat_sandbox: Sandb
 
 def test_second_import_of_a_key_is_refused(project: Path, scicat_sandbox: SandboxServer) -> None:
     token = scicat_sandbox.login("ingestor")
-    pid = _create(scicat_sandbox, token, RAW)
+    pid = create_dataset(scicat_sandbox, token, RAW)
     assert _run(project, token, "import", pid, "--key", "run-7").exit_code == 0
     before = (project / "scisync.yaml").read_text()
 
@@ -206,7 +134,7 @@ def test_unrepresentable_metadata_is_refused_before_anything_changes(
     project: Path, scicat_sandbox: SandboxServer
 ) -> None:
     token = scicat_sandbox.login("ingestor")
-    pid = _create(
+    pid = create_dataset(
         scicat_sandbox, token, {**RAW, "scientificMetadata": {"beam energy": {"value": 1}}}
     )
     before = (project / "scisync.yaml").read_text()
@@ -263,7 +191,7 @@ def test_defaults_that_would_change_the_dataset_leave_it_unrecorded(
             "datasets:\n", "defaults:\n  datasets:\n    license: CC-BY-4.0\n\ndatasets:\n", 1
         )
     )
-    pid = _create(scicat_sandbox, token, RAW)  # has no license
+    pid = create_dataset(scicat_sandbox, token, RAW)  # has no license
     imported = _run(project, token, "import", pid, "--key", "run-7", "--json")
     assert imported.exit_code == 0, imported.output
     report = json.loads(imported.output)

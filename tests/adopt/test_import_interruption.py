@@ -9,24 +9,15 @@ same command again finishes the import with no second PATCH.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import requests
 
-from scisync._util.secrets import forget_secrets
 from scisync.lock.io import read_lock
 from scisync.sandbox import SandboxServer
 
-from .test_import import MANIFEST, RAW, _create
-
-REPO = Path(__file__).parents[2]
-KEY = "run-7"
+from .import_project import KEY, RAW, create_dataset, dataset_document, import_in_subprocess
 
 
 @dataclass(frozen=True)
@@ -60,42 +51,8 @@ CASES = {
 }
 
 
-@pytest.fixture
-def project(tmp_path: Path, scicat_sandbox: SandboxServer) -> Iterator[Path]:
-    root = tmp_path / "project"
-    root.mkdir()
-    (root / "scisync.yaml").write_text(
-        MANIFEST.format(url=scicat_sandbox.url, store=tmp_path / "store")
-    )
-    yield root
-    forget_secrets()
-
-
-def _import(root: Path, token: str, pid: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("SCICAT_", "SCISYNC_TEST_"))},
-        "SCICAT_TOKEN": token,
-        "PYTHONPATH": str(REPO),
-        "NO_COLOR": "1",
-        **env,
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "scisync", "-C", str(root), "import", pid, "--key", KEY, "--json"],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def _marker(sandbox: SandboxServer, token: str, pid: str) -> object:
-    answer = requests.get(
-        f"{sandbox.root_url}/v4/datasets/{requests.utils.quote(pid, safe='')}",
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=30,
-    )
-    assert answer.status_code == 200, answer.text
-    return answer.json()["scientificMetadata"].get("scisync_marker")
+    return dataset_document(sandbox, token, pid)["scientificMetadata"].get("scisync_marker")
 
 
 def _patches(sandbox: SandboxServer) -> int:
@@ -107,11 +64,13 @@ def test_an_interrupted_import_stops_cleanly_and_resumes(
     project: Path, scicat_sandbox: SandboxServer, case: Case
 ) -> None:
     token = scicat_sandbox.login("ingestor")
-    pid = _create(scicat_sandbox, token, RAW)
+    pid = create_dataset(scicat_sandbox, token, RAW)
     manifest_before = (project / "scisync.yaml").read_text()
     scicat_sandbox.reset_stats()
 
-    stopped = _import(project, token, pid, SCISYNC_TEST_SIGNAL_AT=f"{case.signals}@{case.at}")
+    stopped = import_in_subprocess(
+        project, token, pid, SCISYNC_TEST_SIGNAL_AT=f"{case.signals}@{case.at}"
+    )
 
     assert stopped.returncode == case.exit_code, stopped.stderr
     assert case.message in stopped.stderr
@@ -134,7 +93,7 @@ def test_an_interrupted_import_stops_cleanly_and_resumes(
     assert steps == ([("intent", "set-marker"), ("done", "set-marker")] if case.patched else [])
 
     scicat_sandbox.reset_stats()
-    resumed = _import(project, token, pid)
+    resumed = import_in_subprocess(project, token, pid)
     assert resumed.returncode == 0, resumed.stderr
     report = json.loads(resumed.stdout)
     assert report["adopted"] is True and report["marker_set"] is (not case.patched)

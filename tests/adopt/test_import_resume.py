@@ -4,62 +4,25 @@ setting the marker a second time and ends with the dataset recorded in scisync.l
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-import requests
-
-from scisync._util.secrets import forget_secrets
 from scisync.lock.io import read_lock
 from scisync.sandbox import SandboxServer
 
-from .test_import import MANIFEST, RAW, _create
+from .import_project import (
+    KEY,
+    MANIFEST,
+    RAW,
+    create_dataset,
+    dataset_document,
+    import_in_subprocess,
+)
 
-REPO = Path(__file__).parents[2]
-KEY = "run-7"
 MARK_DONE = f"after-set-marker:dataset.{KEY}"
 
 
-@pytest.fixture
-def project(tmp_path: Path, scicat_sandbox: SandboxServer) -> Iterator[Path]:
-    root = tmp_path / "project"
-    root.mkdir()
-    (root / "scisync.yaml").write_text(
-        MANIFEST.format(url=scicat_sandbox.url, store=tmp_path / "store")
-    )
-    yield root
-    forget_secrets()
-
-
-def _import(root: Path, token: str, pid: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("SCICAT_", "SCISYNC_TEST_"))},
-        "SCICAT_TOKEN": token,
-        "PYTHONPATH": str(REPO),
-        "NO_COLOR": "1",
-        **env,
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "scisync", "-C", str(root), "import", pid, "--key", KEY, "--json"],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def _updated_at(sandbox: SandboxServer, token: str, pid: str) -> str:
-    answer = requests.get(
-        f"{sandbox.root_url}/v4/datasets/{requests.utils.quote(pid, safe='')}",
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=30,
-    )
-    assert answer.status_code == 200, answer.text
-    document = answer.json()
+    document = dataset_document(sandbox, token, pid)
     assert document["scientificMetadata"]["scisync_marker"] == f"adopt-test/{KEY}"
     return str(document["updatedAt"])
 
@@ -74,8 +37,8 @@ def _kill_point(tmp_path: Path, scicat_sandbox: SandboxServer, token: str) -> in
         )
     )
     log = tmp_path / "checkpoints.log"
-    pid = _create(scicat_sandbox, token, RAW)
-    result = _import(twin, token, pid, SCISYNC_TEST_CHECKPOINT_LOG=str(log))
+    pid = create_dataset(scicat_sandbox, token, RAW)
+    result = import_in_subprocess(twin, token, pid, SCISYNC_TEST_CHECKPOINT_LOG=str(log))
     assert result.returncode == 0, result.stderr
     names = [line.split(" ", 1)[1] for line in log.read_text().splitlines()]
     assert f"before-set-marker:dataset.{KEY}" in names  # the PATCH is an apply step
@@ -87,9 +50,9 @@ def test_import_killed_after_the_marker_resumes_without_a_second_patch(
 ) -> None:
     token = scicat_sandbox.login("ingestor")
     kill_at = _kill_point(tmp_path, scicat_sandbox, token)
-    pid = _create(scicat_sandbox, token, RAW)
+    pid = create_dataset(scicat_sandbox, token, RAW)
 
-    killed = _import(project, token, pid, SCISYNC_TEST_KILL_AT=str(kill_at))
+    killed = import_in_subprocess(project, token, pid, SCISYNC_TEST_KILL_AT=str(kill_at))
     assert killed.returncode == -9, killed.stderr
     marked_at = _updated_at(scicat_sandbox, token, pid)  # the PATCH went through
     journal_text = (project / ".scisync/journal.jsonl").read_text()
@@ -103,7 +66,7 @@ def test_import_killed_after_the_marker_resumes_without_a_second_patch(
 
     log = tmp_path / "resumed.log"
     scicat_sandbox.reset_stats()
-    resumed = _import(project, token, pid, SCISYNC_TEST_CHECKPOINT_LOG=str(log))
+    resumed = import_in_subprocess(project, token, pid, SCISYNC_TEST_CHECKPOINT_LOG=str(log))
     assert resumed.returncode == 0, resumed.stderr
     report = json.loads(resumed.stdout)
     assert report["marker_set"] is False and report["adopted"] is True
