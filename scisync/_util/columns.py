@@ -6,6 +6,10 @@ offset each they take 13 MB; a blake3 digest as hex text takes 113 B, as one 32-
 slot of a shared ``bytes`` blob 32 B (issue 13).  The containers here keep such
 columns and make a value only when it is read.
 
+A column whose values are often all one (a block's checksum algorithm, a blake3 that a
+first download does not know yet: None for every file) is kept once when it is:
+:class:`Same`, chosen by :func:`repeated` (else the column is packed as the caller says).
+
 Every container is an immutable :class:`~collections.abc.Sequence` that compares and
 hashes like the tuple of its values (``Packed(values) == tuple(values)`` both ways
 round, and ``hash`` equal), so a record holding one compares equal to one holding the
@@ -17,8 +21,8 @@ from __future__ import annotations
 
 import operator
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
-from itertools import accumulate, chain
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import accumulate, chain, repeat
 from typing import TypeVar, overload
 
 _T = TypeVar("_T")
@@ -59,6 +63,38 @@ class TupleLike(Sequence[_T_co]):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({tuple(self)!r})"
+
+
+class Same(TupleLike[_T]):
+    """*count* times one value: nothing kept per element."""
+
+    __slots__ = ("_count", "_value")
+
+    def __init__(self, value: _T, count: int) -> None:
+        self._value = value
+        self._count = count
+
+    @property
+    def value(self) -> _T:
+        """The value every element has (for a reader that would repeat it per element)."""
+        return self._value
+
+    def _item(self, index: int) -> _T:
+        return self._value
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[_T]:
+        return repeat(self._value, self._count)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Same):
+            return self._count == other._count and (not self._count or self._value == other._value)
+        return super().__eq__(other)
+
+    def __hash__(self) -> int:
+        return super().__hash__()
 
 
 def _offsets(ends: Iterable[int], last: int) -> array[int]:
@@ -208,4 +244,30 @@ def _packed(value: object) -> bytes | None:
     return raw if raw and raw.hex() == value else None  # "" has no width: kept as it is
 
 
-__all__ = ["PackedHex", "PackedInts", "PackedStrings", "TupleLike"]
+def repeated(
+    values: Sequence[_T], pack: Callable[[Sequence[_T]], Sequence[_T]] = tuple
+) -> Sequence[_T]:
+    """*values* as :class:`Same` when there are some and they are all one value, else as
+    *pack* keeps them (a tuple, or a packed column such as :class:`PackedStrings`)."""
+    if values:
+        first = values[0]
+        if all(value == first for value in values):
+            return Same(first, len(values))
+    return pack(values)
+
+
+def hex_column(values: Sequence[str | None]) -> Sequence[str | None]:
+    """Hex digests (or None) as :class:`Same` when they are all one value (all None, say),
+    else packed (:class:`PackedHex`)."""
+    return repeated(values, PackedHex)
+
+
+__all__ = [
+    "PackedHex",
+    "PackedInts",
+    "PackedStrings",
+    "Same",
+    "TupleLike",
+    "hex_column",
+    "repeated",
+]

@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from threading import Lock
 
+from scisync._util.columns import hex_column
 from scisync._util.jsontypes import Json, JsonObject
-from scisync._util.repeated import hex_column
 from scisync.apply.cancel import Cancellation
 from scisync.apply.events import (
     ApplyFinished,

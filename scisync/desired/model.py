@@ -13,11 +13,10 @@ import sys
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import FrozenInstanceError, dataclass
-from itertools import repeat
 from pathlib import Path
 from typing import Protocol
 
-from scisync._util.columns import PackedHex, PackedInts, PackedStrings, TupleLike
+from scisync._util.columns import PackedHex, PackedInts, PackedStrings, Same, TupleLike, repeated
 from scisync._util.folded import fold, pack_hex, unpack_hex
 from scisync._util.jsontypes import Json, JsonObject
 from scisync.manifest.model import (
@@ -223,15 +222,9 @@ class LocalFiles(TupleLike[LocalFile]):
         self._sizes = PackedInts(sizes)
         self._blake3 = PackedHex(blake3, width=32)
         self._checksums = PackedHex(checksums)
-        if isinstance(algorithms, str):
-            self._algorithms: str | PackedStrings = sys.intern(algorithms)
-        else:
-            per_file = PackedStrings(algorithms)
-            one = set(per_file)
-            self._algorithms = sys.intern(one.pop()) if len(one) == 1 else per_file
+        self._algorithms = _algorithm_column(algorithms, len(self._relative))
         lengths = {len(self._local), len(self._sizes), len(self._blake3), len(self._checksums)}
-        if not isinstance(self._algorithms, str):
-            lengths.add(len(self._algorithms))
+        lengths.add(len(self._algorithms))
         if lengths != {len(self._relative)}:
             raise ValueError("LocalFiles: columns of different lengths")
 
@@ -271,21 +264,19 @@ class LocalFiles(TupleLike[LocalFile]):
         """The hex value of each file's checksum (in its algorithm)."""
         return self._checksums
 
-    def algorithms(self) -> Iterable[str]:
+    def algorithms(self) -> Sequence[str]:
         """The checksum algorithm of each file, in order."""
-        algorithms = self._algorithms
-        return repeat(algorithms, len(self)) if isinstance(algorithms, str) else algorithms
+        return self._algorithms
 
     def checksum_texts(self) -> Iterable[str]:
         """``"<alg>:<hex>"`` of each file, in order (as LocalFile.checksum_text)."""
         algorithms = self._algorithms
-        if isinstance(algorithms, str):
-            return map(f"{algorithms}:".__add__, self._checksums)
+        if isinstance(algorithms, Same):
+            return map(f"{algorithms.value}:".__add__, self._checksums)
         return map("{}:{}".format, algorithms, self._checksums)
 
     def _item(self, index: int) -> LocalFile:
-        algorithms = self._algorithms
-        algorithm = algorithms if isinstance(algorithms, str) else algorithms[index]
+        algorithm = self._algorithms[index]
         return LocalFile(
             relative=self._relative[index],
             local=self._local[index],
@@ -311,6 +302,19 @@ class LocalFiles(TupleLike[LocalFile]):
 
     def __hash__(self) -> int:
         return super().__hash__()
+
+
+def _algorithm_column(algorithms: str | Iterable[str], count: int) -> Same[str] | PackedStrings:
+    """One checksum algorithm per file: kept once (interned) when every file has the same
+    one, as a dataset's files do, else packed."""
+    if isinstance(algorithms, str):
+        return Same(sys.intern(algorithms), count)
+    per_file = algorithms if isinstance(algorithms, (list, tuple)) else list(algorithms)
+    column = repeated(per_file, PackedStrings)
+    if isinstance(column, Same):
+        return Same(sys.intern(column.value), len(column))
+    assert isinstance(column, PackedStrings)
+    return column
 
 
 @dataclass(frozen=True)

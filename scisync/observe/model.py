@@ -8,9 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from scisync._util.columns import PackedInts, PackedStrings, TupleLike
+from scisync._util.columns import PackedInts, PackedStrings, TupleLike, hex_column, repeated
 from scisync._util.jsontypes import Json
-from scisync._util.repeated import hex_column, repeated
 from scisync.desired.ids import MARKER_FIELD
 from scisync.storage.base import RemotePath, RemoteStat
 

@@ -15,10 +15,9 @@ from dataclasses import FrozenInstanceError, dataclass
 from enum import StrEnum
 from typing import cast
 
-from scisync._util.columns import PackedInts, PackedStrings, TupleLike
+from scisync._util.columns import PackedInts, PackedStrings, TupleLike, hex_column, repeated
 from scisync._util.folded import fold, pack_hex, unfold, unpack_hex
 from scisync._util.jsontypes import Json, JsonObject
-from scisync._util.repeated import hex_column, repeated
 from scisync.errors import Problem
 
 # Version 2 added ``conflicts``.  A scisync reads every format up to its own (an older

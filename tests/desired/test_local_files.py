@@ -4,8 +4,11 @@ so a desired state built from columns equals one built with tuples (issue 13).""
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
+from scisync._util.columns import PackedStrings, Same
 from scisync.desired.model import LocalFile, LocalFiles, LocalPaths
 from scisync.storage.base import Checksum
 
@@ -120,4 +123,31 @@ def test_packed_files_take_a_fraction_of_the_objects() -> None:
     files = tuple(file(f"f{n:04d}.dat") for n in range(100))
     packed = LocalFiles.of(files)
     assert len(packed.blake3s._blob) == 3200 and packed.blake3s._odd is None
-    assert packed.checksum_values._odd is None and packed._algorithms == "sha256"
+    assert packed.checksum_values._odd is None
+    algorithms = packed._algorithms  # one algorithm for all: kept once, interned
+    assert isinstance(algorithms, Same) and algorithms.value is sys.intern("sha256")
+    mixed = LocalFiles.of((*files[:-1], file("md5.dat", checksum=Checksum("md5", MD5))))
+    assert isinstance(mixed._algorithms, PackedStrings)
+
+
+ALGORITHM_CASES: list[tuple[str, object, list[str], type]] = [
+    ("one name for all", "sha256", ["sha256"] * 3, Same),
+    ("per file, all one", ["sha256"] * 3, ["sha256"] * 3, Same),
+    ("per file from an iterator", iter(["md5"] * 3), ["md5"] * 3, Same),
+    ("per file, mixed", ["md5", "sha256", "md5"], ["md5", "sha256", "md5"], PackedStrings),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "algorithms", "names", "kind"), ALGORITHM_CASES, ids=[c[0] for c in ALGORITHM_CASES]
+)
+def test_algorithms_given_once_or_per_file_read_back_alike(
+    case: str, algorithms: str | list[str], names: list[str], kind: type
+) -> None:
+    packed = LocalFiles(
+        ["a", "b", "c"], ["/x/a", "/x/b", "/x/c"], [1, 2, 3], [B3] * 3, algorithms, [MD5] * 3
+    )
+    assert isinstance(packed._algorithms, kind)
+    assert list(packed.algorithms()) == names and len(packed.algorithms()) == 3
+    assert list(packed.checksum_texts()) == [f"{name}:{MD5}" for name in names]
+    assert [f.checksum_text for f in packed] == [f"{name}:{MD5}" for name in names]

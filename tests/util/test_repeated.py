@@ -1,5 +1,6 @@
-"""Columns of one repeated value kept once (scisync._util.repeated): read back exactly,
-compared and hashed like the tuple, whichever form was chosen."""
+"""Columns of one repeated value kept once (Same, repeated and hex_column in
+scisync._util.columns): read back exactly, compared and hashed like the tuple, whichever
+form was chosen."""
 
 from __future__ import annotations
 
@@ -7,8 +8,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from scisync._util.columns import PackedHex
-from scisync._util.repeated import Same, hex_column, repeated
+from scisync._util.columns import PackedHex, PackedStrings, Same, hex_column, repeated
 
 D = "ab" * 32
 CASES: list[tuple[list[str | None], type]] = [
@@ -37,6 +37,24 @@ def test_repeated_keeps_one_value_once(values: list[str | None], kind: type) -> 
     column = repeated(values)
     assert isinstance(column, kind)
     _same_as_tuple(column, values)
+
+
+@pytest.mark.parametrize(
+    ("values", "kind"),
+    [([], PackedStrings), (["sha256"] * 3, Same), (["md5", "sha256"], PackedStrings)],
+)
+def test_repeated_packs_as_told_when_the_values_differ(values: list[str], kind: type) -> None:
+    column = repeated(values, PackedStrings)
+    assert isinstance(column, kind)
+    _same_as_tuple(column, values)  # type: ignore[arg-type]
+
+
+def test_same_gives_its_value_and_compares_by_value_and_count() -> None:
+    assert Same("sha256", 3).value == "sha256" and Same(None, 0).value is None
+    assert Same("a", 3) == Same("a", 3) and hash(Same("a", 3)) == hash(Same("a", 3))
+    assert Same("a", 3) != Same("a", 2) and Same("a", 3) != Same("b", 3)
+    assert Same("a", 0) == Same("b", 0) == () == PackedStrings()  # empty: all alike
+    assert Same("a", 2) == PackedStrings(["a", "a"]) and Same("a", 2) != PackedStrings(["a", "b"])
 
 
 def _same_as_tuple(column: Sequence[str | None], values: list[str | None]) -> None:
