@@ -5,17 +5,15 @@ conftest.py."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import requests
 
 from scisync.sandbox import SandboxServer
+from tests.cli_process import run_scisync
 
-REPO = Path(__file__).parents[2]
 KEY = "run-7"  # the manifest key the import tests give the adopted dataset
 
 MANIFEST = """\
@@ -86,20 +84,7 @@ def import_in_subprocess(
     root: Path, token: str, pid: str, **env: str
 ) -> subprocess.CompletedProcess[str]:
     """``scisync import PID --key run-7 --json`` as a user runs it, with test hooks in *env*."""
-    environment = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("SCICAT_", "SCISYNC_TEST_"))},
-        "SCICAT_TOKEN": token,
-        "PYTHONPATH": str(REPO),
-        "NO_COLOR": "1",
-        **env,
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "scisync", "-C", str(root), "import", pid, "--key", KEY, "--json"],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_scisync(root, token, "import", pid, "--key", KEY, "--json", **env)
 
 
 def dataset_document(sandbox: SandboxServer, token: str, pid: str) -> dict[str, Any]:

@@ -9,10 +9,8 @@ anything is sent or written, naming where it came from and what to do.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,8 +24,7 @@ from scisync.errors import AuthError
 from scisync.render.progress import token_expiry_line
 from scisync.sandbox import SandboxServer
 from scisync.scicat.auth import EXPIRES_SOON, ExpiringToken, expiring, usable_token
-
-REPO = Path(__file__).parents[2]
+from tests.cli_process import run_scisync
 
 
 def _jwt(claims: dict[str, object]) -> str:
@@ -132,20 +129,7 @@ def project(tmp_path: Path, scicat_sandbox: SandboxServer) -> Iterator[Path]:
 
 
 def _run(root: Path, token: str, *args: str) -> subprocess.CompletedProcess[str]:
-    environment = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("SCICAT_", "SCISYNC_TEST_"))},
-        "SCICAT_TOKEN": token,
-        "XDG_CONFIG_HOME": str(root / "no-config"),
-        "PYTHONPATH": str(REPO),
-        "NO_COLOR": "1",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "scisync", "-C", str(root), *args],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_scisync(root, token, *args, XDG_CONFIG_HOME=str(root / "no-config"))
 
 
 COMMANDS = [

@@ -13,6 +13,7 @@ import pytest
 
 from scisync.sandbox import SandboxServer
 from scisync.sandbox.settings import FaultInjection, SandboxSettings
+from tests.cli_process import run_scisync
 
 from .workspace import catalogue_snapshot, normalised_lock, write_manifest
 
@@ -20,20 +21,7 @@ REPO = Path(__file__).parents[2]
 
 
 def _apply(root: Path, token: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("SCICAT_", "SCISYNC_TEST_"))},
-        "SCICAT_TOKEN": token,
-        "PYTHONPATH": str(REPO),
-        "NO_COLOR": "1",
-        **env,
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "scisync", "-C", str(root), "apply", "--auto-approve"],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_scisync(root, token, "apply", "--auto-approve", **env)
 
 
 def _plan_is_clean(root: Path, token: str) -> bool:

@@ -9,9 +9,7 @@ each publication step, then a resume, leaves exactly one record.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,10 +20,10 @@ from scisync import api
 from scisync._util.secrets import forget_secrets
 from scisync.plan.model import Action, ResourceKind
 from scisync.sandbox import SandboxServer
+from tests.cli_process import run_scisync
 
 from .workspace import Workspace, storage_yaml, write_manifest
 
-REPO = Path(__file__).parents[2]
 PUBLICATION = """\
 published_data:
   - key: paper
@@ -170,20 +168,7 @@ def test_the_python_api_publishes_too(registering: Workspace) -> None:
 
 
 def _apply(root: Path, token: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("SCICAT_", "SCISYNC_TEST_"))},
-        "SCICAT_TOKEN": token,
-        "PYTHONPATH": str(REPO),
-        "NO_COLOR": "1",
-        **env,
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "scisync", "-C", str(root), "apply", "--auto-approve"],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_scisync(root, token, "apply", "--auto-approve", **env)
 
 
 def test_sigkill_at_each_publication_step_then_resume_makes_one_record(tmp_path: Path) -> None:

@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
+
+from tests.cli_process import child_environment, scisync_process
 
 from .workspace import QUICKSTART
 
-REPO = Path(__file__).parents[2]
-
 
 def _scisync(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("SCICAT_", "SCISYNC_TEST_"))},
-        "PYTHONPATH": str(REPO),
-        "NO_COLOR": "1",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "scisync", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return scisync_process(args, child_environment(), cwd=cwd)
 
 
 def test_readme_quickstart_runs_end_to_end(tmp_path: Path) -> None:

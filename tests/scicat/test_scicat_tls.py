@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-import os
 import ssl
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,9 +30,9 @@ from scisync.errors import ApiError, ConfigError
 from scisync.sandbox import SandboxServer
 from scisync.scicat.client import ScicatClient
 from tests.apply.project import write_project
+from tests.cli_process import child_environment, scisync_process
 from tests.scicat.forwarding import relay
 
-REPO = Path(__file__).parents[2]
 CA_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 AUTHORITY = "scisync test authority"
 
@@ -193,26 +191,14 @@ def test_following_the_hint_through_the_cli_makes_plan_work(
     root = tmp_path / "project"
     root.mkdir()
     write_project(root, front.url, tmp_path / "store")
-    environment = {
-        **{
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("SCICAT_", "SCISYNC_TEST_")) and k not in CA_VARIABLES
-        },
-        "SCICAT_TOKEN": scicat_sandbox.login("ingestor"),
-        "XDG_CONFIG_HOME": str(root / "no-config"),
-        "PYTHONPATH": str(REPO),
-        "NO_COLOR": "1",
-    }
+    environment = child_environment(
+        scicat_sandbox.login("ingestor"),
+        leave_out=CA_VARIABLES,
+        XDG_CONFIG_HOME=str(root / "no-config"),
+    )
 
     def plan(extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "scisync", "-C", str(root), "plan"],
-            env={**environment, **extra},
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        return scisync_process(["-C", str(root), "plan"], {**environment, **extra})
 
     refused = plan({})
     assert refused.returncode == 1, refused.stderr

@@ -14,9 +14,7 @@ uninterrupted run produces, with nothing duplicated.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,9 +25,8 @@ import requests
 
 from scisync.lock.io import read_lock
 from scisync.sandbox import SandboxServer
+from tests.cli_process import run_scisync
 from tests.e2e.workspace import catalogue_snapshot, normalised_lock, write_manifest
-
-REPO = Path(__file__).parents[2]
 
 
 @dataclass(frozen=True)
@@ -278,26 +275,6 @@ def _params() -> list[object]:
     return params
 
 
-def _environment(token: str, **extra: str) -> dict[str, str]:
-    return {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("SCICAT_", "SCISYNC_TEST_"))},
-        "SCICAT_TOKEN": token,
-        "PYTHONPATH": str(REPO),
-        "NO_COLOR": "1",
-        **extra,
-    }
-
-
-def _scisync(root: Path, token: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "scisync", "-C", str(root), *args],
-        env=_environment(token, **env),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def _storage(kind: str, store: Path, request: pytest.FixtureRequest) -> str:
     from tests.e2e.workspace import storage_yaml
 
@@ -342,7 +319,7 @@ def _reference(
         with SandboxServer(tmp_path / "reference" / "scicat").start() as sandbox:
             write_manifest(root, sandbox.url, _storage(kind, root.with_name("proj-store"), request))
             token = sandbox.login("ingestor")
-            done = _scisync(root, token, "apply", "--auto-approve")
+            done = run_scisync(root, token, "apply", "--auto-approve")
             assert done.returncode == 0, done.stderr
             _REFERENCE[kind] = (
                 catalogue_snapshot(sandbox, token, root),
@@ -391,15 +368,15 @@ def test_signal_then_resume(
         if case.command == "apply":
             work, args = root, ("apply", "--auto-approve")
         else:
-            assert _scisync(root, token, "apply", "--auto-approve").returncode == 0
+            assert run_scisync(root, token, "apply", "--auto-approve").returncode == 0
             pid = json.loads((root / "scisync.lock").read_text())["datasets"]["raw-1"]["pid"]
             work, args = tmp_path / "collaborator", ("pull",)
             _collaborator(work, sandbox.url, storage, pid)
-        result = _scisync(work, token, *args, **_signal_env(case))
+        result = run_scisync(work, token, *args, **_signal_env(case))
         run = Run(work, store, sandbox, token, result)
         _check_interrupted(case, run, [work])
 
-        resumed = _scisync(work, token, *args)
+        resumed = run_scisync(work, token, *args)
         assert resumed.returncode == 0, resumed.stderr[-2000:]
         assert _temporaries(store, work) == []
         assert catalogue_snapshot(sandbox, token, root) == expected_catalogue  # no duplicates
@@ -410,7 +387,7 @@ def test_signal_then_resume(
             assert frames == ["frame-1.dat", "frame-2.dat", "frame-3.dat"]
             lock = read_lock(work / "scisync.lock")
             assert lock is not None and len(lock.downloads["frames"].files) == 3
-        clean = _scisync(work, token, "plan", "--detailed-exitcode")
+        clean = run_scisync(work, token, "plan", "--detailed-exitcode")
         assert clean.returncode == 0, clean.stdout[-2000:]
 
 
