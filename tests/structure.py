@@ -263,17 +263,19 @@ def _functions(
             yield from _functions(node, f"{prefix}{node.name}.")
 
 
-def _names_conftest(module: str) -> bool:
-    return module == "conftest" or module.endswith(".conftest")
+def _names_a_test_module(module: str) -> bool:
+    last = module.rsplit(".", 1)[-1]
+    return last == "conftest" or last.startswith("test_")
 
 
-def conftest_imports(root: Path) -> list[str]:
-    """Modules that import a ``conftest`` by name.
+def imports_of_test_modules(root: Path) -> list[str]:
+    """Modules that import a ``conftest`` or a ``test_*`` module by name.
 
     Pytest loads each folder's conftest.py itself; a test module that imports one as
     ``conftest`` gets whichever was loaded last (the rootdir import mode puts several
-    folders on sys.path), so it breaks when folders are collected together. Helpers that
-    tests import live in uniquely named modules; conftest.py only declares fixtures.
+    folders on sys.path), so it breaks when folders are collected together.  A test
+    module imported by another runs twice, under two names.  Helpers that tests share
+    live in uniquely named modules; conftest.py only declares fixtures.
     """
     problems: list[str] = []
     for relative, tree in modules(root):
@@ -288,7 +290,7 @@ def conftest_imports(root: Path) -> list[str]:
             problems += [
                 f"{relative}:{node.lineno}: imports {'.' * getattr(node, 'level', 0)}{name}"
                 for name in named
-                if _names_conftest(name)
+                if _names_a_test_module(name)
             ]
     return problems
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from tests.structure import (
-    conftest_imports,
     import_cycles,
+    imports_of_test_modules,
     long_functions,
     planner_io_imports,
     printing_outside_interface,
@@ -99,9 +99,9 @@ def test_tests_mirror_the_package() -> None:
     assert missing == []
 
 
-def test_no_test_module_imports_a_conftest_by_name() -> None:
+def test_no_module_imports_a_conftest_or_a_test_module_by_name() -> None:
     """Helpers live in uniquely named modules, so any set of test folders collects."""
-    assert conftest_imports(TESTS) == []
+    assert imports_of_test_modules(TESTS) == []
 
 
 def test_one_copy_of_each_json_schema() -> None:
@@ -178,7 +178,7 @@ def test_a_long_function_is_reported(tmp_path: Path) -> None:
     assert long_functions(root) == {"m.py:C.f": 61}
 
 
-def test_importing_a_conftest_by_name_is_reported(tmp_path: Path) -> None:
+def test_importing_a_conftest_or_a_test_module_is_reported(tmp_path: Path) -> None:
     root = _tree(
         tmp_path,
         {
@@ -187,11 +187,17 @@ def test_importing_a_conftest_by_name_is_reported(tmp_path: Path) -> None:
             "storage/test_c.py": "def f():\n    import conftest\n",
             "lock/test_d.py": "from . import conftest\n",
             "e2e/test_e.py": "from tests.e2e.workspace import Workspace\n",
+            "scicat/test_f.py": "from tests.scicat.test_other import body\n",
+            "adopt/test_g.py": "from .test_import import RAW\nfrom . import helpers\n",
+            "util/test_h.py": "import tests.util.test_columns as columns\n",
         },
     )
-    assert sorted(conftest_imports(root)) == [
+    assert sorted(imports_of_test_modules(root)) == [
+        "adopt/test_g.py:1: imports .test_import",
         "apply/test_b.py:3: imports .conftest",
         "lock/test_d.py:1: imports .conftest",
         "scicat/test_a.py:1: imports conftest",
+        "scicat/test_f.py:1: imports tests.scicat.test_other",
         "storage/test_c.py:2: imports conftest",
+        "util/test_h.py:1: imports tests.util.test_columns",
     ]

@@ -7,7 +7,7 @@ import pytest
 from scisync.errors import ApiError
 from scisync.sandbox import SandboxServer, SandboxSettings
 from scisync.scicat.client import ScicatClient
-from tests.scicat.test_scicat_sandbox import dataset_body
+from tests.scicat.dataset_bodies import dataset_body
 
 Factory = object
 

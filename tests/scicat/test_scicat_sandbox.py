@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from scisync._util.jsontypes import JsonObject
 from scisync.desired.ids import make_marker
 from scisync.errors import ApiError, AuthError
 from scisync.manifest.model import ScicatConfig
@@ -19,27 +18,9 @@ from scisync.sandbox import FaultInjection, SandboxServer, SandboxSettings
 from scisync.scicat.auth import login, open_client, resolve_token
 from scisync.scicat.client import ScicatClient
 from scisync.scicat.credentials import CredentialStore, StoredCredential
+from tests.scicat.dataset_bodies import dataset_body
 
 PREFIX = "20.500.12269"
-
-
-def dataset_body(key: str, *, pid: str | None = None, **extra: object) -> JsonObject:
-    body: JsonObject = {
-        "type": "raw",
-        "datasetName": key,
-        "ownerGroup": "ingestor",
-        "accessGroups": ["group1"],
-        "contactEmail": "ingestor@sandbox.invalid",
-        "owner": "Ingestor",
-        "sourceFolder": f"/data/{key}",
-        "creationTime": "2026-11-21T09:00:00Z",
-        "principalInvestigators": ["PI"],
-        "scientificMetadata": {"scisync_marker": make_marker("proj", key), "temperature": 5},
-    }
-    if pid is not None:
-        body["pid"] = pid
-    body.update(extra)  # type: ignore[arg-type]
-    return body
 
 
 @pytest.fixture

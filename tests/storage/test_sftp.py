@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
-import signal
 import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,44 +16,15 @@ from scisync.storage.base import Checksum, DownloadJob, RemotePath, UploadJob
 from scisync.storage.sftp import SftpStorage, upload_steps
 from scisync.storage.sftp import stream as sftp_stream
 from scisync.storage.sftp.pipeline import Steps
+from tests.storage.backends import sftp_storage
+from tests.storage.sshd_faults import KillOnce
 
 if TYPE_CHECKING:
     from scisync.testing.sshd import SshServer
 
 
-def session_pids(server: SshServer) -> list[int]:
-    """The per-connection processes the test sshd forked (not the listener itself)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry))
-    found: list[int] = []
-    pending = [server.process.pid]
-    while pending:
-        for child in children.get(pending.pop(), []):
-            found.append(child)
-            pending.append(child)
-    return found
-
-
-def kill_sessions(server: SshServer) -> None:
-    for pid in session_pids(server):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-
-
-def storage_for(server: SshServer, **options: object) -> SftpStorage:
-    return SftpStorage(server.host_alias, ssh_config_path=server.ssh_config, **options)  # type: ignore[arg-type]
-
-
 def test_describe_names_user_host_and_port(sshd_server: SshServer) -> None:
-    with storage_for(sshd_server) as storage:
+    with sftp_storage(sshd_server) as storage:
         assert storage.describe() == (
             f"sftp://{sshd_server.user}@{sshd_server.host_alias}:{sshd_server.port}"
         )
@@ -64,7 +33,7 @@ def test_describe_names_user_host_and_port(sshd_server: SshServer) -> None:
 def test_unknown_host_key_is_refused_with_advice(sshd_server: SshServer, tmp_path: Path) -> None:
     empty = tmp_path / "known_hosts"
     empty.write_text("")
-    storage = storage_for(sshd_server, known_hosts=empty)
+    storage = sftp_storage(sshd_server, known_hosts=empty)
     with pytest.raises(StorageError) as caught:
         storage.stat(RemotePath("/"))
     text = str(caught.value)
@@ -81,7 +50,7 @@ def test_trusting_unknown_hosts_connects_without_writing_known_hosts(
 ) -> None:
     empty = tmp_path / "known_hosts"
     empty.write_text("")
-    with storage_for(sshd_server, known_hosts=empty, trust_unknown_hosts=True) as storage:
+    with sftp_storage(sshd_server, known_hosts=empty, trust_unknown_hosts=True) as storage:
         assert storage.stat(RemotePath(tmp_path.as_posix() + "/none")) is None
     assert empty.read_text() == ""
 
@@ -97,7 +66,7 @@ def test_changed_host_key_is_refused(sshd_server: SshServer, tmp_path: Path) -> 
     known = tmp_path / "known_hosts"
     known.write_text(f"[127.0.0.1]:{sshd_server.port} {key_type} {key}\n")
     with pytest.raises(StorageError, match="does not match known_hosts") as caught:
-        storage_for(sshd_server, known_hosts=known).stat(RemotePath("/"))
+        sftp_storage(sshd_server, known_hosts=known).stat(RemotePath("/"))
     assert "ssh-keygen -R" in str(caught.value)
 
 
@@ -150,7 +119,7 @@ def test_remote_checksum_discovers_and_remembers_the_shell(
     path = tmp_path / "a.bin"
     path.write_bytes(b"x" * 1000)
     remote = RemotePath(path.as_posix())
-    with storage_for(sshd_server) as with_shell, storage_for(sshd_sftp_only) as sftp_only:
+    with sftp_storage(sshd_server) as with_shell, sftp_storage(sshd_sftp_only) as sftp_only:
         assert with_shell.server_has_shell is None
         assert with_shell.remote_checksum(remote, "blake3") == hash_file(path, ["blake3"])["blake3"]
         assert with_shell.server_has_shell is True
@@ -165,7 +134,7 @@ def test_short_reads_from_the_server_are_completed(
     monkeypatch.setattr(sftp_stream, "READ_REQUEST_SIZE", 2**20)
     data = os.urandom(5 * 2**20 + 17)
     (tmp_path / "a.bin").write_bytes(data)
-    with storage_for(sshd_server) as storage:
+    with sftp_storage(sshd_server) as storage:
         job = DownloadJob(RemotePath((tmp_path / "a.bin").as_posix()), tmp_path / "b.bin", None)
         storage.download([job])
     assert (tmp_path / "b.bin").read_bytes() == data
@@ -177,19 +146,12 @@ def test_killed_connection_during_download_leaves_no_partial_file(
     data = os.urandom(16 * 2**20)
     (tmp_path / "a.bin").write_bytes(data)
     dest = tmp_path / "dest"
-    killed = False
-
-    def kill_midway(count: int) -> None:
-        nonlocal killed
-        if not killed:
-            killed = True
-            kill_sessions(sshd_server)
-
-    with storage_for(sshd_server) as storage:
+    kill_midway = KillOnce(sshd_server)
+    with sftp_storage(sshd_server) as storage:
         job = DownloadJob(RemotePath((tmp_path / "a.bin").as_posix()), dest / "a.bin", len(data))
         with pytest.raises(StorageError, match="cannot download"):
             storage.download([job], kill_midway)
-        assert killed
+        assert kill_midway.killed
         assert list(dest.iterdir()) == []
         storage.download([job])  # a fresh connection replaces the dead one
     assert (dest / "a.bin").read_bytes() == data
@@ -207,18 +169,11 @@ def test_killed_connection_during_upload_leaves_no_temp_file(
         local.stat().st_size,
         hash_file(local, ["blake3"])["blake3"],
     )
-    killed = False
-
-    def kill_midway(count: int) -> None:
-        nonlocal killed
-        if not killed:
-            killed = True
-            kill_sessions(sshd_server)
-
-    with storage_for(sshd_server) as storage:
+    kill_midway = KillOnce(sshd_server)
+    with sftp_storage(sshd_server) as storage:
         with pytest.raises(StorageError, match="cannot upload"):
             storage.upload([job], kill_midway)
-        assert killed
+        assert kill_midway.killed
         assert list(remote_dir.iterdir()) == []
         storage.upload([job])
     assert (remote_dir / "a.bin").read_bytes() == local.read_bytes()
@@ -233,7 +188,7 @@ def test_connections_are_pooled_and_bounded(sshd_server: SshServer, tmp_path: Pa
         remote = RemotePath((tmp_path / "dst" / path.name).as_posix())
         jobs.append(UploadJob(path, remote, 2000, hash_file(path, ["blake3"])["blake3"]))
     logins_before = sshd_server.log().count("Accepted publickey")
-    with storage_for(sshd_server, connections=3) as storage:
+    with sftp_storage(sshd_server, connections=3) as storage:
         storage.upload(jobs)
         storage.download(
             [DownloadJob(j.remote, tmp_path / "back" / j.remote.name, 2000) for j in jobs]
@@ -258,7 +213,7 @@ def test_large_file_is_split_across_connections_and_verified_in_order(
     (tmp_path / "a.bin").write_bytes(data)
     expected = Checksum("sha256", hashlib.sha256(data).hexdigest())
     logins_before = sshd_server.log().count("Accepted publickey")
-    with storage_for(sshd_server, connections=3) as storage:
+    with sftp_storage(sshd_server, connections=3) as storage:
         job = DownloadJob(
             RemotePath((tmp_path / "a.bin").as_posix()), tmp_path / "b.bin", len(data), (expected,)
         )
@@ -276,7 +231,7 @@ def test_split_download_detects_corruption_and_leaves_nothing(
     data[2 * 2**20] ^= 1
     (tmp_path / "a.bin").write_bytes(bytes(data))
     dest = tmp_path / "dest"
-    with storage_for(sshd_server, connections=3) as storage:
+    with sftp_storage(sshd_server, connections=3) as storage:
         job = DownloadJob(
             RemotePath((tmp_path / "a.bin").as_posix()), dest / "a.bin", len(data), (expected,)
         )
@@ -301,21 +256,14 @@ def test_split_download_interrupted_or_killed_leaves_nothing(
         if seen > 2 * 2**20:
             raise RuntimeError("injected")
 
-    killed = False
-
-    def kill_midway(count: int) -> None:
-        nonlocal killed
-        if not killed:
-            killed = True
-            kill_sessions(sshd_server)
-
-    with storage_for(sshd_server, connections=3) as storage:
+    kill_midway = KillOnce(sshd_server)
+    with sftp_storage(sshd_server, connections=3) as storage:
         with pytest.raises(RuntimeError, match="injected"):
             storage.download([job], boom)
         assert list(dest.iterdir()) == []
         with pytest.raises(StorageError):
             storage.download([job], kill_midway)
-        assert killed
+        assert kill_midway.killed
         assert list(dest.iterdir()) == []
         storage.download([job])
     assert (dest / "a.bin").read_bytes() == data
@@ -334,7 +282,7 @@ def test_upload_detects_a_local_file_changed_since_hashing(
     )
     local.write_bytes(os.urandom(3 * 2**20))
     with (
-        storage_for(sshd_server, connections=3) as storage,
+        sftp_storage(sshd_server, connections=3) as storage,
         pytest.raises(StorageError, match="changed since it was hashed"),
     ):
         storage.upload([job])
@@ -355,7 +303,7 @@ def test_upload_corrupted_on_the_server_is_caught_before_rename(
         size,
         hash_file(local, ["blake3"])["blake3"],
     )
-    storage = storage_for(sshd_server)
+    storage = sftp_storage(sshd_server)
 
     def corrupt(tmp: str) -> None:
         with open(tmp, "r+b") as remote_copy:  # the "server" is this machine

@@ -18,7 +18,8 @@ from scisync.errors import ChecksumMismatch, StorageError
 from scisync.storage._transfer import is_temp_name
 from scisync.storage.base import Checksum, DownloadJob, RemotePath, UploadJob
 from scisync.storage.sftp import pipeline
-from tests.storage.test_sftp import kill_sessions, storage_for
+from tests.storage.backends import sftp_storage
+from tests.storage.sshd_faults import kill_sessions
 
 if TYPE_CHECKING:
     from scisync.testing.sshd import SshServer
@@ -81,7 +82,7 @@ def test_many_small_files_go_up_and_come_back_identical(
     src, remote, back = tmp_path / "src", tmp_path / "remote", tmp_path / "back"
     files = make_files(src, 250)
     done: list[object] = []
-    with storage_for(sshd_server, connections=2) as storage:
+    with sftp_storage(sshd_server, connections=2) as storage:
         storage.upload(upload_jobs(files, src, remote), done=done.append)
         assert tree(remote) == tree(src)
         assert len(done) == len(files)
@@ -102,7 +103,7 @@ def test_one_failing_upload_is_named_and_the_others_complete(
     (remote / "d1").mkdir(parents=True)
     jobs[40] = UploadJob(jobs[40].local, RemotePath(f"{remote}/d1/x/f.bin"), jobs[40].size, "0")
     (remote / "d1" / "x").write_bytes(b"in the way")
-    with storage_for(sshd_server) as storage, pytest.raises(StorageError) as caught:
+    with sftp_storage(sshd_server) as storage, pytest.raises(StorageError) as caught:
         storage.upload(jobs)
     text = str(caught.value)
     assert str(changed) in text and "changed since it was hashed" in text
@@ -124,7 +125,7 @@ def test_one_failing_download_is_named_and_the_others_are_placed(
     (src / "d0" / "f0009.bin").unlink()  # gone from the server
     wrong = jobs[20]
     jobs[20] = DownloadJob(wrong.remote, wrong.local, wrong.size, (Checksum("sha256", "0" * 64),))
-    with storage_for(sshd_server) as storage, pytest.raises(StorageError) as caught:
+    with sftp_storage(sshd_server) as storage, pytest.raises(StorageError) as caught:
         storage.download(jobs)
     text = str(caught.value)
     assert "file not found on the server" in text and "d0/f0009.bin" in text
@@ -143,7 +144,7 @@ def test_a_wrong_size_download_is_refused_before_anything_is_written(
     src = tmp_path / "a.bin"
     src.write_bytes(os.urandom(5000))
     job = DownloadJob(RemotePath(src.as_posix()), tmp_path / "back" / "a.bin", 4999)
-    with storage_for(sshd_server) as storage, pytest.raises(ChecksumMismatch, match="5000 bytes"):
+    with sftp_storage(sshd_server) as storage, pytest.raises(ChecksumMismatch, match="5000 bytes"):
         storage.download([job])
     assert temporaries(tmp_path / "back") == []
     assert not job.local.exists()
@@ -163,7 +164,7 @@ def test_killed_connections_mid_batch_fail_only_files_in_flight_and_resume(
         if sent - count < 3 * 2**20 <= sent:
             kill_sessions(sshd_server)
 
-    with storage_for(sshd_server, connections=2) as storage:
+    with sftp_storage(sshd_server, connections=2) as storage:
         with pytest.raises(StorageError, match="cannot upload"):
             storage.upload(jobs, kill_once)
         assert temporaries(remote) == []
@@ -213,7 +214,7 @@ def test_a_client_killed_mid_batch_is_resumed_by_the_next_run(
     )
     assert child.returncode == -signal.SIGKILL, child.stderr
     assert temporaries(remote) != []  # the kill left some behind
-    with storage_for(sshd_server) as storage:
+    with sftp_storage(sshd_server) as storage:
         storage.upload(jobs)
     assert tree(remote) == tree(src)
     assert temporaries(remote) == []
