@@ -12,6 +12,7 @@ import pytest
 from scisync._util.hashing import hash_file
 from scisync.errors import ChecksumMismatch, StorageError
 from scisync.storage.base import Checksum, DownloadJob, RemotePath, UploadJob
+from scisync.storage.sftp.stream import SPLIT_THRESHOLD
 
 if TYPE_CHECKING:
     from tests.storage.backends import Backend
@@ -178,12 +179,28 @@ def test_download_refuses_a_remote_file_of_unexpected_size(
     assert not (tmp_path / "a.bin").exists()
 
 
-def test_download_of_a_missing_remote_file(backend: Backend, tmp_path: Path) -> None:
-    job = DownloadJob(
-        RemotePath((backend.remote_root / "nope").as_posix()), tmp_path / "nope", None
-    )
-    with pytest.raises(StorageError, match="not found"):
-        backend.storage.download([job])
+# A missing file is one message whichever way it is asked for: a small download (SFTP's
+# pipelined path), a large one (SFTP's one file per connection), a server-side checksum.
+MISSING_WAYS = ["small download", "large download", "remote checksum"]
+
+
+@pytest.mark.parametrize("way", MISSING_WAYS)
+def test_a_missing_remote_file_says_so(backend: Backend, tmp_path: Path, way: str) -> None:
+    remote = RemotePath((backend.remote_root / "nope").as_posix())
+    size = {"small download": None, "large download": SPLIT_THRESHOLD}.get(way)
+    with pytest.raises(StorageError) as raised:
+        if way == "remote checksum":
+            backend.storage.remote_checksum(remote, "md5")
+        else:
+            backend.storage.download([DownloadJob(remote, tmp_path / "nope", size)])
+    text = str(raised.value)
+    assert str(remote) in text
+    if way == "remote checksum" and backend.name == "local":  # the local file hasher's
+        assert "cannot read file to hash it" in text
+        return
+    place = "storage" if backend.name == "local" else "server"
+    assert f"file not found on the {place}" in text and "moved or deleted" in text
+    assert raised.value.__cause__ is None  # the OSError's text adds nothing
 
 
 def test_download_keeps_an_identical_local_file_and_refuses_a_different_one(

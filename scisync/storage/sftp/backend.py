@@ -171,11 +171,7 @@ class SftpStorage:
                 session.sftp.stat(str(path))
             except TRANSFER_ERRORS as exc:
                 if is_missing(exc):
-                    raise StorageError(
-                        "file not found on the server",
-                        where=self._server.where(path),
-                        hint="the dataset's files may have been moved or deleted",
-                    ) from None
+                    raise self._server.missing(path) from None
                 raise self._server.error(exc, "read file information", path) from exc
             return self._hashing.checksum(session, path, name)
 

@@ -127,11 +127,7 @@ class Downloader:
             attrs = session.sftp.stat(str(job.remote))
         except TRANSFER_ERRORS as exc:
             if is_missing(exc):
-                raise StorageError(
-                    "file not found on the server",
-                    where=self.server.where(job.remote),
-                    hint="the dataset's files may have been moved or deleted",
-                ) from None
+                raise self.server.missing(job.remote) from None
             raise self.server.error(exc, "read file information", job.remote) from exc
         size = attrs.st_size or 0
         if job.size is not None and size != job.size:

@@ -85,11 +85,7 @@ class Fetcher:
             handle = opened.handle()
         except TRANSFER_ERRORS as exc:
             if is_missing(exc):
-                raise StorageError(
-                    "file not found on the server",
-                    where=self.server.where(job.remote),
-                    hint="the dataset's files may have been moved or deleted",
-                ) from None
+                raise self.server.missing(job.remote) from None
             raise self.server.error(exc, "download", job.remote) from exc
         try:
             tmp = local_temp_for(job)

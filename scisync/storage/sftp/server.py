@@ -87,6 +87,14 @@ class Server:
     def where(self, path: RemotePath | str) -> str:
         return f"{self.describe()}{path}"
 
+    def missing(self, path: RemotePath | str) -> StorageError:
+        """*path* is not on the server (raise it ``from None``: the OSError adds nothing)."""
+        return StorageError(
+            "file not found on the server",
+            where=self.where(path),
+            hint="the dataset's files may have been moved or deleted",
+        )
+
     def error(self, exc: BaseException, action: str, path: RemotePath | str) -> StorageError:
         if isinstance(exc, StorageError):
             return exc
