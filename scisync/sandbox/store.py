@@ -181,35 +181,41 @@ class Store:
         )
         return [_load(body) for (body,) in rows]
 
+    def _rows_in(
+        self, sql: str, params: Sequence[Any], values: Sequence[str]
+    ) -> Iterator[tuple[Any, ...]]:
+        """The rows of *sql* for all of *values*: its ``IN ({marks})`` is run on chunks of
+        them, bound after *params* (SQLite bounds the number of parameters)."""
+        for start in range(0, len(values), _CHUNK):
+            chunk = values[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            yield from self._connection().execute(sql.replace("{marks}", marks), (*params, *chunk))
+
     def by_ids(self, collection: str, ids: Iterable[str]) -> list[dict[str, Any]]:
         found: list[tuple[int, dict[str, Any]]] = []
         wanted = list(dict.fromkeys(ids))
-        for start in range(0, len(wanted), _CHUNK):
-            chunk = wanted[start : start + _CHUNK]
-            marks = ",".join("?" * len(chunk))
-            rows = self._connection().execute(
-                f"SELECT seq, body FROM docs WHERE collection=? AND id IN ({marks})",
-                (collection, *chunk),
-            )
-            found.extend((seq, _load(body)) for seq, body in rows)
+        rows = self._rows_in(
+            "SELECT seq, body FROM docs WHERE collection=? AND id IN ({marks})",
+            (collection,),
+            wanted,
+        )
+        found.extend((seq, _load(body)) for seq, body in rows)
         return [doc for _, doc in sorted(found, key=lambda pair: pair[0])]
 
     def by_refs(self, collection: str, refs: Iterable[str]) -> list[dict[str, Any]]:
         """Documents linked (see :meth:`Writer.put`) to any of *refs*, in insertion order."""
         found: dict[int, dict[str, Any]] = {}
         wanted = list(dict.fromkeys(refs))
-        for start in range(0, len(wanted), _CHUNK):
-            chunk = wanted[start : start + _CHUNK]
-            marks = ",".join("?" * len(chunk))
-            rows = self._connection().execute(
-                "SELECT DISTINCT d.seq, d.body FROM refs r JOIN docs d"
-                " ON d.collection=r.collection AND d.id=r.doc_id"
-                f" WHERE r.collection=? AND r.ref IN ({marks})",
-                (collection, *chunk),
-            )
-            for seq, body in rows:
-                if seq not in found:
-                    found[seq] = _load(body)
+        rows = self._rows_in(
+            "SELECT DISTINCT d.seq, d.body FROM refs r JOIN docs d"
+            " ON d.collection=r.collection AND d.id=r.doc_id"
+            " WHERE r.collection=? AND r.ref IN ({marks})",
+            (collection,),
+            wanted,
+        )
+        for seq, body in rows:
+            if seq not in found:
+                found[seq] = _load(body)
         return [found[seq] for seq in sorted(found)]
 
     def by_index(self, collection: str, path: str, values: Iterable[str]) -> list[dict[str, Any]]:
@@ -222,15 +228,13 @@ class Store:
             raise ValueError(f"{collection}.{path} is not indexed")
         found: dict[int, str] = {}
         wanted = list(dict.fromkeys(values))
-        for start in range(0, len(wanted), _CHUNK):
-            chunk = wanted[start : start + _CHUNK]
-            marks = ",".join("?" * len(chunk))
-            rows = self._connection().execute(
-                "SELECT d.seq, d.body FROM refs r JOIN docs d ON d.collection=? AND d.id=r.doc_id"
-                f" WHERE r.collection=? AND r.ref IN ({marks})",
-                (collection, _index_of(collection, path), *chunk),
-            )
-            found.update(rows)
+        rows = self._rows_in(
+            "SELECT d.seq, d.body FROM refs r JOIN docs d ON d.collection=? AND d.id=r.doc_id"
+            " WHERE r.collection=? AND r.ref IN ({marks})",
+            (collection, _index_of(collection, path)),
+            wanted,
+        )
+        found.update(rows)
         return [_load(found[seq]) for seq in sorted(found)]
 
     def access_counts(self, collection: str) -> list[tuple[str, int]]:
@@ -246,15 +250,13 @@ class Store:
         """Documents of a :data:`LISTED` collection whose stored access JSON is one of
         *accesses* (from :meth:`access_counts`), in insertion order."""
         found: dict[int, str] = {}
-        for start in range(0, len(accesses), _CHUNK):
-            chunk = accesses[start : start + _CHUNK]
-            marks = ",".join("?" * len(chunk))
-            rows = self._connection().execute(
-                "SELECT d.seq, d.body FROM briefs b JOIN docs d ON d.seq=b.seq"
-                f" WHERE b.collection=? AND b.access IN ({marks})",
-                (collection, *chunk),
-            )
-            found.update(rows)
+        rows = self._rows_in(
+            "SELECT d.seq, d.body FROM briefs b JOIN docs d ON d.seq=b.seq"
+            " WHERE b.collection=? AND b.access IN ({marks})",
+            (collection,),
+            accesses,
+        )
+        found.update(rows)
         return [_load(found[seq]) for seq in sorted(found)]
 
     def by_refs_raw(
@@ -267,16 +269,14 @@ class Store:
         """
         found: list[tuple[int, str, dict[str, Any], str]] = []
         wanted = list(dict.fromkeys(refs))
-        for start in range(0, len(wanted), _CHUNK):
-            chunk = wanted[start : start + _CHUNK]
-            marks = ",".join("?" * len(chunk))
-            rows = self._connection().execute(
-                "SELECT d.seq, r.ref, d.access, d.body FROM refs r JOIN docs d"
-                " ON d.collection=r.collection AND d.id=r.doc_id"
-                f" WHERE r.collection=? AND r.ref IN ({marks})",
-                (collection, *chunk),
-            )
-            found.extend((seq, ref, _load(access), body) for seq, ref, access, body in rows)
+        rows = self._rows_in(
+            "SELECT d.seq, r.ref, d.access, d.body FROM refs r JOIN docs d"
+            " ON d.collection=r.collection AND d.id=r.doc_id"
+            " WHERE r.collection=? AND r.ref IN ({marks})",
+            (collection,),
+            wanted,
+        )
+        found.extend((seq, ref, _load(access), body) for seq, ref, access, body in rows)
         found.sort(key=lambda row: row[0])
         return [(ref, access, body) for _, ref, access, body in found]
 
@@ -296,21 +296,19 @@ class Store:
         selected = [value for path in paths for value in (path, path)]
         found: list[tuple[int, str, dict[str, Any], dict[str, Any]]] = []
         wanted = list(dict.fromkeys(refs))
-        for start in range(0, len(wanted), _CHUNK):
-            chunk = wanted[start : start + _CHUNK]
-            marks = ",".join("?" * len(chunk))
-            rows = self._connection().execute(
-                f"SELECT d.seq, r.ref, d.access, {columns} FROM refs r JOIN docs d"
-                " ON d.collection=r.collection AND d.id=r.doc_id"
-                f" WHERE r.collection=? AND r.ref IN ({marks})",
-                (*selected, collection, *chunk),
-            )
-            for seq, ref, access, *values in rows:
-                projected: dict[str, Any] = {}
-                for name, kind, text in zip(names, values[::2], values[1::2], strict=True):
-                    if kind is not None:
-                        _put(projected, name.split("."), json.loads(text))
-                found.append((seq, ref, _load(access), projected))
+        rows = self._rows_in(
+            f"SELECT d.seq, r.ref, d.access, {columns} FROM refs r JOIN docs d"
+            " ON d.collection=r.collection AND d.id=r.doc_id"
+            " WHERE r.collection=? AND r.ref IN ({marks})",
+            (*selected, collection),
+            wanted,
+        )
+        for seq, ref, access, *values in rows:
+            projected: dict[str, Any] = {}
+            for name, kind, text in zip(names, values[::2], values[1::2], strict=True):
+                if kind is not None:
+                    _put(projected, name.split("."), json.loads(text))
+            found.append((seq, ref, _load(access), projected))
         found.sort(key=lambda row: row[0])
         return [(ref, access, projected) for _, ref, access, projected in found]
 
