@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from scisync._util import hashing
 from scisync._util.secrets import forget_secrets
+from scisync.desired import build
+from scisync.manifest.model import DatasetSpec
 from scisync.sandbox import SandboxServer
 
 from .workspace import Workspace, storage_yaml, write_manifest
@@ -50,3 +54,32 @@ def _no_inherited_scicat_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith(("SCICAT_", "SCISYNC_TEST_")):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def expanded(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The keys of the datasets planned in full (their files globbed), in order."""
+    keys: list[str] = []
+    original = build.expand_files
+
+    def probe(spec: DatasetSpec) -> list[tuple[str, str, os.stat_result]]:
+        keys.append(spec.key)
+        return original(spec)
+
+    monkeypatch.setattr(build, "expand_files", probe)
+    return keys
+
+
+@pytest.fixture
+def files_read(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many local files were read to hash them, call by call (cache hits not counted)."""
+    read: list[int] = []
+    original = hashing.hash_files
+
+    def probe(*args: Any, **kwargs: Any) -> hashing.HashedFiles[Any]:
+        result = original(*args, **kwargs)
+        read.append(result.files_read)
+        return result
+
+    monkeypatch.setattr(hashing, "hash_files", probe)
+    return read

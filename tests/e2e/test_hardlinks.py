@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from scisync._util import hashing
 from scisync.errors import ExitCode
 from scisync.sandbox import SandboxServer
 from scisync.storage.local import LocalStorage
@@ -20,21 +19,6 @@ from .workspace import Workspace, local_workspace
 @pytest.fixture
 def linked_workspace(tmp_path: Path, scicat_sandbox: SandboxServer) -> Workspace:
     return local_workspace(tmp_path, scicat_sandbox, "    hardlink: true\n")
-
-
-@pytest.fixture
-def files_read(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many local files were read to hash them, call by call (cache hits not counted)."""
-    read: list[int] = []
-    original = hashing.hash_files
-
-    def probe(*args: Any, **kwargs: Any) -> hashing.HashedFiles[Any]:
-        result = original(*args, **kwargs)
-        read.append(result.files_read)
-        return result
-
-    monkeypatch.setattr(hashing, "hash_files", probe)
-    return read
 
 
 @pytest.mark.usefixtures("margin_elapsed")  # files hashed right after being written

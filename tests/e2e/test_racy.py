@@ -18,14 +18,11 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from scisync import api
 from scisync._util import hashing, racy
-from scisync.desired import build
-from scisync.manifest.model import DatasetSpec
 from scisync.plan.model import Plan
 from scisync.sandbox import SandboxServer
 
@@ -41,34 +38,6 @@ def workspace_fixture(tmp_path: Path, scicat_sandbox: SandboxServer) -> Workspac
     with api.connect(project, environ={"SCICAT_TOKEN": ws.token}) as connection:
         assert api.apply(project, connection, api.plan(project, connection)).lock_written
     return ws
-
-
-@pytest.fixture
-def expanded(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The keys of the datasets planned in full (their files globbed), in order."""
-    keys: list[str] = []
-    original = build.expand_files
-
-    def probe(spec: DatasetSpec) -> list[tuple[str, str, os.stat_result]]:
-        keys.append(spec.key)
-        return original(spec)
-
-    monkeypatch.setattr(build, "expand_files", probe)
-    return keys
-
-
-@pytest.fixture
-def files_read(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    read: list[int] = []
-    original = hashing.hash_files
-
-    def probe(*args: Any, **kwargs: Any) -> hashing.HashedFiles[Any]:
-        result = original(*args, **kwargs)
-        read.append(result.files_read)
-        return result
-
-    monkeypatch.setattr(hashing, "hash_files", probe)
-    return read
 
 
 def _plan(ws: Workspace) -> Plan:

@@ -22,8 +22,6 @@ import requests
 
 from scisync import api
 from scisync._util.jsontypes import Json
-from scisync.desired import build
-from scisync.manifest.model import DatasetSpec
 from scisync.observe.model import ObservedDataset
 from scisync.plan.model import FileAction, Plan
 from scisync.sandbox import SandboxServer
@@ -42,20 +40,6 @@ pytestmark = pytest.mark.usefixtures("margin_elapsed")
 @pytest.fixture(name="local_workspace")
 def local_workspace_fixture(tmp_path: Path, scicat_sandbox: SandboxServer) -> Workspace:
     return local_workspace(tmp_path, scicat_sandbox)
-
-
-@pytest.fixture
-def expanded(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The keys of the datasets whose files were globbed (planned in full), in order."""
-    keys: list[str] = []
-    original = build.expand_files
-
-    def probe(spec: DatasetSpec) -> list[tuple[str, str, os.stat_result]]:
-        keys.append(spec.key)
-        return original(spec)
-
-    monkeypatch.setattr(build, "expand_files", probe)
-    return keys
 
 
 @pytest.fixture
