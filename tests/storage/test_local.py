@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from scisync._util.hashing import hash_file
 from scisync.errors import StorageError
 from scisync.storage.base import RemotePath, UploadJob
-from scisync.storage.local import LocalStorage
+from scisync.storage.local import PARALLEL_MEAN_SIZE, LocalStorage
 
 
 def upload_job(local: Path, remote: Path) -> UploadJob:
@@ -219,3 +222,85 @@ def test_copy_mode_never_asks_a_witness(tmp_path: Path) -> None:
     links = RecordingWitness(True)
     LocalStorage().upload([upload_job(local, tmp_path / "server" / "a.bin")], links=links)
     assert links.asked == []
+
+
+def _upload_batches_at_once(storage: LocalStorage, batches: list[list[UploadJob]]) -> None:
+    """Run each batch's upload on its own thread, as datasets in flight do."""
+    errors: list[BaseException] = []
+
+    def run(jobs: list[UploadJob]) -> None:
+        try:
+            storage.upload(jobs)
+        except BaseException as exc:  # reported below, on the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(jobs,)) for jobs in batches]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors, errors
+
+
+def _batches(tmp_path: Path, count: int, files: int, size: int) -> list[list[UploadJob]]:
+    batches = []
+    for number in range(count):
+        source = tmp_path / f"src{number}"
+        source.mkdir()
+        jobs = []
+        for index in range(files):
+            local = source / f"f{index}.dat"
+            local.write_bytes(os.urandom(size))
+            jobs.append(upload_job(local, tmp_path / "server" / f"ds{number}" / local.name))
+        batches.append(jobs)
+    return batches
+
+
+def test_small_file_batches_in_flight_at_once_copy_one_after_another(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two datasets' small-file batches never copy at the same time (they would only trade
+    the GIL at every system call); each file still lands."""
+    storage = LocalStorage()
+    batches = _batches(tmp_path, count=3, files=8, size=16)
+    copying, most = set[int](), [0]
+    guard = threading.Lock()
+    real = storage._copy_small
+
+    def observed(job: UploadJob, *args: Any) -> None:
+        with guard:
+            copying.add(threading.get_ident())
+            most[0] = max(most[0], len(copying))
+        time.sleep(0.005)  # long enough for another batch's thread to start meanwhile
+        try:
+            real(job, *args)
+        finally:
+            with guard:
+                copying.discard(threading.get_ident())
+
+    monkeypatch.setattr(storage, "_copy_small", observed)
+    _upload_batches_at_once(storage, batches)
+    assert most[0] == 1
+    for jobs in batches:
+        for job in jobs:
+            assert Path(str(job.remote)).read_bytes() == job.local.read_bytes()
+
+
+def test_large_file_batches_in_flight_at_once_still_copy_together(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lane is for small files only: two batches of one large file each copy at once
+    (each waits at a barrier the other must reach while it is still copying)."""
+    storage = LocalStorage()
+    batches = _batches(tmp_path, count=2, files=1, size=PARALLEL_MEAN_SIZE + 1)
+    both_copying = threading.Barrier(2, timeout=10)
+    real = storage._copy_streaming
+
+    def meeting(job: UploadJob, *args: Any) -> None:
+        both_copying.wait()  # BrokenBarrierError if the other batch cannot start meanwhile
+        real(job, *args)
+
+    monkeypatch.setattr(storage, "_copy_streaming", meeting)
+    _upload_batches_at_once(storage, batches)
+    for jobs in batches:
+        assert Path(str(jobs[0].remote)).read_bytes() == jobs[0].local.read_bytes()
