@@ -95,6 +95,9 @@ def upload_changes(
     base = folder.rstrip("/")
     files = LocalFiles.of(dataset.files)
     storage = ctx.observed.storage
+    if not storage:
+        # Nothing found on the storage (a first apply): no path object per file to look up.
+        return UploadFiles(files, folder, action, bytes(len(files)))
     on_storage = bytes(
         stat is not None and stat.size == size
         for stat, size in zip(
