@@ -14,6 +14,7 @@ from blake3 import blake3 as _blake3
 
 from scisync._util.hashing import StreamingHasher, hash_file, normalise_algorithm
 from scisync.errors import StorageError, os_error_hint
+from scisync.storage._copier import CopyProcess
 from scisync.storage._durable import PendingBatch, unconfirmed
 from scisync.storage._local_download import (
     FetchedBatch,
@@ -80,11 +81,18 @@ class LocalStorage:
     """
 
     def __init__(
-        self, hardlink: bool = False, *, workers: int = 4, roots: Roots | None = None
+        self,
+        hardlink: bool = False,
+        *,
+        workers: int = 4,
+        roots: Roots | None = None,
+        offload: bool = True,
     ) -> None:
         self.hardlink = hardlink
         self.workers = workers
         self.roots = roots
+        # Small-file batches are copied by a second process (see :mod:`._copier`).
+        self._copier = CopyProcess(roots) if offload and not hardlink else None
         # Held by an upload batch of small files for its whole run (see :meth:`upload`).
         self._small_lane = threading.Lock()
         # The roots as the file system resolves them: a path is checked after resolving
@@ -133,7 +141,9 @@ class LocalStorage:
         return "local file system"
 
     def close(self) -> None:
-        """Nothing to release; present for the Storage protocol."""
+        """Stop the process copying small files, if one was started."""
+        if self._copier is not None:
+            self._copier.close()
 
     def stat(self, path: RemotePath) -> RemoteStat | None:
         local = _local(path)
@@ -222,6 +232,9 @@ class LocalStorage:
         lane = self._small_lane if threads == 1 else contextlib.nullcontext()
         with lane:
             self._repair_and_sweep(jobs)
+            if threads == 1 and self._copier is not None and len(jobs) >= OFFLOAD_FROM:
+                self._copier.upload(jobs, finished, progress, cancel)
+                return
             try:
                 run_parallel(work, jobs, threads, cancel)
             finally:
@@ -587,6 +600,10 @@ SMALL_FILE = 2**20
 
 PARALLEL_MEAN_SIZE = 256 * 2**10
 """Below this mean file size an upload batch runs on one thread."""
+
+OFFLOAD_FROM = 64
+"""From this many files, a one-thread batch is copied by the second process (below it,
+the round trip to the child costs more than the copy saves)."""
 
 
 def _threads_for(jobs: Sequence[UploadJob], workers: int) -> int:

@@ -1,0 +1,271 @@
+"""A second process that copies the small-file upload batches of a :class:`LocalStorage`.
+
+A small file's copy is a few system calls and a little Python.  In the applying process it
+competes for the one GIL with the SciCat requests of the other datasets in flight, so a
+first apply of 100,000 files of 16 B ran on about one core however many workers it had
+(docs/performance.md).  Here the copying runs on the machine's other core.
+
+Only *where* the copy runs changes: the child runs LocalStorage's own per-file code
+(``_upload_one``: the roots, the checks against the hashed content, the temporaries and
+their marks) and its flush, on the same jobs, with the same results.  The parent checks
+nothing the child says about the files: it only reports the outcome of each job.
+
+Lifetime: the child starts at the first batch that qualifies and serves the storage until
+:meth:`CopyProcess.close`.  It runs in its own session, so a terminal's Ctrl-C reaches only
+the parent, which stops the copy through its cancel token.  Between files the child looks
+at its socket: a cancel from the parent, or the parent gone (the socket reads as closed),
+stops it there, so it never outlives an interrupted apply by more than the file in hand.
+
+Run as ``python -m scisync.storage._copier FD`` by :class:`CopyProcess` only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import socket
+import subprocess
+import sys
+import threading
+import weakref
+from collections.abc import Callable, Sequence
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from scisync.errors import ChecksumMismatch, Problem, StorageError
+from scisync.storage._transfer import failures, raise_errors
+from scisync.storage.base import CancelToken, RemotePath, UploadJob
+from scisync.storage.roots import Roots
+
+CHUNK = 1_000
+"""Jobs per message: the parent reports progress and passes a cancel between chunks."""
+
+_WAIT = 0.05
+"""Seconds between the parent's looks at its cancel token while the child works."""
+
+# What crosses the socket about a failed job: the error's class and its problems (an
+# exception pickles by its message alone, which would fold its problems into one).
+Failure = tuple[bool, tuple[Problem, ...]]  # (is a checksum mismatch, problems)
+
+
+def _failure(error: StorageError) -> Failure:
+    return isinstance(error, ChecksumMismatch), error.problems
+
+
+def _error(failure: Failure) -> StorageError:
+    mismatch, problems = failure
+    return (ChecksumMismatch if mismatch else StorageError)(problems=problems)
+
+
+def _stopped(code: int | None) -> StorageError:
+    ended = "" if code is None else f" (exit status {code})"
+    return StorageError(
+        f"the process copying small files stopped unexpectedly{ended}",
+        hint="run apply again: it resumes, re-checking the files this batch placed",
+    )
+
+
+class CopyProcess:
+    """The parent's end: one child, started on first use, serving one batch at a time.
+
+    The caller serialises batches (LocalStorage's small-file lane); a batch is sent in
+    chunks of :data:`CHUNK` jobs, then flushed once.
+    """
+
+    def __init__(self, roots: Roots | None) -> None:
+        self._roots = roots
+        self._child: subprocess.Popen[bytes] | None = None
+        self._connection: Connection | None = None
+        self._finalizer: weakref.finalize[Any, Any] | None = None
+
+    def upload(
+        self,
+        jobs: Sequence[UploadJob],
+        finished: Callable[[UploadJob], None],
+        progress: Callable[[int], None] | None,
+        cancel: CancelToken | None,
+    ) -> None:
+        """Copy *jobs* in the child, then flush them; raise as an in-process batch does."""
+        connection = self._started()
+        errors: list[StorageError] = []
+        try:
+            for start in range(0, len(jobs), CHUNK):
+                if cancel is not None and cancel.is_set():
+                    break
+                chunk = jobs[start : start + CHUNK]
+                # Plain values: a pickled Path is rebuilt from its parts, parsing each.
+                plain = [(str(j.local), str(j.remote), j.size, j.blake3) for j in chunk]
+                outcomes = self._ask(connection, ("place", plain), cancel)
+                for job, outcome in zip(chunk, outcomes, strict=True):
+                    if outcome is None:
+                        finished(job)
+                        if progress is not None:
+                            progress(job.size)
+                    else:
+                        errors.append(_error(outcome))
+        finally:
+            flushed = self._ask(connection, ("flush",), None)
+        if flushed is not None:
+            raise _error(flushed)
+        raise_errors(failures(errors, cancel))
+
+    def _started(self) -> Connection:
+        if self._connection is not None and self._child is not None:
+            if self._child.poll() is None:
+                return self._connection
+            self._discard()
+        ours, theirs = socket.socketpair()
+        package_parent = str(Path(__file__).resolve().parents[2])
+        env = dict(os.environ)
+        # The child imports this very scisync, wherever the parent found it.
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (package_parent, env.get("PYTHONPATH", "")) if p
+        )
+        try:
+            child = subprocess.Popen(
+                [sys.executable, "-m", "scisync.storage._copier", str(theirs.fileno())],
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,
+            )
+        finally:
+            theirs.close()
+        connection = Connection(ours.detach())
+        self._child, self._connection = child, connection
+        # A storage dropped without close() still stops and reaps its child.
+        self._finalizer = weakref.finalize(self, _stop, connection, child)
+        connection.send(("start", self._roots))
+        return connection
+
+    def _ask(
+        self, connection: Connection, message: tuple[Any, ...], cancel: CancelToken | None
+    ) -> Any:
+        """Send *message*; wait for the answer, passing on a cancel meanwhile."""
+        try:
+            connection.send(message)
+            asked_to_stop = False
+            while not connection.poll(_WAIT):
+                if self._child is not None and self._child.poll() is not None:
+                    raise EOFError
+                if cancel is not None and cancel.is_set() and not asked_to_stop:
+                    connection.send(("cancel",))
+                    asked_to_stop = True
+            kind, answer = connection.recv()
+        except (EOFError, OSError):
+            code = self._child.poll() if self._child is not None else None
+            self._discard()
+            raise _stopped(code) from None
+        if kind == "bug":
+            # A real bug in the child: an internal error, as it would be in-process.
+            raise RuntimeError(f"in the process copying small files: {answer}")
+        return answer
+
+    def _discard(self) -> None:
+        self._connection = self._child = None
+        if self._finalizer is not None:
+            self._finalizer()
+            self._finalizer = None
+
+    def close(self) -> None:
+        """Stop the child (it exits when its socket closes) and wait for it."""
+        self._discard()
+
+
+def _stop(connection: Connection, child: subprocess.Popen[bytes]) -> None:
+    """Close the socket (the child exits at once, or after the file in hand) and reap it."""
+    connection.close()
+    try:
+        child.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+
+
+class _ParentSpeaks:
+    """The child's cancel token: set once anything arrives mid-batch (the parent's cancel)
+    or the socket closes (the parent is gone).
+
+    A ``poll`` of the socket every :data:`_LOOK_EVERY` questions (a file asks twice):
+    ``Connection.poll`` builds a selector each time, and even a bare ``poll`` for every
+    question was a tenth of the child's work."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._poller = select.poll()
+        self._poller.register(connection.fileno(), select.POLLIN | select.POLLHUP)
+        self._set = False
+        self._asked = 0
+
+    def is_set(self) -> bool:
+        if not self._set:
+            self._asked += 1
+            if self._asked % _LOOK_EVERY == 0 and self._poller.poll(0):
+                self._set = True
+        return self._set
+
+    def reset(self) -> None:
+        self._set = False
+        self._asked = -1  # the batch's first question looks
+
+
+_LOOK_EVERY = 16
+"""Questions between looks at the socket: a stop is seen within eight small files."""
+
+
+def _serve(connection: Connection) -> None:
+    # Imported here: the parent imports this module from storage.local.
+    from scisync.storage import local
+    from scisync.storage._durable import PendingBatch
+    from scisync.storage._transfer import run_each
+
+    _, roots = connection.recv()
+    storage = local.LocalStorage(workers=1, roots=roots, offload=False)
+    asks = _ParentSpeaks(connection)
+    batch, folders = PendingBatch(), local._WriteFolders(storage)
+
+    def work(job: UploadJob, abort: threading.Event) -> None:
+        storage._upload_one(job, None, abort, batch, folders, None)
+
+    while True:
+        try:
+            message = connection.recv()
+        except EOFError:
+            return
+        if message[0] == "place":
+            asks.reset()
+            jobs = [
+                UploadJob(Path(local), RemotePath(remote), size, blake3)
+                for local, remote, size, blake3 in message[1]
+            ]
+            outcomes = run_each(work, jobs, 1, asks)
+            placed = [None if o is None else _failure(o) for o in outcomes]
+            connection.send(("placed", placed))
+        elif message[0] == "flush":
+            try:
+                local._flush(batch)
+            except StorageError as error:
+                connection.send(("flushed", _failure(error)))
+            else:
+                connection.send(("flushed", None))
+            # The next batch starts afresh (work reads these names when it runs).
+            batch, folders = PendingBatch(), local._WriteFolders(storage)
+        # ("cancel",) read here came after its batch ended: nothing to stop
+
+
+def main(argv: Sequence[str]) -> int:
+    connection = Connection(int(argv[1]))
+    try:
+        _serve(connection)
+    except (EOFError, OSError):
+        return 0  # the parent is gone: nothing to answer to
+    except BaseException as exc:  # a bug: tell the parent, which raises it
+        with contextlib.suppress(OSError):
+            connection.send(("bug", repr(exc)))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
