@@ -157,6 +157,7 @@ class Round:
     cpu_bare: float
     rss_before: int  # KiB
     rss_peak: int
+    rss_children: int
 
     @property
     def copy(self) -> float:
@@ -189,6 +190,9 @@ def one_round(args: argparse.Namespace) -> Round:
             rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             applied, applying = timed_apply(root, args.workers, args.profile)
             rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            # The largest child so far: the storage's copying process (reaped when the
+            # apply's connection closed) or a cp -r, which holds a few MB.
+            rss_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
             stored = sum(len(files) for _, _, files in os.walk(root / "store"))
             assert stored == args.datasets * args.files, (stored, args.datasets * args.files)
             bare = bare_requests(url, token, args.datasets, args.files)
@@ -210,6 +214,7 @@ def one_round(args: argparse.Namespace) -> Round:
         cpu_bare=CPU["bare"],
         rss_before=rss_before,
         rss_peak=rss_peak,
+        rss_children=rss_children,
     )
 
 
@@ -237,6 +242,10 @@ def report(args: argparse.Namespace, run: Round) -> None:
     print(
         f"  peak RSS        {run.rss_peak / 1024:7.0f} MB   (this process; "
         f"{run.rss_before / 1024:.0f} MB before the apply)"
+    )
+    print(
+        f"  child peak RSS  {run.rss_children / 1024:7.0f} MB   (the largest child process: the"
+        " storage's process copying small files, or cp -r)"
     )
 
 
