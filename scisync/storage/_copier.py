@@ -22,6 +22,7 @@ The child's side is :mod:`scisync.storage._copier_child`, run as
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -29,7 +30,6 @@ import sys
 import weakref
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any
 
 from scisync.errors import ChecksumMismatch, Problem, StorageError
@@ -115,18 +115,11 @@ class CopyProcess:
                 return self._connection
             self._discard()
         ours, theirs = socket.socketpair()
-        package_parent = str(Path(__file__).resolve().parents[2])
-        env = dict(os.environ)
-        # The child imports this very scisync, wherever the parent found it.
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (package_parent, env.get("PYTHONPATH", "")) if p
-        )
         try:
             child = subprocess.Popen(
-                [sys.executable, "-m", "scisync.storage._copier_child", str(theirs.fileno())],
+                [*_CHILD_COMMAND, json.dumps(_import_path()), str(theirs.fileno())],
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL,
-                env=env,
                 start_new_session=True,
             )
         finally:
@@ -170,6 +163,23 @@ class CopyProcess:
     def close(self) -> None:
         """Stop the child (it exits when its socket closes) and wait for it."""
         self._discard()
+
+
+_CHILD_COMMAND = (
+    sys.executable,
+    # -P: nothing from the current folder is imported before the path below is set (a
+    # project folder holding, say, a socket.py must not change the child's modules).
+    "-P",
+    "-c",
+    "import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
+    "from scisync.storage._copier_child import main; sys.exit(main(sys.argv[1:]))",
+)
+
+
+def _import_path() -> list[str]:
+    """This process's module path, for the child: it imports this very scisync (and
+    blake3), wherever they were found; "" (the current folder) spelled out, as it was."""
+    return [str(entry) or os.getcwd() for entry in sys.path]
 
 
 def _stop(connection: Connection, child: subprocess.Popen[bytes]) -> None:

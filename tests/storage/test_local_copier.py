@@ -270,3 +270,18 @@ def _running(pid: int) -> bool:
     except (FileNotFoundError, ProcessLookupError):
         return False
     return state not in ("Z", "X")
+
+
+def test_the_child_imports_nothing_from_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A project folder may hold files named like modules; the child must not import them."""
+    project = tmp_path / "project"
+    project.mkdir()
+    for module in ("json", "select", "socket"):
+        (project / f"{module}.py").write_text("raise SystemExit('imported from the project')\n")
+    monkeypatch.chdir(project)
+    storage = LocalStorage()
+    storage.upload(_jobs(tmp_path / "work"))
+    storage.close()
+    assert len(list((tmp_path / "work" / "server" / "ds").iterdir())) == FILES
