@@ -250,15 +250,17 @@ def test_the_child_does_not_outlive_a_killed_parent(tmp_path: Path) -> None:
         try:
             assert parent.stdout is not None
             child_pid = int(parent.stdout.readline())
-            time.sleep(0.2)  # into the batch
+            server = tmp_path / "server"
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not (server.exists() and any(server.iterdir())):
+                time.sleep(0.01)  # until the child is copying: into the batch
             parent.send_signal(signal.SIGKILL)
             parent.wait(timeout=10)
             deadline = time.monotonic() + 20
             while _running(child_pid) and time.monotonic() < deadline:
                 time.sleep(0.05)
             assert not _running(child_pid)
-            placed = len(list((tmp_path / "server").iterdir()))
-            assert 0 < placed < 2 * 10_000  # it had started, and it stopped (names + marks)
+            assert any(server.iterdir())  # it had started when its parent was killed
         finally:
             parent.kill()
 
