@@ -120,6 +120,7 @@ class CopyProcess:
                 [*_CHILD_COMMAND, json.dumps(_import_path()), str(theirs.fileno())],
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL,
+                env=_child_environment(),
                 start_new_session=True,
             )
         finally:
@@ -174,6 +175,19 @@ _CHILD_COMMAND = (
     "import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
     "from scisync.storage._copier_child import main; sys.exit(main(sys.argv[1:]))",
 )
+
+
+_PASSED_ON = frozenset({"PATH", "LANG", "LANGUAGE", "PYTHONUTF8", "TMPDIR", "HOME"})
+"""Environment variables the child gets (and every ``LC_*``): what decides how it encodes
+file names, nothing else.  Tokens and passwords in the environment stay with the parent."""
+
+
+def _child_environment() -> dict[str, str]:
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if name in _PASSED_ON or name.startswith("LC_")
+    }
 
 
 def _import_path() -> list[str]:

@@ -287,3 +287,19 @@ def test_the_child_imports_nothing_from_the_current_folder(
     storage.upload(_jobs(tmp_path / "work"))
     storage.close()
     assert len(list((tmp_path / "work" / "server" / "ds").iterdir())) == FILES
+
+
+def test_the_child_gets_no_secret_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It copies files: a token or password in scisync's environment is not its business."""
+    monkeypatch.setenv("SCICAT_TOKEN", "token-that-must-stay-home")
+    monkeypatch.setenv("SCISYNC_SFTP_PASSWORD", "password-that-must-stay-home")
+    monkeypatch.setenv("LC_ALL", "C.UTF-8")
+    storage = LocalStorage()
+    storage.upload(_jobs(tmp_path))
+    assert storage._copier is not None and storage._copier._child is not None
+    environ = Path(f"/proc/{storage._copier._child.pid}/environ").read_bytes().split(b"\0")
+    storage.close()
+    assert not [entry for entry in environ if b"must-stay-home" in entry]
+    assert b"LC_ALL=C.UTF-8" in environ  # what decides how file names are encoded is kept
