@@ -39,6 +39,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,6 +104,39 @@ The sandbox's CPU is on neither side.  Context for a busy machine, where wall ti
 follow the load."""
 
 
+class CopierPeak:
+    """Samples the peak RSS (``VmHWM``) of the storage's copying process while it runs.
+
+    ``RUSAGE_CHILDREN`` cannot tell it apart from ``cp -r`` (its ``ru_maxrss`` is the
+    largest of all waited-for children, and ``cp -r`` of a million files holds 215 MB)."""
+
+    def __init__(self) -> None:
+        self.peak = 0  # KiB
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> CopierPeak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.2):
+            for status in Path("/proc").glob("[0-9]*/status"):
+                try:
+                    text = status.read_text()
+                    command = (status.parent / "cmdline").read_bytes()
+                except OSError:
+                    continue  # ended meanwhile
+                if f"PPid:\t{os.getpid()}\n" in text and b"_copier_child" in command:
+                    for line in text.splitlines():
+                        if line.startswith("VmHWM:"):
+                            self.peak = max(self.peak, int(line.split()[1]))
+
+
 def children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -157,7 +191,7 @@ class Round:
     cpu_bare: float
     rss_before: int  # KiB
     rss_peak: int
-    rss_children: int
+    rss_copier: int  # KiB, the storage's copying process (0 if none ran)
 
     @property
     def copy(self) -> float:
@@ -188,11 +222,10 @@ def one_round(args: argparse.Namespace) -> Round:
             assert ("hardlink: true" in manifest) == args.hardlink, "bench_plan's manifest moved"
             (root / "scisync.yaml").write_text(manifest)
             rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-            applied, applying = timed_apply(root, args.workers, args.profile)
+            with CopierPeak() as copier:
+                applied, applying = timed_apply(root, args.workers, args.profile)
+            rss_copier = copier.peak
             rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-            # The largest child so far: the storage's copying process (reaped when the
-            # apply's connection closed) or a cp -r, which holds a few MB.
-            rss_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
             stored = sum(len(files) for _, _, files in os.walk(root / "store"))
             assert stored == args.datasets * args.files, (stored, args.datasets * args.files)
             bare = bare_requests(url, token, args.datasets, args.files)
@@ -214,7 +247,7 @@ def one_round(args: argparse.Namespace) -> Round:
         cpu_bare=CPU["bare"],
         rss_before=rss_before,
         rss_peak=rss_peak,
-        rss_children=rss_children,
+        rss_copier=rss_copier,
     )
 
 
@@ -244,8 +277,8 @@ def report(args: argparse.Namespace, run: Round) -> None:
         f"{run.rss_before / 1024:.0f} MB before the apply)"
     )
     print(
-        f"  child peak RSS  {run.rss_children / 1024:7.0f} MB   (the largest child process: the"
-        " storage's process copying small files, or cp -r)"
+        f"  copier peak RSS {run.rss_copier / 1024:7.0f} MB   (the storage's process copying"
+        " small files; both together hold at most the sum of the two peaks)"
     )
 
 
