@@ -77,6 +77,7 @@ class CopyProcess:
         self._child: subprocess.Popen[bytes] | None = None
         self._connection: Connection | None = None
         self._finalizer: weakref.finalize[Any, Any] | None = None
+        self._unavailable = False  # a child could not be started: copy in-process
 
     def upload(
         self,
@@ -84,9 +85,15 @@ class CopyProcess:
         finished: Callable[[UploadJob], None],
         progress: Callable[[int], None] | None,
         cancel: CancelToken | None,
-    ) -> None:
-        """Copy *jobs* in the child, then flush them; raise as an in-process batch does."""
+    ) -> bool:
+        """Copy *jobs* in the child, then flush them; raise as an in-process batch does.
+
+        False, having done nothing, where no child can be started here (no process may
+        be created, or the interpreter cannot run it): the caller copies in-process, and
+        so does every later batch."""
         connection = self._started()
+        if connection is None:
+            return False
         errors: list[StorageError] = []
         try:
             for start in range(0, len(jobs), CHUNK):
@@ -104,12 +111,17 @@ class CopyProcess:
                     else:
                         errors.append(_error(outcome))
         finally:
-            flushed = self._ask(connection, ("flush",), None)
+            # Unless the child died (its error is on its way): the batch ends with a flush.
+            alive = self._connection is connection
+            flushed = self._ask(connection, ("flush",), None) if alive else None
         if flushed is not None:
             raise _error(flushed)
         raise_errors(failures(errors, cancel))
+        return True
 
-    def _started(self) -> Connection:
+    def _started(self) -> Connection | None:
+        if self._unavailable:
+            return None
         if self._connection is not None and self._child is not None:
             if self._child.poll() is None:
                 return self._connection
@@ -123,13 +135,21 @@ class CopyProcess:
                 env=_child_environment(),
                 start_new_session=True,
             )
+        except OSError:
+            ours.close()
+            self._unavailable = True
+            return None
         finally:
             theirs.close()
         connection = Connection(ours.detach())
         self._child, self._connection = child, connection
         # A storage dropped without close() still stops and reaps its child.
         self._finalizer = weakref.finalize(self, _stop, connection, child)
-        connection.send(("start", self._roots))
+        try:
+            self._ask(connection, ("start", self._roots), None)
+        except StorageError:
+            self._unavailable = True  # it died before its first answer: it cannot run here
+            return None
         return connection
 
     def _ask(

@@ -56,6 +56,7 @@ _LOOK_EVERY = 16
 def _serve(connection: Connection) -> None:
     _, roots = connection.recv()
     storage = local.LocalStorage(workers=1, roots=roots, offload=False)
+    connection.send(("ready", None))
     asks = _ParentSpeaks(connection)
     batch, folders = PendingBatch(), local._WriteFolders(storage)
 

@@ -232,8 +232,8 @@ class LocalStorage:
         lane = self._small_lane if threads == 1 else contextlib.nullcontext()
         with lane:
             self._repair_and_sweep(jobs)
-            if threads == 1 and self._copier is not None and len(jobs) >= OFFLOAD_FROM:
-                self._copier.upload(jobs, finished, progress, cancel)
+            copier = self._copier if threads == 1 and len(jobs) >= OFFLOAD_FROM else None
+            if copier is not None and copier.upload(jobs, finished, progress, cancel):
                 return
             try:
                 run_parallel(work, jobs, threads, cancel)

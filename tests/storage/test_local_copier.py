@@ -303,3 +303,25 @@ def test_the_child_gets_no_secret_from_the_environment(
     storage.close()
     assert not [entry for entry in environ if b"must-stay-home" in entry]
     assert b"LC_ALL=C.UTF-8" in environ  # what decides how file names are encoded is kept
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("/nonexistent/python",),  # no process can be started
+        (sys.executable, "-c", "import sys; sys.exit(3)"),  # it starts, and cannot run
+    ],
+    ids=["not started", "dies at once"],
+)
+def test_where_no_child_can_run_the_copy_stays_in_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: tuple[str, ...]
+) -> None:
+    monkeypatch.setattr(_copier, "_CHILD_COMMAND", command)
+    storage = LocalStorage()
+    for batch in ("first", "second"):
+        jobs = _jobs(tmp_path / batch)
+        storage.upload(jobs)
+        for job in jobs:
+            assert Path(str(job.remote)).read_bytes() == job.local.read_bytes()
+    assert storage._copier is not None and storage._copier._child is None
+    storage.close()
