@@ -171,7 +171,9 @@ class CopyProcess:
             self._discard()
             raise _stopped(code) from None
         if kind == "bug":
-            # A real bug in the child: an internal error, as it would be in-process.
+            # A real bug in the child: an internal error, as it would be in-process.  The
+            # child has exited; discarded here, so the batch's flush is not asked of it.
+            self._discard()
             raise RuntimeError(f"in the process copying small files: {answer}")
         return answer
 

@@ -325,3 +325,21 @@ def test_where_no_child_can_run_the_copy_stays_in_process(
             assert Path(str(job.remote)).read_bytes() == job.local.read_bytes()
     assert storage._copier is not None and storage._copier._child is None
     storage.close()
+
+
+def test_a_bug_in_the_child_is_raised_as_one_not_as_a_dead_child(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An exception the copy code does not expect (a bug, injected here in the child)
+    reaches the caller as that bug, an internal error, not as "stopped unexpectedly"."""
+    injected = (
+        "import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
+        "from scisync.storage import local; "
+        "local.LocalStorage._upload_one = lambda *a: 1 / 0; "
+        "from scisync.storage._copier_child import main; sys.exit(main(sys.argv[1:]))"
+    )
+    monkeypatch.setattr(_copier, "_CHILD_COMMAND", (sys.executable, "-P", "-c", injected))
+    storage = LocalStorage()
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        storage.upload(_jobs(tmp_path))
+    storage.close()
